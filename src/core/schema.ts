@@ -1,0 +1,110 @@
+/**
+ * zod building blocks shared by the instance config and every probe, notifier and
+ * platform schema: one definition of what a duration, a cron expression, a
+ * listen address or a secret looks like, with one wording of what was expected.
+ */
+import { isIP } from 'node:net';
+import cron from 'node-cron';
+import { z } from 'zod';
+import { Secret } from './secret.ts';
+
+const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const durationPattern = /^(\d+)(ms|s|m|h|d)$/;
+
+/** "500ms", "30s", "5m", "1h", "7d" → milliseconds; undefined when not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = durationPattern.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
+}
+
+/** A duration written as "30s" (units ms, s, m, h, d); the output is milliseconds. */
+export const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (expected a number and a unit: 500ms, 30s, 5m, 1h, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const cronFieldNames: Record<string, string> = { dayOfMonth: 'day of month', dayOfWeek: 'day of week' };
+
+/** A cron expression as node-cron reads it: 5 fields, or 6 with seconds first. */
+export const cronExpression = z.string().superRefine((expression, ctx) => {
+  const result = cron.validateDetailed(expression);
+  if (result.valid) return;
+  const reasons = result.errors.map((error) =>
+    error.field === 'expression' ? error.message : `invalid ${cronFieldNames[error.field] ?? error.field} "${error.value ?? ''}"`,
+  );
+  ctx.addIssue({ code: 'custom', message: `"${expression}" is not a valid cron expression: ${reasons.join('; ')}` });
+});
+
+export const timeZone = z.string().superRefine((zone, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${zone}" is not an IANA time zone (e.g. UTC, Europe/Berlin)` });
+  }
+});
+
+/** Identifiers that become tags, file names and URL segments. */
+export const identifier = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, {
+    message: 'expected an id of lowercase letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)',
+  });
+
+const hostnamePattern = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** "host:port", "192.0.2.1:25" or "[2001:db8::1]:25" → { host, port }; undefined when malformed. */
+export function parseHostPort(text: string, options: { allowPortZero?: boolean } = {}): HostPort | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!match) return undefined;
+  const host = match[1] ?? match[2] ?? '';
+  const port = Number(match[3]);
+  if (port > 65535 || (port === 0 && !options.allowPortZero)) return undefined;
+  if (match[1] !== undefined ? isIP(host) !== 6 : !(isIP(host) === 4 || hostnamePattern.test(host))) return undefined;
+  return { host, port };
+}
+
+export function formatHostPort({ host, port }: HostPort): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function hostPortSchema(options: { allowPortZero: boolean }) {
+  return z.string().transform((text, ctx) => {
+    const parsed = parseHostPort(text, options);
+    if (!parsed) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a host:port address (e.g. ${options.allowPortZero ? '127.0.0.1:8025, [::1]:8025; port 0-65535, 0 for any free port' : '127.0.0.1:25, mx.example.com:25, [::1]:25; port 1-65535'})`,
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+/** A peer to connect to: port 1-65535. */
+export const hostPort = hostPortSchema({ allowPortZero: false });
+/** An address to listen on: port 0 means "any free port". */
+export const listenAddress = hostPortSchema({ allowPortZero: true });
+
+/** A secret string; renders as "[redacted]" everywhere but reveal(). */
+export function secret(options: { minLength?: number } = {}) {
+  const minLength = options.minLength ?? 1;
+  return z.string({ error: 'expected a string (not shown: it is a secret)' }).transform((value, ctx) => {
+    if (value.length < minLength) {
+      // Never echo the value: it is a secret, even when it is a bad one.
+      ctx.addIssue({ code: 'custom', message: `too short: a secret of at least ${minLength} characters is expected` });
+      return z.NEVER;
+    }
+    return new Secret(value);
+  });
+}

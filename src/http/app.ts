@@ -1,0 +1,55 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from '../core/logger.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
+import { configRoutes } from './routes/config.ts';
+import { healthRoutes } from './routes/health.ts';
+import { observationRoutes } from './routes/observations.ts';
+import { probeRoutes } from './routes/probes.ts';
+import { runRoutes } from './routes/runs.ts';
+import type { ApiServices } from './services.ts';
+
+const docsPrefix = '/docs';
+
+/**
+ * The API as a Fastify instance that does not listen: `mailscope run` listens
+ * with it, tests use app.inject(). Each route file is registered here, by name.
+ */
+export async function buildApp(services: ApiServices, options: { log: Logger; version: string }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: false,
+    // Answers carry no server-side stack, and proxies' X-Forwarded-* are not trusted by default.
+    trustProxy: false,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  registerAuth(app, services.config.instance.tokens, { publicPrefixes: [docsPrefix] });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Mailscope API',
+        description: 'Deliverability observatory: probes, runs, observations. Bearer tokens with roles viewer < operator < admin.',
+        version: options.version,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: createJsonSchemaTransform({ skipList: [`${docsPrefix}/`, `${docsPrefix}/*`, `${docsPrefix}/json`, `${docsPrefix}/yaml`] }),
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: docsPrefix });
+
+  await app.register(healthRoutes(services));
+  await app.register(probeRoutes(services));
+  await app.register(runRoutes(services));
+  await app.register(observationRoutes(services));
+  await app.register(configRoutes(services));
+  await app.ready();
+  return app;
+}

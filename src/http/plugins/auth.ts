@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { roles, type ApiTokenConfig, type Role } from '../../config/schema.ts';
+import { MailscopeError } from '../../core/errors.ts';
+
+/** Who a request acts as: the token's name and role. */
+export interface Principal {
+  name: string;
+  role: Role;
+}
+
+/** What a route requires: 'public', or the lowest role allowed. */
+export type Access = 'public' | Role;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const rank: Record<Role, number> = Object.fromEntries(roles.map((role, index) => [role, index])) as Record<Role, number>;
+
+const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * Bearer tokens, each with a role: viewer < operator < admin. Every route
+ * declares its access (`config: { access }`); a route that does not is refused
+ * at start-up, so nothing is public by omission. Tokens are kept only as SHA-256
+ * digests here, so the lookup neither compares secrets byte by byte nor keeps
+ * them in this map.
+ */
+export function registerAuth(app: FastifyInstance, tokens: readonly ApiTokenConfig[], options: { publicPrefixes: string[] }): void {
+  const byDigest = new Map<string, Principal>(tokens.map((token) => [digest(token.token.reveal()), { name: token.name, role: token.role }]));
+
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access) return;
+    if (options.publicPrefixes.some((prefix) => route.url.startsWith(prefix))) {
+      route.config = { ...route.config, access: 'public' };
+      return;
+    }
+    throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
+  });
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const access = request.routeOptions.config.access;
+    // Unknown URLs have no route config: the not-found handler answers without revealing anything.
+    if (access === undefined || access === 'public') return;
+    const header = request.headers.authorization;
+    if (!header) throw new MailscopeError('UNAUTHORIZED', 'missing bearer token (Authorization: Bearer <token>)');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new MailscopeError('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <token>"');
+    const principal = byDigest.get(digest(match[1]!));
+    if (!principal) throw new MailscopeError('UNAUTHORIZED', 'invalid token');
+    if (rank[principal.role] < rank[access]) {
+      throw new MailscopeError('FORBIDDEN', `requires the ${access} role; token "${principal.name}" has ${principal.role}`);
+    }
+    request.principal = principal;
+  });
+}

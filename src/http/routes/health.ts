@@ -1,0 +1,41 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiServices } from '../services.ts';
+
+const Readiness = z.object({
+  ready: z.boolean(),
+  store: z.enum(['open', 'closed']),
+  scheduler: z.enum(['running', 'stopped', 'disabled']),
+});
+
+/** Liveness and readiness for load balancers and supervisors: public, no data. */
+export function healthRoutes(services: ApiServices): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/healthz',
+      {
+        config: { access: 'public' },
+        schema: { tags: ['health'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } },
+      },
+      async () => ({ status: 'ok' as const }),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['health'],
+          summary: 'The store is open and the scheduler is running',
+          response: { 200: Readiness, 503: Readiness },
+        },
+      },
+      async (_request, reply) => {
+        const store = services.db.isOpen ? 'open' : 'closed';
+        const scheduler = services.scheduler ? (services.scheduler.running ? 'running' : 'stopped') : 'disabled';
+        const ready = store === 'open' && scheduler === 'running';
+        return reply.code(ready ? 200 : 503).send({ ready, store, scheduler });
+      },
+    );
+  };
+}

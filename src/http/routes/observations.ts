@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { measurements, tagNames, type MeasurementName } from '../../series/registry.ts';
+import { listObservations } from '../../store/runs.ts';
+import { errorResponses, limitParam, ObservationSchema, timeParam } from '../schemas.ts';
+import type { ApiServices } from '../services.ts';
+
+const measurementNames = Object.keys(measurements) as [MeasurementName, ...MeasurementName[]];
+
+const ObservationsQuery = z.strictObject({
+  measurement: z.enum(measurementNames).optional(),
+  probe: z.string().min(1).optional(),
+  since: timeParam.optional(),
+  until: timeParam.optional(),
+  limit: limitParam,
+});
+
+const SeriesSchema = z
+  .object({
+    measurements: z.array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        tags: z.array(z.string()),
+        fields: z.array(z.object({ name: z.string(), type: z.string(), unit: z.string().nullable(), description: z.string() })),
+      }),
+    ),
+  })
+  .meta({ id: 'Series' });
+
+export function observationRoutes(services: ApiServices): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/v1/observations',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['observations'],
+          summary: 'Observations, newest first',
+          querystring: ObservationsQuery,
+          response: { 200: z.object({ observations: z.array(ObservationSchema) }), ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request) => {
+        const now = services.clock.now();
+        const { measurement, probe, since, until, limit } = request.query;
+        return { observations: listObservations(services.db, { measurement, probe, since: since?.(now), until: until?.(now), limit }) };
+      },
+    );
+
+    app.get(
+      '/v1/series',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['observations'],
+          summary: 'Every measurement Mailscope writes: its tags and typed fields (the series registry)',
+          response: { 200: SeriesSchema, ...errorResponses(401, 403) },
+        },
+      },
+      async () => ({
+        measurements: Object.entries(measurements).map(([name, spec]) => ({
+          name,
+          description: spec.description,
+          tags: tagNames(spec),
+          fields: Object.entries(spec.fields).map(([field, fieldSpec]) => ({
+            name: field,
+            type: fieldSpec.type,
+            unit: 'unit' in fieldSpec ? fieldSpec.unit : null,
+            description: fieldSpec.description,
+          })),
+        })),
+      }),
+    );
+  };
+}

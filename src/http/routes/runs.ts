@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { MailscopeError } from '../../core/errors.ts';
+import { getRun, listRuns, observationsOfRun } from '../../store/runs.ts';
+import { errorResponses, limitParam, ObservationSchema, RunSchema, timeParam } from '../schemas.ts';
+import type { ApiServices } from '../services.ts';
+
+const RunsQuery = z.strictObject({
+  probe: z.string().min(1).optional(),
+  since: timeParam.optional(),
+  until: timeParam.optional(),
+  limit: limitParam,
+});
+
+export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/v1/runs',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['runs'],
+          summary: 'Probe runs, newest first',
+          querystring: RunsQuery,
+          response: { 200: z.object({ runs: z.array(RunSchema) }), ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request) => {
+        const now = services.clock.now();
+        const { probe, since, until, limit } = request.query;
+        return { runs: listRuns(services.db, { probe, since: since?.(now), until: until?.(now), limit }) };
+      },
+    );
+
+    app.get(
+      '/v1/runs/:id',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['runs'],
+          summary: 'One run with its observations',
+          params: z.object({ id: z.coerce.number().int().positive() }),
+          response: {
+            200: z.object({ run: RunSchema, observations: z.array(ObservationSchema) }),
+            ...errorResponses(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) => {
+        const run = getRun(services.db, request.params.id);
+        if (!run) throw new MailscopeError('NOT_FOUND', `no run ${request.params.id}`);
+        return { run, observations: observationsOfRun(services.db, run.id) };
+      },
+    );
+  };
+}

@@ -1,0 +1,16 @@
+import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Runner } from '../runner/runner.ts';
+import type { Scheduler } from '../runner/scheduler.ts';
+import type { Database } from '../store/database.ts';
+
+/** What the API talks to. It never reaches protocol clients directly. */
+export interface ApiServices {
+  config: LoadedConfig;
+  probes: readonly LoadedProbe[];
+  db: Database;
+  runner: Runner;
+  /** Absent when the API runs without scheduling (tests, one-shot tools). */
+  scheduler?: Scheduler;
+  clock: Clock;
+}

@@ -1,0 +1,38 @@
+/**
+ * The composition root: the only file that reads the process environment and
+ * builds the real clients (logger on stdout/stderr, the store on disk, the
+ * system clock). Everything else receives them.
+ */
+import packageJson from '../package.json' with { type: 'json' };
+import { runCli, type Platform } from './cli.ts';
+import { systemClock } from './core/clock.ts';
+import { createLogger } from './core/logger.ts';
+import { Database } from './store/database.ts';
+import { pino } from 'pino';
+
+const shutdown = new AbortController();
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (shutdown.signal.aborted) {
+      // A second signal: the operator wants out now. Committed transactions are safe in the WAL.
+      process.exit(130);
+    }
+    shutdown.abort(signal);
+  });
+}
+
+const platform: Platform = {
+  env: process.env,
+  cwd: process.cwd(),
+  stdout: process.stdout,
+  stderr: process.stderr,
+  shutdown: shutdown.signal,
+  clock: systemClock,
+  version: packageJson.version,
+  createLogger: ({ level, to }) => createLogger({ level, destination: pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: true }) }),
+  openDatabase: (dataDir) => Database.open(dataDir),
+};
+
+process.exitCode = await runCli(process.argv.slice(2), platform);
+// Whatever a misbehaving probe left running (a timer, a socket) must not keep a finished command alive.
+setTimeout(() => process.exit(), 2_000).unref();

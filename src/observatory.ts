@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from './config/load.ts';
+import type { Clock } from './core/clock.ts';
+import type { Logger } from './core/logger.ts';
+import { formatHostPort } from './core/schema.ts';
+import { buildApp } from './http/app.ts';
+import { Runner } from './runner/runner.ts';
+import { Scheduler } from './runner/scheduler.ts';
+import type { Database } from './store/database.ts';
+
+export interface Observatory {
+  app: FastifyInstance;
+  runner: Runner;
+  scheduler: Scheduler;
+  /** The address the API listens on (the real port when the config said 0). */
+  address: { host: string; port: number };
+  /** Stop taking requests, stop scheduling, abort and record runs in progress, close the store. */
+  stop(): Promise<void>;
+}
+
+/** `mailscope run`: the scheduler and the API over one store. */
+export async function startObservatory(options: {
+  config: LoadedConfig;
+  log: Logger;
+  clock: Clock;
+  db: Database;
+  version: string;
+}): Promise<Observatory> {
+  const { config, log, clock, db } = options;
+  if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
+  const runner = new Runner({ db, clock, log });
+  const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock }, { log, version: options.version });
+    await app.listen({ host: config.instance.http.listen.host, port: config.instance.http.listen.port });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;
+  if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
+  scheduler.start();
+  log.info({ listen: formatHostPort(bound), probes: config.probes.length, dataDir: config.dataDir }, 'mailscope running');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    runner,
+    scheduler,
+    address: bound,
+    stop() {
+      stopping ??= (async () => {
+        try {
+          await app.close();
+          await scheduler.stop();
+        } finally {
+          db.close();
+        }
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Observation } from '../core/observation.ts';
+import { cronExpression, duration, identifier, timeZone } from '../core/schema.ts';
+
+/** What a probe gets to work with. Later kinds add their protocol clients here (dns, smtp, imap). */
+export interface ProbeContext {
+  clock: Clock;
+  log: Logger;
+  /** Aborted when the run times out or the observatory shuts down. */
+  signal: AbortSignal;
+}
+
+/** The keys every probe definition has, whatever its kind. */
+export const ProbeBase = z.object({
+  id: identifier,
+  kind: z.string(),
+  description: z.string().optional(),
+  schedule: cronExpression,
+  timezone: timeZone.optional(),
+  timeout: duration.prefault('30s'),
+  jitter: duration.prefault('0s'),
+  enabled: z.boolean().default(true),
+});
+
+export type ProbeBaseOutput = z.output<typeof ProbeBase>;
+
+export interface ProbeKind<K extends string = string, S extends z.ZodType<ProbeBaseOutput & { kind: K }> = z.ZodType<ProbeBaseOutput & { kind: K }>> {
+  kind: K;
+  description: string;
+  configSchema: S;
+  /**
+   * Measure and return what was found. Throw a MailscopeError only when nothing
+   * could be measured; runner/ turns that throw into a failed run.
+   */
+  run(config: z.output<S>, ctx: ProbeContext): Promise<Observation[]>;
+}
+
+export function defineProbe<K extends string, S extends z.ZodType<ProbeBaseOutput & { kind: K }>>(probe: ProbeKind<K, S>): ProbeKind<K, S> {
+  return probe;
+}

@@ -1,0 +1,52 @@
+import type { Observation } from '../core/observation.ts';
+import { commonTags, measurementSpec, type FieldType } from './registry.ts';
+
+/** Longest string field accepted; InfluxDB's own limit is 64 KiB. */
+export const maxStringFieldLength = 16_384;
+
+function typeMismatch(type: FieldType, value: unknown): string | undefined {
+  switch (type) {
+    case 'float':
+      return typeof value === 'number' && Number.isFinite(value) ? undefined : 'expected a finite number';
+    case 'integer':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? undefined : 'expected an integer';
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'expected a boolean';
+    case 'string':
+      if (typeof value !== 'string') return 'expected a string';
+      return value.length <= maxStringFieldLength ? undefined : `longer than ${maxStringFieldLength} characters`;
+  }
+}
+
+/**
+ * What is wrong with an observation against the series registry; empty when it
+ * may be recorded. A non-empty answer is a bug in the probe that produced it.
+ */
+export function observationProblems(observation: Observation): string[] {
+  const { measurement } = observation;
+  const spec = measurementSpec(measurement);
+  if (!spec) return [`unknown measurement "${measurement}"`];
+  const problems: string[] = [];
+  for (const [tag, value] of Object.entries(observation.tags)) {
+    if (!Object.hasOwn(spec.tags, tag) && !Object.hasOwn(commonTags, tag)) {
+      problems.push(`${measurement}: unknown tag "${tag}"`);
+    } else if (typeof value !== 'string' || value === '') {
+      problems.push(`${measurement}: tag "${tag}" must be a non-empty string`);
+    }
+  }
+  const fields = Object.entries(observation.fields);
+  if (fields.length === 0) problems.push(`${measurement}: no fields`);
+  for (const [field, value] of fields) {
+    const fieldSpec = Object.hasOwn(spec.fields, field) ? spec.fields[field] : undefined;
+    if (!fieldSpec) {
+      problems.push(`${measurement}: unknown field "${field}"`);
+      continue;
+    }
+    const mismatch = typeMismatch(fieldSpec.type, value);
+    if (mismatch) problems.push(`${measurement}.${field}: ${mismatch} (${fieldSpec.type}), got ${JSON.stringify(value)}`);
+  }
+  if (!(observation.time instanceof Date) || Number.isNaN(observation.time.getTime())) {
+    problems.push(`${measurement}: time is not a valid Date`);
+  }
+  return problems;
+}

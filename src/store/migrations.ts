@@ -1,0 +1,108 @@
+/**
+ * Versioned schema. The version lives in `PRAGMA user_version`; each migration
+ * runs in its own transaction with the version bump, so a data dir is always at
+ * exactly one version. Never edit an applied migration: add the next one.
+ * Times are integers, milliseconds since the epoch (UTC).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'probe runs, observations, outbox',
+    sql: `
+      CREATE TABLE probe_runs (
+        id INTEGER PRIMARY KEY,
+        probe_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'api', 'cli')),
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        success INTEGER NOT NULL CHECK (success IN (0, 1)),
+        error_code TEXT,
+        error_message TEXT,
+        observation_count INTEGER NOT NULL
+      );
+      CREATE INDEX probe_runs_by_probe ON probe_runs (probe_id, started_at);
+      CREATE INDEX probe_runs_by_time ON probe_runs (started_at);
+
+      CREATE TABLE observations (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES probe_runs (id) ON DELETE CASCADE,
+        probe_id TEXT NOT NULL,
+        measurement TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        fields TEXT NOT NULL
+      );
+      CREATE INDEX observations_by_measurement ON observations (measurement, time);
+      CREATE INDEX observations_by_probe ON observations (probe_id, time);
+      CREATE INDEX observations_by_run ON observations (run_id);
+
+      -- Line protocol waiting for the time-series database; deleted only once acknowledged.
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        line TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'alerts, controls, audit log',
+    sql: `
+      -- One row per alert instance: a rule and one tag combination (series).
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        series TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('inactive', 'pending', 'firing', 'resolved')),
+        severity TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_value TEXT,
+        last_notified_at INTEGER,
+        acknowledged_by TEXT,
+        acknowledged_at INTEGER,
+        UNIQUE (rule_id, series)
+      );
+      CREATE INDEX alerts_by_state ON alerts (state);
+
+      -- Pauses and throttles on a slice of sending traffic.
+      CREATE TABLE controls (
+        id TEXT PRIMARY KEY,
+        action TEXT NOT NULL CHECK (action IN ('pause', 'throttle')),
+        scope TEXT NOT NULL,
+        rate_per_minute INTEGER,
+        reason TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        lifted_at INTEGER,
+        lifted_by TEXT
+      );
+      CREATE INDEX controls_active ON controls (lifted_at, expires_at);
+
+      -- Who changed what, why and when. Append-only.
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX audit_log_by_time ON audit_log (at);
+    `,
+  },
+];
+
+export const latestVersion = migrations.at(-1)!.version;

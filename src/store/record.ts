@@ -1,0 +1,57 @@
+import type { Observation } from '../core/observation.ts';
+import { toLineProtocol } from '../series/line-protocol.ts';
+import { observationProblems } from '../series/validate.ts';
+import type { Database } from './database.ts';
+import { enqueueLine } from './outbox.ts';
+import { insertObservation, insertRun, type RunResult } from './runs.ts';
+
+export interface Recorded {
+  runId: number;
+  success: boolean;
+  error?: { code: string; message: string };
+  observations: Observation[];
+}
+
+const maxProblemsInMessage = 5;
+
+/**
+ * Write a run, its observations and their outbox lines in ONE transaction. Each
+ * observation is checked against the series registry first: one that does not
+ * match is a bug in the probe, so the run is recorded as failed (SERIES_INVALID)
+ * and none of its observations are kept. Every run also yields `probe_run`.
+ */
+export function record(db: Database, run: RunResult): Recorded {
+  const tagged = run.observations.map((observation) => ({
+    ...observation,
+    tags: { ...observation.tags, probe: run.probeId },
+  }));
+  const problems = tagged.flatMap(observationProblems);
+  let outcome: Pick<RunResult, 'success' | 'error'> = run;
+  let kept = tagged;
+  if (problems.length > 0) {
+    const shown = problems.slice(0, maxProblemsInMessage).join('; ');
+    const more = problems.length > maxProblemsInMessage ? ` (and ${problems.length - maxProblemsInMessage} more)` : '';
+    outcome = { success: false, error: { code: 'SERIES_INVALID', message: `observations do not match the series registry: ${shown}${more}` } };
+    kept = [];
+  }
+  const probeRun: Observation = {
+    measurement: 'probe_run',
+    tags: { probe: run.probeId, kind: run.kind },
+    fields: {
+      success: outcome.success,
+      duration_ms: run.durationMs,
+      observations: kept.length,
+      ...(outcome.error ? { error_code: outcome.error.code } : {}),
+    },
+    time: run.startedAt,
+  };
+  const all = [...kept, probeRun];
+  const lines = all.map(toLineProtocol);
+  const runId = db.transaction(() => {
+    const id = insertRun(db, { ...run, ...outcome }, kept.length);
+    for (const observation of all) insertObservation(db, id, run.probeId, observation);
+    for (const line of lines) enqueueLine(db, line, run.finishedAt);
+    return id;
+  });
+  return { runId, success: outcome.success, ...(outcome.error ? { error: outcome.error } : {}), observations: all };
+}
