@@ -38,8 +38,8 @@ export async function runProbe(definition: ProbeDefinition, probe: AnyProbeKind,
   let observations: RunResult['observations'] = [];
   let error: RunResult['error'];
   try {
+    controller.signal.throwIfAborted();
     const aborted = new Promise<never>((_, reject) => {
-      if (controller.signal.aborted) reject(controller.signal.reason);
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
     observations = await Promise.race([probe.run(definition, { clock: options.clock, log, signal: controller.signal }), aborted]);

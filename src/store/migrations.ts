@@ -19,7 +19,7 @@ export const migrations: readonly Migration[] = [
         id INTEGER PRIMARY KEY,
         probe_id TEXT NOT NULL,
         kind TEXT NOT NULL,
-        trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'api', 'cli')),
+        trigger TEXT NOT NULL,
         started_at INTEGER NOT NULL,
         finished_at INTEGER NOT NULL,
         duration_ms REAL NOT NULL,
@@ -64,7 +64,7 @@ export const migrations: readonly Migration[] = [
         rule_id TEXT NOT NULL,
         series TEXT NOT NULL,
         labels TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('inactive', 'pending', 'firing', 'resolved')),
+        state TEXT NOT NULL,
         severity TEXT NOT NULL,
         since INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
@@ -79,7 +79,7 @@ export const migrations: readonly Migration[] = [
       -- Pauses and throttles on a slice of sending traffic.
       CREATE TABLE controls (
         id TEXT PRIMARY KEY,
-        action TEXT NOT NULL CHECK (action IN ('pause', 'throttle')),
+        action TEXT NOT NULL,
         scope TEXT NOT NULL,
         rate_per_minute INTEGER,
         reason TEXT NOT NULL,
