@@ -27,6 +27,7 @@ export async function startObservatory(options: {
   version: string;
 }): Promise<Observatory> {
   const { config, log, clock, db } = options;
+  log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   const runner = new Runner({ db, clock, log });
   const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });

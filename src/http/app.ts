@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../core/logger.ts';
 import { registerAuth } from './plugins/auth.ts';
@@ -14,13 +14,20 @@ import type { ApiServices } from './services.ts';
 
 const docsPrefix = '/docs';
 
+/** Query parameters whose values are credentials when someone puts one in a URL: logged as "[redacted]". */
+const credentialParams = /([?&](?:token|access_token|api_key|apikey|key|password|secret|sig|signature)=)[^&#]*/gi;
+
+function requestForLog(request: FastifyRequest) {
+  return { method: request.method, url: request.url.replace(credentialParams, '$1[redacted]'), remoteAddress: request.ip };
+}
+
 /**
  * The API as a Fastify instance that does not listen: `mailscope run` listens
  * with it, tests use app.inject(). Each route file is registered here, by name.
  */
 export async function buildApp(services: ApiServices, options: { log: Logger; version: string }): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: options.log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: options.log.child({ component: 'http' }, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     disableRequestLogging: false,
     // Answers carry no server-side stack, and proxies' X-Forwarded-* are not trusted by default.
     trustProxy: false,

@@ -12,9 +12,19 @@ export interface Principal {
 /** What a route requires: 'public', or the lowest role allowed. */
 export type Access = 'public' | Role;
 
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+  }
+  interface FastifyInstance {
+    /** Every route with the access it requires, in registration order. */
+    routeAccess: RouteAccess[];
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -35,15 +45,18 @@ const digest = (token: string) => createHash('sha256').update(token).digest('hex
 export function registerAuth(app: FastifyInstance, tokens: readonly ApiTokenConfig[], options: { publicPrefixes: string[] }): void {
   const byDigest = new Map<string, Principal>(tokens.map((token) => [digest(token.token.reveal()), { name: token.name, role: token.role }]));
 
+  const table: RouteAccess[] = [];
+  app.decorate('routeAccess', table);
   app.decorateRequest('principal', null);
 
   app.addHook('onRoute', (route) => {
-    if (route.config?.access) return;
-    if (options.publicPrefixes.some((prefix) => route.url.startsWith(prefix))) {
+    if (!route.config?.access) {
+      if (!options.publicPrefixes.some((prefix) => route.url.startsWith(prefix))) {
+        throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
+      }
       route.config = { ...route.config, access: 'public' };
-      return;
     }
-    throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, access: route.config.access! });
   });
 
   app.addHook('onRequest', async (request: FastifyRequest) => {

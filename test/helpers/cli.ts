@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { runCli, type Platform } from '../../src/cli.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { Database } from '../../src/store/database.ts';
+import { Writable } from 'node:stream';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+export const binary = join(repoRoot, 'bin', 'mailscope.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI in this process, with its output captured and a real store on disk. */
+export async function cli(argv: string[], options: { cwd: string; env?: Record<string, string>; shutdown?: AbortSignal }): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        append(chunk.toString());
+        callback();
+      },
+    });
+  const platform: Platform = {
+    env: options.env ?? {},
+    cwd: options.cwd,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    shutdown: options.shutdown ?? new AbortController().signal,
+    clock: systemClock,
+    version: '0.0.0-test',
+    createLogger: ({ level, to }) => createLogger({ level, destination: sink(to === 'stdout' ? (t) => (stdout += t) : (t) => (stderr += t)) }),
+    openDatabase: (dataDir) => Database.open(dataDir),
+  };
+  const code = await runCli(argv, platform);
+  return { code, stdout, stderr };
+}
+
+/** The real binary in a child process (Node 24, the one running the tests). */
+export function spawnCli(argv: string[], options: { cwd: string; env?: Record<string, string> }) {
+  const child = spawn(process.execPath, [binary, ...argv], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
