@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/logger.ts';
+import { MailscopeError } from './core/errors.ts';
 import { formatHostPort } from './core/schema.ts';
+import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import { Runner } from './runner/runner.ts';
 import { Scheduler } from './runner/scheduler.ts';
@@ -34,10 +36,20 @@ export async function startObservatory(options: {
   let app: FastifyInstance;
   try {
     app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock }, { log, version: options.version });
-    await app.listen({ host: config.instance.http.listen.host, port: config.instance.http.listen.port });
   } catch (error) {
     db.close();
     throw error;
+  }
+  try {
+    await app.listen({ host: config.instance.http.listen.host, port: config.instance.http.listen.port });
+  } catch (error) {
+    await app.close();
+    db.close();
+    throw new MailscopeError(
+      'HTTP_LISTEN_FAILED',
+      `cannot listen on ${formatHostPort(config.instance.http.listen)}: ${describeSocketError(error)} (set http.listen in ${config.configFile})`,
+      { cause: error },
+    );
   }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;

@@ -7,9 +7,9 @@ export const roles = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 const ApiToken = z.strictObject({
-  name: identifier,
-  role: z.enum(roles),
-  token: secret({ minLength: 16 }),
+  name: identifier.describe('who uses it; shown in logs and the audit log'),
+  role: z.enum(roles).describe('viewer < operator < admin'),
+  token: secret({ minLength: 16 }).describe('the bearer token, at least 16 characters; use ${VAR}'),
 });
 
 const ApiTokens = z.array(ApiToken).superRefine((tokens, ctx) => {
@@ -29,19 +29,22 @@ const ApiTokens = z.array(ApiToken).superRefine((tokens, ctx) => {
 
 /** mailscope.yaml: the instance. */
 export const InstanceSchema = z.strictObject({
-  /** Where the SQLite store lives; relative paths are relative to the config file. */
-  dataDir: z.string().min(1).default('./data'),
+  dataDir: z.string().min(1).default('./data').describe('where the SQLite store lives (relative to the config file)'),
   http: z
     .strictObject({
-      /** host:port; port 0 picks a free port. */
-      listen: listenAddress.prefault('127.0.0.1:8025'),
+      listen: listenAddress.prefault('127.0.0.1:8025').describe('host:port of the API; port 0 picks a free port'),
     })
     .prefault({}),
-  /** Bearer tokens for the API, each with a role: viewer < operator < admin. */
-  tokens: ApiTokens.default([]),
-  log: z.strictObject({ level: z.enum(logLevels).default('info') }).prefault({}),
-  /** Probe definition files: a directory (every *.yaml / *.yml below it) or a list of files and directories. */
-  probes: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('probes/'),
+  tokens: ApiTokens.default([]).describe('API bearer tokens: list of { name, role, token }'),
+  log: z
+    .strictObject({
+      level: z.enum(logLevels).default('info').describe('fatal, error, warn, info, debug, trace or silent'),
+    })
+    .prefault({}),
+  probes: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .default('probes/')
+    .describe('probe files: a directory (every *.yaml/*.yml below it) or a list of files and directories'),
 });
 
 export type InstanceConfig = z.output<typeof InstanceSchema>;

@@ -3,33 +3,33 @@
  * UPPER_SNAKE code from this list; the CLI prints the message, the API maps the
  * code to a status (src/http/plugins/errors.ts), and runner/ records it with the run.
  */
-export const errorCodes = [
-  // configuration and command line
-  'CONFIG_INVALID',
-  'CONFIG_NOT_FOUND',
-  'USAGE',
+export const errorCodes = {
+  // configuration
+  CONFIG_INVALID: 'the configuration has problems; each is listed with its file and path',
+  CONFIG_NOT_FOUND: 'the configuration file does not exist',
   // embedded store
-  'STORE_UNAVAILABLE',
-  'STORE_TOO_NEW',
-  'STORE_MIGRATION_FAILED',
+  STORE_UNAVAILABLE: 'the SQLite store cannot be opened or used',
+  STORE_TOO_NEW: 'the data directory was written by a newer Mailscope',
+  STORE_MIGRATION_FAILED: 'a schema migration failed and was rolled back',
   // probes and runs
-  'SERIES_INVALID',
-  'PROBE_NOT_FOUND',
-  'PROBE_BUSY',
-  'PROBE_TIMEOUT',
-  'PROBE_OVERLAP',
-  'PROBE_ABORTED',
-  'PROBE_CRASHED',
-  'TARGET_UNRESOLVED',
+  SERIES_INVALID: 'a probe produced an observation the series registry does not allow (a bug)',
+  PROBE_NOT_FOUND: 'no probe with that id',
+  PROBE_BUSY: 'the probe is already running',
+  PROBE_TIMEOUT: 'the run did not finish within the probe\'s timeout',
+  PROBE_OVERLAP: 'a scheduled run was skipped: the previous run was still going',
+  PROBE_ABORTED: 'the run was stopped by shutdown',
+  PROBE_CRASHED: 'the probe threw something unexpected (a bug; the log has the stack)',
+  TARGET_UNRESOLVED: 'a target\'s name did not resolve, so it could not be measured',
   // HTTP API
-  'BAD_REQUEST',
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'INTERNAL',
-] as const;
+  HTTP_LISTEN_FAILED: 'the API cannot listen on its address (taken, or not on this machine)',
+  BAD_REQUEST: 'the request does not match the route\'s schema; every issue is listed',
+  UNAUTHORIZED: 'no valid bearer token',
+  FORBIDDEN: 'the token\'s role is too low for the route',
+  NOT_FOUND: 'no such resource or route',
+  INTERNAL: 'an unexpected failure; details are in the log only',
+} as const;
 
-export type ErrorCode = (typeof errorCodes)[number];
+export type ErrorCode = keyof typeof errorCodes;
 
 export type ErrorDetails = Record<string, unknown>;
 

@@ -28,7 +28,6 @@ function requestForLog(request: FastifyRequest) {
 export async function buildApp(services: ApiServices, options: { log: Logger; version: string }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.log.child({ component: 'http' }, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     // Answers carry no server-side stack, and proxies' X-Forwarded-* are not trusted by default.
     trustProxy: false,
   }).withTypeProvider<ZodTypeProvider>();

@@ -14,14 +14,14 @@ export interface ProbeContext {
 
 /** The keys every probe definition has, whatever its kind. */
 export const ProbeBase = z.object({
-  id: identifier,
-  kind: z.string(),
-  description: z.string().optional(),
-  schedule: cronExpression,
-  timezone: timeZone.optional(),
-  timeout: duration.prefault('30s'),
-  jitter: duration.prefault('0s'),
-  enabled: z.boolean().default(true),
+  id: identifier.describe('unique across all probe files; becomes the `probe` tag'),
+  kind: z.string().describe('the probe kind (see the table of kinds)'),
+  description: z.string().optional().describe('free text for people'),
+  schedule: cronExpression.describe('cron expression, 5 fields or 6 with seconds first'),
+  timezone: timeZone.optional().describe("IANA time zone of the schedule; default: the machine's"),
+  timeout: duration.prefault('30s').describe('a run still going after this is recorded as PROBE_TIMEOUT'),
+  jitter: duration.prefault('0s').describe('random delay before each scheduled run, to spread load'),
+  enabled: z.boolean().default(true).describe('false: defined and runnable by hand, never scheduled'),
 });
 
 export type ProbeBaseOutput = z.output<typeof ProbeBase>;

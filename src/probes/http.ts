@@ -12,11 +12,14 @@ const targetUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or h
 
 const configSchema = ProbeBase.extend({
   kind: z.literal('http'),
-  targets: z.array(targetUrl).min(1, { message: 'expected at least one URL' }),
-  method: z.enum(['GET', 'HEAD']).default('GET'),
-  /** Status codes that count as up. Redirects are not followed: a 301 is reported as 301. */
-  expectStatus: z.array(z.int().min(100).max(599)).min(1).default([200]),
-  requestTimeout: duration.prefault('10s'),
+  targets: z.array(targetUrl).min(1, { message: 'expected at least one URL' }).describe('http:// or https:// URLs, without credentials'),
+  method: z.enum(['GET', 'HEAD']).default('GET').describe('GET or HEAD'),
+  expectStatus: z
+    .array(z.int().min(100).max(599))
+    .min(1)
+    .default([200])
+    .describe('status codes that count as up; redirects are not followed, so a 301 is a 301'),
+  requestTimeout: duration.prefault('10s').describe('per URL: a response within this, or down'),
 }).strict();
 
 type HttpConfig = z.output<typeof configSchema>;

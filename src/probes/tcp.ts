@@ -15,10 +15,9 @@ const bannerPattern = z.string().superRefine((pattern, ctx) => {
 
 const configSchema = ProbeBase.extend({
   kind: z.literal('tcp'),
-  targets: z.array(hostPort).min(1, { message: 'expected at least one host:port target' }),
-  /** Regular expression the first line the server sends must match, e.g. "^220 " for SMTP. */
-  expectBanner: bannerPattern.optional(),
-  connectTimeout: duration.prefault('5s'),
+  targets: z.array(hostPort).min(1, { message: 'expected at least one host:port target' }).describe('host:port list, e.g. ["127.0.0.1:587", "[::1]:25"]'),
+  expectBanner: bannerPattern.optional().describe('regular expression the first line the server sends must match, e.g. "^220 " for SMTP'),
+  connectTimeout: duration.prefault('5s').describe('per target: connection and banner within this, or down'),
 }).strict();
 
 type TcpConfig = z.output<typeof configSchema>;

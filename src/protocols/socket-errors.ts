@@ -25,6 +25,9 @@ const descriptions: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   EPIPE: 'connection closed while writing',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this machine',
+  EACCES: 'permission denied',
   ENOTFOUND: 'name not found',
   EAI_AGAIN: 'name resolution failed temporarily',
 };

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.ts';
+import { cli, repoRoot } from '../helpers/cli.ts';
 import { closedPort, tcpServer } from '../helpers/servers.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -108,6 +108,25 @@ describe('mailscope probe list / probe run', () => {
   it('exits 2 for a probe id that does not exist, naming the known ones', async () => {
     const dir = project(smtpProbe(25));
     expect(await cli(['probe', 'run', 'smpt'], { cwd: dir })).toEqual({ code: 2, stdout: '', stderr: 'no probe "smpt" (known: smtp)\n' });
+  });
+});
+
+describe('mailscope run', () => {
+  it('exits 1 with the reason when its port is taken', async () => {
+    const { port } = await tcpServer(() => {});
+    const dir = project(smtpProbe(25), `dataDir: ./data\nhttp: { listen: "127.0.0.1:${port}" }\n`);
+    const result = await cli(['run'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `mailscope: HTTP_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE) (set http.listen in ${join(dir, 'mailscope.yaml')})\n`,
+    );
+  });
+});
+
+describe('the demo configuration', () => {
+  it('is valid', async () => {
+    const result = await cli(['--config', 'demo/mailscope.yaml', 'config', 'check'], { cwd: repoRoot });
+    expect(result).toEqual({ code: 0, stdout: 'configuration ok: 2 probes in 1 file (http: 1, tcp: 1), 3 API tokens\n', stderr: '' });
   });
 });
 

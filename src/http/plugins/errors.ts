@@ -7,7 +7,6 @@ import { errorMap, formatPath } from '../../core/zod-messages.ts';
 export const statusOfCode: Record<ErrorCode, number> = {
   CONFIG_INVALID: 500,
   CONFIG_NOT_FOUND: 500,
-  USAGE: 400,
   STORE_UNAVAILABLE: 503,
   STORE_TOO_NEW: 500,
   STORE_MIGRATION_FAILED: 500,
@@ -19,6 +18,7 @@ export const statusOfCode: Record<ErrorCode, number> = {
   PROBE_ABORTED: 503,
   PROBE_CRASHED: 500,
   TARGET_UNRESOLVED: 502,
+  HTTP_LISTEN_FAILED: 500,
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

@@ -1,0 +1,141 @@
+/**
+ * The README's reference tables, rendered from the registries and schemas
+ * themselves: configuration keys, probe kinds, measurements, API routes, error
+ * codes. `npm run docs` writes them into README.md; test/readme.test.ts fails
+ * when the README and the code disagree.
+ */
+import { z } from 'zod';
+import { InstanceSchema } from '../src/config/schema.ts';
+import { systemClock } from '../src/core/clock.ts';
+import { errorCodes, type ErrorCode } from '../src/core/errors.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { buildApp } from '../src/http/app.ts';
+import { statusOfCode } from '../src/http/plugins/errors.ts';
+import { ProbeBase } from '../src/probes/define.ts';
+import { probes } from '../src/probes/index.ts';
+import { Runner } from '../src/runner/runner.ts';
+import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '../src/series/registry.ts';
+import { Database } from '../src/store/database.ts';
+
+type JsonSchema = {
+  type?: string;
+  const?: unknown;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  default?: unknown;
+  description?: string;
+};
+
+const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+function typeOf(schema: JsonSchema): string {
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  if (schema.enum) return schema.enum.map((value) => String(value)).join(', ');
+  if (schema.anyOf) return schema.anyOf.map(typeOf).join(' or ');
+  if (schema.type === 'array') return `list of ${schema.items ? typeOf(schema.items) : 'values'}`;
+  if (schema.type === 'object') return 'mapping';
+  return schema.type ?? 'any';
+}
+
+function keyRows(schema: JsonSchema, skip: ReadonlySet<string> = new Set(), prefix = ''): string[] {
+  const rows: string[] = [];
+  for (const [key, property] of Object.entries(schema.properties ?? {})) {
+    if (skip.has(key)) continue;
+    const name = `${prefix}${key}`;
+    if (property.type === 'object' && property.properties) {
+      rows.push(...keyRows(property, new Set(), `${name}.`));
+      continue;
+    }
+    const required = schema.required?.includes(key) && property.default === undefined;
+    const fallback = property.default !== undefined ? `\`${JSON.stringify(property.default)}\`` : required ? 'required' : '—';
+    rows.push(`| \`${name}\` | ${cell(typeOf(property))} | ${cell(fallback)} | ${cell(property.description ?? '')} |`);
+    if (property.type === 'array' && property.items?.type === 'object') rows.push(...keyRows(property.items, new Set(), `${name}[].`));
+  }
+  return rows;
+}
+
+function keyTable(schema: z.ZodType, skip?: ReadonlySet<string>): string {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return ['| key | type | default | meaning |', '|---|---|---|---|', ...keyRows(json, skip)].join('\n');
+}
+
+function instanceConfig(): string {
+  return keyTable(InstanceSchema);
+}
+
+function probeBase(): string {
+  return keyTable(ProbeBase);
+}
+
+function probeKinds(): string {
+  // Keys every probe has are in their own table; `kind` is the heading.
+  const common = new Set(Object.keys(ProbeBase.shape));
+  return probes
+    .map((probe) => [`#### \`${probe.kind}\``, '', probe.description, '', keyTable(probe.configSchema, common)].join('\n'))
+    .join('\n\n');
+}
+
+function measurementTables(): string {
+  return Object.entries(measurements as Record<string, MeasurementSpec>)
+    .map(([name, spec]) => {
+      const tags = [...Object.keys(commonTags), ...Object.keys(spec.tags)].map((tag) => `\`${tag}\``).join(', ');
+      const fields = Object.entries(spec.fields as Record<string, FieldSpec>).map(
+        ([field, fieldSpec]) => `| \`${field}\` | ${fieldSpec.type} | ${fieldSpec.unit ?? ''} | ${cell(fieldSpec.description)} |`,
+      );
+      return [`#### \`${name}\``, '', `${spec.description} Tags: ${tags}.`, '', '| field | type | unit | meaning |', '|---|---|---|---|', ...fields].join('\n');
+    })
+    .join('\n\n');
+}
+
+async function apiRoutes(): Promise<string> {
+  const db = Database.open(':memory:');
+  const log = createLogger({ level: 'silent' });
+  const config = { configFile: '', dataDir: ':memory:', probeFiles: [], probes: [], instance: InstanceSchema.parse({}) };
+  const app = await buildApp({ config, probes: [], db, runner: new Runner({ db, clock: systemClock, log }), clock: systemClock }, { log, version: 'docs' });
+  const document = app.swagger() as { paths: Record<string, Record<string, { summary?: string }>> };
+  const access = new Map(app.routeAccess.map((route) => [`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.access]));
+  const rows: string[] = [];
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      const verb = method.toUpperCase();
+      rows.push(`| \`${verb} ${path}\` | ${access.get(`${verb} ${path}`) ?? '?'} | ${cell(operation.summary ?? '')} |`);
+    }
+  }
+  await app.close();
+  db.close();
+  return ['| route | role | what |', '|---|---|---|', ...rows].join('\n');
+}
+
+function errorCodeTable(): string {
+  const rows = (Object.entries(errorCodes) as [ErrorCode, string][]).map(([code, meaning]) => `| \`${code}\` | ${statusOfCode[code]} | ${cell(meaning)} |`);
+  return ['| code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+export async function renderSections(): Promise<Record<string, string>> {
+  return {
+    'instance-config': instanceConfig(),
+    'probe-base': probeBase(),
+    'probe-kinds': probeKinds(),
+    measurements: measurementTables(),
+    'api-routes': await apiRoutes(),
+    'error-codes': errorCodeTable(),
+  };
+}
+
+const marker = (name: string) => [`<!-- generated:${name} -->`, `<!-- /generated:${name} -->`] as const;
+
+/** The README with every generated section replaced; throws when a marker pair is missing. */
+export function fillReadme(readme: string, sections: Record<string, string>): string {
+  let text = readme;
+  for (const [name, content] of Object.entries(sections)) {
+    const [open, close] = marker(name);
+    const start = text.indexOf(open);
+    const end = text.indexOf(close);
+    if (start === -1 || end === -1 || end < start) throw new Error(`README.md lacks the markers ${open} … ${close}`);
+    text = `${text.slice(0, start + open.length)}\n${content}\n${text.slice(end)}`;
+  }
+  return text;
+}
