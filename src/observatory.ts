@@ -66,8 +66,9 @@ export async function startObservatory(options: {
     stop() {
       stopping ??= (async () => {
         try {
-          await app.close();
-          await scheduler.stop();
+          // Abort runs first: a request waiting on a run (POST /run) then completes at once,
+          // and app.close() does not wait out that run's timeout.
+          await Promise.all([scheduler.stop(), app.close()]);
         } finally {
           db.close();
         }

@@ -78,8 +78,15 @@ export class Database {
     }
   }
 
-  get isOpen(): boolean {
-    return this.#open;
+  /** True when the store answers a query now (for readiness). */
+  ping(): boolean {
+    if (!this.#open) return false;
+    try {
+      this.statement('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A prepared statement, compiled once per SQL text. */

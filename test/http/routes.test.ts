@@ -99,6 +99,11 @@ describe('API: probes, runs, observations', () => {
     expect(ready.json()).toEqual({ ready: true, store: 'open', scheduler: 'running' });
     expect((await live.request({ method: 'GET', url: '/v1/probes/smtp', as: 'viewer' })).json().nextRun).toMatch(/^\d{4}-01-01T/);
     expect((await live.request({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+
+    live.db.close();
+    const storeGone = await live.request({ method: 'GET', url: '/readyz' });
+    expect(storeGone.statusCode).toBe(503);
+    expect(storeGone.json()).toEqual({ ready: false, store: 'unavailable', scheduler: 'running' });
   });
 
   it('describes the series registry', async () => {

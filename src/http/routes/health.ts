@@ -4,7 +4,7 @@ import type { ApiServices } from '../services.ts';
 
 const Readiness = z.object({
   ready: z.boolean(),
-  store: z.enum(['open', 'closed']),
+  store: z.enum(['open', 'unavailable']),
   scheduler: z.enum(['running', 'stopped', 'disabled']),
 });
 
@@ -31,7 +31,7 @@ export function healthRoutes(services: ApiServices): FastifyPluginAsyncZod {
         },
       },
       async (_request, reply) => {
-        const store = services.db.isOpen ? 'open' : 'closed';
+        const store = services.db.ping() ? 'open' : 'unavailable';
         const scheduler = services.scheduler ? (services.scheduler.running ? 'running' : 'stopped') : 'disabled';
         const ready = store === 'open' && scheduler === 'running';
         return reply.code(ready ? 200 : 503).send({ ready, store, scheduler });
