@@ -132,28 +132,29 @@ export interface TimeWindow {
   limit: number;
 }
 
-function windowClauses(column: string, window: TimeWindow, where: string[], params: (string | number)[]): void {
+/** Rows of a table matching the given columns (undefined: any) within a time window, newest first. */
+function newestFirst(db: Database, table: string, timeColumn: string, equals: Record<string, string | undefined>, window: TimeWindow): unknown[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [column, value] of Object.entries(equals)) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
   if (window.since) {
-    where.push(`${column} >= ?`);
+    where.push(`${timeColumn} >= ?`);
     params.push(window.since.getTime());
   }
   if (window.until) {
-    where.push(`${column} < ?`);
+    where.push(`${timeColumn} < ?`);
     params.push(window.until.getTime());
   }
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  return db.statement(`SELECT * FROM ${table} ${filter} ORDER BY ${timeColumn} DESC, id DESC LIMIT ?`).all(...params, window.limit);
 }
 
-/** Newest first. */
 export function listRuns(db: Database, query: TimeWindow & { probe?: string | undefined }): StoredRun[] {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (query.probe !== undefined) {
-    where.push('probe_id = ?');
-    params.push(query.probe);
-  }
-  windowClauses('started_at', query, where, params);
-  const sql = `SELECT * FROM probe_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
-  return (db.db.prepare(sql).all(...params, query.limit) as unknown as RunRow[]).map(toRun);
+  return (newestFirst(db, 'probe_runs', 'started_at', { probe_id: query.probe }, query) as RunRow[]).map(toRun);
 }
 
 export function getRun(db: Database, id: number): StoredRun | undefined {
@@ -179,17 +180,5 @@ export function listObservations(
   db: Database,
   query: TimeWindow & { probe?: string | undefined; measurement?: string | undefined },
 ): StoredObservation[] {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (query.measurement !== undefined) {
-    where.push('measurement = ?');
-    params.push(query.measurement);
-  }
-  if (query.probe !== undefined) {
-    where.push('probe_id = ?');
-    params.push(query.probe);
-  }
-  windowClauses('time', query, where, params);
-  const sql = `SELECT * FROM observations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC, id DESC LIMIT ?`;
-  return (db.db.prepare(sql).all(...params, query.limit) as unknown as ObservationRow[]).map(toObservation);
+  return (newestFirst(db, 'observations', 'time', { measurement: query.measurement, probe_id: query.probe }, query) as ObservationRow[]).map(toObservation);
 }
