@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const src = join(import.meta.dirname, '..', 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every import of a file inside src/, as a path relative to src/ ("core/errors.ts"). */
+function appImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"](\.[^'"]+)['"]/g)].map((match) => match[1]!);
+  return specifiers.map((specifier) => relative(src, resolve(dirname(file), specifier))).filter((path) => !path.startsWith('..'));
+}
+
+const layerOf = (path: string) => (path.includes('/') ? path.split('/')[0]! : path);
+
+/** DESIGN.md: which layers each layer may import (besides itself). */
+const allowed: Record<string, string[]> = {
+  core: [],
+  protocols: [],
+  probes: ['core', 'protocols'],
+  notifiers: ['core'],
+  platforms: ['core'],
+  series: ['core'],
+};
+
+describe('one-way dependencies (DESIGN.md)', () => {
+  const files = sourceFiles(src).map((file) => ({ file: relative(src, file), imports: appImports(file) }));
+
+  it('reads the imports it checks', () => {
+    expect(files.find((f) => f.file === 'probes/tcp.ts')?.imports).toContain('core/schema.ts');
+  });
+
+  it.each(Object.entries(allowed))('%s/ imports only %j', (layer, others) => {
+    const violations = files
+      .filter((f) => layerOf(f.file) === layer)
+      .flatMap((f) => f.imports.filter((path) => layerOf(path) !== layer && !others.includes(layerOf(path))).map((path) => `${f.file} → ${path}`));
+    expect(violations).toEqual([]);
+  });
+
+  it('http/ never talks to protocols/ directly', () => {
+    const violations = files.filter((f) => layerOf(f.file) === 'http').flatMap((f) => f.imports.filter((path) => layerOf(path) === 'protocols').map((path) => `${f.file} → ${path}`));
+    expect(violations).toEqual([]);
+  });
+
+  it('only main.ts reads the process environment', () => {
+    const readers = files.filter((f) => f.file !== 'main.ts' && /process\.(env|argv|cwd\(\))/.test(readFileSync(join(src, f.file), 'utf8')));
+    expect(readers.map((f) => f.file)).toEqual([]);
+  });
+});
