@@ -1,0 +1,127 @@
+/**
+ * The lab's one source of addresses, ports, names and users. Everything the lab
+ * renders, starts, checks and every test that talks to it reads them from here.
+ *
+ * Ports can be moved without editing code: MAILSCOPE_LAB_PORTS="imap=2143,influxdb=18086".
+ * Two are fixed by the protocols the daemons speak: the resolver on port 53 (libc
+ * resolvers inside Postfix, pyspf, spamd know no other) and the MX listeners on 25
+ * (where an MTA delivers).
+ */
+import { join } from 'node:path';
+
+export const labDir = import.meta.dirname;
+
+const defaultPorts = {
+  resolver: 53,
+  nsd: 5300,
+  rbldnsd: 5301,
+  mx: 25,
+  submissionClean: 2587,
+  submissionListed: 2588,
+  submissionUnsigned: 2589,
+  imap: 1143,
+  imaps: 1993,
+  dkimSign: 8891,
+  dkimVerify: 8892,
+  dmarc: 8893,
+  spamd: 7830,
+  spamassMilter: 8894,
+  mtaSts: 443,
+  influxdb: 8086,
+  influxdbRpc: 8088,
+  victoria: 8428,
+} as const;
+
+export type PortName = keyof typeof defaultPorts;
+
+function ports(): Record<PortName, number> {
+  const result: Record<PortName, number> = { ...defaultPorts };
+  const overrides = process.env.MAILSCOPE_LAB_PORTS;
+  if (!overrides) return result;
+  for (const item of overrides.split(',')) {
+    const [name, value] = item.split('=').map((part) => part.trim());
+    if (!name || !(name in result) || !/^\d+$/.test(value ?? '') || Number(value) < 1 || Number(value) > 65535) {
+      throw new Error(`MAILSCOPE_LAB_PORTS: "${item}" is not name=port with a name among ${Object.keys(result).join(', ')}`);
+    }
+    result[name as PortName] = Number(value);
+  }
+  return result;
+}
+
+const port = ports();
+
+/** The sending brand and its pools: each submission port leaves from its own address. */
+export const sender = {
+  domain: 'sender.test',
+  bounceMailbox: 'bounces@sender.test',
+  dkimSelector: 'lab2026',
+  pools: {
+    clean: { submission: port.submissionClean, source: '127.0.0.10', helo: 'mta-a.sender.test', signed: true, inSpf: true, ptr: true },
+    listed: { submission: port.submissionListed, source: '127.0.0.11', helo: 'mta-b.sender.test', signed: true, inSpf: true, ptr: true },
+    unsigned: { submission: port.submissionUnsigned, source: '127.0.0.12', helo: 'mta-c.sender.test', signed: false, inSpf: false, ptr: false },
+  },
+  /** The sender's own MX, where DSNs (bounces) arrive. */
+  mx: { host: 'mx.sender.test', address: '127.0.0.20' },
+} as const;
+
+export type PoolName = keyof typeof sender.pools;
+
+/** Seed mailbox providers: each MX on its own address, each with its own policy (Sieve). */
+export const providers = {
+  'gmail.test': { mx: 'mx.gmail.test', address: '127.0.0.21', policy: 'spam → Junk; List-Unsubscribe (bulk) → Promotions' },
+  'outlook.test': { mx: 'mx.outlook.test', address: '127.0.0.22', policy: 'spam → Junk; no dmarc=pass → Junk' },
+  'yahoo.test': { mx: 'mx.yahoo.test', address: '127.0.0.23', policy: 'rejects DNSBL-listed clients at RCPT (554); spam → Junk' },
+} as const;
+
+export type ProviderDomain = keyof typeof providers;
+
+export const labPassword = 'lab-seed-password';
+
+/** IMAP users: seeds per provider, and the sender's bounce mailbox. */
+export const mailboxes = [
+  'seed1@gmail.test',
+  'seed2@gmail.test',
+  'seed1@outlook.test',
+  'seed2@outlook.test',
+  'seed1@yahoo.test',
+  'seed2@yahoo.test',
+  'bounces@sender.test',
+  'dmarc@sender.test',
+] as const;
+
+/** The authentication identifier every receiving check writes in Authentication-Results. */
+export const authservId = 'mx.lab.test';
+
+export const dnsbl = {
+  /** Spamhaus-ZEN-like: several datasets (codes) in one zone, IPv4 and IPv6. */
+  ipZone: 'zen.dnsbl.test',
+  /** Spamhaus-DBL-like domain list. */
+  domainZone: 'dbl.dnsbl.test',
+  /** Addresses listed from the start, with their codes. */
+  listedPoolCodes: ['127.0.0.2', '127.0.0.4'],
+} as const;
+
+export const lab = {
+  stateDir: process.env.MAILSCOPE_LAB_STATE ?? join(labDir, 'state'),
+  port,
+  resolver: { host: '127.0.0.1', port: port.resolver },
+  nsd: { host: '127.0.0.1', port: port.nsd },
+  rbldnsd: { host: '127.0.0.1', port: port.rbldnsd },
+  imap: { host: '127.0.0.1', port: port.imap, tlsPort: port.imaps, hostname: 'imap.lab.test' },
+  mtaSts: { address: '127.0.0.30', port: port.mtaSts },
+  influxdb: { url: `http://127.0.0.1:${port.influxdb}`, database: 'mailscope' },
+  victoria: { url: `http://127.0.0.1:${port.victoria}` },
+  /** Postfix's own name and the address its default transport leaves from. */
+  mta: { hostname: 'mta.sender.test', address: '127.0.0.1' },
+} as const;
+
+/** Every 127.0.0.x address the lab binds or sends from (all on loopback: 127/8 needs no setup on Linux). */
+export function labAddresses(): string[] {
+  return [
+    '127.0.0.1',
+    ...Object.values(sender.pools).map((pool) => pool.source),
+    sender.mx.address,
+    ...Object.values(providers).map((provider) => provider.address),
+    lab.mtaSts.address,
+  ];
+}
