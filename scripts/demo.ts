@@ -1,0 +1,39 @@
+// npm run demo: the lab up, Mailscope running on demo/mailscope.yaml (probes/demo/)
+// until Ctrl-C, then the lab down again if the demo started it (MAILSCOPE_LAB_KEEP=1
+// leaves it running).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { labDown, labUp } from '../test/lab/lab.ts';
+
+const root = join(import.meta.dirname, '..');
+
+let started: boolean;
+try {
+  ({ started } = await labUp());
+} catch (error) {
+  process.stderr.write(`demo: the lab did not come up: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+
+process.stderr.write(
+  [
+    '',
+    'demo: Mailscope on http://127.0.0.1:8025  (API docs: http://127.0.0.1:8025/docs)',
+    "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' http://127.0.0.1:8025/v1/probes",
+    started ? 'demo: Ctrl-C stops Mailscope and the lab.' : 'demo: Ctrl-C stops Mailscope (the lab was already up and stays up).',
+    '',
+  ].join('\n'),
+);
+
+const mailscope = spawn(process.execPath, [join(root, 'bin', 'mailscope.js'), '--config', join(root, 'demo', 'mailscope.yaml'), 'run'], {
+  stdio: 'inherit',
+});
+// Ctrl-C reaches Mailscope directly (same process group); this script waits for it to finish.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (signal === 'SIGTERM') mailscope.kill('SIGTERM');
+  });
+}
+const code = await new Promise<number>((resolve) => mailscope.on('close', (exitCode) => resolve(exitCode ?? 1)));
+if (started && process.env.MAILSCOPE_LAB_KEEP !== '1') await labDown();
+process.exit(code);
