@@ -82,6 +82,8 @@ describe('API: probes, runs, observations', () => {
     const second = await rig.request({ method: 'POST', url: '/v1/probes/smtp/run', as: 'operator' });
     expect(second.statusCode).toBe(409);
     expect(second.json()).toEqual({ error: { code: 'PROBE_BUSY', message: 'probe "smtp" is already running' } });
+    const third = await rig.request({ method: 'POST', url: '/v1/probes/smtp/run?wait=false', as: 'operator' });
+    expect(third.statusCode).toBe(409);
     expect((await first).json().run).toMatchObject({ success: true });
     expect(listRuns(rig.db, { limit: 10 })).toHaveLength(1);
   });

@@ -107,9 +107,9 @@ export function probeRoutes(services: ApiServices): FastifyPluginAsyncZod {
         const { definition } = find(request.params.id);
         const running = services.runner.run(definition, 'api');
         if (!request.query.wait) {
-          // Fail fast when it could not start (busy, shutting down); otherwise let it run on.
-          const started = await Promise.race([running.then(() => true), new Promise<boolean>((resolve) => setImmediate(resolve, true))]);
-          if (started) running.catch((error: unknown) => request.log.error({ err: error }, 'api run failed'));
+          // A run that cannot start (busy, shutting down) rejects at once: answer that; otherwise let it run on.
+          await Promise.race([running, new Promise((resolve) => setImmediate(resolve))]);
+          running.catch((error: unknown) => request.log.error({ err: error }, 'api run failed'));
           return reply.code(202).send({ status: 'started' as const, probe: definition.id });
         }
         const completed = await running;
