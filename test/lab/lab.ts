@@ -268,6 +268,7 @@ async function main(command: string | undefined): Promise<number> {
       for (const service of status) {
         process.stdout.write(`${service.name.padEnd(18)} ${service.ready ? 'ready' : 'DOWN '}  ${service.pid ?? '-'}${service.reason ? `  ${service.reason}` : ''}\n`);
       }
+      process.stdout.write(`state: ${labPaths().state}\n`);
       const memory = labMemory();
       if (memory) process.stdout.write(`memory: ${memory.pssMiB} MiB PSS in ${memory.processes} processes\n`);
       return status.every((service) => service.ready) ? 0 : 1;

@@ -7,9 +7,25 @@
  * resolvers inside Postfix, pyspf, spamd know no other) and the MX listeners on 25
  * (where an MTA delivers).
  */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const labDir = import.meta.dirname;
+
+/**
+ * test/lab/state, when every directory above it lets other users through: the
+ * daemons that drop privileges (rbldnsd, Dovecot's mail user, pyspf) must reach
+ * their files. A checkout under /root (mode 700) gets a state dir in /var/tmp.
+ */
+function defaultStateDir(): string {
+  for (let dir = labDir; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      return join('/var/tmp', `mailscope-lab-${createHash('sha256').update(labDir).digest('hex').slice(0, 8)}`);
+    }
+    if (dirname(dir) === dir) return join(labDir, 'state');
+  }
+}
 
 const defaultPorts = {
   resolver: 53,
@@ -102,7 +118,7 @@ export const dnsbl = {
 } as const;
 
 export const lab = {
-  stateDir: process.env.MAILSCOPE_LAB_STATE ?? join(labDir, 'state'),
+  stateDir: process.env.MAILSCOPE_LAB_STATE ?? defaultStateDir(),
   port,
   resolver: { host: '127.0.0.1', port: port.resolver },
   nsd: { host: '127.0.0.1', port: port.nsd },
