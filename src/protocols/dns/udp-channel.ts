@@ -1,0 +1,221 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { IdAllocator } from './id-allocator.ts';
+import { answersQuestion, decodeResponse, encodeQuery, type Response } from './message.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import type { DnsServer, RecordType } from './types.ts';
+
+/** What one attempt over UDP came to. */
+export type AttemptResult =
+  | { kind: 'response'; response: Response }
+  | { kind: 'timeout'; mismatched: boolean }
+  | { kind: 'malformed' }
+  | { kind: 'network'; message: string }
+  | { kind: 'aborted' };
+
+interface Pending {
+  id: number;
+  name: string;
+  type: RecordType;
+  deadline: number;
+  mismatched: boolean;
+  malformed: boolean;
+  resolve(result: AttemptResult): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface Waiting {
+  name: string;
+  type: RecordType;
+  edns: boolean;
+  signal: AbortSignal | undefined;
+  resolve(result: AttemptResult): void;
+}
+
+export interface ChannelOptions {
+  timeoutMs: number;
+  /** Queries in flight at once on this socket; more wait their turn. */
+  maxInFlight: number;
+  /** Queries per second to this server; 0 = no limit. */
+  rateLimit: number;
+  /** Bytes; large enough for a burst of answers (the kernel caps it at net.core.rmem_max). */
+  receiveBuffer: number;
+}
+
+/**
+ * One UDP socket to one server: many queries in flight, each with an id unique
+ * among those in flight, answers matched by id AND question (an answer with our id
+ * but another question is ignored and remembered), from the server's own address
+ * only. One timer serves every deadline: with one timeout per channel, the order
+ * queries were sent in is the order they expire in.
+ */
+export class UdpChannel {
+  readonly #server: DnsServer;
+  readonly #options: ChannelOptions;
+  readonly #ids = new IdAllocator();
+  readonly #pending = new Map<number, Pending>();
+  readonly #limiter: RateLimiter;
+  readonly #queue: Waiting[] = [];
+  #queueHead = 0;
+  #socket: Socket | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pumpTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Answers that matched nothing in flight (late, spoofed or duplicated). */
+  stray = 0;
+
+  constructor(server: DnsServer, options: ChannelOptions) {
+    this.#server = server;
+    this.#options = options;
+    this.#limiter = new RateLimiter(options.rateLimit);
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** One attempt: send the query and wait for its answer or its deadline. */
+  attempt(name: string, type: RecordType, edns: boolean, signal?: AbortSignal): Promise<AttemptResult> {
+    if (this.#closed) return Promise.resolve({ kind: 'network', message: 'the DNS client is closed' });
+    if (signal?.aborted) return Promise.resolve({ kind: 'aborted' });
+    return new Promise((resolve) => {
+      this.#queue.push({ name, type, edns, signal, resolve });
+      this.#pump();
+    });
+  }
+
+  #socketFor(): Socket {
+    if (this.#socket) return this.#socket;
+    const socket = createSocket({ type: isIPv6(this.#server.host) ? 'udp6' : 'udp4' });
+    socket.on('message', (message, remote) => this.#receive(message, remote.address, remote.port));
+    socket.on('error', () => {
+      // Sends report their own errors; a socket-level error leaves pending queries to their deadline.
+    });
+    // Port 0: the kernel picks a random source port.
+    socket.bind(0, () => {
+      try {
+        socket.setRecvBufferSize(this.#options.receiveBuffer);
+      } catch {
+        // Not allowed to grow it: the default buffer still works, bursts may drop.
+      }
+    });
+    socket.unref();
+    this.#socket = socket;
+    return socket;
+  }
+
+  #pump(): void {
+    while (this.#queueHead < this.#queue.length && this.#pending.size < this.#options.maxInFlight) {
+      const wait = this.#limiter.take();
+      if (wait > 0) {
+        this.#pumpTimer ??= setTimeout(() => {
+          this.#pumpTimer = undefined;
+          this.#pump();
+        }, wait);
+        return;
+      }
+      const next = this.#queue[this.#queueHead]!;
+      this.#queue[this.#queueHead++] = undefined as unknown as Waiting;
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#queueHead);
+        this.#queueHead = 0;
+      }
+      if (next.signal?.aborted) {
+        next.resolve({ kind: 'aborted' });
+        continue;
+      }
+      this.#send(next);
+    }
+  }
+
+  #send(waiting: Waiting): void {
+    const id = this.#ids.take();
+    if (id === undefined) {
+      waiting.resolve({ kind: 'network', message: 'no free query id' });
+      return;
+    }
+    const pending: Pending = {
+      id,
+      name: waiting.name,
+      type: waiting.type,
+      deadline: performance.now() + this.#options.timeoutMs,
+      mismatched: false,
+      malformed: false,
+      resolve: waiting.resolve,
+      signal: waiting.signal,
+      onAbort: undefined,
+    };
+    if (waiting.signal) {
+      pending.onAbort = () => this.#settle(pending, { kind: 'aborted' });
+      waiting.signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+    this.#pending.set(id, pending);
+    const message = encodeQuery(id, waiting.name, waiting.type, waiting.edns);
+    this.#socketFor().send(message, this.#server.port, this.#server.host, (error) => {
+      if (error) this.#settle(pending, { kind: 'network', message: error.message });
+    });
+    this.#timer ??= setTimeout(() => this.#expire(), this.#options.timeoutMs);
+  }
+
+  #settle(pending: Pending, result: AttemptResult): void {
+    if (this.#pending.get(pending.id) !== pending) return;
+    this.#pending.delete(pending.id);
+    this.#ids.release(pending.id);
+    if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
+    pending.resolve(result);
+    this.#pump();
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const pending of this.#pending.values()) {
+      if (pending.deadline > now) {
+        this.#timer = setTimeout(() => this.#expire(), Math.max(1, pending.deadline - now));
+        return;
+      }
+      this.#settle(pending, pending.malformed ? { kind: 'malformed' } : { kind: 'timeout', mismatched: pending.mismatched });
+    }
+  }
+
+  #receive(message: Buffer, address: string, port: number): void {
+    // Only the server we asked may answer (a different source is someone guessing ids).
+    if (port !== this.#server.port || !sameAddress(address, this.#server.host) || message.length < 12) {
+      this.stray++;
+      return;
+    }
+    const pending = this.#pending.get(message.readUInt16BE(0));
+    if (!pending) {
+      this.stray++;
+      return;
+    }
+    const response = decodeResponse(message);
+    if (!response) {
+      // Keep waiting: a good answer may still come; at the deadline this is DNS_MALFORMED.
+      pending.malformed = true;
+      return;
+    }
+    if (!answersQuestion(response, pending.name, pending.type)) {
+      pending.mismatched = true;
+      return;
+    }
+    this.#settle(pending, { kind: 'response', response });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#pumpTimer);
+    for (const pending of [...this.#pending.values()]) this.#settle(pending, { kind: 'aborted' });
+    for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]?.resolve({ kind: 'aborted' });
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a === b || a === `::ffff:${b}` || b === `::ffff:${a}`;
+}

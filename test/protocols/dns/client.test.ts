@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { DnsClient, type DnsClientOptions } from '../../../src/protocols/dns/client.ts';
+import type { DnsOutcome } from '../../../src/protocols/dns/types.ts';
+import { lab } from '../../lab/plan.ts';
+import { a, fakeDns, soa, txt } from '../../helpers/dns-server.ts';
+import { onTestFinished } from 'vitest';
+
+function client(options: DnsClientOptions): DnsClient {
+  const dns = new DnsClient(options);
+  onTestFinished(() => dns.close());
+  return dns;
+}
+
+const fast = { timeoutMs: 200, attempts: 2 };
+const strip = (outcome: DnsOutcome) => {
+  const { ms: _ms, ...rest } = outcome;
+  return rest;
+};
+
+describe('DNS client against the lab (unbound, NSD, rbldnsd)', () => {
+  const viaResolver = () => client({ servers: [lab.resolver] });
+
+  it('answers A, MX and multi-string TXT records', async () => {
+    const dns = viaResolver();
+    expect(await dns.query('mx.gmail.test', 'A')).toMatchObject({ status: 'answer', via: 'udp', records: [{ name: 'mx.gmail.test', type: 'A', data: '127.0.0.21' }] });
+    expect(await dns.query('Sender.Test.', 'MX')).toMatchObject({ status: 'answer', records: [{ data: { preference: 10, exchange: 'mx.sender.test' } }] });
+    const dkim = await dns.query('lab2026._domainkey.sender.test', 'TXT');
+    expect(dkim.status === 'answer' && (dkim.records[0]!.data as string[]).length).toBeGreaterThan(1);
+  });
+
+  it('tells NXDOMAIN from NODATA, with the negative TTL from the SOA', async () => {
+    const dns = viaResolver();
+    expect(await dns.query('nothing.sender.test', 'A')).toMatchObject({ status: 'nxdomain', ttl: 5 });
+    expect(await dns.query('sender.test', 'PTR')).toMatchObject({ status: 'nodata', ttl: 5 });
+  });
+
+  it('reads several codes of one DNSBL answer straight from rbldnsd', async () => {
+    const dns = client({ servers: [lab.rbldnsd] });
+    const outcome = await dns.query('11.0.0.127.zen.dnsbl.test', 'A');
+    expect(outcome.status === 'answer' && outcome.records.map((record) => record.data).sort()).toEqual(['127.0.0.2', '127.0.0.4']);
+    expect(await dns.query('1.0.0.127.zen.dnsbl.test', 'A')).toMatchObject({ status: 'nxdomain', ttl: 0 });
+  });
+});
+
+describe('DNS client against an in-process server that misbehaves', () => {
+  it('asks with EDNS0 (1232-byte payload) and a fresh id per query in flight', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], delayMs: 20 }));
+    // The server shares this process's event loop: give it time to answer a thousand at once.
+    const dns = client({ servers: [fake.server], timeoutMs: 5_000, attempts: 1, maxInFlight: 1_000, cacheEntries: 0 });
+    const names = Array.from({ length: 1_000 }, (_, i) => `n${i}.example.test`);
+    const outcomes = await Promise.all(names.map((name) => dns.query(name, 'A')));
+    expect(outcomes.filter((outcome) => outcome.status !== 'answer')).toEqual([]);
+    expect(outcomes.map((outcome) => outcome.status === 'answer' && outcome.records[0]!.name)).toEqual(names);
+    expect(fake.queries[0]!.edns).toBe(1232);
+    expect(fake.maxOutstanding).toBeGreaterThan(500);
+    expect(fake.idCollisions).toBe(0);
+  });
+
+  it('times out with DNS_TIMEOUT after every attempt, and fails over to the next server', async () => {
+    const silent = await fakeDns(() => ({ drop: true }));
+    const answering = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
+    const alone = client({ servers: [silent.server], ...fast });
+    expect(strip(await alone.query('x.example.test', 'A'))).toEqual({
+      name: 'x.example.test',
+      type: 'A',
+      server: `127.0.0.1:${silent.server.port}`,
+      fromCache: false,
+      status: 'error',
+      code: 'DNS_TIMEOUT',
+      message: `no answer from 127.0.0.1:${silent.server.port} within 200 ms`,
+    });
+    expect(silent.queries).toHaveLength(2);
+
+    const pair = client({ servers: [silent.server, answering.server], ...fast, attempts: 2 });
+    for (let i = 0; i < 4; i++) expect(await pair.query(`y${i}.example.test`, 'A')).toMatchObject({ status: 'answer' });
+  });
+
+  it.each([
+    ['SERVFAIL', 'DNS_SERVFAIL', 'answered SERVFAIL'],
+    ['REFUSED', 'DNS_REFUSED', 'refused the query'],
+    ['NOTIMP', 'DNS_RCODE', 'answered NOTIMP'],
+  ] as const)('reports %s as %s, never as an answer', async (code, expected, text) => {
+    const fake = await fakeDns(() => ({ rcode: code }));
+    const outcome = await client({ servers: [fake.server], ...fast }).query('x.example.test', 'A');
+    expect(outcome).toMatchObject({ status: 'error', code: expected, message: `127.0.0.1:${fake.server.port} ${text}` });
+  });
+
+  it('reports garbage with our id as DNS_MALFORMED', async () => {
+    const fake = await fakeDns((query) => {
+      const raw = Buffer.alloc(20, 0xff);
+      raw.writeUInt16BE(query.id, 0);
+      return { raw };
+    });
+    expect(await client({ servers: [fake.server], ...fast }).query('x.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_MALFORMED' });
+  });
+
+  it('ignores an answer with our id to another question, and says so: DNS_ID_MISMATCH', async () => {
+    const fake = await fakeDns((query) => ({ question: { name: 'other.example.test', type: query.type }, answers: [a('other.example.test', '127.0.0.2')] }));
+    expect(await client({ servers: [fake.server], ...fast }).query('x.example.test', 'A')).toMatchObject({
+      status: 'error',
+      code: 'DNS_ID_MISMATCH',
+      message: 'answers arrived with our id but for another question (x.example.test A)',
+    });
+  });
+
+  it('takes no answer from another source port than the server’s', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], fromOtherPort: true }));
+    const dns = client({ servers: [fake.server], ...fast });
+    expect(await dns.query('x.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_TIMEOUT' });
+    expect(dns.strayAnswers).toBe(2);
+  });
+
+  it('asks again over TCP when the UDP answer is truncated', async () => {
+    const fake = await fakeDns((query) => (query.transport === 'udp' ? { truncated: true } : { answers: [txt(query.name, 'the full answer')] }));
+    const outcome = await client({ servers: [fake.server], ...fast }).query('big.example.test', 'TXT');
+    expect(outcome).toMatchObject({ status: 'answer', via: 'tcp', records: [{ data: ['the full answer'] }] });
+    expect(fake.queries.map((query) => query.transport)).toEqual(['udp', 'tcp']);
+  });
+
+  it('retries without EDNS0 when a server answers FORMERR to the OPT record', async () => {
+    const fake = await fakeDns((query) => (query.edns ? { rcode: 'FORMERR' } : { answers: [a(query.name, '127.0.0.2')] }));
+    expect(await client({ servers: [fake.server], ...fast }).query('old.example.test', 'A')).toMatchObject({ status: 'answer' });
+    expect(fake.queries.map((query) => query.edns)).toEqual([1232, undefined]);
+  });
+
+  it('sends identical concurrent queries once, and keeps at most maxInFlight outstanding', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], delayMs: 30 }));
+    const dns = client({ servers: [fake.server], ...fast, maxInFlight: 5, cacheEntries: 0 });
+    await Promise.all(Array.from({ length: 10 }, () => dns.query('same.example.test', 'A')));
+    expect(fake.queries).toHaveLength(1);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => dns.query(`d${i}.example.test`, 'A')));
+    expect(fake.maxOutstanding).toBe(5);
+  });
+
+  it('caches answers for their TTL and negative answers for the SOA minimum; never errors', async () => {
+    let now = 1_000_000;
+    const fake = await fakeDns((query) =>
+      query.name.startsWith('gone') ? { rcode: 'NXDOMAIN', authorities: [soa('example.test', 30, 300)] } : query.name.startsWith('bad') ? { rcode: 'SERVFAIL' } : { answers: [a(query.name, '127.0.0.2', 10)] },
+    );
+    const dns = client({ servers: [fake.server], ...fast, attempts: 1, now: () => now });
+    await dns.query('here.example.test', 'A');
+    expect(await dns.query('here.example.test', 'A')).toMatchObject({ status: 'answer', fromCache: true, ttl: 10 });
+    now += 4_000;
+    expect(await dns.query('here.example.test', 'A')).toMatchObject({ fromCache: true, ttl: 6 });
+    now += 7_000;
+    expect(await dns.query('here.example.test', 'A')).toMatchObject({ fromCache: false });
+    expect(await dns.query('gone.example.test', 'A')).toMatchObject({ status: 'nxdomain', ttl: 30, fromCache: false });
+    expect(await dns.query('gone.example.test', 'A')).toMatchObject({ status: 'nxdomain', fromCache: true });
+    await dns.query('bad.example.test', 'A');
+    await dns.query('bad.example.test', 'A');
+    expect(fake.queries.map((query) => query.name)).toEqual(['here.example.test', 'here.example.test', 'gone.example.test', 'bad.example.test', 'bad.example.test']);
+  });
+
+  it('keeps to its rate limit: 30 queries at 10/s cannot finish in under 2 s', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
+    const dns = client({ servers: [fake.server], ...fast, rateLimit: 10, cacheEntries: 0 });
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 30 }, (_, i) => dns.query(`r${i}.example.test`, 'A')));
+    // A burst of one second's worth (10), then 10 a second: the remaining 20 take at least 2 s.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect(fake.queries).toHaveLength(30);
+  });
+
+  it('abandons a query when its caller aborts, as DNS_ABORTED', async () => {
+    const fake = await fakeDns(() => ({ drop: true }));
+    const controller = new AbortController();
+    const pending = client({ servers: [fake.server], timeoutMs: 10_000 }).query('x.example.test', 'A', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 30);
+    expect(await pending).toMatchObject({ status: 'error', code: 'DNS_ABORTED' });
+  });
+
+  it('refuses a name that is not a DNS name, and sends nothing', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
+    const dns = client({ servers: [fake.server], ...fast });
+    for (const name of ['', 'a..b', `${'x'.repeat(64)}.test`, 'white space.test']) {
+      expect(await dns.query(name, 'A')).toMatchObject({ status: 'error', code: 'DNS_MALFORMED' });
+    }
+    expect(fake.queries).toEqual([]);
+  });
+});
