@@ -13,6 +13,8 @@ import { buildApp } from '../src/http/app.ts';
 import { statusOfCode } from '../src/http/plugins/errors.ts';
 import { ProbeBase } from '../src/probes/define.ts';
 import { probes } from '../src/probes/index.ts';
+import { buildCatalog } from '../src/probes/dnsbl-lists.ts';
+import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '../src/series/registry.ts';
 import { Database } from '../src/store/database.ts';
@@ -94,7 +96,10 @@ async function apiRoutes(): Promise<string> {
   const db = Database.open(':memory:');
   const log = createLogger({ level: 'silent' });
   const config = { configFile: '', dataDir: ':memory:', probeFiles: [], probes: [], instance: InstanceSchema.parse({}) };
-  const app = await buildApp({ config, probes: [], db, runner: new Runner({ db, clock: systemClock, log }), clock: systemClock }, { log, version: 'docs' });
+  // Never asked: the routes only need a runner to exist.
+  const dns = new DnsClient({ servers: [{ host: '127.0.0.1', port: 53 }] });
+  const runner = new Runner({ db, clock: systemClock, log, services: { dns, blocklists: buildCatalog() } });
+  const app = await buildApp({ config, probes: [], db, runner, clock: systemClock }, { log, version: 'docs' });
   const document = app.swagger() as { paths: Record<string, Record<string, { summary?: string }>> };
   const access = new Map(app.routeAccess.map((route) => [`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.access]));
   const rows: string[] = [];
@@ -105,6 +110,7 @@ async function apiRoutes(): Promise<string> {
     }
   }
   await app.close();
+  dns.close();
   db.close();
   return ['| route | role | what |', '|---|---|---|', ...rows].join('\n');
 }

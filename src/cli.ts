@@ -1,12 +1,20 @@
-import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { checkBlacklist, resolveInput } from './commands/check-blacklist.ts';
 import type { Env } from './config/interpolate.ts';
 import { ConfigError, defaultConfigFile, loadConfig, type LoadedConfig } from './config/load.ts';
+import { InstanceSchema, type InstanceConfig } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
 import { isMailscopeError, MailscopeError } from './core/errors.ts';
 import type { Logger, LogLevel } from './core/logger.ts';
 import type { Observation } from './core/observation.ts';
+import { parseServerAddress } from './core/schema.ts';
+import type { DnsClient, DnsClientOptions } from './protocols/dns/client.ts';
+import type { DnsServer } from './protocols/dns/types.ts';
 import { startObservatory } from './observatory.ts';
 import { Runner } from './runner/runner.ts';
+import { dnsOptionsOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
 
 /** Everything the CLI needs from the outside world; main.ts provides the real one. */
@@ -21,6 +29,9 @@ export interface Platform {
   version: string;
   createLogger(options: { level: LogLevel; to: 'stdout' | 'stderr' }): Logger;
   openDatabase(dataDir: string): Database;
+  createDnsClient(options: DnsClientOptions): DnsClient;
+  /** The system's resolvers (/etc/resolv.conf), the DNS default. */
+  systemResolvers: DnsServer[];
 }
 
 export const exitCodes = { ok: 0, failed: 1, badConfig: 2, errorsOnly: 3 } as const;
@@ -57,12 +68,27 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     .description('Deliverability observatory: inbox placement, blocklists, DNS authentication, alerts and send control.')
     .version(platform.version, '-V, --version')
     .addOption(new Option('-c, --config <file>', `the instance configuration file (default: $MAILSCOPE_CONFIG, else ${defaultConfigFile})`))
+    .addOption(
+      new Option('--resolver <host:port>', "DNS resolver to ask instead of dns.resolvers or the system's (repeatable)").argParser((value: string, previous: DnsServer[] = []) => {
+        const server = parseServerAddress(value);
+        if (!server) throw new InvalidArgumentError(`"${value}" is not a DNS server address (an IP, optionally with a port: 127.0.0.1:53, [::1]:53)`);
+        return [...previous, server];
+      }),
+    )
     .showHelpAfterError('(run "mailscope --help" for the commands)')
     .exitOverride()
     .configureOutput({ writeOut: (text) => platform.stdout.write(text), writeErr: (text) => platform.stderr.write(text) });
 
   const configFile = (): string => (program.opts().config as string | undefined) ?? platform.env.MAILSCOPE_CONFIG ?? defaultConfigFile;
   const load = (): LoadedConfig => loadConfig(configFile(), { env: platform.env, cwd: platform.cwd });
+  /** For commands that work without one: the config when it was named or exists, else the defaults. */
+  const loadIfPresent = (): InstanceConfig => {
+    const named = program.opts().config !== undefined || platform.env.MAILSCOPE_CONFIG !== undefined;
+    if (!named && !existsSync(resolve(platform.cwd, defaultConfigFile))) return InstanceSchema.parse({});
+    return load().instance;
+  };
+  const dnsFor = (instance: InstanceConfig): DnsClient =>
+    platform.createDnsClient(dnsOptionsOf(instance, platform.systemResolvers, program.opts().resolver as DnsServer[] | undefined));
 
   program
     .command('run')
@@ -75,6 +101,7 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
         log,
         clock: platform.clock,
         db: platform.openDatabase(config.dataDir),
+        dns: dnsFor(config.instance),
         version: platform.version,
       });
       await new Promise<void>((resolve) => {
@@ -138,8 +165,9 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       }
       const log = platform.createLogger({ level: 'warn', to: 'stderr' });
       const db = platform.openDatabase(config.dataDir);
+      const dns = dnsFor(config.instance);
       try {
-        const runner = new Runner({ db, clock: platform.clock, log });
+        const runner = new Runner({ db, clock: platform.clock, log, services: probeServicesOf(config.instance, dns) });
         const onShutdown = () => void runner.stop();
         platform.shutdown.addEventListener('abort', onShutdown, { once: true });
         const completed = await runner.run(loaded.definition, 'cli');
@@ -153,7 +181,33 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
         }
         if (!completed.success) throw new ExitError(exitCodes.failed, '');
       } finally {
+        dns.close();
         db.close();
+      }
+    });
+
+  const checkCommand = program.command('check').description('one-shot checks, by hand or in scripts (nothing is recorded)');
+  checkCommand
+    .command('blacklist')
+    .description('look up IPs, CIDR ranges and domains on DNS blocklists (exit 0 nothing listed, 1 listed, 3 only errors, 2 bad input)')
+    .argument('<targets...>', 'IPv4/IPv6 addresses, CIDR ranges, domains')
+    .option('--list <name>', 'a list id (built-in or from the config) or a DNSBL zone; repeatable; default: the free public set', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--max-range <addresses>', 'largest range expanded', (value: string) => {
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65_536) throw new InvalidArgumentError(`"${value}" is not a number of addresses from 1 to 65536`);
+      return parsed;
+    })
+    .option('--json', 'one JSON object per (target, list)')
+    .action(async (targets: string[], options: { list?: string[]; json?: boolean; maxRange?: number }) => {
+      const instance = loadIfPresent();
+      const resolved = resolveInput({ targets, lists: options.list ?? [], json: Boolean(options.json), ...(options.maxRange ? { maxRangeSize: options.maxRange } : {}) }, instance);
+      if (!resolved.ok) throw new ExitError(exitCodes.badConfig, resolved.problems.join('\n'));
+      const dns = dnsFor(instance);
+      try {
+        const code = await checkBlacklist(dns, resolved, { json: Boolean(options.json), now: () => platform.clock.now(), write: out });
+        if (code !== 0) throw new ExitError(code, '');
+      } finally {
+        dns.close();
       }
     });
 

@@ -8,7 +8,10 @@ import { runCli, type Platform } from './cli.ts';
 import { systemClock } from './core/clock.ts';
 import { createLogger } from './core/logger.ts';
 import { Database } from './store/database.ts';
+import { getServers } from 'node:dns';
 import { pino } from 'pino';
+import { parseServerAddress } from './core/schema.ts';
+import { DnsClient } from './protocols/dns/client.ts';
 
 const shutdown = new AbortController();
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -31,6 +34,11 @@ const platform: Platform = {
   version: packageJson.version,
   createLogger: ({ level, to }) => createLogger({ level, destination: pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: true }) }),
   openDatabase: (dataDir) => Database.open(dataDir),
+  createDnsClient: (options) => new DnsClient(options),
+  systemResolvers: getServers().flatMap((server) => {
+    const parsed = parseServerAddress(server);
+    return parsed ? [parsed] : [];
+  }),
 };
 
 process.exitCode = await runCli(process.argv.slice(2), platform);

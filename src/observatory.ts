@@ -6,8 +6,10 @@ import { MailscopeError } from './core/errors.ts';
 import { formatHostPort } from './core/schema.ts';
 import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
+import type { DnsClient } from './protocols/dns/client.ts';
 import { Runner } from './runner/runner.ts';
 import { Scheduler } from './runner/scheduler.ts';
+import { probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
 
 export interface Observatory {
@@ -26,17 +28,19 @@ export async function startObservatory(options: {
   log: Logger;
   clock: Clock;
   db: Database;
+  dns: DnsClient;
   version: string;
 }): Promise<Observatory> {
-  const { config, log, clock, db } = options;
+  const { config, log, clock, db, dns } = options;
   log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
-  const runner = new Runner({ db, clock, log });
+  const runner = new Runner({ db, clock, log, services: probeServicesOf(config.instance, dns) });
   const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
   let app: FastifyInstance;
   try {
     app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock }, { log, version: options.version });
   } catch (error) {
+    dns.close();
     db.close();
     throw error;
   }
@@ -44,6 +48,7 @@ export async function startObservatory(options: {
     await app.listen({ host: config.instance.http.listen.host, port: config.instance.http.listen.port });
   } catch (error) {
     await app.close();
+    dns.close();
     db.close();
     throw new MailscopeError(
       'HTTP_LISTEN_FAILED',
@@ -70,6 +75,7 @@ export async function startObservatory(options: {
           // and app.close() does not wait out that run's timeout.
           await Promise.all([scheduler.stop(), app.close()]);
         } finally {
+          dns.close();
           db.close();
         }
       })();

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { startObservatory } from '../src/observatory.ts';
+import { DnsClient } from '../src/protocols/dns/client.ts';
+import { lab } from './lab/plan.ts';
 import { Database } from '../src/store/database.ts';
 import { captureLog } from './helpers/log.ts';
 import { waitFor } from './helpers/probes.ts';
@@ -23,7 +25,7 @@ describe('observatory stop()', () => {
       `probes:\n  - { id: slow, kind: tcp, schedule: "0 0 1 1 *", timeout: 60s, connectTimeout: 50s, expectBanner: "^220", targets: ["127.0.0.1:${port}"] }\n`,
     );
     const config = loadConfig('mailscope.yaml', { cwd: dir, env: {} });
-    const observatory = await startObservatory({ config, log: captureLog().log, clock: systemClock, db: Database.open(config.dataDir), version: 'test' });
+    const observatory = await startObservatory({ config, log: captureLog().log, clock: systemClock, db: Database.open(config.dataDir), dns: new DnsClient({ servers: [lab.resolver] }), version: 'test' });
     const pending = fetch(`http://127.0.0.1:${observatory.address.port}/v1/probes/slow/run`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },

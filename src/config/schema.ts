@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { logLevels } from '../core/logger.ts';
-import { identifier, listenAddress, secret } from '../core/schema.ts';
+import { dnsServer, duration, identifier, listenAddress, secret } from '../core/schema.ts';
+import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
 
 export const roles = ['viewer', 'operator', 'admin'] as const;
@@ -27,6 +28,37 @@ const ApiTokens = z.array(ApiToken).superRefine((tokens, ctx) => {
   });
 });
 
+const loopbackAnswer = z
+  .string()
+  .regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'expected an answer address in 127.0.0.0/8 (e.g. 127.0.0.2)' });
+
+const reservedListIds = new Set([...builtinLists.map((list) => list.id), ...keyedListIds]);
+
+/** A DNSBL of the user's own (or one the catalog lacks). */
+const CustomList = z
+  .strictObject({
+    id: identifier.describe('how probes and `check blacklist --list` name it'),
+    name: z.string().min(1).optional().describe('for people; default: the id'),
+    zone: z.string().regex(/^([a-z0-9_-]+\.)+[a-z0-9_-]+$/i, { message: 'expected a DNS zone name (e.g. bl.example.net)' }),
+    kind: z.enum(['ip', 'domain']).describe('ip: queried with reversed addresses; domain: with the domain'),
+    ipv6: z.boolean().default(false).describe('the list answers IPv6 queries'),
+    codes: z.record(loopbackAnswer, z.string().min(1)).optional().describe('answer → meaning; without codes, any 127/8 answer is a listing'),
+    bitmask: z.record(z.string().regex(/^(1|2|4|8|16|32|64|128)$/, { message: 'expected a bit value: 1, 2, 4, … 128' }), z.string().min(1)).optional().describe('bit of the last octet → meaning'),
+    errors: z.record(loopbackAnswer, z.string().min(1)).optional().describe('answers that are errors, not listings → meaning'),
+    testPoints: z
+      .union([z.literal(false), z.strictObject({ listed: z.string().min(1), unlisted: z.string().min(1) })])
+      .optional()
+      .describe('RFC 5782 test points checked each run; default 127.0.0.2 / 127.0.0.1 (IP) or test / invalid (domain); false: none'),
+    delistUrl: z.url().optional(),
+    terms: z.string().optional(),
+  })
+  .superRefine((list, ctx) => {
+    if (reservedListIds.has(list.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: `"${list.id}" is a built-in list; choose another id` });
+    if (list.codes && list.bitmask) ctx.addIssue({ code: 'custom', path: ['bitmask'], message: 'give codes or bitmask, not both' });
+  });
+
+export type CustomListConfig = z.output<typeof CustomList>;
+
 /** mailscope.yaml: the instance. */
 export const InstanceSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data').describe('where the SQLite store lives (relative to the config file)'),
@@ -36,6 +68,33 @@ export const InstanceSchema = z.strictObject({
     })
     .prefault({}),
   tokens: ApiTokens.default([]).describe('API bearer tokens: list of { name, role, token }'),
+  dns: z
+    .strictObject({
+      resolvers: z.array(dnsServer).min(1).optional().describe('resolvers every probe asks, in turn; default: the system\'s (/etc/resolv.conf). Use your own recursive resolver: DNSBLs refuse public ones'),
+      timeout: duration.prefault('2s').describe('per attempt'),
+      attempts: z.int().min(1).max(10).default(3).describe('tries per query, across the resolvers in turn'),
+      rateLimit: z.int().min(0).default(500).describe('queries per second to each resolver; 0 = no limit'),
+      maxInFlight: z.int().min(1).max(10_000).default(100).describe('queries in flight at once to each resolver'),
+      cacheEntries: z.int().min(0).default(10_000).describe('answers cached for their TTL; 0 = no cache'),
+    })
+    .prefault({}),
+  blocklists: z
+    .strictObject({
+      spamhausDqsKey: secret({ minLength: 8 }).optional().describe('Spamhaus DQS key: enables the spamhaus-*-dqs lists'),
+      lists: z
+        .array(CustomList)
+        .default([])
+        .superRefine((lists, ctx) => {
+          const seen = new Map<string, number>();
+          lists.forEach((list, index) => {
+            const first = seen.get(list.id);
+            if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate list id "${list.id}" (also lists[${first}])` });
+            else seen.set(list.id, index);
+          });
+        })
+        .describe('your own DNSBLs, usable by id like the built-in ones'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default('info').describe('fatal, error, warn, info, debug, trace or silent'),

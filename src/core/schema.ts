@@ -96,6 +96,24 @@ export const hostPort = hostPortSchema({ allowPortZero: false });
 /** An address to listen on: port 0 means "any free port". */
 export const listenAddress = hostPortSchema({ allowPortZero: true });
 
+/** "10.0.0.53", "127.0.0.1:5300", "[::1]:53" or "::1" → { host, port }; port 53 when none is given. */
+export function parseServerAddress(text: string): HostPort | undefined {
+  const trimmed = text.trim();
+  if (isIP(trimmed)) return { host: trimmed, port: 53 };
+  const parsed = parseHostPort(trimmed);
+  return parsed && isIP(parsed.host) ? parsed : undefined;
+}
+
+/** A DNS server: an IP address, optionally with a port. */
+export const dnsServer = z.string().transform((text, ctx) => {
+  const parsed = parseServerAddress(text);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a DNS server address (an IP, optionally with a port: 127.0.0.1, 127.0.0.1:5300, [::1]:53)` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 /** A secret string; renders as "[redacted]" everywhere but reveal(). */
 export function secret(options: { minLength?: number } = {}) {
   const minLength = options.minLength ?? 1;

@@ -3,14 +3,23 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Observation } from '../core/observation.ts';
 import { cronExpression, duration, identifier, timeZone } from '../core/schema.ts';
+import type { Resolver } from './dnsbl-check.ts';
+import type { ListCatalog } from './dnsbl-lists.ts';
 
-/** What a probe gets to work with. Later kinds add their protocol clients here (dns, smtp, imap). */
+/** What a probe gets to work with. */
 export interface ProbeContext {
   clock: Clock;
   log: Logger;
   /** Aborted when the run times out or the observatory shuts down. */
   signal: AbortSignal;
+  /** The DNS client every probe shares (its cache and rate limits included). */
+  dns: Resolver;
+  /** The blocklists in effect: built-in, DQS when keyed, and the user's own. */
+  blocklists: ListCatalog;
 }
+
+/** The services the runner hands every probe, besides clock, log and signal. */
+export type ProbeServices = Pick<ProbeContext, 'dns' | 'blocklists'>;
 
 /** The keys every probe definition has, whatever its kind. */
 export const ProbeBase = z.object({

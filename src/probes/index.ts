@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { blacklist } from './blacklist.ts';
 import { http } from './http.ts';
 import { tcp } from './tcp.ts';
 import type { ProbeKind } from './define.ts';
 
 /** The registry: one line per probe kind. Everything else (config union, API enums, docs) derives from it. */
-export const probes = [tcp, http] as const;
+export const probes = [tcp, http, blacklist] as const;
 
 type AnyProbe = (typeof probes)[number];
 export type ProbeKindName = AnyProbe['kind'];

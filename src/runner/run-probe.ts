@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError, messageOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ProbeKind } from '../probes/define.ts';
+import type { ProbeKind, ProbeServices } from '../probes/define.ts';
 import type { ProbeDefinition } from '../probes/index.ts';
 import type { RunResult, RunTrigger } from '../store/runs.ts';
 
@@ -12,6 +12,7 @@ export interface RunProbeOptions {
   trigger: RunTrigger;
   clock: Clock;
   log: Logger;
+  services: ProbeServices;
   /** Aborts the run from outside (shutdown). */
   signal?: AbortSignal;
 }
@@ -42,7 +43,8 @@ export async function runProbe(definition: ProbeDefinition, probe: AnyProbeKind,
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
-    observations = await Promise.race([probe.run(definition, { clock: options.clock, log, signal: controller.signal }), aborted]);
+    const ctx = { ...options.services, clock: options.clock, log, signal: controller.signal };
+    observations = await Promise.race([probe.run(definition, ctx), aborted]);
     if (!Array.isArray(observations)) {
       throw new TypeError(`probe returned ${typeof observations} instead of an array of observations`);
     }

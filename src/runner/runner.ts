@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { ProbeServices } from '../probes/define.ts';
 import { findProbeKind, type ProbeDefinition } from '../probes/index.ts';
 import type { Database } from '../store/database.ts';
 import { record, type Recorded } from '../store/record.ts';
@@ -15,6 +16,7 @@ export interface RunnerOptions {
   db: Database;
   clock: Clock;
   log: Logger;
+  services: ProbeServices;
   /** Where probe kinds are looked up; the registry unless a test says otherwise. */
   findKind?: (kind: string) => AnyProbeKind | undefined;
 }
@@ -28,6 +30,7 @@ export class Runner {
   readonly #db: Database;
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #services: ProbeServices;
   readonly #findKind: (kind: string) => AnyProbeKind | undefined;
   readonly #inFlight = new Map<string, Promise<CompletedRun>>();
   readonly #shutdown = new AbortController();
@@ -36,6 +39,7 @@ export class Runner {
     this.#db = options.db;
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'runner' });
+    this.#services = options.services;
     this.#findKind = options.findKind ?? findProbeKind;
   }
 
@@ -64,7 +68,7 @@ export class Runner {
       return Promise.reject(new MailscopeError('PROBE_NOT_FOUND', `no probe kind "${definition.kind}"`));
     }
     const work = (async () => {
-      const run = await runProbe(definition, probe, { trigger, clock: this.#clock, log: this.#log, signal: this.#shutdown.signal });
+      const run = await runProbe(definition, probe, { trigger, clock: this.#clock, log: this.#log, services: this.#services, signal: this.#shutdown.signal });
       return { ...this.#record(run), run };
     })();
     this.#inFlight.set(definition.id, work);

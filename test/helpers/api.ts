@@ -9,6 +9,7 @@ import { Runner } from '../../src/runner/runner.ts';
 import { Scheduler } from '../../src/runner/scheduler.ts';
 import { Database } from '../../src/store/database.ts';
 import { captureLog, type CapturedLog } from './log.ts';
+import { labServices } from './services.ts';
 import { tempDir } from './temp.ts';
 
 export const tokens = {
@@ -54,7 +55,7 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
   });
   const logs = captureLog('trace');
   const db = Database.open(config.dataDir);
-  const runner = new Runner({ db, clock: systemClock, log: logs.log });
+  const runner = new Runner({ db, clock: systemClock, log: logs.log, services: labServices() });
   const definitions = config.probes.map((probe) => probe.definition);
   const scheduler = options.scheduler ? new Scheduler({ runner, definitions, log: logs.log }) : undefined;
   const app = await buildApp({ config, probes: config.probes, db, runner, clock: systemClock, ...(scheduler ? { scheduler } : {}) }, { log: logs.log, version: 'test' });

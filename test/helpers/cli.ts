@@ -4,6 +4,8 @@ import { runCli, type Platform } from '../../src/cli.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Database } from '../../src/store/database.ts';
+import { DnsClient } from '../../src/protocols/dns/client.ts';
+import { lab } from '../lab/plan.ts';
 import { Writable } from 'node:stream';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -36,6 +38,8 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
     version: '0.0.0-test',
     createLogger: ({ level, to }) => createLogger({ level, destination: sink(to === 'stdout' ? (t) => (stdout += t) : (t) => (stderr += t)) }),
     openDatabase: (dataDir) => Database.open(dataDir),
+    createDnsClient: (dnsOptions) => new DnsClient(dnsOptions),
+    systemResolvers: [lab.resolver],
   };
   const code = await runCli(argv, platform);
   return { code, stdout, stderr };

@@ -1,7 +1,9 @@
 import { ManualClock } from '../../src/core/clock.ts';
 import type { ProbeContext } from '../../src/probes/define.ts';
 import { captureLog } from './log.ts';
+import { labServices } from './services.ts';
 
-export function probeContext(signal: AbortSignal = new AbortController().signal): ProbeContext & { clock: ManualClock } {
-  return { clock: new ManualClock('2026-11-23T10:00:00Z'), log: captureLog().log, signal };
+/** A probe's context: a clock that stays put, a captured log, the lab's DNS, the built-in lists. */
+export function probeContext(signal: AbortSignal = new AbortController().signal, services: Partial<Omit<ProbeContext, 'clock'>> = {}): ProbeContext & { clock: ManualClock } {
+  return { ...labServices(), clock: new ManualClock('2026-11-23T10:00:00Z'), log: captureLog().log, signal, ...services };
 }

@@ -1,0 +1,57 @@
+import { buildCatalog, keyedListIds, type ListCatalog } from '../probes/dnsbl-lists.ts';
+import type { ListSpec } from '../probes/dnsbl-verdict.ts';
+import type { ConfigProblem } from './issues.ts';
+import type { LoadedProbe } from './load.ts';
+import type { CustomListConfig, InstanceConfig } from './schema.ts';
+
+function toListSpec(list: CustomListConfig): ListSpec {
+  const errors = Object.fromEntries(Object.entries(list.errors ?? {}).map(([answer, meaning]) => [answer, { code: 'DNSBL_ERROR_ANSWER' as const, meaning }]));
+  const defaults = list.kind === 'ip' ? { listed: '127.0.0.2', unlisted: '127.0.0.1' } : { listed: 'test', unlisted: 'invalid' };
+  return {
+    id: list.id,
+    name: list.name ?? list.id,
+    zone: list.zone.toLowerCase(),
+    kind: list.kind,
+    ipv6: list.ipv6,
+    ...(list.codes ? { codes: list.codes } : {}),
+    ...(list.bitmask ? { bitmask: Object.fromEntries(Object.entries(list.bitmask).map(([bit, meaning]) => [Number(bit), meaning])) } : {}),
+    ...(list.errors ? { errors } : {}),
+    testPoints: list.testPoints === false ? null : (list.testPoints ?? defaults),
+    ...(list.delistUrl ? { delistUrl: list.delistUrl } : {}),
+    ...(list.terms ? { terms: list.terms } : {}),
+  };
+}
+
+/** The lists in effect for this configuration. */
+export function catalogOf(instance: InstanceConfig): ListCatalog {
+  return buildCatalog({
+    custom: instance.blocklists.lists.map(toListSpec),
+    ...(instance.blocklists.spamhausDqsKey ? { spamhausDqsKey: instance.blocklists.spamhausDqsKey.reveal() } : {}),
+  });
+}
+
+/** The names a person may use, for "expected one of" messages. */
+export function listChoices(catalog: ListCatalog): string {
+  return [...catalog.keys()].sort().join(', ');
+}
+
+/** A list name that is neither built in nor configured; or a keyed list without its key. */
+export function unknownListProblem(id: string, catalog: ListCatalog): string | undefined {
+  if (catalog.has(id)) return undefined;
+  if (keyedListIds.includes(id)) return `list "${id}" needs blocklists.spamhausDqsKey in the instance configuration`;
+  return `unknown list "${id}" (expected one of: ${listChoices(catalog)})`;
+}
+
+/** Every blacklist probe's lists exist in the catalog (checked at load, like every reference). */
+export function checkListReferences(instance: InstanceConfig, probes: readonly LoadedProbe[]): ConfigProblem[] {
+  const catalog = catalogOf(instance);
+  const problems: ConfigProblem[] = [];
+  for (const { definition, file, index } of probes) {
+    if (definition.kind !== 'blacklist') continue;
+    definition.lists.forEach((id, position) => {
+      const problem = unknownListProblem(id, catalog);
+      if (problem) problems.push({ file, path: ['probes', index, 'lists', position], message: problem });
+    });
+  }
+  return problems;
+}
