@@ -11,6 +11,9 @@ function client(options: DnsClientOptions): DnsClient {
   return dns;
 }
 
+// Answers are expected within a generous timeout (the server shares this loaded event loop);
+// only tests about silence use short ones.
+const patient = { timeoutMs: 5_000, attempts: 2 };
 const fast = { timeoutMs: 200, attempts: 2 };
 const strip = (outcome: DnsOutcome) => {
   const { ms: _ms, ...rest } = outcome;
@@ -71,7 +74,8 @@ describe('DNS client against an in-process server that misbehaves', () => {
     });
     expect(silent.queries).toHaveLength(2);
 
-    const pair = client({ servers: [silent.server, answering.server], ...fast, attempts: 2 });
+    // A query that starts at the silent server waits out its timeout, then the other answers.
+    const pair = client({ servers: [silent.server, answering.server], timeoutMs: 1_000, attempts: 2 });
     for (let i = 0; i < 4; i++) expect(await pair.query(`y${i}.example.test`, 'A')).toMatchObject({ status: 'answer' });
   });
 
@@ -81,7 +85,7 @@ describe('DNS client against an in-process server that misbehaves', () => {
     ['NOTIMP', 'DNS_RCODE', 'answered NOTIMP'],
   ] as const)('reports %s as %s, never as an answer', async (code, expected, text) => {
     const fake = await fakeDns(() => ({ rcode: code }));
-    const outcome = await client({ servers: [fake.server], ...fast }).query('x.example.test', 'A');
+    const outcome = await client({ servers: [fake.server], ...patient }).query('x.example.test', 'A');
     expect(outcome).toMatchObject({ status: 'error', code: expected, message: `127.0.0.1:${fake.server.port} ${text}` });
   });
 
@@ -91,12 +95,13 @@ describe('DNS client against an in-process server that misbehaves', () => {
       raw.writeUInt16BE(query.id, 0);
       return { raw };
     });
-    expect(await client({ servers: [fake.server], ...fast }).query('x.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_MALFORMED' });
+    // Long enough for the garbage to arrive before the deadline, however loaded the machine.
+    expect(await client({ servers: [fake.server], timeoutMs: 1_000, attempts: 1 }).query('x.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_MALFORMED' });
   });
 
   it('ignores an answer with our id to another question, and says so: DNS_ID_MISMATCH', async () => {
     const fake = await fakeDns((query) => ({ question: { name: 'other.example.test', type: query.type }, answers: [a('other.example.test', '127.0.0.2')] }));
-    expect(await client({ servers: [fake.server], ...fast }).query('x.example.test', 'A')).toMatchObject({
+    expect(await client({ servers: [fake.server], timeoutMs: 1_000, attempts: 1 }).query('x.example.test', 'A')).toMatchObject({
       status: 'error',
       code: 'DNS_ID_MISMATCH',
       message: 'answers arrived with our id but for another question (x.example.test A)',
@@ -105,27 +110,27 @@ describe('DNS client against an in-process server that misbehaves', () => {
 
   it('takes no answer from another source port than the server’s', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], fromOtherPort: true }));
-    const dns = client({ servers: [fake.server], ...fast });
+    const dns = client({ servers: [fake.server], timeoutMs: 1_000, attempts: 1 });
     expect(await dns.query('x.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_TIMEOUT' });
-    expect(dns.strayAnswers).toBe(2);
+    expect(dns.strayAnswers).toBe(1);
   });
 
   it('asks again over TCP when the UDP answer is truncated', async () => {
     const fake = await fakeDns((query) => (query.transport === 'udp' ? { truncated: true } : { answers: [txt(query.name, 'the full answer')] }));
-    const outcome = await client({ servers: [fake.server], ...fast }).query('big.example.test', 'TXT');
+    const outcome = await client({ servers: [fake.server], ...patient }).query('big.example.test', 'TXT');
     expect(outcome).toMatchObject({ status: 'answer', via: 'tcp', records: [{ data: ['the full answer'] }] });
     expect(fake.queries.map((query) => query.transport)).toEqual(['udp', 'tcp']);
   });
 
   it('retries without EDNS0 when a server answers FORMERR to the OPT record', async () => {
     const fake = await fakeDns((query) => (query.edns ? { rcode: 'FORMERR' } : { answers: [a(query.name, '127.0.0.2')] }));
-    expect(await client({ servers: [fake.server], ...fast }).query('old.example.test', 'A')).toMatchObject({ status: 'answer' });
+    expect(await client({ servers: [fake.server], ...patient }).query('old.example.test', 'A')).toMatchObject({ status: 'answer' });
     expect(fake.queries.map((query) => query.edns)).toEqual([1232, undefined]);
   });
 
   it('sends identical concurrent queries once, and keeps at most maxInFlight outstanding', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], delayMs: 30 }));
-    const dns = client({ servers: [fake.server], ...fast, maxInFlight: 5, cacheEntries: 0 });
+    const dns = client({ servers: [fake.server], ...patient, maxInFlight: 5, cacheEntries: 0 });
     await Promise.all(Array.from({ length: 10 }, () => dns.query('same.example.test', 'A')));
     expect(fake.queries).toHaveLength(1);
     await Promise.all(Array.from({ length: 40 }, (_, i) => dns.query(`d${i}.example.test`, 'A')));
@@ -137,7 +142,7 @@ describe('DNS client against an in-process server that misbehaves', () => {
     const fake = await fakeDns((query) =>
       query.name.startsWith('gone') ? { rcode: 'NXDOMAIN', authorities: [soa('example.test', 30, 300)] } : query.name.startsWith('bad') ? { rcode: 'SERVFAIL' } : { answers: [a(query.name, '127.0.0.2', 10)] },
     );
-    const dns = client({ servers: [fake.server], ...fast, attempts: 1, now: () => now });
+    const dns = client({ servers: [fake.server], ...patient, attempts: 1, now: () => now });
     await dns.query('here.example.test', 'A');
     expect(await dns.query('here.example.test', 'A')).toMatchObject({ status: 'answer', fromCache: true, ttl: 10 });
     now += 4_000;
@@ -153,7 +158,7 @@ describe('DNS client against an in-process server that misbehaves', () => {
 
   it('keeps to its rate limit: 30 queries at 10/s cannot finish in under 2 s', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
-    const dns = client({ servers: [fake.server], ...fast, rateLimit: 10, cacheEntries: 0 });
+    const dns = client({ servers: [fake.server], ...patient, rateLimit: 10, cacheEntries: 0 });
     const started = performance.now();
     await Promise.all(Array.from({ length: 30 }, (_, i) => dns.query(`r${i}.example.test`, 'A')));
     // A burst of one second's worth (10), then 10 a second: the remaining 20 take at least 2 s.
@@ -171,7 +176,7 @@ describe('DNS client against an in-process server that misbehaves', () => {
 
   it('refuses a name that is not a DNS name, and sends nothing', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
-    const dns = client({ servers: [fake.server], ...fast });
+    const dns = client({ servers: [fake.server], ...patient });
     for (const name of ['', 'a..b', `${'x'.repeat(64)}.test`, 'white space.test']) {
       expect(await dns.query(name, 'A')).toMatchObject({ status: 'error', code: 'DNS_MALFORMED' });
     }
