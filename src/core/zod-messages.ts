@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 
-/** `probes[1].schedule` */
+/** `probes[1].schedule`; a key that is not a plain name is quoted: `codes["10.0.0.2"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let text = '';
   for (const segment of path) {
     if (typeof segment === 'number') text += `[${segment}]`;
+    else if (!/^[A-Za-z_$][\w$-]*$/.test(String(segment))) text += `[${JSON.stringify(String(segment))}]`;
     else text += text === '' ? String(segment) : `.${String(segment)}`;
   }
   return text;
@@ -59,6 +60,10 @@ export const errorMap = (issue: RawIssue): string | undefined => {
       const expected = typeNames[issue.expected] ?? issue.expected;
       if (issue.input === undefined) return `required: expected ${expected}`;
       return `expected ${expected}, got ${describeValue(issue.input)}`;
+    }
+    case 'invalid_key': {
+      const inner = (issue as { issues?: { message?: string }[] }).issues?.[0]?.message;
+      return `key ${describeValue(issue.input)}: ${inner ?? 'not allowed here'}`;
     }
     case 'invalid_value':
       return `expected one of: ${issue.values.map(String).join(', ')}; got ${describeValue(issue.input)}`;

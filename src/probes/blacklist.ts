@@ -23,7 +23,7 @@ const configSchema = ProbeBase.extend({
   .strict()
   .superRefine((config, ctx) => {
     config.targets.forEach((target, index) => {
-      const parsed = parseTarget(target, config.maxRangeSize);
+      const parsed = parseTarget(target, config.maxRangeSize, { expand: false });
       if (!parsed.ok) ctx.addIssue({ code: 'custom', path: ['targets', index], message: parsed.problem });
     });
   });

@@ -33,8 +33,8 @@ function isDomain(text: string): boolean {
   );
 }
 
-/** One configured target → the addresses or domain it stands for, or why it is not one. */
-export function parseTarget(input: string, maxRangeSize = defaultMaxRangeSize): TargetParse {
+/** One configured target → the addresses or domain it stands for, or why it is not one. `expand: false` only validates. */
+export function parseTarget(input: string, maxRangeSize = defaultMaxRangeSize, options: { expand?: boolean } = {}): TargetParse {
   const text = input.trim().toLowerCase().replace(/\.$/, '');
   if (text.includes('/')) {
     let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -54,6 +54,7 @@ export function parseTarget(input: string, maxRangeSize = defaultMaxRangeSize): 
     // The network address itself, whatever host bits the input carried.
     for (let bit = prefix; bit < bits; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
     const canonical = `${ipaddr.fromByteArray(bytes).toString()}/${prefix}`;
+    if (options.expand === false) return { ok: true, targets: [] };
     const targets: DnsblTarget[] = [];
     for (let i = 0; i < size; i++) {
       const address = ipaddr.fromByteArray(addToBytes(bytes, i));

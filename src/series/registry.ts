@@ -18,6 +18,13 @@ export interface MeasurementSpec {
   /** Tag name → description. Every measurement also carries the `probe` tag. */
   tags: Record<string, string>;
   fields: Record<string, FieldSpec>;
+  /**
+   * A state remembered per series across runs: while the boolean field `when` is
+   * true, the integer field `field` carries when it first became true (ms since
+   * the epoch). record() keeps it in the store; false ends it; absent (an error)
+   * leaves it as it was.
+   */
+  since?: { when: string; field: string };
 }
 
 /** Tags every observation carries; the runner sets them, probes need not. */
@@ -34,6 +41,47 @@ export const measurements = {
       duration_ms: { type: 'float', unit: 'ms', description: 'wall time of the run' },
       observations: { type: 'integer', description: 'observations the run produced, this one excluded' },
       error_code: { type: 'string', description: 'UPPER_SNAKE code of the failure; absent on success' },
+    },
+  },
+  blacklist: {
+    description: 'One target on one DNS blocklist: listed, not listed, or an error (never a guess).',
+    tags: {
+      target: 'the IP address or domain looked up',
+      target_kind: 'ip | domain',
+      list: 'list id (spamhaus-zen, spamcop, or your own)',
+      range: 'the configured CIDR range the address belongs to, when it came from one',
+    },
+    fields: {
+      status: { type: 'string', description: 'listed | not_listed | error' },
+      listed: { type: 'boolean', description: 'absent when status is error: unknown is not clean' },
+      codes: { type: 'string', description: 'the answer addresses, comma-separated (127.0.0.2,127.0.0.4)' },
+      meanings: { type: 'string', description: "what the codes mean, from the list's catalog entry" },
+      reason: { type: 'string', description: "the list's TXT record for the listing" },
+      delist_url: { type: 'string', description: 'where to ask for delisting' },
+      listed_since: { type: 'integer', unit: 'ms', description: 'when this listing was first seen (ms since the epoch); present while listed' },
+      query_ms: { type: 'float', unit: 'ms', description: 'time of the A lookup' },
+      error_code: { type: 'string', description: 'UPPER_SNAKE code when status is error (DNS_TIMEOUT, DNSBL_REFUSED, DNSBL_BROKEN, ...)' },
+      error: { type: 'string', description: 'the error in words' },
+    },
+    since: { when: 'listed', field: 'listed_since' },
+  },
+  blacklist_target: {
+    description: 'Per target and run: how many lists were checked, list it, or could not answer.',
+    tags: { target: 'the IP address or domain', target_kind: 'ip | domain', range: 'the configured CIDR range, when it came from one' },
+    fields: {
+      lists_checked: { type: 'integer', description: 'lists that apply to the target' },
+      listed_count: { type: 'integer', description: 'lists that list it' },
+      error_count: { type: 'integer', description: 'lists that could not answer' },
+      listed_on: { type: 'string', description: 'ids of the lists that list it, comma-separated' },
+    },
+  },
+  blacklist_list: {
+    description: "Per list and run: whether it passed its RFC 5782 test points (a broken list's answers are errors that run).",
+    tags: { list: 'list id' },
+    fields: {
+      healthy: { type: 'boolean', description: 'the listed test point is listed and the other is not' },
+      reason: { type: 'string', description: 'why it is broken' },
+      test_ms: { type: 'float', unit: 'ms', description: 'time of the test-point lookups' },
     },
   },
   reachability: {

@@ -103,6 +103,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_log_by_time ON audit_log (at);
     `,
   },
+  {
+    version: 3,
+    name: 'series state (first-seen times)',
+    sql: `
+      -- When a series' state began (e.g. a listing's first sighting), kept across runs.
+      CREATE TABLE series_state (
+        series TEXT PRIMARY KEY,
+        since INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

@@ -4,6 +4,7 @@ import { observationProblems } from '../series/validate.ts';
 import type { Database } from './database.ts';
 import { enqueueLine } from './outbox.ts';
 import { insertObservation, insertRun, type RunResult } from './runs.ts';
+import { applySeriesState } from './series-state.ts';
 
 export interface Recorded {
   runId: number;
@@ -19,6 +20,8 @@ const maxProblemsInMessage = 5;
  * observation is checked against the series registry first: one that does not
  * match is a bug in the probe, so the run is recorded as failed (SERIES_INVALID)
  * and none of its observations are kept. Every run also yields `probe_run`.
+ * Series with a `since` state (a listing's first sighting) are updated in the
+ * same transaction.
  */
 export function record(db: Database, run: RunResult): Recorded {
   const tagged = run.observations.map((observation) => ({
@@ -45,12 +48,14 @@ export function record(db: Database, run: RunResult): Recorded {
     },
     time: run.startedAt,
   };
-  const all = [...kept, probeRun];
-  const lines = all.map(toLineProtocol);
+  let all = [...kept, probeRun];
   const runId = db.transaction(() => {
+    all = all.map((observation) => applySeriesState(db, observation));
     const id = insertRun(db, { ...run, ...outcome }, kept.length);
-    for (const observation of all) insertObservation(db, id, run.probeId, observation);
-    for (const line of lines) enqueueLine(db, line, run.finishedAt);
+    for (const observation of all) {
+      insertObservation(db, id, run.probeId, observation);
+      enqueueLine(db, toLineProtocol(observation), run.finishedAt);
+    }
     return id;
   });
   return { runId, success: outcome.success, ...(outcome.error ? { error: outcome.error } : {}), observations: all };

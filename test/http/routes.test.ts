@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { measurements } from '../../src/series/registry.ts';
 import { listRuns } from '../../src/store/runs.ts';
 import { apiRig, tcpProbeYaml } from '../helpers/api.ts';
 import { waitFor } from '../helpers/probes.ts';
@@ -128,7 +129,7 @@ describe('API: bad input gets 400 with every issue, and changes nothing', () => 
     ['/v1/runs?probe=', 'querystring.probe: must not be empty'],
     ['/v1/runs/abc', 'params.id: expected a number, got NaN'],
     ['/v1/runs/-1', 'params.id: expected more than 0, got -1'],
-    ['/v1/observations?measurement=placement_rate', 'querystring.measurement: expected one of: probe_run, reachability; got "placement_rate"'],
+    ['/v1/observations?measurement=placement_rate', `querystring.measurement: expected one of: ${Object.keys(measurements).join(', ')}; got "placement_rate"`],
     ['/v1/observations?limit=0&since=x', 'querystring.since: "x" is neither an ISO 8601 time nor a duration such as 15m, 24h, 7d; querystring.limit: expected at least 1, got 0'],
   ])('GET %s', async (url, message) => {
     const rig = await rigWithSmtp();
