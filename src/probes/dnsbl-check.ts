@@ -82,8 +82,8 @@ async function reasonOf(dns: Resolver, name: string, signal?: AbortSignal): Prom
   return outcome.records.map((record) => (Array.isArray(record.data) ? record.data.join('') : String(record.data))).join(' / ');
 }
 
-async function checkPair(dns: Resolver, target: DnsblTarget, list: ListSpec, options: SweepOptions): Promise<PairResult> {
-  const name = queryName(queryPrefix(target), list);
+async function checkPair(dns: Resolver, target: DnsblTarget, prefix: string, list: ListSpec, options: SweepOptions): Promise<PairResult> {
+  const name = queryName(prefix, list);
   const outcome = await dns.query(name, 'A', options.signal ? { signal: options.signal } : {});
   const verdict = verdictOf(list, outcome);
   const result: PairResult = { target, list, verdict, ms: outcome.ms };
@@ -108,21 +108,24 @@ export async function sweep(dns: Resolver, targets: readonly DnsblTarget[], list
   const results: PairResult[] = [];
   const emit = options.onResult ?? ((result: PairResult) => void results.push(result));
 
-  function* pairs(): Generator<[DnsblTarget, ListSpec]> {
-    for (const target of targets) for (const list of used) if (applies(list, target)) yield [target, list];
+  function* pairs(): Generator<[DnsblTarget, string, ListSpec]> {
+    for (const target of targets) {
+      const prefix = queryPrefix(target);
+      for (const list of used) if (applies(list, target)) yield [target, prefix, list];
+    }
   }
   const queue = pairs();
   let count = 0;
   const worker = async () => {
     for (let next = queue.next(); !next.done; next = queue.next()) {
-      const [target, list] = next.value;
+      const [target, prefix, list] = next.value;
       count++;
       const why = broken.get(list.id);
       if (why !== undefined) {
         emit({ target, list, verdict: { status: 'error', code: 'DNSBL_BROKEN', message: `${list.name} failed its test points this run: ${why}`, codes: [] }, ms: 0 });
         continue;
       }
-      emit(await checkPair(dns, target, list, options));
+      emit(await checkPair(dns, target, prefix, list, options));
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 256 }, worker));

@@ -36,10 +36,11 @@ export const dnsClientDefaults = {
   receiveBuffer: 4 * 1024 * 1024,
 } as const;
 
-/** A DNS name as a query may carry it: labels of 1–63 characters, 253 in all. */
+const queryableName = /^(?=.{1,253}$)(?:[^.\s\\]{1,63}\.)*[^.\s\\]{1,63}$/;
+
+/** A DNS name as a query may carry it (without its trailing dot): labels of 1–63 characters, 253 in all. */
 export function isQueryableName(name: string): boolean {
-  const bare = name.replace(/\.$/, '');
-  return bare.length > 0 && bare.length <= 253 && bare.split('.').every((label) => label.length > 0 && label.length <= 63 && !/[\s\\]/.test(label));
+  return queryableName.test(name);
 }
 
 /**
@@ -105,23 +106,24 @@ export class DnsClient {
       return Promise.resolve(this.#error(normalized, type, 'DNS_MALFORMED', `"${name}" is not a DNS name`, undefined, 0));
     }
     const key = `${type} ${normalized}`;
-    const cached = this.#cache.get(key);
+    const cached = this.#options.cacheEntries > 0 ? this.#cache.get(key) : undefined;
     if (cached) return Promise.resolve(cached);
     const shared = this.#inFlight.get(key);
     if (shared && !options.signal) return shared;
-    const work = this.#resolve(normalized, type, options.signal).then((outcome) => {
-      this.#cache.set(key, outcome);
-      return outcome;
-    });
-    if (!options.signal) {
-      this.#inFlight.set(key, work);
-      const forget = () => this.#inFlight.delete(key);
-      work.then(forget, forget);
-    }
+    const work = this.#resolve(normalized, type, options.signal, key);
+    if (!options.signal) this.#inFlight.set(key, work);
     return work;
   }
 
-  async #resolve(name: string, type: RecordType, signal: AbortSignal | undefined): Promise<DnsOutcome> {
+  /** Asks until an answer or the last attempt; then caches it and forgets it as in flight. */
+  async #resolve(name: string, type: RecordType, signal: AbortSignal | undefined, key: string): Promise<DnsOutcome> {
+    const outcome = await this.#attempts(name, type, signal);
+    this.#cache.set(key, outcome);
+    if (!signal) this.#inFlight.delete(key);
+    return outcome;
+  }
+
+  async #attempts(name: string, type: RecordType, signal: AbortSignal | undefined): Promise<DnsOutcome> {
     const started = performance.now();
     const first = this.#next;
     this.#next = (this.#next + 1) % this.#servers.length;
@@ -135,7 +137,11 @@ export class DnsClient {
       const ms = performance.now() - started;
       if (result.kind === 'aborted') return this.#error(name, type, 'DNS_ABORTED', 'abandoned by its caller', server, ms);
       if (result.kind === 'timeout' && result.mismatched) sawMismatch = true;
-      const outcome = await this.#interpret(result, name, type, server, started, signal);
+      // Only a truncated answer needs more waiting (TCP); every other answer is read at once.
+      const outcome =
+        result.kind === 'response' && isTruncated(result.response)
+          ? await this.#overTcp(name, type, server, started, signal)
+          : this.#interpret(result, name, type, server, started);
       if (outcome === 'retry-without-edns') {
         edns = false;
         attempt--;
@@ -150,14 +156,7 @@ export class DnsClient {
     return last!;
   }
 
-  async #interpret(
-    result: AttemptResult,
-    name: string,
-    type: RecordType,
-    server: DnsServer,
-    started: number,
-    signal: AbortSignal | undefined,
-  ): Promise<DnsOutcome | 'retry-without-edns'> {
+  #interpret(result: AttemptResult, name: string, type: RecordType, server: DnsServer, started: number): DnsOutcome | 'retry-without-edns' {
     const ms = () => performance.now() - started;
     switch (result.kind) {
       case 'timeout':
@@ -168,18 +167,21 @@ export class DnsClient {
         return this.#error(name, type, 'DNS_NETWORK', `cannot ask ${formatServer(server)}: ${result.message}`, server, ms());
       case 'aborted':
         return this.#error(name, type, 'DNS_ABORTED', 'abandoned by its caller', server, ms());
-      case 'response': {
-        if (!isTruncated(result.response)) return this.#fromResponse(result.response, name, type, server, ms(), 'udp');
-        const tcp = await tcpQuery(server, encodeTcpQuery(randomInt(0, 0x10000), name, type, false), this.#options.timeoutMs, signal);
-        if (tcp.kind === 'aborted') return this.#error(name, type, 'DNS_ABORTED', 'abandoned by its caller', server, ms());
-        if (tcp.kind === 'timeout') return this.#error(name, type, 'DNS_TIMEOUT', `truncated over UDP, and no answer over TCP from ${formatServer(server)} within ${this.#options.timeoutMs} ms`, server, ms());
-        if (tcp.kind === 'network') return this.#error(name, type, 'DNS_NETWORK', `truncated over UDP, and TCP to ${formatServer(server)} failed: ${tcp.message}`, server, ms());
-        const response = decodeResponse(tcp.message);
-        if (!response) return this.#error(name, type, 'DNS_MALFORMED', `${formatServer(server)} answered over TCP with something that is not a DNS message`, server, ms());
-        if (!answersQuestion(response, name, type)) return this.#error(name, type, 'DNS_ID_MISMATCH', `${formatServer(server)} answered another question over TCP`, server, ms());
-        return this.#fromResponse(response, name, type, server, ms(), 'tcp');
-      }
+      case 'response':
+        return this.#fromResponse(result.response, name, type, server, ms(), 'udp');
     }
+  }
+
+  async #overTcp(name: string, type: RecordType, server: DnsServer, started: number, signal: AbortSignal | undefined): Promise<DnsOutcome | 'retry-without-edns'> {
+    const ms = () => performance.now() - started;
+    const tcp = await tcpQuery(server, encodeTcpQuery(randomInt(0, 0x10000), name, type, false), this.#options.timeoutMs, signal);
+    if (tcp.kind === 'aborted') return this.#error(name, type, 'DNS_ABORTED', 'abandoned by its caller', server, ms());
+    if (tcp.kind === 'timeout') return this.#error(name, type, 'DNS_TIMEOUT', `truncated over UDP, and no answer over TCP from ${formatServer(server)} within ${this.#options.timeoutMs} ms`, server, ms());
+    if (tcp.kind === 'network') return this.#error(name, type, 'DNS_NETWORK', `truncated over UDP, and TCP to ${formatServer(server)} failed: ${tcp.message}`, server, ms());
+    const response = decodeResponse(tcp.message);
+    if (!response) return this.#error(name, type, 'DNS_MALFORMED', `${formatServer(server)} answered over TCP with something that is not a DNS message`, server, ms());
+    if (!answersQuestion(response, name, type)) return this.#error(name, type, 'DNS_ID_MISMATCH', `${formatServer(server)} answered another question over TCP`, server, ms());
+    return this.#fromResponse(response, name, type, server, ms(), 'tcp');
   }
 
   #fromResponse(response: Response, name: string, type: RecordType, server: DnsServer, ms: number, via: 'udp' | 'tcp'): DnsOutcome | 'retry-without-edns' {

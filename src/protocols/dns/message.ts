@@ -38,10 +38,10 @@ export function decodeResponse(message: Buffer): Response | undefined {
   }
 }
 
-/** True when the response's question is the one asked (case-insensitive, as DNS names are). */
+/** True when the response's question is the one asked; `name` is normalized (DNS names compare case-insensitively). */
 export function answersQuestion(response: Packet, name: string, type: RecordType): boolean {
   const question = response.questions?.[0];
-  return question !== undefined && question.type === type && normalizeName(question.name) === normalizeName(name);
+  return question !== undefined && question.type === type && normalizeName(question.name) === name;
 }
 
 export function isTruncated(response: Packet): boolean {

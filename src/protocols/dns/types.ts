@@ -66,5 +66,5 @@ export function formatServer(server: DnsServer): string {
 
 /** Lower-case, no trailing dot: the form names are compared in. */
 export function normalizeName(name: string): string {
-  return name.replace(/\.$/, '').toLowerCase();
+  return (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
 }

@@ -15,6 +15,7 @@ export type AttemptResult =
 
 interface Pending {
   id: number;
+  /** Lower-case, as answers are compared. */
   name: string;
   type: RecordType;
   deadline: number;
@@ -59,6 +60,7 @@ export class UdpChannel {
   readonly #queue: Waiting[] = [];
   #queueHead = 0;
   #socket: Socket | undefined;
+  #connected = false;
   #timer: NodeJS.Timeout | undefined;
   #pumpTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -89,16 +91,21 @@ export class UdpChannel {
     if (this.#socket) return this.#socket;
     const socket = createSocket({ type: isIPv6(this.#server.host) ? 'udp6' : 'udp4' });
     socket.on('message', (message, remote) => this.#receive(message, remote.address, remote.port));
-    socket.on('error', () => {
-      // Sends report their own errors; a socket-level error leaves pending queries to their deadline.
+    // Sends carry no callback (a synchronous send would still schedule one per packet):
+    // errors come here. On a connected socket, a refused port (ICMP) shows up as one.
+    socket.on('error', (error) => {
+      for (const pending of [...this.#pending.values()]) this.#settle(pending, { kind: 'network', message: error.message });
     });
-    // Port 0: the kernel picks a random source port.
-    socket.bind(0, () => {
+    // Connected: no address lookup per send, and the kernel delivers only the server's packets.
+    // The implicit bind picks a random source port.
+    socket.connect(this.#server.port, this.#server.host, () => {
       try {
         socket.setRecvBufferSize(this.#options.receiveBuffer);
       } catch {
         // Not allowed to grow it: the default buffer still works, bursts may drop.
       }
+      this.#connected = true;
+      this.#pump();
     });
     socket.unref();
     this.#socket = socket;
@@ -106,6 +113,8 @@ export class UdpChannel {
   }
 
   #pump(): void {
+    // Sending waits for the socket's connect (it calls #pump when done).
+    if (!this.#socketFor() || !this.#connected) return;
     while (this.#queueHead < this.#queue.length && this.#pending.size < this.#options.maxInFlight) {
       const wait = this.#limiter.take();
       if (wait > 0) {
@@ -152,9 +161,7 @@ export class UdpChannel {
     }
     this.#pending.set(id, pending);
     const message = encodeQuery(id, waiting.name, waiting.type, waiting.edns);
-    this.#socketFor().send(message, this.#server.port, this.#server.host, (error) => {
-      if (error) this.#settle(pending, { kind: 'network', message: error.message });
-    });
+    this.#socketFor().send(message);
     this.#timer ??= setTimeout(() => this.#expire(), this.#options.timeoutMs);
   }
 
@@ -213,6 +220,7 @@ export class UdpChannel {
     this.#queueHead = 0;
     this.#socket?.close();
     this.#socket = undefined;
+    this.#connected = false;
   }
 }
 

@@ -111,7 +111,16 @@ describe('DNS client against an in-process server that misbehaves', () => {
   it('takes no answer from another source port than the server’s', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], fromOtherPort: true }));
     const dns = client({ servers: [fake.server], timeoutMs: 1_000, attempts: 1 });
+    // The socket is connected to the server: the kernel drops the other port's packet before we see it.
     expect(await dns.query('x.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_TIMEOUT' });
+    expect(dns.strayAnswers).toBe(0);
+  });
+
+  it('counts an answer that arrives after its deadline as stray, and takes nothing from it', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], delayMs: 400 }));
+    const dns = client({ servers: [fake.server], timeoutMs: 100, attempts: 1 });
+    expect(await dns.query('late.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_TIMEOUT' });
+    await new Promise((resolve) => setTimeout(resolve, 600));
     expect(dns.strayAnswers).toBe(1);
   });
 
