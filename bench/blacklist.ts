@@ -92,20 +92,20 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-async function ours(port: number, count: number, maxInFlight: number, onMemory?: () => void): Promise<Measured> {
+async function ours(port: number, count: number, maxInFlight: number, onMemory?: () => void, given?: DnsblTarget[]): Promise<Measured> {
   const dns = new DnsClient({ servers: [{ host: '127.0.0.1', port }], maxInFlight, rateLimit: 0, cacheEntries: 0, timeoutMs: 2_000, attempts: 3, edns: false });
   let wrong = 0;
   let errors = 0;
   let seen = 0;
   const started = performance.now();
-  const done = await sweep(dns, targetsOf(count), [benchList], {
+  const done = await sweep(dns, given ?? targetsOf(count), [benchList], {
     txtReasons: false,
     concurrency: maxInFlight * 2,
     onResult: (result: PairResult) => {
       const index = Number(result.target.value.split('.').reduce((sum, octet, position) => (position === 0 ? 0 : sum * 256 + Number(octet)), 0));
       if (result.verdict.status === 'error') errors++;
       else if ((result.verdict.status === 'listed') !== isListed(index)) wrong++;
-      if (++seen % 5_000 === 0) onMemory?.();
+      if (++seen % 2_500 === 0) onMemory?.();
     },
   });
   const ms = performance.now() - started;
@@ -160,35 +160,60 @@ async function main(): Promise<void> {
     await ours(server.port, 2_000, 100);
     await builtin(server.port, 2_000, 100);
 
-    const results: Measured[] = [];
-    for (const maxInFlight of [50, 100, 150]) results.push(await ours(server.port, pairs, maxInFlight));
-    const builtins: Measured[] = [];
-    for (const concurrency of [50, 100, 200, 400]) builtins.push(await builtin(server.port, pairs, concurrency));
+    // Interleaved rounds, the median of each: one lucky or unlucky run says little on a noisy machine.
+    const rounds = 5;
+    const contenders: { name: string; run: () => Promise<Measured> }[] = [
+      ...[100, 150].map((inFlight) => ({ name: `Mailscope (maxInFlight ${inFlight})`, run: () => ours(server.port, pairs, inFlight) })),
+      ...[50, 100, 200].map((concurrency) => ({ name: `node:dns Resolver (concurrency ${concurrency})`, run: () => builtin(server.port, pairs, concurrency) })),
+    ];
+    const samples = new Map<string, Measured[]>(contenders.map((contender) => [contender.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      const order = [...contenders.slice(round % contenders.length), ...contenders.slice(0, round % contenders.length)];
+      for (const contender of order) samples.get(contender.name)!.push(await contender.run());
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const summary = contenders.map((contender) => {
+      const runs = samples.get(contender.name)!;
+      return {
+        name: contender.name,
+        qps: median(runs.map((run) => run.qps)),
+        min: Math.min(...runs.map((run) => run.qps)),
+        max: Math.max(...runs.map((run) => run.qps)),
+        wrong: runs.reduce((sum, run) => sum + run.wrong, 0),
+        errors: runs.reduce((sum, run) => sum + run.errors, 0),
+      };
+    });
     const perf = dnsperf(server.port, pairs, server.dir);
 
-    const bestOurs = results.reduce((best, result) => (result.qps > best.qps ? result : best));
-    const bestBuiltin = builtins.reduce((best, result) => (result.qps > best.qps ? result : best));
-    for (const row of [...results, ...builtins, perf]) {
-      console.log(`${row.name.padEnd(38)} ${row.qps.toFixed(0).padStart(7)} answers/s  ${row.ms.toFixed(0).padStart(6)} ms  wrong ${row.wrong}  errors ${row.errors}`);
+    console.log(`median of ${rounds} interleaved rounds (min-max), answers per second:`);
+    for (const row of summary) {
+      console.log(`  ${row.name.padEnd(38)} ${row.qps.toFixed(0).padStart(7)}  (${row.min.toFixed(0)}-${row.max.toFixed(0)})  wrong ${row.wrong}  errors ${row.errors}`);
     }
+    console.log(`  ${perf.name.padEnd(38)} ${perf.qps.toFixed(0).padStart(7)}  lost ${perf.errors}`);
+    const ourRows = summary.filter((row) => row.name.startsWith('Mailscope'));
+    const bestOurs = ourRows.reduce((best, row) => (row.qps > best.qps ? row : best));
+    const bestBuiltin = summary.filter((row) => !row.name.startsWith('Mailscope')).reduce((best, row) => (row.qps > best.qps ? row : best));
     console.log('');
-    console.log(`ratio Mailscope / node:dns Resolver (both at their best): ${(bestOurs.qps / bestBuiltin.qps).toFixed(2)}x`);
-    console.log(`ratio Mailscope / dnsperf (the server's limit):          ${(bestOurs.qps / perf.qps).toFixed(2)}x`);
-    const correct = results.every((result) => result.wrong === 0 && result.errors === 0);
-    console.log(`every Mailscope answer correct: ${correct ? 'yes' : 'NO'}`);
+    console.log(`ratio Mailscope / node:dns Resolver (best median of each): ${(bestOurs.qps / bestBuiltin.qps).toFixed(2)}x`);
+    console.log(`ratio Mailscope / dnsperf (the server's limit):           ${(bestOurs.qps / perf.qps).toFixed(2)}x`);
+    const correct = ourRows.every((row) => row.wrong === 0 && row.errors === 0);
+    console.log(`every Mailscope answer correct (${rounds * ourRows.length * pairs} answers): ${correct ? 'yes' : 'NO'}`);
 
-    // Memory as the sweep grows: the sweep keeps nothing per pair, so the heap should not grow with it.
+    // Memory as the sweep grows: the sweep keeps nothing per pair (results stream out),
+    // so what it holds above the input it was given should not grow with the sweep.
     const gc = (globalThis as { gc?: () => void }).gc;
-    console.log('\nmemory (heap used after GC, RSS) at the end of sweeps of growing size:');
+    const inFlight = bestOurs.name.includes('150') ? 150 : 100;
+    console.log(`\nmemory of the sweep itself (heap above its input, after GC), maxInFlight ${inFlight}:`);
     for (const size of [5_000, 10_000, 20_000, 40_000]) {
+      const targets = targetsOf(size);
+      gc?.();
+      const baseline = process.memoryUsage().heapUsed;
       let peak = 0;
-      const sample = () => {
+      const measured = await ours(server.port, size, inFlight, () => {
         gc?.();
-        peak = Math.max(peak, process.memoryUsage().heapUsed);
-      };
-      const measured = await ours(server.port, size, bestOurs.name.includes('150') ? 150 : bestOurs.name.includes('50)') ? 50 : 100, sample);
-      sample();
-      console.log(`  ${String(size).padStart(6)} pairs: heap peak ${mib(peak)}, RSS ${mib(process.memoryUsage().rss)}  (${measured.qps.toFixed(0)} answers/s, wrong ${measured.wrong})`);
+        peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+      }, targets);
+      console.log(`  ${String(size).padStart(6)} pairs: ${mib(peak)} above the ${mib(baseline)} baseline; RSS ${mib(process.memoryUsage().rss)}  (${measured.qps.toFixed(0)} answers/s, wrong ${measured.wrong})`);
     }
     if (!gc) console.log('  (run with --expose-gc for heap figures after collection)');
     if (!correct) process.exitCode = 1;

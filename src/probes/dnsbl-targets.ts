@@ -88,8 +88,9 @@ function addToBytes(base: number[], offset: number): number[] {
 /** RFC 5782: reversed octets for IPv4, 32 reversed nibbles for IPv6, the domain itself. */
 export function queryPrefix(target: DnsblTarget): string {
   if (target.kind === 'domain') return target.value;
+  // Targets hold canonical dotted quads: no parsing needed to reverse one.
+  if (target.family === 4) return target.value.split('.').reverse().join('.');
   const bytes = ipaddr.parse(target.value).toByteArray();
-  if (target.family === 4) return bytes.reverse().join('.');
   return bytes
     .flatMap((byte) => [byte >> 4, byte & 15])
     .reverse()

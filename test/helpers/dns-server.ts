@@ -41,8 +41,10 @@ export interface FakeDns {
   queries: Query[];
   /** Most queries seen outstanding (received, not yet answered) at once. */
   maxOutstanding: number;
-  /** Ids seen twice among outstanding queries: must stay 0. */
+  /** One id in use for two different questions at once: must stay 0. */
   idCollisions: number;
+  /** The same query (id and question) received again while outstanding: a client's resend. */
+  resends: number;
 }
 
 export const a = (name: string, address: string, ttl = 60): Answer => ({ type: 'A', name, ttl, data: address }) as Answer;
@@ -63,8 +65,8 @@ function build(request: Packet, reply: Exclude<Reply, { drop: true } | { raw: Bu
 }
 
 export async function fakeDns(handler: Handler): Promise<FakeDns> {
-  const state: FakeDns = { server: { host: '127.0.0.1', port: 0 }, queries: [], maxOutstanding: 0, idCollisions: 0 };
-  const outstanding = new Set<number>();
+  const state: FakeDns = { server: { host: '127.0.0.1', port: 0 }, queries: [], maxOutstanding: 0, idCollisions: 0, resends: 0 };
+  const outstanding = new Map<number, string>();
   const udp = createSocket('udp4');
   const other = createSocket('udp4');
 
@@ -81,8 +83,11 @@ export async function fakeDns(handler: Handler): Promise<FakeDns> {
     const query: Query = { id: request.id!, name: question.name, type: question.type, transport, edns: opt?.udpPayloadSize };
     state.queries.push(query);
     if (transport === 'udp') {
-      if (outstanding.has(query.id)) state.idCollisions++;
-      outstanding.add(query.id);
+      const question = `${query.name} ${query.type}`;
+      const before = outstanding.get(query.id);
+      if (before === undefined) outstanding.set(query.id, question);
+      else if (before === question) state.resends++;
+      else state.idCollisions++;
       state.maxOutstanding = Math.max(state.maxOutstanding, outstanding.size);
     }
     const reply = await handler(query);

@@ -20,6 +20,8 @@ export interface DnsClientOptions {
   maxCacheTtlSeconds?: number;
   /** Advertise EDNS0 (1232-byte UDP payloads). */
   edns?: boolean;
+  /** Resend an unanswered query within its attempt, after the estimated round trip. */
+  resend?: boolean;
   receiveBuffer?: number;
   /** Wall clock for the cache (tests move it). */
   now?: () => number;
@@ -33,6 +35,7 @@ export const dnsClientDefaults = {
   cacheEntries: 10_000,
   maxCacheTtlSeconds: 3_600,
   edns: true,
+  resend: true,
   receiveBuffer: 4 * 1024 * 1024,
 } as const;
 
@@ -68,6 +71,7 @@ export class DnsClient {
       cacheEntries: options.cacheEntries ?? dnsClientDefaults.cacheEntries,
       maxCacheTtlSeconds: options.maxCacheTtlSeconds ?? dnsClientDefaults.maxCacheTtlSeconds,
       edns: options.edns ?? dnsClientDefaults.edns,
+      resend: options.resend ?? dnsClientDefaults.resend,
       receiveBuffer: options.receiveBuffer ?? dnsClientDefaults.receiveBuffer,
     };
     this.#channels = this.#servers.map(
@@ -77,6 +81,7 @@ export class DnsClient {
           maxInFlight: this.#options.maxInFlight,
           rateLimit: this.#options.rateLimit,
           receiveBuffer: this.#options.receiveBuffer,
+          resend: this.#options.resend,
         }),
     );
     this.#cache = new AnswerCache({ maxEntries: this.#options.cacheEntries, maxTtlSeconds: this.#options.maxCacheTtlSeconds, ...(options.now ? { now: options.now } : {}) });
@@ -90,6 +95,11 @@ export class DnsClient {
   /** Answers that arrived for nothing in flight, on every socket (late, duplicated or spoofed). */
   get strayAnswers(): number {
     return this.#channels.reduce((sum, channel) => sum + channel.stray, 0);
+  }
+
+  /** Queries sent again within their attempt because nothing came back in time. */
+  get resent(): number {
+    return this.#channels.reduce((sum, channel) => sum + channel.resent, 0);
   }
 
   get cacheSize(): number {
@@ -110,50 +120,60 @@ export class DnsClient {
     if (cached) return Promise.resolve(cached);
     const shared = this.#inFlight.get(key);
     if (shared && !options.signal) return shared;
-    const work = this.#resolve(normalized, type, options.signal, key);
+    const work = new Promise<DnsOutcome>((resolve) => {
+      this.#ask({ name: normalized, type, signal: options.signal, started: performance.now(), first: this.#nextServer(), attempt: 0, edns: this.#options.edns, sawMismatch: false }, (outcome) => {
+        this.#cache.set(key, outcome);
+        if (!options.signal) this.#inFlight.delete(key);
+        resolve(outcome);
+      });
+    });
     if (!options.signal) this.#inFlight.set(key, work);
     return work;
   }
 
-  /** Asks until an answer or the last attempt; then caches it and forgets it as in flight. */
-  async #resolve(name: string, type: RecordType, signal: AbortSignal | undefined, key: string): Promise<DnsOutcome> {
-    const outcome = await this.#attempts(name, type, signal);
-    this.#cache.set(key, outcome);
-    if (!signal) this.#inFlight.delete(key);
-    return outcome;
-  }
-
-  async #attempts(name: string, type: RecordType, signal: AbortSignal | undefined): Promise<DnsOutcome> {
-    const started = performance.now();
+  #nextServer(): number {
     const first = this.#next;
     this.#next = (this.#next + 1) % this.#servers.length;
-    let last: DnsOutcome | undefined;
-    let edns = this.#options.edns;
-    let sawMismatch = false;
-    for (let attempt = 0; attempt < this.#options.attempts; attempt++) {
-      const index = (first + attempt) % this.#servers.length;
-      const server = this.#servers[index]!;
-      const result = await this.#channels[index]!.attempt(name, type, edns, signal);
-      const ms = performance.now() - started;
-      if (result.kind === 'aborted') return this.#error(name, type, 'DNS_ABORTED', 'abandoned by its caller', server, ms);
-      if (result.kind === 'timeout' && result.mismatched) sawMismatch = true;
-      // Only a truncated answer needs more waiting (TCP); every other answer is read at once.
-      const outcome =
-        result.kind === 'response' && isTruncated(result.response)
-          ? await this.#overTcp(name, type, server, started, signal)
-          : this.#interpret(result, name, type, server, started);
-      if (outcome === 'retry-without-edns') {
-        edns = false;
-        attempt--;
-        continue;
+    return first;
+  }
+
+  /**
+   * One attempt, then the next, until an answer or the last attempt. Callbacks,
+   * not promises, inside: one promise per query (in query()), not one per step.
+   */
+  #ask(state: AskState, done: (outcome: DnsOutcome) => void): void {
+    const index = (state.first + state.attempt) % this.#servers.length;
+    const server = this.#servers[index]!;
+    this.#channels[index]!.attempt(state.name, state.type, state.edns, state.signal, (result) => {
+      if (result.kind === 'aborted') {
+        done(this.#error(state.name, state.type, 'DNS_ABORTED', 'abandoned by its caller', server, performance.now() - state.started));
+        return;
       }
-      last = outcome;
-      if (outcome.status !== 'error' || !retryable(outcome.code)) return outcome;
+      if (result.kind === 'timeout' && result.mismatched) state.sawMismatch = true;
+      // Only a truncated answer needs more waiting (TCP); every other answer is read at once.
+      if (result.kind === 'response' && isTruncated(result.response)) {
+        void this.#overTcp(state.name, state.type, server, state.started, state.signal).then((outcome) => this.#afterAttempt(state, outcome, done));
+      } else {
+        this.#afterAttempt(state, this.#interpret(result, state.name, state.type, server, state.started), done);
+      }
+    });
+  }
+
+  /** After an attempt: done, or the next attempt. */
+  #afterAttempt(state: AskState, outcome: DnsOutcome | 'retry-without-edns', done: (outcome: DnsOutcome) => void): void {
+    if (outcome === 'retry-without-edns') {
+      state.edns = false;
+      this.#ask(state, done);
+      return;
     }
-    if (last?.status === 'error' && last.code === 'DNS_TIMEOUT' && sawMismatch) {
-      return { ...last, code: 'DNS_ID_MISMATCH', message: `${dnsErrorCodes.DNS_ID_MISMATCH} (${name} ${type})` };
+    if (outcome.status !== 'error' || !retryable(outcome.code) || state.attempt + 1 >= this.#options.attempts) {
+      if (outcome.status === 'error' && outcome.code === 'DNS_TIMEOUT' && state.sawMismatch) {
+        done({ ...outcome, code: 'DNS_ID_MISMATCH', message: `${dnsErrorCodes.DNS_ID_MISMATCH} (${state.name} ${state.type})` });
+      } else done(outcome);
+      return;
     }
-    return last!;
+    state.attempt++;
+    this.#ask(state, done);
   }
 
   #interpret(result: AttemptResult, name: string, type: RecordType, server: DnsServer, started: number): DnsOutcome | 'retry-without-edns' {
@@ -214,6 +234,18 @@ export class DnsClient {
   close(): void {
     for (const channel of this.#channels) channel.close();
   }
+}
+
+interface AskState {
+  name: string;
+  type: RecordType;
+  signal: AbortSignal | undefined;
+  started: number;
+  /** Index of the server the first attempt goes to. */
+  first: number;
+  attempt: number;
+  edns: boolean;
+  sawMismatch: boolean;
 }
 
 /** Worth asking again (the next server, or the same one later): not a definitive refusal of the name. */

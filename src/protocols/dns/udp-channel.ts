@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import { IdAllocator } from './id-allocator.ts';
 import { answersQuestion, decodeResponse, encodeQuery, type Response } from './message.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { RttEstimator } from './rtt-estimator.ts';
 import type { DnsServer, RecordType } from './types.ts';
 
 /** What one attempt over UDP came to. */
@@ -18,7 +19,13 @@ interface Pending {
   /** Lower-case, as answers are compared. */
   name: string;
   type: RecordType;
+  message: Buffer;
+  sentAt: number;
+  /** The attempt's end: the configured timeout after the first send. */
   deadline: number;
+  /** When to send the same query again if nothing came (0: never). */
+  resendAt: number;
+  resends: number;
   mismatched: boolean;
   malformed: boolean;
   resolve(result: AttemptResult): void;
@@ -42,14 +49,20 @@ export interface ChannelOptions {
   rateLimit: number;
   /** Bytes; large enough for a burst of answers (the kernel caps it at net.core.rmem_max). */
   receiveBuffer: number;
+  /** Send an unanswered query again (same id) before its deadline, after the estimated round trip. */
+  resend: boolean;
 }
+
+/** Never resend sooner than this, whatever the round trips look like. */
+export const minResendMs = 50;
 
 /**
  * One UDP socket to one server: many queries in flight, each with an id unique
  * among those in flight, answers matched by id AND question (an answer with our id
  * but another question is ignored and remembered), from the server's own address
- * only. One timer serves every deadline: with one timeout per channel, the order
- * queries were sent in is the order they expire in.
+ * only. A datagram lost on the way is sent again after the estimated round trip
+ * (then twice that, and so on) rather than waiting out the whole timeout; the
+ * attempt still ends at its deadline. One timer serves every deadline and resend.
  */
 export class UdpChannel {
   readonly #server: DnsServer;
@@ -58,7 +71,9 @@ export class UdpChannel {
   readonly #pending = new Map<number, Pending>();
   readonly #limiter: RateLimiter;
   readonly #queue: Waiting[] = [];
+  readonly #rtt: RttEstimator;
   #queueHead = 0;
+  #timerAt = Number.POSITIVE_INFINITY;
   #socket: Socket | undefined;
   #connected = false;
   #timer: NodeJS.Timeout | undefined;
@@ -71,20 +86,22 @@ export class UdpChannel {
     this.#server = server;
     this.#options = options;
     this.#limiter = new RateLimiter(options.rateLimit);
+    this.#rtt = new RttEstimator({ minMs: minResendMs, maxMs: Math.max(minResendMs, options.timeoutMs / 2) });
   }
+
+  /** Queries sent again because nothing came back in time. */
+  resent = 0;
 
   get inFlight(): number {
     return this.#pending.size;
   }
 
-  /** One attempt: send the query and wait for its answer or its deadline. */
-  attempt(name: string, type: RecordType, edns: boolean, signal?: AbortSignal): Promise<AttemptResult> {
-    if (this.#closed) return Promise.resolve({ kind: 'network', message: 'the DNS client is closed' });
-    if (signal?.aborted) return Promise.resolve({ kind: 'aborted' });
-    return new Promise((resolve) => {
-      this.#queue.push({ name, type, edns, signal, resolve });
-      this.#pump();
-    });
+  /** One attempt: send the query; `resolve` gets its answer, or what became of it at its deadline. */
+  attempt(name: string, type: RecordType, edns: boolean, signal: AbortSignal | undefined, resolve: (result: AttemptResult) => void): void {
+    if (this.#closed) return resolve({ kind: 'network', message: 'the DNS client is closed' });
+    if (signal?.aborted) return resolve({ kind: 'aborted' });
+    this.#queue.push({ name, type, edns, signal, resolve });
+    this.#pump();
   }
 
   #socketFor(): Socket {
@@ -144,11 +161,17 @@ export class UdpChannel {
       waiting.resolve({ kind: 'network', message: 'no free query id' });
       return;
     }
+    const now = performance.now();
+    const message = encodeQuery(id, waiting.name, waiting.type, waiting.edns);
     const pending: Pending = {
       id,
       name: waiting.name,
       type: waiting.type,
-      deadline: performance.now() + this.#options.timeoutMs,
+      message,
+      sentAt: now,
+      deadline: now + this.#options.timeoutMs,
+      resendAt: this.#options.resend ? now + this.#rtt.timeoutMs : 0,
+      resends: 0,
       mismatched: false,
       malformed: false,
       resolve: waiting.resolve,
@@ -160,9 +183,16 @@ export class UdpChannel {
       waiting.signal.addEventListener('abort', pending.onAbort, { once: true });
     }
     this.#pending.set(id, pending);
-    const message = encodeQuery(id, waiting.name, waiting.type, waiting.edns);
     this.#socketFor().send(message);
-    this.#timer ??= setTimeout(() => this.#expire(), this.#options.timeoutMs);
+    this.#wakeAt(pending.resendAt || pending.deadline);
+  }
+
+  /** The one timer: fires at the earliest deadline or resend. */
+  #wakeAt(at: number): void {
+    if (at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(1, at - performance.now()));
   }
 
   #settle(pending: Pending, result: AttemptResult): void {
@@ -174,16 +204,26 @@ export class UdpChannel {
     this.#pump();
   }
 
-  #expire(): void {
+  #tick(): void {
     this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
     const now = performance.now();
-    for (const pending of this.#pending.values()) {
-      if (pending.deadline > now) {
-        this.#timer = setTimeout(() => this.#expire(), Math.max(1, pending.deadline - now));
-        return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.deadline <= now) {
+        this.#settle(pending, pending.malformed ? { kind: 'malformed' } : { kind: 'timeout', mismatched: pending.mismatched });
+        continue;
       }
-      this.#settle(pending, pending.malformed ? { kind: 'malformed' } : { kind: 'timeout', mismatched: pending.mismatched });
+      if (pending.resendAt && pending.resendAt <= now) {
+        this.#socket?.send(pending.message);
+        this.resent++;
+        pending.resends++;
+        pending.resendAt = now + this.#rtt.timeoutMs * 2 ** pending.resends;
+        if (pending.resendAt >= pending.deadline) pending.resendAt = 0;
+      }
+      next = Math.min(next, pending.deadline, pending.resendAt || Number.POSITIVE_INFINITY);
     }
+    if (next !== Number.POSITIVE_INFINITY) this.#wakeAt(next);
   }
 
   #receive(message: Buffer, address: string, port: number): void {
@@ -207,12 +247,14 @@ export class UdpChannel {
       pending.mismatched = true;
       return;
     }
+    if (pending.resends === 0) this.#rtt.sample(performance.now() - pending.sentAt);
     this.#settle(pending, { kind: 'response', response });
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    this.#timerAt = Number.POSITIVE_INFINITY;
     clearTimeout(this.#pumpTimer);
     for (const pending of [...this.#pending.values()]) this.#settle(pending, { kind: 'aborted' });
     for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]?.resolve({ kind: 'aborted' });

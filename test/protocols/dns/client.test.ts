@@ -72,7 +72,8 @@ describe('DNS client against an in-process server that misbehaves', () => {
       code: 'DNS_TIMEOUT',
       message: `no answer from 127.0.0.1:${silent.server.port} within 200 ms`,
     });
-    expect(silent.queries).toHaveLength(2);
+    // Two attempts, each its own id (each also sent again once within the attempt).
+    expect(new Set(silent.queries.map((query) => query.id)).size).toBe(2);
 
     // A query that starts at the silent server waits out its timeout, then the other answers.
     const pair = client({ servers: [silent.server, answering.server], timeoutMs: 1_000, attempts: 2 });
@@ -118,10 +119,29 @@ describe('DNS client against an in-process server that misbehaves', () => {
 
   it('counts an answer that arrives after its deadline as stray, and takes nothing from it', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')], delayMs: 400 }));
-    const dns = client({ servers: [fake.server], timeoutMs: 100, attempts: 1 });
+    const dns = client({ servers: [fake.server], timeoutMs: 100, attempts: 1, resend: false });
     expect(await dns.query('late.example.test', 'A')).toMatchObject({ status: 'error', code: 'DNS_TIMEOUT' });
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(dns.strayAnswers).toBe(1);
+  });
+
+  it('sends a lost query again within its attempt, with the same id, instead of waiting out the timeout', async () => {
+    const seen = new Set<number>();
+    // Every first copy is lost; the second is answered.
+    const fake = await fakeDns((query) => {
+      if (!seen.has(query.id)) {
+        seen.add(query.id);
+        return { drop: true };
+      }
+      return { answers: [a(query.name, '127.0.0.2')] };
+    });
+    // One attempt of 5 s: without a resend within it, every query would time out.
+    const dns = client({ servers: [fake.server], timeoutMs: 5_000, attempts: 1 });
+    const outcomes = await Promise.all(['a', 'b', 'c'].map((label) => dns.query(`${label}.lossy.example.test`, 'A')));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['answer', 'answer', 'answer']);
+    expect(fake.resends).toBe(3);
+    expect(dns.resent).toBe(3);
+    expect(new Set(fake.queries.map((query) => query.id)).size).toBe(3);
   });
 
   it('asks again over TCP when the UDP answer is truncated', async () => {
