@@ -13,7 +13,7 @@ import { buildApp } from '../src/http/app.ts';
 import { statusOfCode } from '../src/http/plugins/errors.ts';
 import { ProbeBase } from '../src/probes/define.ts';
 import { probes } from '../src/probes/index.ts';
-import { buildCatalog } from '../src/probes/dnsbl-lists.ts';
+import { buildCatalog, builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-lists.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '../src/series/registry.ts';
@@ -120,8 +120,24 @@ function errorCodeTable(): string {
   return ['| code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
+function blocklistTable(): string {
+  const defaults = new Set<string>(defaultListIds);
+  const rows = [...builtinLists].map(
+    (list) => `| \`${list.id}\`${defaults.has(list.id) ? ' ✓' : ''} | ${cell(list.name)} | \`${list.zone}\` | ${list.kind}${list.ipv6 ? ', IPv6' : ''} | ${cell(list.terms ?? '')} |`,
+  );
+  const dqs = keyedListIds.map((id) => `\`${id}\``).join(', ');
+  return [
+    '| id (✓ = default set) | list | zone | kind | terms |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+    `With \`blocklists.spamhausDqsKey\` set: ${dqs} (zones \`<key>.zen.dq.spamhaus.net\` and so on; ZRD exists only this way).`,
+  ].join('\n');
+}
+
 export async function renderSections(): Promise<Record<string, string>> {
   return {
+    blocklists: blocklistTable(),
     'instance-config': instanceConfig(),
     'probe-base': probeBase(),
     'probe-kinds': probeKinds(),

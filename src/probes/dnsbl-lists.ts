@@ -67,6 +67,8 @@ interface SpamhausZone {
   id: string;
   /** Only through DQS (ZRD has no public zone). */
   dqsOnly?: boolean;
+  /** Has a DQS zone (seen in Spamhaus's own DQS plugins: zen, sbl, dbl, zrd). */
+  dqs?: boolean;
   name: string;
   label: string;
   kind: 'ip' | 'domain';
@@ -76,12 +78,12 @@ interface SpamhausZone {
 }
 
 const spamhausZones: SpamhausZone[] = [
-  { id: 'spamhaus-zen', name: 'Spamhaus ZEN', label: 'zen', kind: 'ip', codes: zenCodes, errors: spamhausErrors, testPoints: rfc5782Ip },
-  { id: 'spamhaus-sbl', name: 'Spamhaus SBL', label: 'sbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.2', '127.0.0.3', '127.0.0.9', '127.0.0.30']), errors: spamhausErrors, testPoints: rfc5782Ip },
+  { id: 'spamhaus-zen', name: 'Spamhaus ZEN', label: 'zen', kind: 'ip', codes: zenCodes, errors: spamhausErrors, testPoints: rfc5782Ip, dqs: true },
+  { id: 'spamhaus-sbl', name: 'Spamhaus SBL', label: 'sbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.2', '127.0.0.3', '127.0.0.9', '127.0.0.30']), errors: spamhausErrors, testPoints: rfc5782Ip, dqs: true },
   { id: 'spamhaus-xbl', name: 'Spamhaus XBL', label: 'xbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7']), errors: spamhausErrors, testPoints: { listed: '127.0.0.4', unlisted: '127.0.0.1' } },
   { id: 'spamhaus-pbl', name: 'Spamhaus PBL', label: 'pbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.10', '127.0.0.11']), errors: spamhausErrors, testPoints: { listed: '127.0.0.10', unlisted: '127.0.0.1' } },
-  { id: 'spamhaus-dbl', name: 'Spamhaus DBL', label: 'dbl', kind: 'domain', codes: dblCodes, errors: dblErrors, testPoints: { listed: 'dbltest.com', unlisted: 'invalid' } },
-  { id: 'spamhaus-zrd', name: 'Spamhaus ZRD', label: 'zrd', kind: 'domain', codes: zrdCodes, errors: zrdErrors, testPoints: null, dqsOnly: true },
+  { id: 'spamhaus-dbl', name: 'Spamhaus DBL', label: 'dbl', kind: 'domain', codes: dblCodes, errors: dblErrors, testPoints: { listed: 'dbltest.com', unlisted: 'invalid' }, dqs: true },
+  { id: 'spamhaus-zrd', name: 'Spamhaus ZRD', label: 'zrd', kind: 'domain', codes: zrdCodes, errors: zrdErrors, testPoints: null, dqsOnly: true, dqs: true },
 ];
 
 function spamhausList(zone: SpamhausZone, dqsKey?: string): ListSpec {
@@ -206,14 +208,14 @@ export const builtinLists: readonly ListSpec[] = [
 export const defaultListIds = ['spamhaus-zen', 'spamhaus-dbl', 'spamcop', 'psbl', 'uceprotect-1', 'mailspike-bl', 'surbl', 'uribl'] as const;
 
 /** Lists that exist only with a key. */
-export const keyedListIds = spamhausZones.map((zone) => `${zone.id}-dqs`);
+export const keyedListIds = spamhausZones.filter((zone) => zone.dqs).map((zone) => `${zone.id}-dqs`);
 
 export type ListCatalog = ReadonlyMap<string, ListSpec>;
 
 /** The catalog in effect: built-in lists, DQS lists when a key is set, and the user's own. */
 export function buildCatalog(options: { custom?: readonly ListSpec[]; spamhausDqsKey?: string } = {}): ListCatalog {
   const catalog = new Map<string, ListSpec>(builtinLists.map((list) => [list.id, list]));
-  if (options.spamhausDqsKey) for (const zone of spamhausZones) catalog.set(`${zone.id}-dqs`, spamhausList(zone, options.spamhausDqsKey));
+  if (options.spamhausDqsKey) for (const zone of spamhausZones.filter((entry) => entry.dqs)) catalog.set(`${zone.id}-dqs`, spamhausList(zone, options.spamhausDqsKey));
   for (const list of options.custom ?? []) catalog.set(list.id, list);
   return catalog;
 }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { labLists } from '../lab/dnsbl.ts';
+import { labListsConfig } from '../lab/dnsbl.ts';
 import { cli } from '../helpers/cli.ts';
 import { fakeDns } from '../helpers/dns-server.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/temp.ts';
 /** A directory with a mailscope.yaml that knows the lab's lists. */
 function labConfig(extra: Record<string, unknown> = {}): string {
   const dir = tempDir();
-  writeFileSync(join(dir, 'mailscope.yaml'), stringify({ blocklists: { lists: [labLists.zen, labLists.dbl] }, ...extra }));
+  writeFileSync(join(dir, 'mailscope.yaml'), stringify({ blocklists: { lists: labListsConfig }, ...extra }));
   return dir;
 }
 

@@ -6,6 +6,8 @@ import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
+import { catalogOf } from '../../src/config/blocklists.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { withFileLock } from './lock.ts';
 import { dnsbl, lab } from './plan.ts';
 import { rbldnsdDir } from './services/rbldnsd.ts';
@@ -58,25 +60,10 @@ export function queryName(entry: string): string {
   return `${entry}.${dnsbl.domainZone}`;
 }
 
-/** The lab's DNSBLs as a user would configure them (blocklists.lists), for tests and the demo. */
-export const labLists = {
-  zen: {
-    id: 'lab-zen',
-    name: 'Lab ZEN',
-    zone: dnsbl.ipZone,
-    kind: 'ip' as const,
-    ipv6: true,
-    codes: { '127.0.0.2': 'lab SBL: spam source', '127.0.0.4': 'lab XBL: exploited host', '127.0.0.10': 'lab PBL: end-user range' },
-    testPoints: { listed: '127.0.0.2', unlisted: '127.0.0.1' },
-    delistUrl: 'https://dnsbl.test/delist',
-  },
-  dbl: {
-    id: 'lab-dbl',
-    name: 'Lab DBL',
-    zone: dnsbl.domainZone,
-    kind: 'domain' as const,
-    ipv6: false,
-    codes: { '127.0.1.2': 'lab DBL: spam domain', '127.0.1.4': 'lab DBL: phishing domain' },
-    testPoints: { listed: 'test', unlisted: 'invalid' },
-  },
-};
+const repoRoot = join(import.meta.dirname, '..', '..');
+const demo = loadConfig(join(repoRoot, 'demo', 'mailscope.yaml'), { env: {}, cwd: repoRoot });
+
+/** The lab's DNSBLs as a user configures them: demo/mailscope.yaml's blocklists.lists, the one definition. */
+export const labListsConfig = demo.instance.blocklists.lists;
+/** The catalog with the lab's lists (lab-zen, lab-dbl) added. */
+export const labCatalog = catalogOf(demo.instance);

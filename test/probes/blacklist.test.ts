@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
 import { blacklist } from '../../src/probes/blacklist.ts';
-import { buildCatalog } from '../../src/probes/dnsbl-lists.ts';
 import { DnsClient } from '../../src/protocols/dns/client.ts';
-import { labLists } from '../lab/dnsbl.ts';
+import { labCatalog } from '../lab/dnsbl.ts';
 import { probeContext } from '../helpers/context.ts';
 import { a, fakeDns, type Handler } from '../helpers/dns-server.ts';
 import { onTestFinished } from 'vitest';
 
-const labCatalog = buildCatalog({ custom: [labLists.zen, labLists.dbl] });
 
 function config(extra: Record<string, unknown>) {
   return blacklist.configSchema.parse({ id: 'bl', kind: 'blacklist', schedule: '* * * * *', ...extra });
