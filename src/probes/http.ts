@@ -1,6 +1,11 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { MailscopeError } from '../core/errors.ts';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
 import type { Observation } from '../core/observation.ts';
 import { duration } from '../core/schema.ts';
+import { netLookup } from '../protocols/dns/net-lookup.ts';
 import { describeSocketError, isResolutionFailure, socketErrorCode } from '../protocols/socket-errors.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 
@@ -20,11 +25,43 @@ const configSchema = ProbeBase.extend({
     .default([200])
     .describe('status codes that count as up; redirects are not followed, so a 301 is a 301'),
   requestTimeout: duration.prefault('10s').describe('per URL: a response within this, or down'),
+  caFile: z
+    .string()
+    .min(1)
+    .superRefine((file, ctx) => {
+      try {
+        accessSync(file, constants.R_OK);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `cannot read "${file}" (absolute, or relative to the working directory)` });
+      }
+    })
+    .optional()
+    .describe('PEM file of the CA that signs these HTTPS endpoints (a private CA); default: the system trust store'),
 }).strict();
 
 type HttpConfig = z.output<typeof configSchema>;
 
-async function probeUrl(url: string, config: HttpConfig, ctx: ProbeContext): Promise<Observation> {
+class RequestTimeout extends Error {}
+
+/** One request, answered with the response head (the body is discarded). Names resolve through our DNS client. */
+function send(url: URL, config: HttpConfig, ctx: ProbeContext, ca: Buffer | undefined): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const options = { method: config.method, lookup: netLookup(ctx.dns), signal: ctx.signal, ...(ca ? { ca } : {}) };
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (response) => {
+      clearTimeout(timer);
+      response.resume();
+      resolve(response);
+    });
+    const timer = setTimeout(() => request.destroy(new RequestTimeout()), config.requestTimeout);
+    request.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end();
+  });
+}
+
+async function probeUrl(url: string, config: HttpConfig, ctx: ProbeContext, ca: Buffer | undefined): Promise<Observation> {
   const tags = { target: url, protocol: 'http' };
   const started = performance.now();
   const observe = (fields: Observation['fields']): Observation => ({
@@ -34,27 +71,15 @@ async function probeUrl(url: string, config: HttpConfig, ctx: ProbeContext): Pro
     time: ctx.clock.now(),
   });
   try {
-    const response = await fetch(url, {
-      method: config.method,
-      redirect: 'manual',
-      signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(config.requestTimeout)]),
-    });
-    const result = observe({ status_code: response.status });
-    await response.body?.cancel();
-    const up = config.expectStatus.includes(response.status);
-    result.fields.status = up ? 'up' : 'down';
-    result.fields.up = up;
-    if (!up) result.fields.reason = `status ${response.status}, expected ${config.expectStatus.join(' or ')}`;
-    return result;
+    const response = await send(new URL(url), config, ctx, ca);
+    const status = response.statusCode ?? 0;
+    const up = config.expectStatus.includes(status);
+    return observe({ status_code: status, status: up ? 'up' : 'down', up, ...(up ? {} : { reason: `status ${status}, expected ${config.expectStatus.join(' or ')}` }) });
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    if ((error as Error)?.name === 'TimeoutError') {
-      return observe({ status: 'down', up: false, reason: `no response within ${config.requestTimeout} ms` });
-    }
-    const code = socketErrorCode(error);
-    if (isResolutionFailure(code)) {
-      const host = new URL(url).hostname;
-      return observe({ status: 'error', error_code: 'TARGET_UNRESOLVED', reason: `cannot resolve ${host}: ${describeSocketError(error)}` });
+    if (error instanceof RequestTimeout) return observe({ status: 'down', up: false, reason: `no response within ${config.requestTimeout} ms` });
+    if (isResolutionFailure(socketErrorCode(error))) {
+      return observe({ status: 'error', error_code: 'TARGET_UNRESOLVED', reason: `cannot resolve ${(error as Error).message}` });
     }
     return observe({ status: 'down', up: false, reason: describeSocketError(error) });
   }
@@ -63,9 +88,15 @@ async function probeUrl(url: string, config: HttpConfig, ctx: ProbeContext): Pro
 /** Does an HTTP endpoint answer with an expected status (an MTA's admin API, an MTA-STS policy host)? */
 export const http = defineProbe({
   kind: 'http',
-  description: 'Requests each URL and checks the status code (redirects are not followed).',
+  description: 'Requests each URL and checks the status code (redirects are not followed); names resolve through the configured DNS.',
   configSchema,
   async run(config, ctx) {
-    return Promise.all(config.targets.map((url) => probeUrl(url, config, ctx)));
+    let ca: Buffer | undefined;
+    try {
+      ca = config.caFile ? readFileSync(config.caFile) : undefined;
+    } catch (error) {
+      throw new MailscopeError('CONFIG_INVALID', `cannot read caFile "${config.caFile}": ${(error as Error).message}`);
+    }
+    return Promise.all(config.targets.map((url) => probeUrl(url, config, ctx, ca)));
   },
 });

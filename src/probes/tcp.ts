@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { z } from 'zod';
 import type { Observation } from '../core/observation.ts';
 import { duration, formatHostPort, hostPort, type HostPort } from '../core/schema.ts';
+import { netLookup } from '../protocols/dns/net-lookup.ts';
 import { describeSocketError, isResolutionFailure, socketErrorCode } from '../protocols/socket-errors.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 
@@ -29,11 +30,12 @@ type Outcome =
   | { status: 'down'; ms: number; reason: string; banner?: string }
   | { status: 'error'; ms: number; reason: string; code: 'TARGET_UNRESOLVED' };
 
-function probeTarget(target: HostPort, config: TcpConfig, signal: AbortSignal): Promise<Outcome> {
+function probeTarget(target: HostPort, config: TcpConfig, ctx: ProbeContext): Promise<Outcome> {
+  const { signal } = ctx;
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
+    const socket = connect({ host: target.host, port: target.port, lookup: netLookup(ctx.dns) });
     let connectedMs: number | undefined;
     let received = '';
     const finish = (outcome: Outcome) => {
@@ -73,7 +75,8 @@ function probeTarget(target: HostPort, config: TcpConfig, signal: AbortSignal): 
     socket.once('error', (error) => {
       const code = socketErrorCode(error);
       if (isResolutionFailure(code)) {
-        finish({ status: 'error', ms: elapsed(), code: 'TARGET_UNRESOLVED', reason: `cannot resolve ${target.host}: ${describeSocketError(error)}` });
+        // Our lookup's own message says what DNS answered (NXDOMAIN, DNS_TIMEOUT, ...).
+        finish({ status: 'error', ms: elapsed(), code: 'TARGET_UNRESOLVED', reason: `cannot resolve ${error.message}` });
       } else {
         finish({ status: 'down', ms: elapsed(), reason: describeSocketError(error) });
       }
@@ -96,7 +99,7 @@ export const tcp = defineProbe({
   description: 'Connects to each host:port target and, optionally, checks the first line the server sends.',
   configSchema,
   async run(config, ctx) {
-    const outcomes = await Promise.all(config.targets.map((target) => probeTarget(target, config, ctx.signal)));
+    const outcomes = await Promise.all(config.targets.map((target) => probeTarget(target, config, ctx)));
     return config.targets.map((target, index) => toObservation(target, outcomes[index]!, ctx));
   },
 });

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { DnsClient } from '../../src/protocols/dns/client.ts';
+import { fakeDns } from '../helpers/dns-server.ts';
 import { tcp } from '../../src/probes/tcp.ts';
 import { probeContext } from '../helpers/context.ts';
 import { closedPort, tcpServer } from '../helpers/servers.ts';
@@ -74,5 +76,34 @@ describe('tcp probe against real sockets on loopback', () => {
     const running = tcp.run(config([`127.0.0.1:${port}`], { expectBanner: '^220', connectTimeout: '30s' }), probeContext(controller.signal));
     setTimeout(() => controller.abort(new Error('deadline')), 50);
     await expect(running).rejects.toThrow('deadline');
+  });
+});
+
+describe('tcp probe: names resolve through the configured DNS (the lab resolver)', () => {
+  it('connects to a name the lab serves', async () => {
+    const [observation] = await tcp.run(config(['mx.gmail.test:25'], { expectBanner: '^220 mx\\.gmail\\.test' }), probeContext());
+    expect(observation).toMatchObject({ tags: { target: 'mx.gmail.test:25' }, fields: { status: 'up', banner: expect.stringMatching(/^220 mx\.gmail\.test/) } });
+  });
+
+  it('reports a name that does not exist as an error, TARGET_UNRESOLVED, not as down', async () => {
+    const [observation] = await tcp.run(config(['nothing.sender.test:25']), probeContext());
+    expect(observation?.fields).toEqual({
+      status: 'error',
+      error_code: 'TARGET_UNRESOLVED',
+      reason: 'cannot resolve nothing.sender.test: NXDOMAIN',
+      duration_ms: expect.any(Number),
+    });
+  });
+
+  it('reports a resolver that does not answer as TARGET_UNRESOLVED with the DNS code', async () => {
+    const silent = await fakeDns(() => ({ drop: true }));
+    const dns = new DnsClient({ servers: [silent.server], timeoutMs: 200, attempts: 1 });
+    onTestFinished(() => dns.close());
+    const [observation] = await tcp.run(config(['mx.gmail.test:25']), probeContext(undefined, { dns }));
+    expect(observation?.fields).toMatchObject({
+      status: 'error',
+      error_code: 'TARGET_UNRESOLVED',
+      reason: `cannot resolve mx.gmail.test: DNS_TIMEOUT: no answer from 127.0.0.1:${silent.server.port} within 200 ms`,
+    });
   });
 });
