@@ -55,3 +55,11 @@ describe('one-way dependencies (DESIGN.md)', () => {
     expect(readers.map((f) => f.file)).toEqual([]);
   });
 });
+
+describe('error codes kept in step across layers', () => {
+  it('has every DNS error code of protocols/dns in core/errors (the API, the CLI and the docs know them)', async () => {
+    const { dnsErrorCodes } = await import('../src/protocols/dns/types.ts');
+    const { errorCodes } = await import('../src/core/errors.ts');
+    expect(Object.keys(dnsErrorCodes).filter((code) => !(code in errorCodes))).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@ import type { InstanceConfig } from '../config/schema.ts';
 import { pairObservation } from '../probes/blacklist.ts';
 import { sweep, type PairResult, type Resolver } from '../probes/dnsbl-check.ts';
 import { defaultListIds, keyedListIds } from '../probes/dnsbl-lists.ts';
-import { defaultMaxRangeSize, parseTarget, type DnsblTarget } from '../probes/dnsbl-targets.ts';
+import { defaultMaxRangeSize, expandTargets, type DnsblTarget } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';
 
 export interface CheckBlacklistInput {
@@ -33,14 +33,7 @@ function adHocList(zone: string, kind: 'ip' | 'domain'): ListSpec {
 
 /** Targets and lists from the command line, or every problem with them: before a single query. */
 export function resolveInput(input: CheckBlacklistInput, instance: InstanceConfig): Resolved {
-  const problems: string[] = [];
-  const targets: DnsblTarget[] = [];
-  const seen = new Set<string>();
-  for (const text of input.targets) {
-    const parsed = parseTarget(text, input.maxRangeSize ?? defaultMaxRangeSize);
-    if (!parsed.ok) problems.push(parsed.problem);
-    else for (const target of parsed.targets) if (!seen.has(target.value) && seen.add(target.value)) targets.push(target);
-  }
+  const { targets, problems } = expandTargets(input.targets, input.maxRangeSize ?? defaultMaxRangeSize);
   if (input.targets.length === 0) problems.push('give at least one IP, CIDR range or domain to check');
   const catalog = catalogOf(instance);
   const lists: ListSpec[] = [];

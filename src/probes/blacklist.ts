@@ -3,7 +3,7 @@ import type { Observation } from '../core/observation.ts';
 import { identifier } from '../core/schema.ts';
 import { sweep, type PairResult } from './dnsbl-check.ts';
 import { defaultListIds } from './dnsbl-lists.ts';
-import { defaultMaxRangeSize, parseTarget, type DnsblTarget } from './dnsbl-targets.ts';
+import { defaultMaxRangeSize, expandTargets, parseTarget } from './dnsbl-targets.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 
 const configSchema = ProbeBase.extend({
@@ -30,21 +30,6 @@ const configSchema = ProbeBase.extend({
 
 type BlacklistConfig = z.output<typeof configSchema>;
 
-export function expandTargets(inputs: readonly string[], maxRangeSize: number): DnsblTarget[] {
-  const seen = new Set<string>();
-  const targets: DnsblTarget[] = [];
-  for (const input of inputs) {
-    const parsed = parseTarget(input, maxRangeSize);
-    if (!parsed.ok) throw new Error(parsed.problem);
-    for (const target of parsed.targets) {
-      if (seen.has(target.value)) continue;
-      seen.add(target.value);
-      targets.push(target);
-    }
-  }
-  return targets;
-}
-
 /** The observation of one (target, list) pair. */
 export function pairObservation(result: PairResult, time: Date): Observation {
   const { target, list, verdict } = result;
@@ -70,7 +55,9 @@ async function run(config: BlacklistConfig, ctx: ProbeContext): Promise<Observat
     if (!list) throw new Error(`list "${id}" is not in the catalog`);
     return list;
   });
-  const targets = expandTargets(config.targets, config.maxRangeSize);
+  const { targets, problems } = expandTargets(config.targets, config.maxRangeSize);
+  // The config schema checked every target; a problem here is a bug.
+  if (problems.length > 0) throw new Error(problems.join('; '));
   const time = ctx.clock.now();
   const observations: Observation[] = [];
   const summaries = new Map(targets.map((target) => [target.value, { target, checked: 0, listed: [] as string[], errors: 0 }]));

@@ -85,6 +85,26 @@ function addToBytes(base: number[], offset: number): number[] {
   return bytes;
 }
 
+/** Every configured target expanded, each address or domain once; or every problem with them. */
+export function expandTargets(inputs: readonly string[], maxRangeSize = defaultMaxRangeSize): { targets: DnsblTarget[]; problems: string[] } {
+  const seen = new Set<string>();
+  const targets: DnsblTarget[] = [];
+  const problems: string[] = [];
+  for (const input of inputs) {
+    const parsed = parseTarget(input, maxRangeSize);
+    if (!parsed.ok) {
+      problems.push(parsed.problem);
+      continue;
+    }
+    for (const target of parsed.targets) {
+      if (seen.has(target.value)) continue;
+      seen.add(target.value);
+      targets.push(target);
+    }
+  }
+  return { targets, problems };
+}
+
 /** RFC 5782: reversed octets for IPv4, 32 reversed nibbles for IPv6, the domain itself. */
 export function queryPrefix(target: DnsblTarget): string {
   if (target.kind === 'domain') return target.value;
