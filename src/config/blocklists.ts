@@ -1,4 +1,6 @@
+import { applies } from '../probes/dnsbl-check.ts';
 import { buildCatalog, keyedListIds, type ListCatalog } from '../probes/dnsbl-lists.ts';
+import { expandTargets } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';
 import type { ConfigProblem } from './issues.ts';
 import type { LoadedProbe } from './load.ts';
@@ -42,16 +44,37 @@ export function unknownListProblem(id: string, catalog: ListCatalog): string | u
   return `unknown list "${id}" (expected one of: ${listChoices(catalog)})`;
 }
 
-/** Every blacklist probe's lists exist in the catalog (checked at load, like every reference). */
-export function checkListReferences(instance: InstanceConfig, probes: readonly LoadedProbe[]): ConfigProblem[] {
+/**
+ * Every blacklist probe's lists exist in the catalog (checked at load, like every
+ * reference), and its sweep fits in its timeout at the configured DNS rate limit.
+ */
+export function checkBlacklistProbes(instance: InstanceConfig, probes: readonly LoadedProbe[]): ConfigProblem[] {
   const catalog = catalogOf(instance);
   const problems: ConfigProblem[] = [];
   for (const { definition, file, index } of probes) {
     if (definition.kind !== 'blacklist') continue;
+    const unknown: string[] = [];
     definition.lists.forEach((id, position) => {
       const problem = unknownListProblem(id, catalog);
-      if (problem) problems.push({ file, path: ['probes', index, 'lists', position], message: problem });
+      if (problem) {
+        problems.push({ file, path: ['probes', index, 'lists', position], message: problem });
+        unknown.push(id);
+      }
     });
+    const rate = instance.dns.rateLimit;
+    if (unknown.length > 0 || rate === 0) continue;
+    const lists = definition.lists.map((id) => catalog.get(id)!);
+    const { targets } = expandTargets(definition.targets, definition.maxRangeSize);
+    const pairs = targets.reduce((sum, target) => sum + lists.filter((list) => applies(list, target)).length, 0);
+    // Two test points per list, then one query per pair: the least the sweep asks.
+    const seconds = (pairs + 2 * lists.length) / rate;
+    if (seconds * 1000 > definition.timeout) {
+      problems.push({
+        file,
+        path: ['probes', index, 'timeout'],
+        message: `${pairs} (target, list) lookups need at least ${Math.ceil(seconds)} s at dns.rateLimit ${rate}/s, more than the timeout of ${definition.timeout} ms: raise timeout or dns.rateLimit`,
+      });
+    }
   }
   return problems;
 }

@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
 import type { ProbeDefinition } from '../probes/index.ts';
-import { checkListReferences } from './blocklists.ts';
+import { checkBlacklistProbes } from './blocklists.ts';
 import { interpolate, type Env } from './interpolate.ts';
 import { errorMap } from '../core/zod-messages.ts';
 import { formatProblem, problemsFromZod, type ConfigProblem } from './issues.ts';
@@ -167,7 +167,7 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
     });
   }
 
-  if (instance) problems.push(...checkListReferences(instance, probes));
+  if (instance) problems.push(...checkBlacklistProbes(instance, probes));
   if (problems.length > 0 || !instance) throw new ConfigError(problems.map(formatProblem));
   return { configFile: file, instance, dataDir: resolve(base, instance.dataDir), probeFiles, probes };
 }

@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 import { MailscopeError } from '../../src/core/errors.ts';
 import { Secret } from '../../src/core/secret.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 
@@ -104,5 +105,18 @@ describe('valid configurations', () => {
     expect(() => loadConfig('nope.yaml', { env: {}, cwd: fixtures })).toThrow(
       expect.objectContaining({ code: 'CONFIG_NOT_FOUND', message: 'nope.yaml: no such file (write one, or pass --config FILE)' }) as MailscopeError,
     );
+  });
+});
+
+describe('blacklist probes checked against the instance', () => {
+  it('accepts the same large sweep once its timeout fits it at the rate limit', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'mailscope.yaml'), 'dns: { rateLimit: 500 }\n');
+    mkdirSync(join(dir, 'probes'));
+    writeFileSync(
+      join(dir, 'probes', 'p.yaml'),
+      'probes:\n  - { id: big-range, kind: blacklist, schedule: "*/5 * * * *", timeout: 60s, targets: [10.0.0.0/20], lists: [spamhaus-zen, spamcop, psbl, uceprotect-1] }\n',
+    );
+    expect(loadConfig('mailscope.yaml', { env: {}, cwd: dir }).probes).toHaveLength(1);
   });
 });
