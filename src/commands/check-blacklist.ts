@@ -7,7 +7,7 @@ import { catalogOf, listChoices } from '../config/blocklists.ts';
 import type { InstanceConfig } from '../config/schema.ts';
 import { pairObservation } from '../probes/blacklist.ts';
 import { sweep, type PairResult, type Resolver } from '../probes/dnsbl-check.ts';
-import { defaultListIds, keyedListIds } from '../probes/dnsbl-lists.ts';
+import { defaultListIds, keyedListIds, rfc5782TestPoints } from '../probes/dnsbl-lists.ts';
 import { defaultMaxRangeSize, expandTargets, type DnsblTarget } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';
 
@@ -27,7 +27,7 @@ function adHocList(zone: string, kind: 'ip' | 'domain'): ListSpec {
     zone,
     kind,
     ipv6: kind === 'ip',
-    testPoints: kind === 'ip' ? { listed: '127.0.0.2', unlisted: '127.0.0.1' } : { listed: 'test', unlisted: 'invalid' },
+    testPoints: rfc5782TestPoints[kind],
   };
 }
 

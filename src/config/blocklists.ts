@@ -1,5 +1,5 @@
 import { applies } from '../probes/dnsbl-check.ts';
-import { buildCatalog, keyedListIds, type ListCatalog } from '../probes/dnsbl-lists.ts';
+import { buildCatalog, keyedListIds, rfc5782TestPoints, type ListCatalog } from '../probes/dnsbl-lists.ts';
 import { expandTargets } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';
 import type { ConfigProblem } from './issues.ts';
@@ -8,7 +8,6 @@ import type { CustomListConfig, InstanceConfig } from './schema.ts';
 
 function toListSpec(list: CustomListConfig): ListSpec {
   const errors = Object.fromEntries(Object.entries(list.errors ?? {}).map(([answer, meaning]) => [answer, { code: 'DNSBL_ERROR_ANSWER' as const, meaning }]));
-  const defaults = list.kind === 'ip' ? { listed: '127.0.0.2', unlisted: '127.0.0.1' } : { listed: 'test', unlisted: 'invalid' };
   return {
     id: list.id,
     name: list.name ?? list.id,
@@ -18,7 +17,7 @@ function toListSpec(list: CustomListConfig): ListSpec {
     ...(list.codes ? { codes: list.codes } : {}),
     ...(list.bitmask ? { bitmask: Object.fromEntries(Object.entries(list.bitmask).map(([bit, meaning]) => [Number(bit), meaning])) } : {}),
     ...(list.errors ? { errors } : {}),
-    testPoints: list.testPoints === false ? null : (list.testPoints ?? defaults),
+    testPoints: list.testPoints === false ? null : (list.testPoints ?? rfc5782TestPoints[list.kind]),
     ...(list.delistUrl ? { delistUrl: list.delistUrl } : {}),
     ...(list.terms ? { terms: list.terms } : {}),
   };

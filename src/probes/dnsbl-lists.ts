@@ -14,8 +14,12 @@
  */
 import type { ListSpec } from './dnsbl-verdict.ts';
 
-const rfc5782Ip = { listed: '127.0.0.2', unlisted: '127.0.0.1' } as const;
-const rfc5782Domain = { listed: 'test', unlisted: 'invalid' } as const;
+/** RFC 5782's test points: what every list of that kind must list, and what it must not. */
+export const rfc5782TestPoints = {
+  ip: { listed: '127.0.0.2', unlisted: '127.0.0.1' },
+  domain: { listed: 'test', unlisted: 'invalid' },
+} as const;
+const rfc5782Ip = rfc5782TestPoints.ip;
 
 /** Spamhaus answers these instead of data when it will not serve the query. */
 const spamhausErrors: ListSpec['errors'] = {

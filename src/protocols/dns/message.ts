@@ -1,6 +1,6 @@
 import packet, { type Answer, type Packet } from 'dns-packet';
 import type { DnsRecord, RecordData, RecordType } from './types.ts';
-import { normalizeName, recordTypes } from './types.ts';
+import { normalizeName } from './types.ts';
 
 /** Advertised EDNS0 UDP payload size: the DNS flag day 2020 value, safe from fragmentation. */
 export const ednsPayloadSize = 1232;
@@ -60,7 +60,7 @@ function dataOf(answer: Answer): RecordData {
 /** The records of the type asked for (after any CNAME chain a recursive resolver followed). */
 export function recordsOf(response: Packet, type: RecordType): DnsRecord[] {
   return (response.answers ?? [])
-    .filter((answer) => answer.type === type && (recordTypes as readonly string[]).includes(answer.type))
+    .filter((answer) => answer.type === type)
     .map((answer) => ({ name: normalizeName(answer.name), type, ttl: ttlOf(answer), data: dataOf(answer) }));
 }
 

@@ -130,8 +130,9 @@ export class UdpChannel {
   }
 
   #pump(): void {
-    // Sending waits for the socket's connect (it calls #pump when done).
-    if (!this.#socketFor() || !this.#connected) return;
+    // Sending waits for the socket's connect (its callback calls #pump again).
+    this.#socketFor();
+    if (!this.#connected) return;
     while (this.#queueHead < this.#queue.length && this.#pending.size < this.#options.maxInFlight) {
       const wait = this.#limiter.take();
       if (wait > 0) {
