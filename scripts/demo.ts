@@ -3,6 +3,7 @@
 // leaves it running).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { labKeys } from '../test/lab/keys.ts';
 import { labDown, labUp } from '../test/lab/lab.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -27,6 +28,7 @@ process.stderr.write(
 
 const mailscope = spawn(process.execPath, [join(root, 'bin', 'mailscope.js'), '--config', join(root, 'demo', 'mailscope.yaml'), 'run'], {
   stdio: 'inherit',
+  env: { ...process.env, MAILSCOPE_LAB_CA: labKeys().caCert },
 });
 // Ctrl-C reaches Mailscope directly (same process group); this script waits for it to finish.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

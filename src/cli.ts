@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { checkBlacklist, resolveInput } from './commands/check-blacklist.ts';
+import { checkDns, resolveDnsInput } from './commands/check-dns.ts';
 import type { Env } from './config/interpolate.ts';
 import { ConfigError, defaultConfigFile, loadConfig, type LoadedConfig } from './config/load.ts';
 import { InstanceSchema, type InstanceConfig } from './config/schema.ts';
@@ -205,6 +206,29 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       const dns = dnsFor(instance);
       try {
         const code = await checkBlacklist(dns, resolved, { json: Boolean(options.json), now: () => platform.clock.now(), write: out });
+        if (code !== 0) throw new ExitError(code, '');
+      } finally {
+        dns.close();
+      }
+    });
+
+  const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+  checkCommand
+    .command('dns')
+    .description("lint a sending domain's SPF, DKIM, DMARC, MX, PTR, MTA-STS, TLS-RPT and BIMI (exit 0 no failures, 1 a check failed, 3 only errors, 2 bad input)")
+    .argument('<domain>', 'the sending domain')
+    .option('--ip <address>', 'a sending IP: its SPF result and reverse DNS are checked (repeatable)', repeatable)
+    .option('--selector <name>', 'a DKIM selector the platform signs with (repeatable)', repeatable)
+    .option('--skip <check>', 'a check not to run (repeatable)', repeatable)
+    .option('--ca-file <file>', 'PEM of a private CA trusted for the MTA-STS policy host, besides the system trust store')
+    .option('--json', 'one JSON document with every check, its findings and the records seen')
+    .action(async (domain: string, options: { ip?: string[]; selector?: string[]; skip?: string[]; caFile?: string; json?: boolean }) => {
+      const resolved = resolveDnsInput({ domain, ips: options.ip ?? [], selectors: options.selector ?? [], skip: options.skip ?? [], caFile: options.caFile });
+      if (!resolved.ok) throw new ExitError(exitCodes.badConfig, resolved.problems.join('\n'));
+      const instance = loadIfPresent();
+      const dns = dnsFor(instance);
+      try {
+        const code = await checkDns(dns, resolved, { json: Boolean(options.json), write: out });
         if (code !== 0) throw new ExitError(code, '');
       } finally {
         dns.close();

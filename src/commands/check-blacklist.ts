@@ -6,7 +6,8 @@
 import { catalogOf, listChoices } from '../config/blocklists.ts';
 import type { InstanceConfig } from '../config/schema.ts';
 import { pairObservation } from '../probes/blacklist.ts';
-import { sweep, type PairResult, type Resolver } from '../probes/dnsbl-check.ts';
+import { sweep, type PairResult } from '../probes/dnsbl-check.ts';
+import type { Resolver } from '../protocols/dns/types.ts';
 import { defaultListIds, keyedListIds, rfc5782TestPoints } from '../probes/dnsbl-lists.ts';
 import { defaultMaxRangeSize, expandTargets, type DnsblTarget } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';

@@ -1,6 +1,9 @@
 /** A field value as InfluxDB knows them: float/integer (number), boolean, string. */
 export type FieldValue = number | boolean | string;
 
+/** Longest string field accepted; InfluxDB's own limit is 64 KiB. */
+export const maxStringFieldLength = 16_384;
+
 /**
  * One measured fact. Checked against the series registry (src/series/registry.ts)
  * before it is recorded. Tags are low-cardinality (probe, provider, list, target);

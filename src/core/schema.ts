@@ -3,6 +3,7 @@
  * platform schema: one definition of what a duration, a cron expression, a
  * listen address or a secret looks like, with one wording of what was expected.
  */
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import cron from 'node-cron';
 import { z } from 'zod';
@@ -126,3 +127,15 @@ export function secret(options: { minLength?: number } = {}) {
     return new Secret(value);
   });
 }
+
+/** A file that can be read now (config load time): a path, absolute or relative to the working directory. */
+export const readableFile = z
+  .string()
+  .min(1)
+  .superRefine((file, ctx) => {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `cannot read "${file}" (absolute, or relative to the working directory)` });
+    }
+  });

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Observation } from '../core/observation.ts';
 import { cronExpression, duration, identifier, timeZone } from '../core/schema.ts';
-import type { Resolver } from './dnsbl-check.ts';
+import type { Resolver } from '../protocols/dns/types.ts';
 import type { ListCatalog } from './dnsbl-lists.ts';
 
 /** What a probe gets to work with. */

@@ -3,14 +3,10 @@
  * blacklist`: each list's test points first, then every (target, list) pair that
  * applies, a bounded number at a time.
  */
-import type { DnsOutcome, RecordType } from '../protocols/dns/types.ts';
+import type { Resolver } from '../protocols/dns/types.ts';
 import { queryPrefix, type DnsblTarget } from './dnsbl-targets.ts';
 import { verdictOf, type ListSpec, type Verdict } from './dnsbl-verdict.ts';
 
-/** What the sweep needs of a DNS client. */
-export interface Resolver {
-  query(name: string, type: RecordType, options?: { signal?: AbortSignal }): Promise<DnsOutcome>;
-}
 
 export interface ListHealth {
   list: ListSpec;

@@ -1,10 +1,10 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { MailscopeError } from '../core/errors.ts';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
 import type { Observation } from '../core/observation.ts';
-import { duration } from '../core/schema.ts';
+import { duration, readableFile } from '../core/schema.ts';
 import { netLookup } from '../protocols/dns/net-lookup.ts';
 import { describeSocketError, isResolutionFailure, socketErrorCode } from '../protocols/socket-errors.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
@@ -25,16 +25,7 @@ const configSchema = ProbeBase.extend({
     .default([200])
     .describe('status codes that count as up; redirects are not followed, so a 301 is a 301'),
   requestTimeout: duration.prefault('10s').describe('per URL: a response within this, or down'),
-  caFile: z
-    .string()
-    .min(1)
-    .superRefine((file, ctx) => {
-      try {
-        accessSync(file, constants.R_OK);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `cannot read "${file}" (absolute, or relative to the working directory)` });
-      }
-    })
+  caFile: readableFile
     .optional()
     .describe('PEM file of the CA that signs these HTTPS endpoints (a private CA); default: the system trust store'),
 }).strict();

@@ -1,8 +1,7 @@
-import type { Observation } from '../core/observation.ts';
+import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { commonTags, measurementSpec, type FieldType } from './registry.ts';
 
-/** Longest string field accepted; InfluxDB's own limit is 64 KiB. */
-export const maxStringFieldLength = 16_384;
+export { maxStringFieldLength };
 
 function typeMismatch(type: FieldType, value: unknown): string | undefined {
   switch (type) {

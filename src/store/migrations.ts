@@ -115,6 +115,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'series digests (change detection)',
+    sql: `
+      -- The last value seen per series, by digest, so a change between runs is noticed once.
+      CREATE TABLE series_digest (
+        series TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

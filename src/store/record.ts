@@ -4,7 +4,7 @@ import { observationProblems } from '../series/validate.ts';
 import type { Database } from './database.ts';
 import { enqueueLine } from './outbox.ts';
 import { insertObservation, insertRun, type RunResult } from './runs.ts';
-import { applySeriesState } from './series-state.ts';
+import { applySeriesState, detectChange } from './series-state.ts';
 
 export interface Recorded {
   runId: number;
@@ -21,7 +21,8 @@ const maxProblemsInMessage = 5;
  * match is a bug in the probe, so the run is recorded as failed (SERIES_INVALID)
  * and none of its observations are kept. Every run also yields `probe_run`.
  * Series with a `since` state (a listing's first sighting) are updated in the
- * same transaction.
+ * same transaction, and series with change detection add their change
+ * observations (a DNS record that differs from the last run's).
  */
 export function record(db: Database, run: RunResult): Recorded {
   const tagged = run.observations.map((observation) => ({
@@ -50,7 +51,10 @@ export function record(db: Database, run: RunResult): Recorded {
   };
   let all = [...kept, probeRun];
   const runId = db.transaction(() => {
-    all = all.map((observation) => applySeriesState(db, observation));
+    all = all.flatMap((observation) => {
+      const change = detectChange(db, observation);
+      return change ? [applySeriesState(db, observation), change] : [applySeriesState(db, observation)];
+    });
     const id = insertRun(db, { ...run, ...outcome }, kept.length);
     for (const observation of all) {
       insertObservation(db, id, run.probeId, observation);

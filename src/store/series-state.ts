@@ -9,6 +9,41 @@ export function seriesKey(observation: Observation): string {
 }
 
 /**
+ * Inside record()'s transaction, for measurements with a `changes` spec: remember
+ * the series' digest and value, and return the change observation when the digest
+ * differs from the one remembered. The first sighting is not a change.
+ */
+export function detectChange(db: Database, observation: Observation): Observation | undefined {
+  const changes = measurementSpec(observation.measurement)?.changes;
+  if (!changes) return undefined;
+  const digest = observation.fields[changes.digest];
+  const value = observation.fields[changes.value];
+  if (typeof digest !== 'string' || typeof value !== 'string') return undefined;
+  const key = seriesKey(observation);
+  const at = observation.time.getTime();
+  const row = db.statement('SELECT digest, value FROM series_digest WHERE series = ?').get(key) as { digest: string; value: string } | undefined;
+  if (row?.digest === digest) {
+    db.statement('UPDATE series_digest SET updated_at = ? WHERE series = ?').run(at, key);
+    return undefined;
+  }
+  db.statement(
+    'INSERT INTO series_digest (series, digest, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (series) DO UPDATE SET digest = excluded.digest, value = excluded.value, updated_at = excluded.updated_at',
+  ).run(key, digest, value, at);
+  if (!row) return undefined;
+  return {
+    measurement: changes.into,
+    tags: observation.tags,
+    fields: {
+      [`old_${changes.value}`]: row.value,
+      [`new_${changes.value}`]: value,
+      [`old_${changes.digest}`]: row.digest,
+      [`new_${changes.digest}`]: digest,
+    },
+    time: observation.time,
+  };
+}
+
+/**
  * Inside record()'s transaction: for measurements with a `since` state, start,
  * keep or end it, and write its start time into the observation.
  */

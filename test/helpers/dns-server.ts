@@ -67,7 +67,7 @@ function build(request: Packet, reply: Exclude<Reply, { drop: true } | { raw: Bu
 export async function fakeDns(handler: Handler): Promise<FakeDns> {
   const state: FakeDns = { server: { host: '127.0.0.1', port: 0 }, queries: [], maxOutstanding: 0, idCollisions: 0, resends: 0 };
   const outstanding = new Map<number, string>();
-  const udp = createSocket('udp4');
+  let udp = createSocket('udp4');
   const other = createSocket('udp4');
 
   const handle = async (message: Buffer, transport: 'udp' | 'tcp', send: (data: Buffer, fromOther: boolean) => void) => {
@@ -98,14 +98,10 @@ export async function fakeDns(handler: Handler): Promise<FakeDns> {
     else send(build(request, reply), Boolean(reply.fromOtherPort));
   };
 
-  udp.on('message', (message: Buffer, remote: RemoteInfo) => {
+  const onMessage = (message: Buffer, remote: RemoteInfo) => {
     void handle(message, 'udp', (data, fromOther) => (fromOther ? other : udp).send(data, remote.port, remote.address));
-  });
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  // A burst of a thousand queries overflows the default receive buffer (about 200 datagrams).
-  udp.setRecvBufferSize(4 * 1024 * 1024);
+  };
   await new Promise<void>((resolve) => other.bind(0, '127.0.0.1', resolve));
-  state.server.port = udp.address().port;
 
   const tcp: Server = createServer((socket) => {
     let buffered = Buffer.alloc(0);
@@ -125,10 +121,26 @@ export async function fakeDns(handler: Handler): Promise<FakeDns> {
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(state.server.port, '127.0.0.1', () => resolve());
-  });
+  // UDP and TCP on one port: the UDP port the system picks may be taken for TCP by
+  // another process (another test file's connections); then pick again.
+  for (let attempt = 1; ; attempt++) {
+    udp.on('message', onMessage);
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    // A burst of a thousand queries overflows the default receive buffer (about 200 datagrams).
+    udp.setRecvBufferSize(4 * 1024 * 1024);
+    state.server.port = udp.address().port;
+    const listened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      tcp.once('error', resolve);
+      tcp.listen(state.server.port, '127.0.0.1', () => {
+        tcp.off('error', resolve);
+        resolve(undefined);
+      });
+    });
+    if (!listened) break;
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    if (listened.code !== 'EADDRINUSE' || attempt === 10) throw listened;
+    udp = createSocket('udp4');
+  }
 
   onTestFinished(async () => {
     udp.close();

@@ -41,6 +41,16 @@ function dkimRecord(name: string, publicKey: string, flags = ''): LabRecord {
   return { name, type: 'TXT', value: strings };
 }
 
+/** A zone tests rewrite while the lab runs; this is how it starts. */
+export const changesZone = {
+  origin: 'changes.test',
+  records: [
+    txt('changes.test', 'v=spf1 ip4:127.0.0.10 -all'),
+    txt('_dmarc.changes.test', 'v=DMARC1; p=quarantine; rua=mailto:dmarc@changes.test'),
+    txt('_smtp._tls.changes.test', 'v=TLSRPTv1; rua=mailto:tlsrpt@changes.test'),
+  ] as LabRecord[],
+};
+
 export function labZones(keys: DkimKeys): Zone[] {
   const d = sender.domain;
   const pools = Object.values(sender.pools);
@@ -156,6 +166,11 @@ export function labZones(keys: DkimKeys): Zone[] {
         txt('_mta-sts.sts-mismatch.test', 'v=STSv1; id=20261123T000000'),
         a('mta-sts.sts-mismatch.test', lab.mtaSts.address),
       ],
+    },
+    {
+      origin: changesZone.origin,
+      purpose: 'rewritten by tests while the lab runs (test/lab/zone-edit.ts): change detection',
+      records: changesZone.records,
     },
     {
       origin: '127.in-addr.arpa',

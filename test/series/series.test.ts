@@ -46,6 +46,21 @@ describe('series registry: validation', () => {
   });
 });
 
+describe('series: stateful measurements', () => {
+  it('declares a change measurement with the same tags and old/new string fields for every `changes` spec', () => {
+    const specs = Object.entries(measurements).flatMap(([name, spec]) => ('changes' in spec ? [[name, spec] as const] : []));
+    expect(specs.map(([name]) => name)).toEqual(['dns_auth']);
+    for (const [name, spec] of specs) {
+      const { digest, value, into } = spec.changes;
+      expect(spec.fields[digest as keyof typeof spec.fields], `${name}.${digest}`).toMatchObject({ type: 'string' });
+      expect(spec.fields[value as keyof typeof spec.fields], `${name}.${value}`).toMatchObject({ type: 'string' });
+      const target = measurements[into as keyof typeof measurements];
+      expect(Object.keys(target.tags)).toEqual(Object.keys(spec.tags));
+      expect(Object.keys(target.fields).sort()).toEqual([`new_${digest}`, `new_${value}`, `old_${digest}`, `old_${value}`]);
+    }
+  });
+});
+
 describe('series: line protocol', () => {
   it('writes each field with the type the registry declares, nanosecond time', () => {
     const line = toLineProtocol(

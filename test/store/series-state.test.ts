@@ -53,3 +53,57 @@ describe('listed since: a listing’s first sighting, kept across runs', () => {
     db.close();
   });
 });
+
+function authCheck(record: string | undefined, time: string, check = 'tls_rpt'): Observation {
+  const fields: Observation['fields'] = { status: record === undefined ? 'error' : 'pass', level: record === undefined ? 3 : 0, message: 'm', findings: '' };
+  if (record !== undefined) {
+    fields.record = record;
+    fields.digest = `d-${record.length}-${record.at(-2) ?? ''}`;
+  } else fields.error_code = 'DNS_TIMEOUT';
+  return { measurement: 'dns_auth', tags: { domain: 'example.com', check }, fields, time: new Date(time) };
+}
+
+function authRun(db: Database, ...observations: Observation[]) {
+  const time = observations[0]!.time;
+  return record(db, { probeId: 'auth', kind: 'dns-auth', trigger: 'schedule', startedAt: time, finishedAt: time, durationMs: 1, success: true, observations });
+}
+
+const changes = (recorded: ReturnType<typeof authRun>) => recorded.observations.filter((o) => o.measurement === 'dns_auth_change');
+
+describe('change detection: a record that differs from the last run’s', () => {
+  it('is silent on the first sighting and on unchanged runs; a change yields exactly one observation with old and new', () => {
+    const db = Database.open(tempDir());
+    expect(changes(authRun(db, authCheck('v=1 a', '2026-11-23T10:00:00Z')))).toEqual([]);
+    expect(changes(authRun(db, authCheck('v=1 a', '2026-11-23T10:05:00Z')))).toEqual([]);
+    const changed = changes(authRun(db, authCheck('v=1 ab', '2026-11-23T10:10:00Z')));
+    expect(changed).toEqual([
+      {
+        measurement: 'dns_auth_change',
+        tags: { domain: 'example.com', check: 'tls_rpt', probe: 'auth' },
+        fields: { old_record: 'v=1 a', new_record: 'v=1 ab', old_digest: 'd-5- ', new_digest: 'd-6-a' },
+        time: new Date('2026-11-23T10:10:00Z'),
+      },
+    ]);
+    expect(changes(authRun(db, authCheck('v=1 ab', '2026-11-23T10:15:00Z')))).toEqual([]);
+    // Stored, not just returned: the change observation is in the store and the outbox.
+    expect(listObservations(db, { measurement: 'dns_auth_change', limit: 10 })).toHaveLength(1);
+    db.close();
+  });
+
+  it('an error (record unknown) is not a change, and does not forget the last record', () => {
+    const db = Database.open(tempDir());
+    authRun(db, authCheck('v=1 a', '2026-11-23T10:00:00Z'));
+    expect(changes(authRun(db, authCheck(undefined, '2026-11-23T10:05:00Z')))).toEqual([]);
+    expect(changes(authRun(db, authCheck('v=1 a', '2026-11-23T10:10:00Z')))).toEqual([]);
+    expect(changes(authRun(db, authCheck('', '2026-11-23T10:15:00Z'))).map((o) => [o.fields.old_record, o.fields.new_record])).toEqual([['v=1 a', '']]);
+    db.close();
+  });
+
+  it('keeps one record per series: a change in one check is not a change in another', () => {
+    const db = Database.open(tempDir());
+    authRun(db, authCheck('v=1 a', '2026-11-23T10:00:00Z', 'tls_rpt'), authCheck('v=1 a', '2026-11-23T10:00:00Z', 'bimi'));
+    const recorded = authRun(db, authCheck('v=1 ab', '2026-11-23T10:05:00Z', 'tls_rpt'), authCheck('v=1 a', '2026-11-23T10:05:00Z', 'bimi'));
+    expect(changes(recorded).map((o) => o.tags.check)).toEqual(['tls_rpt']);
+    db.close();
+  });
+});

@@ -1,10 +1,6 @@
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import type { DnsOutcome, RecordType } from './types.ts';
-
-interface Resolver {
-  query(name: string, type: RecordType): Promise<DnsOutcome>;
-}
+import type { DnsOutcome, Resolver } from './types.ts';
 
 /** A resolution failure as Node's sockets report one: ENOTFOUND for "no such name", EAI_AGAIN when DNS failed. */
 function lookupError(hostname: string, outcome: DnsOutcome): NodeJS.ErrnoException {

@@ -60,6 +60,11 @@ export type DnsOutcome =
 
 export type DnsAnswer = Extract<DnsOutcome, { status: 'answer' }>;
 
+/** What probes and protocol glue need of a DNS client: one question, one outcome. */
+export interface Resolver {
+  query(name: string, type: RecordType, options?: { signal?: AbortSignal }): Promise<DnsOutcome>;
+}
+
 export function formatServer(server: DnsServer): string {
   return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
 }

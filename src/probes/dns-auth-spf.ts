@@ -1,0 +1,305 @@
+/**
+ * SPF (RFC 7208): the record's shape is linted here; lookups are counted and each
+ * sending IP is evaluated by mailauth's SPF evaluator, asking our DNS client.
+ */
+import ipaddr from 'ipaddr.js';
+import { spf } from 'mailauth/lib/spf/index.js';
+import { mailauthResolver } from '../protocols/auth/resolver.ts';
+import {
+  dnsErrorFinding,
+  lookup,
+  plural,
+  result,
+  sortedLines,
+  txtText,
+  type CheckContext,
+  type CheckResult,
+  type Finding,
+} from './dns-auth-check.ts';
+
+export const lookupLimit = 10;
+export const voidLimit = 2;
+/** How far lookups are counted past the limit, to say how far over a record is. */
+const countingLimit = 40;
+/** An address no SPF record should authorize (RFC 5737 TEST-NET-1): evaluating it walks every term. */
+const unauthorizedProbeIp = '192.0.2.1';
+const mechanisms = new Set(['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists']);
+
+export function isSpfRecord(text: string): boolean {
+  return /^v=spf1(\s|$)/i.test(text);
+}
+
+interface Term {
+  qualifier: '+' | '-' | '~' | '?';
+  name: string;
+  value: string | undefined;
+}
+
+export interface ParsedSpf {
+  terms: Term[];
+  redirect: string | undefined;
+  problems: string[];
+}
+
+/** The terms of one record, and what is syntactically wrong with them. */
+export function parseSpf(text: string): ParsedSpf {
+  const [, ...tokens] = text.trim().split(/\s+/);
+  const terms: Term[] = [];
+  const problems: string[] = [];
+  const modifiers = new Map<string, string>();
+  for (const token of tokens) {
+    const modifier = /^([a-z][a-z0-9_.-]*)=(.*)$/i.exec(token);
+    if (modifier) {
+      const name = modifier[1]!.toLowerCase();
+      if ((name === 'redirect' || name === 'exp') && modifiers.has(name)) problems.push(`"${name}=" appears twice`);
+      if (name === 'redirect' && !modifier[2]) problems.push('"redirect=" names no domain');
+      modifiers.set(name, modifier[2]!);
+      continue;
+    }
+    const mechanism = /^([+\-~?]?)([a-z0-9]+)(.*)$/i.exec(token);
+    const name = mechanism?.[2]?.toLowerCase();
+    if (!mechanism || !name || !mechanisms.has(name)) {
+      problems.push(`"${token}" is not an SPF mechanism or modifier`);
+      continue;
+    }
+    const rest = mechanism[3]!;
+    const value = rest.startsWith(':') ? rest.slice(1).split('/')[0] : undefined;
+    const qualifier = (mechanism[1] || '+') as Term['qualifier'];
+    if (name === 'all' && rest) problems.push(`"${token}": all takes no argument`);
+    if ((name === 'include' || name === 'exists') && !value) problems.push(`"${token}": ${name} needs a domain`);
+    if (name === 'ip4' || name === 'ip6') {
+      const network = /^:([^/]+)(?:\/(\d{1,3}))?$/.exec(rest);
+      const valid = name === 'ip4' ? ipaddr.IPv4.isValidFourPartDecimal(network?.[1] ?? '') : ipaddr.IPv6.isValid(network?.[1] ?? '');
+      if (!network || !valid || Number(network[2] ?? 0) > (name === 'ip4' ? 32 : 128)) problems.push(`"${token}" is not an ${name === 'ip4' ? 'IPv4' : 'IPv6'} address or range`);
+    }
+    terms.push({ qualifier, name, value: name === 'ip6' ? rest.slice(1).replace(/\/\d+$/, '') : value });
+  }
+  return { terms, redirect: modifiers.get('redirect'), problems };
+}
+
+interface WalkedRecord {
+  domain: string;
+  text: string;
+  parsed: ParsedSpf;
+}
+
+interface Walk {
+  records: WalkedRecord[];
+  loop?: string[];
+  failure?: Finding;
+}
+
+/** Follows include: and redirect= (those without macros) to find loops and flags anywhere in the tree. */
+async function walk(ctx: CheckContext, top: { domain: string; text: string }): Promise<Walk> {
+  const records: WalkedRecord[] = [];
+  const seen = new Set<string>();
+  const result: Walk = { records };
+  const visit = async (domain: string, text: string, path: string[]): Promise<void> => {
+    if (result.loop || result.failure || seen.size > 50) return;
+    seen.add(domain);
+    const parsed = parseSpf(text);
+    records.push({ domain, text, parsed });
+    const targets = [...parsed.terms.filter((term) => term.name === 'include').map((term) => term.value), parsed.redirect];
+    for (const target of targets) {
+      if (!target || target.includes('%')) continue;
+      const next = target.toLowerCase().replace(/\.$/, '');
+      if (path.includes(next)) {
+        result.loop = [...path, next];
+        return;
+      }
+      if (seen.has(next)) continue;
+      const found = await lookup(ctx, next, 'TXT');
+      if (found.kind === 'error') {
+        result.failure = dnsErrorFinding(next, 'TXT', found);
+        return;
+      }
+      if (found.kind !== 'records') continue;
+      const spfRecords = found.records.map(txtText).filter(isSpfRecord);
+      if (spfRecords.length === 1) await visit(next, spfRecords[0]!, [...path, next]);
+    }
+  };
+  await visit(top.domain, top.text, [top.domain]);
+  return result;
+}
+
+function shapeFindings(domain: string, walked: Walk): Finding[] {
+  const findings: Finding[] = [];
+  const [top] = walked.records;
+  for (const record of walked.records) {
+    if (record.parsed.problems.length > 0) {
+      findings.push({
+        code: 'SPF_SYNTAX',
+        level: 'fail',
+        message: `The SPF record of ${record.domain} has syntax errors (${record.parsed.problems.join('; ')}); receivers return permerror. Fix or remove those terms.`,
+      });
+    }
+    const passAll = record.parsed.terms.find((term) => term.name === 'all' && term.qualifier === '+');
+    if (passAll) {
+      findings.push({
+        code: 'SPF_PASS_ALL',
+        level: 'fail',
+        message: `${record.domain === domain ? 'The SPF record' : `The SPF record of ${record.domain} (included)`} ends with "+all", which authorizes every server on the internet to send as ${domain}. End it with "-all" (or "~all").`,
+      });
+    }
+    if (record.parsed.terms.some((term) => term.name === 'ptr')) {
+      findings.push({
+        code: 'SPF_PTR',
+        level: 'warn',
+        message: `The SPF record of ${record.domain} uses the "ptr" mechanism, which RFC 7208 says not to use: it is slow and some receivers ignore it. List the addresses with ip4:/ip6: instead.`,
+      });
+    }
+  }
+  if (top) {
+    const all = top.parsed.terms.find((term) => term.name === 'all');
+    if (all?.qualifier === '?') {
+      findings.push({
+        code: 'SPF_NEUTRAL_ALL',
+        level: 'warn',
+        message: `The SPF record ends with "?all": servers it does not list get neutral, which protects nothing. End it with "-all" (or "~all").`,
+      });
+    }
+    if (!all && !top.parsed.redirect) {
+      findings.push({
+        code: 'SPF_NO_ALL',
+        level: 'warn',
+        message: `The SPF record has no "all" and no "redirect=": servers it does not list get neutral. End it with "-all" (or "~all").`,
+      });
+    }
+  }
+  if (walked.loop) {
+    findings.push({
+      code: 'SPF_LOOP',
+      level: 'fail',
+      message: `SPF includes loop: ${walked.loop.join(' → ')}; receivers run into the lookup limit and return permerror. Remove the include that points back.`,
+    });
+  }
+  return findings;
+}
+
+/** The domain's SPF record: one, well-formed, within the lookup limits, not open to the world. */
+export async function checkSpf(ctx: CheckContext, domain: string): Promise<CheckResult> {
+  const subject = { check: 'spf' as const, domain };
+  const found = await lookup(ctx, domain, 'TXT');
+  if (found.kind === 'error') return result(subject, { findings: [dnsErrorFinding(domain, 'TXT', found)], lines: undefined, summary: '' });
+  const spfRecords = found.kind === 'records' ? found.records.filter((record) => isSpfRecord(txtText(record))) : [];
+  const lines = sortedLines(spfRecords);
+  if (spfRecords.length === 0) {
+    return result(subject, {
+      findings: [
+        {
+          code: 'SPF_MISSING',
+          level: 'fail',
+          message: `${domain} has no SPF record${found.kind === 'none' && found.nxdomain ? ' (the name does not exist)' : ''}: receivers cannot tell which servers may send as it. Publish one TXT record such as "v=spf1 ip4:<your sending IPs> -all".`,
+        },
+      ],
+      lines,
+      summary: '',
+    });
+  }
+  if (spfRecords.length > 1) {
+    return result(subject, {
+      findings: [
+        {
+          code: 'SPF_MULTIPLE',
+          level: 'fail',
+          message: `${domain} has ${spfRecords.length} SPF records; receivers treat that as permerror and SPF fails for all its mail. Merge them into one "v=spf1" record.`,
+        },
+      ],
+      lines,
+      summary: '',
+      details: { spf_records: spfRecords.length },
+    });
+  }
+
+  const text = txtText(spfRecords[0]!);
+  const walked = await walk(ctx, { domain, text });
+  const findings = shapeFindings(domain, walked);
+  if (walked.failure) findings.push(walked.failure);
+
+  // Count as receivers do, through includes and redirects: evaluate an address no record
+  // authorizes, so every term is visited. With a loop, only as far as receivers go.
+  const adapter = mailauthResolver(ctx.dns, ctx.signal);
+  const limits = walked.loop ? { count: lookupLimit, void: voidLimit } : { count: countingLimit, void: countingLimit };
+  const counted = await spf({
+    sender: `postmaster@${domain}`,
+    ip: unauthorizedProbeIp,
+    helo: domain,
+    mta: 'mailscope',
+    resolver: adapter.resolve as never,
+    strict: true,
+    maxResolveCount: limits.count,
+    maxVoidCount: limits.void,
+  });
+  const failure = adapter.firstFailure();
+  const details: Record<string, string | number | boolean> = {};
+  if (failure) {
+    findings.push(dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message }));
+  } else {
+    const count = counted.lookups?.count ?? 0;
+    const voids = counted.lookups?.void ?? 0;
+    details.spf_lookups = count;
+    details.spf_void_lookups = voids;
+    const atLeast = count > limits.count ? 'more than ' : '';
+    if (count > lookupLimit) {
+      findings.push({
+        code: 'SPF_TOO_MANY_LOOKUPS',
+        level: 'fail',
+        message: `SPF needs ${atLeast}${Math.min(count, limits.count)} DNS lookups counted through its includes and redirects; receivers stop at ${lookupLimit} and return permerror, so SPF fails for all mail. Flatten includes, or replace a/mx terms with ip4:/ip6: ranges.`,
+      });
+    } else if (count >= lookupLimit - 1) {
+      findings.push({
+        code: 'SPF_NEAR_LOOKUP_LIMIT',
+        level: 'warn',
+        message: `SPF needs ${count} of the ${lookupLimit} DNS lookups receivers allow: one more include breaks it. Flatten an include or replace a/mx terms with ip4:/ip6: ranges.`,
+      });
+    }
+    if (voids > voidLimit) {
+      findings.push({
+        code: 'SPF_VOID_LOOKUPS',
+        level: 'fail',
+        message: `SPF makes ${voids} void lookups (names that have no records; receivers allow ${voidLimit}) and returns permerror. Remove the terms that name domains without records.`,
+      });
+    }
+    const result = counted.status.result;
+    const explained = findings.some((finding) => finding.level === 'fail');
+    if (result === 'permerror' && !explained) {
+      findings.push({
+        code: 'SPF_PERMERROR',
+        level: 'fail',
+        message: `Receivers get permerror evaluating SPF: ${String(counted.status.comment ?? '').replace(/^mailscope: /, '')}. Fix the record.`,
+      });
+    }
+  }
+  const lookups = details.spf_lookups;
+  return result(subject, {
+    findings,
+    lines: walked.records.length > 1 ? [...lines, ...walked.records.slice(1).map((record) => `${record.domain} TXT ${JSON.stringify(record.text)}`)] : lines,
+    summary: `One SPF record, ${typeof lookups === 'number' ? plural(lookups, 'DNS lookup') : 'lookups not counted'} of ${lookupLimit}, ending "${walked.records[0]?.parsed.terms.find((term) => term.name === 'all') ? `${walked.records[0]!.parsed.terms.find((term) => term.name === 'all')!.qualifier}all` : 'redirect'}".`,
+    details,
+  });
+}
+
+/** What SPF gives a sending IP for this domain, from mailauth's evaluator (what receivers compute). */
+export async function checkSpfIp(ctx: CheckContext, domain: string, ip: string): Promise<CheckResult> {
+  const subject = { check: 'spf_ip' as const, domain, ip };
+  const adapter = mailauthResolver(ctx.dns, ctx.signal);
+  const evaluated = await spf({ sender: `postmaster@${domain}`, ip, helo: domain, mta: 'mailscope', resolver: adapter.resolve as never });
+  const outcome = evaluated.status.result;
+  const failure = adapter.firstFailure();
+  const lines = [`${ip} spf=${outcome} ${domain}`];
+  if (outcome === 'temperror' || (failure && outcome !== 'pass')) {
+    const finding = failure
+      ? dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message })
+      : { code: 'SPF_TEMPERROR', level: 'error' as const, message: `SPF evaluation for ${ip} ended in temperror; try again.` };
+    return result(subject, { findings: [finding], lines: undefined, summary: '' });
+  }
+  const advice: Record<string, string> = {
+    fail: `${ip} gets SPF fail for ${domain}: it is not in the record, which ends with "-all", so receivers may reject its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
+    softfail: `${ip} gets SPF softfail for ${domain}: it is not in the record (caught by "~all"), so SPF does not pass for its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
+    neutral: `${ip} gets SPF neutral for ${domain}: the record neither lists nor rejects it, so SPF does not pass for its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
+    none: `${ip} gets no SPF result for ${domain}: the domain publishes no SPF record. Publish one that lists ${ip}.`,
+    permerror: `${ip} gets SPF permerror for ${domain} (${String(evaluated.status.comment ?? '').replace(/^mailscope: /, '')}): SPF fails for all its mail. Fix the record.`,
+  };
+  const findings: Finding[] = outcome === 'pass' ? [] : [{ code: `SPF_IP_${outcome.toUpperCase()}`, level: 'fail', message: advice[outcome] ?? `${ip} gets SPF ${outcome} for ${domain}.` }];
+  return result(subject, { findings, lines, summary: `${ip} passes SPF for ${domain}.`, details: { spf_result: outcome } });
+}

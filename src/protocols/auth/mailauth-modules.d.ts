@@ -1,0 +1,39 @@
+// Types for the parts of mailauth used here that ship without declarations.
+
+declare module 'mailauth/lib/tools.js' {
+  export interface DkimPublicKey {
+    publicKey: string;
+    rr: string;
+    modulusLength?: number;
+    keyType: 'rsa' | 'ed25519';
+    flags: string[];
+    testing: boolean;
+    warnings: string[];
+  }
+  export function getPublicKey(
+    type: 'DKIM' | 'ARC' | 'AS',
+    name: string,
+    minBitLength: number,
+    resolver: (name: string, type: string) => Promise<unknown>,
+    options?: { strict?: boolean },
+  ): Promise<DkimPublicKey>;
+}
+
+declare module 'mailauth/lib/dmarc/get-dmarc-record.js' {
+  export interface DmarcTags {
+    v?: string;
+    p?: string;
+    sp?: string;
+    np?: string;
+    pct?: number;
+    adkim?: string;
+    aspf?: string;
+    rua?: string;
+    ruf?: string;
+    fo?: string;
+    rr: string;
+    [tag: string]: string | number | undefined;
+  }
+  export function parseDmarcRecord(txt: string, opts?: { strict?: boolean; warnings?: Set<string> }): DmarcTags | null;
+  export function getPolicyTags(record: DmarcTags): { p: string; sp?: string; np?: string } | null;
+}
