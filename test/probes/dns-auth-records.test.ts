@@ -1,0 +1,142 @@
+/**
+ * Record shapes the lab does not publish, served by an in-process DNS server:
+ * each with its exact finding. (The lab's broken domains are in dns-auth.test.ts.)
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import type { Answer } from 'dns-packet';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { CheckResult } from '../../src/probes/dns-auth-check.ts';
+import { checkDomain } from '../../src/probes/dns-auth.ts';
+import { parseSpf } from '../../src/probes/dns-auth-spf.ts';
+import { DnsClient } from '../../src/protocols/dns/client.ts';
+import { fakeDns, txt, type Query, type Reply } from '../helpers/dns-server.ts';
+
+const publicKey = (type: 'ed25519' | 'rsa', bits?: number) => {
+  const { publicKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: bits! }) : generateKeyPairSync('ed25519');
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  // RFC 8463: an ed25519 key is published as the bare 32 bytes.
+  return (type === 'ed25519' ? der.subarray(der.length - 32) : der).toString('base64');
+};
+
+const zone: Record<string, Record<string, string[]>> = {
+  'plusall.test': { TXT: ['v=spf1 ip4:192.0.2.10 +all'] },
+  'neutral.test': { TXT: ['v=spf1 ip4:192.0.2.10 ?all'] },
+  'ptr.test': { TXT: ['v=spf1 ptr -all'] },
+  'noall.test': { TXT: ['v=spf1 ip4:192.0.2.10'] },
+  'syntax.test': { TXT: ['v=spf1 ip4:300.1.1.1 foo:bar -all'] },
+  'incl-broken.test': { TXT: ['v=spf1 include:servfail.test -all'] },
+  'nine.test': { TXT: ['v=spf1 a:h1.nine.test a:h2.nine.test a:h3.nine.test a:h4.nine.test a:h5.nine.test a:h6.nine.test a:h7.nine.test a:h8.nine.test a:h9.nine.test -all'] },
+  'ed.test': { TXT: ['v=spf1 -all'] },
+  'sel._domainkey.ed.test': { TXT: [`v=DKIM1; k=ed25519; p=${publicKey('ed25519')}`] },
+  'sel._domainkey.tiny.test': { TXT: [`v=DKIM1; k=rsa; p=${publicKey('rsa', 512)}`] },
+  'sel._domainkey.garbage.test': { TXT: ['v=DKIM1; k=rsa; p=bm90IGEga2V5'] },
+  '_dmarc.pct.test': { TXT: ['v=DMARC1; p=reject; pct=25'] },
+  '_dmarc.badp.test': { TXT: ['v=DMARC1; p=block; rua=mailto:d@badp.test'] },
+  '_dmarc.twice.test': { TXT: ['v=DMARC1; p=none; rua=mailto:a@twice.test', 'v=DMARC1; p=reject; rua=mailto:a@twice.test'] },
+  '_smtp._tls.tlsbad.test': { TXT: ['v=TLSRPTv1; rua=tls@tlsbad.test'] },
+};
+for (let i = 1; i <= 9; i++) zone[`h${i}.nine.test`] = { A: ['192.0.2.99'] };
+
+function answer(query: Query): Reply {
+  if (query.name === 'servfail.test') return { rcode: 'SERVFAIL' };
+  const records = zone[query.name];
+  if (!records) return { rcode: 'NXDOMAIN' };
+  const values = records[query.type] ?? [];
+  return {
+    answers: values.map((value): Answer => (query.type === 'TXT' ? txt(query.name, value) : ({ type: 'A', name: query.name, ttl: 60, data: value } as Answer))),
+  };
+}
+
+async function run(domain: string, options: { ips?: string[]; selectors?: string[] } = {}): Promise<Record<string, CheckResult>> {
+  const server = await fakeDns(answer);
+  const dns = new DnsClient({ servers: [server.server], timeoutMs: 500, attempts: 1 });
+  onTestFinished(() => dns.close());
+  const results = await checkDomain({ domain, ips: options.ips ?? [], selectors: options.selectors ?? [], skip: ['mta_sts'] }, { dns });
+  return Object.fromEntries(results.map((result) => [[result.check, result.selector ?? result.ip].filter(Boolean).join(':'), result]));
+}
+
+const found = (result: CheckResult | undefined) => result?.findings.map(({ code, level }) => `${level} ${code}`);
+
+describe('dns-auth: SPF shapes', () => {
+  it.each([
+    [
+      'plusall.test',
+      'fail',
+      'SPF_PASS_ALL',
+      'The SPF record ends with "+all", which authorizes every server on the internet to send as plusall.test. End it with "-all" (or "~all").',
+    ],
+    ['neutral.test', 'warn', 'SPF_NEUTRAL_ALL', 'The SPF record ends with "?all": servers it does not list get neutral, which protects nothing. End it with "-all" (or "~all").'],
+    [
+      'ptr.test',
+      'warn',
+      'SPF_PTR',
+      'The SPF record of ptr.test uses the "ptr" mechanism, which RFC 7208 says not to use: it is slow and some receivers ignore it. List the addresses with ip4:/ip6: instead.',
+    ],
+    ['noall.test', 'warn', 'SPF_NO_ALL', 'The SPF record has no "all" and no "redirect=": servers it does not list get neutral. End it with "-all" (or "~all").'],
+    [
+      'syntax.test',
+      'fail',
+      'SPF_SYNTAX',
+      'The SPF record of syntax.test has syntax errors ("ip4:300.1.1.1" is not an IPv4 address or range; "foo:bar" is not an SPF mechanism or modifier); receivers return permerror. Fix or remove those terms.',
+    ],
+    [
+      'nine.test',
+      'warn',
+      'SPF_NEAR_LOOKUP_LIMIT',
+      'SPF needs 9 of the 10 DNS lookups receivers allow: one more include breaks it. Flatten an include or replace a/mx terms with ip4:/ip6: ranges.',
+    ],
+  ])('%s: %s %s', async (domain, level, code, message) => {
+    const { spf } = await run(domain);
+    expect(spf!.status).toBe(level);
+    expect(spf!.findings).toContainEqual({ code, level, message });
+  });
+
+  it('an include whose lookup fails is an error with the DNS code, for the record and for the IP', async () => {
+    const checks = await run('incl-broken.test', { ips: ['192.0.2.10'] });
+    expect([checks.spf?.status, checks.spf?.errorCode, checks.spf?.digest]).toEqual(['error', 'DNS_SERVFAIL', undefined]);
+    expect([checks['spf_ip:192.0.2.10']?.status, checks['spf_ip:192.0.2.10']?.errorCode]).toEqual(['error', 'DNS_SERVFAIL']);
+  });
+
+  it('parses terms and reports each syntax problem', () => {
+    expect(parseSpf('v=spf1 ip6:2001:db8::/32 a:mail.example.com/24 redirect=_spf.example.com')).toEqual({
+      terms: [
+        { qualifier: '+', name: 'ip6', value: '2001:db8::' },
+        { qualifier: '+', name: 'a', value: 'mail.example.com' },
+      ],
+      redirect: '_spf.example.com',
+      problems: [],
+    });
+    expect(parseSpf('v=spf1 ip6:2001:db8::/129 include: all:x redirect=a redirect=b').problems).toEqual([
+      '"ip6:2001:db8::/129" is not an IPv6 address or range',
+      '"include:": include needs a domain',
+      '"all:x": all takes no argument',
+      '"redirect=" appears twice',
+    ]);
+  });
+});
+
+describe('dns-auth: DKIM, DMARC and TLS-RPT shapes', () => {
+  it('an ed25519 key passes', async () => {
+    const checks = await run('ed.test', { selectors: ['sel'] });
+    expect(checks['dkim:sel']).toMatchObject({ status: 'pass', message: 'DKIM key for selector "sel": ed25519.', details: { dkim_key_type: 'ed25519' } });
+  });
+
+  it('a 512-bit RSA key fails; a key that is not a key fails', async () => {
+    expect(found((await run('tiny.test', { selectors: ['sel'] }))['dkim:sel'])).toEqual(['fail DKIM_WEAK_KEY']);
+    const garbage = (await run('garbage.test', { selectors: ['sel'] }))['dkim:sel'];
+    expect(found(garbage)).toEqual(['fail DKIM_INVALID']);
+    expect(garbage!.message).toMatch(/^The DKIM key record at sel\._domainkey\.garbage\.test cannot be used \(.+\); receivers treat its signatures as failing\./);
+  });
+
+  it('pct under 100, an invalid p=, two records, no rua', async () => {
+    expect(found((await run('pct.test')).dmarc)).toEqual(['warn DMARC_PCT', 'warn DMARC_NO_RUA']);
+    const badp = (await run('badp.test')).dmarc;
+    expect(found(badp)).toEqual(['fail DMARC_INVALID_POLICY']);
+    expect(badp!.message).toBe('The DMARC record at _dmarc.badp.test has an invalid policy p=block; receivers treat it as p=none. Set p=none, p=quarantine or p=reject.');
+    expect(found((await run('twice.test')).dmarc)).toEqual(['fail DMARC_MULTIPLE']);
+  });
+
+  it('a TLS-RPT destination that is neither mailto: nor https:', async () => {
+    expect(found((await run('tlsbad.test')).tls_rpt)).toEqual(['fail TLS_RPT_INVALID']);
+  });
+});
