@@ -156,6 +156,7 @@ export async function checkPtr(ctx: CheckContext, domain: string, ip: string): P
     findings,
     lines,
     summary: `${ip} has PTR ${confirmedBy ?? names[0]}, which resolves back to it.`,
-    details: { ptr_name: confirmedBy ?? names[0] ?? '', fcrdns: Boolean(confirmedBy) },
+    // Whether it confirms is unknown when a forward lookup failed.
+    details: { ptr_name: confirmedBy ?? names[0] ?? '', ...(confirmedBy || !findings.some((finding) => finding.level === 'error') ? { fcrdns: Boolean(confirmedBy) } : {}) },
   });
 }

@@ -271,10 +271,11 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
     }
   }
   const lookups = details.spf_lookups;
+  const all = walked.records[0]?.parsed.terms.find((term) => term.name === 'all');
   return result(subject, {
     findings,
     lines: walked.records.length > 1 ? [...lines, ...walked.records.slice(1).map((record) => `${record.domain} TXT ${JSON.stringify(record.text)}`)] : lines,
-    summary: `One SPF record, ${typeof lookups === 'number' ? plural(lookups, 'DNS lookup') : 'lookups not counted'} of ${lookupLimit}, ending "${walked.records[0]?.parsed.terms.find((term) => term.name === 'all') ? `${walked.records[0]!.parsed.terms.find((term) => term.name === 'all')!.qualifier}all` : 'redirect'}".`,
+    summary: `One SPF record, ${typeof lookups === 'number' ? plural(lookups, 'DNS lookup') : 'lookups not counted'} of ${lookupLimit}, ending "${all ? `${all.qualifier}all` : 'redirect'}".`,
     details,
   });
 }
