@@ -37,6 +37,19 @@ export const errorCodes = {
   DNSBL_UNKNOWN_CODE: 'an answer in 127.0.0.0/8 that the list does not document',
   DNSBL_ERROR_ANSWER: 'an answer the list documents as an error',
   DNSBL_BROKEN: 'the list failed its test points this run: none of its answers can be trusted',
+  // DNS authentication (src/probes/dns-auth*.ts)
+  MTA_STS_UNREACHABLE: 'the MTA-STS policy host did not answer, so the policy is unknown',
+  // Placement: submission (src/protocols/smtp) and seed mailboxes (src/protocols/imap)
+  SMTP_REJECTED: 'the routing engine or a receiver refused the message for this recipient (an outcome: rejected)',
+  SMTP_UNREACHABLE: 'the routing engine\'s SMTP server could not be reached',
+  SMTP_AUTH_FAILED: 'the routing engine refused the SMTP credentials',
+  SMTP_TLS_FAILED: 'TLS with the routing engine failed',
+  SMTP_ERROR: 'the submission failed for another reason (the message says which)',
+  IMAP_AUTH_FAILED: 'the seed mailbox refused the IMAP credentials',
+  IMAP_UNREACHABLE: 'the seed mailbox\'s IMAP server could not be reached',
+  IMAP_TLS_FAILED: 'TLS with the IMAP server failed (certificate or protocol)',
+  IMAP_ERROR: 'an IMAP command failed (the message says which)',
+  OAUTH_TOKEN_FAILED: 'no OAuth2 access token could be obtained for the seed mailbox',
   // HTTP API
   HTTP_LISTEN_FAILED: 'the API cannot listen on its address (taken, or not on this machine)',
   BAD_REQUEST: 'the request does not match the route\'s schema; every issue is listed',

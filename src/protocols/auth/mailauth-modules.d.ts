@@ -37,3 +37,43 @@ declare module 'mailauth/lib/dmarc/get-dmarc-record.js' {
   export function parseDmarcRecord(txt: string, opts?: { strict?: boolean; warnings?: Set<string> }): DmarcTags | null;
   export function getPolicyTags(record: DmarcTags): { p: string; sp?: string; np?: string } | null;
 }
+
+declare module 'mailauth/lib/parse-dkim-headers.js' {
+  interface ResultEntry {
+    value?: string;
+    comment?: string;
+    [property: string]: unknown;
+  }
+  export interface ParsedAuthResults {
+    parsed: {
+      header?: string;
+      value?: string;
+      spf?: ResultEntry | ResultEntry[];
+      dkim?: ResultEntry | ResultEntry[];
+      dmarc?: ResultEntry | ResultEntry[];
+      arc?: ResultEntry | ResultEntry[];
+      [method: string]: unknown;
+    };
+    original: string;
+  }
+  const parseDkimHeaders: (line: string) => ParsedAuthResults;
+  export default parseDkimHeaders;
+}
+
+declare module 'mailauth/lib/parse-received.js' {
+  interface ReceivedPart {
+    value: string;
+    comment?: string;
+  }
+  export interface ParsedReceived {
+    from?: ReceivedPart;
+    by?: ReceivedPart;
+    with?: ReceivedPart;
+    tls?: ReceivedPart;
+    id?: ReceivedPart;
+    for?: ReceivedPart;
+    timestamp?: string;
+    full: string;
+  }
+  export function parseReceived(line: string): ParsedReceived | false;
+}

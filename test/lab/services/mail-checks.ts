@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authservId, lab, sender } from '../plan.ts';
 import { tcpOpen, type LabService } from '../service.ts';
+import { labZones } from '../zones.ts';
 
 /** An address no lab client uses: "internal" and "ignored" hosts must not include the lab's senders. */
 const nobodyAddress = '127.0.0.254';
@@ -46,7 +47,15 @@ export const dkimVerify: LabService = {
   name: 'opendkim-verify',
   processMatch: 'opendkim',
   listeners: [{ address: '127.0.0.1', port: lab.port.dkimVerify, protocol: 'tcp' }],
-  files({ paths }) {
+  files({ paths, keys }) {
+    // OpenDKIM 2.11 resolving with libunbound crashes when several messages are verified at
+    // once (trusteddomainproject/OpenDKIM#56): a placement run delivers to every provider at the
+    // same moment. So the verifier reads the lab's key records from a data set instead of DNS,
+    // rendered from the same zone data NSD serves.
+    const keyRecords = labZones(keys)
+      .flatMap((zone) => zone.records)
+      .filter((record) => record.type === 'TXT' && record.name.includes('._domainkey.'))
+      .map((record) => `${record.name} ${(record.value as string[]).join('')}`);
     return {
       'etc/opendkim-verify.conf': [
         'Mode v',
@@ -54,26 +63,14 @@ export const dkimVerify: LabService = {
         'AlwaysAddARHeader yes',
         // By default 127.0.0.1 is "internal" and skips verification: nothing of the lab is.
         `InternalHosts ${nobodyAddress}`,
-        `ResolverConfiguration ${join(paths.etc, 'opendkim-libunbound.conf')}`,
+        `TestDNSData file:${join(paths.etc, 'opendkim-keys')}`,
         `Socket inet:${lab.port.dkimVerify}@127.0.0.1`,
         `PidFile ${join(paths.run, 'opendkim-verify.pid')}`,
         'Syslog no',
         'Background yes',
         '',
       ].join('\n'),
-      // OpenDKIM resolves with libunbound, which refuses .test by default (RFC 6761) without sending a packet.
-      'etc/opendkim-libunbound.conf': [
-        'server:',
-        '  do-ip6: no',
-        '  module-config: "iterator"',
-        '  do-not-query-localhost: no',
-        '  local-zone: "test." nodefault',
-        '  local-zone: "127.in-addr.arpa." nodefault',
-        'forward-zone:',
-        '  name: "."',
-        `  forward-addr: ${lab.resolver.host}@${lab.resolver.port}`,
-        '',
-      ].join('\n'),
+      'etc/opendkim-keys': `${keyRecords.join('\n')}\n`,
     };
   },
   start: ({ paths }) => ({ argv: ['opendkim', '-x', join(paths.etc, 'opendkim-verify.conf')], pidFile: join(paths.run, 'opendkim-verify.pid') }),
