@@ -39,11 +39,12 @@ describe('DNS client against the lab (unbound, NSD, rbldnsd)', () => {
     expect(await client({ servers: [lab.nsd] }).query(`nothing-${randomUUID()}.sender.test`, 'A')).toMatchObject({ status: 'nxdomain', ttl: 5 });
     const fresh = await dns.query(`nothing-${randomUUID()}.sender.test`, 'A');
     expect(fresh.status).toBe('nxdomain');
-    expect(fresh.status === 'nxdomain' && fresh.ttl).toBeGreaterThan(0);
+    // Counting down in the resolver's cache: from the SOA's 5 s, possibly to 0.
+    expect(fresh.status === 'nxdomain' && fresh.ttl).toBeGreaterThanOrEqual(0);
     expect(fresh.status === 'nxdomain' && fresh.ttl).toBeLessThanOrEqual(5);
     const nodata = await dns.query('sender.test', 'PTR');
     expect(nodata.status).toBe('nodata');
-    expect(nodata.status === 'nodata' && nodata.ttl).toBeGreaterThan(0);
+    expect(nodata.status === 'nodata' && nodata.ttl).toBeGreaterThanOrEqual(0);
     expect(nodata.status === 'nodata' && nodata.ttl).toBeLessThanOrEqual(5);
   });
 
