@@ -49,7 +49,12 @@ export interface SeedSession {
   searchMs: number;
 }
 
-export async function openSeed(target: SeedTarget, options: { baseline: boolean; signal: AbortSignal }): Promise<SeedSession | Failure> {
+/**
+ * Opens the mailbox and fixes, per folder, the lowest UID worth searching: the UIDNEXT before
+ * anything is sent (active), or the first message since the window began (passive). Every
+ * later search is limited to UIDs from there, so its cost does not grow with the mailbox.
+ */
+export async function openSeed(target: SeedTarget, options: { baseline: 'uidnext' | { since: Date }; signal: AbortSignal }): Promise<SeedSession | Failure> {
   let credential: ImapEndpoint['credential'];
   try {
     credential =
@@ -69,7 +74,15 @@ export async function openSeed(target: SeedTarget, options: { baseline: boolean;
   try {
     const folders = discoverFolders(await client.list(), client.capabilities instanceof Map ? new Set(client.capabilities.keys()) : new Set(), target.folders);
     const baseline = new Map<string, number>();
-    if (options.baseline) for (const folder of folders.folders) baseline.set(folder.path, await uidNextOf(client, folder.path));
+    for (const folder of folders.folders) {
+      const next = await uidNextOf(client, folder.path);
+      if (options.baseline === 'uidnext') baseline.set(folder.path, next);
+      else {
+        // SINCE is answered from the index (INTERNALDATE); the header search then runs on those messages only.
+        const recent = await searchFolder(client, folder.path, { since: options.baseline.since });
+        baseline.set(folder.path, recent.length > 0 ? Math.min(...recent) : next);
+      }
+    }
     return { target, client, folders, baseline, searches: 0, searchMs: 0 };
   } catch (error) {
     await closeSeed({ client } as SeedSession);

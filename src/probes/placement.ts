@@ -280,7 +280,9 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
 
   // 1. Every mailbox open, its folders known and (active) where new mail starts, before anything is sent.
   const bounceTarget = active && config.bounces ? targetOf('bounces', config.bounces, config.imap) : undefined;
-  const opened = await Promise.all([...targets, ...(bounceTarget ? [bounceTarget] : [])].map(async (target) => ({ target, session: await openSeed(target, { baseline: active, signal: ctx.signal }) })));
+  const windowStart = new Date(Date.now() - (config.passive?.window ?? 0));
+  const baseline = active ? ('uidnext' as const) : { since: windowStart };
+  const opened = await Promise.all([...targets, ...(bounceTarget ? [bounceTarget] : [])].map(async (target) => ({ target, session: await openSeed(target, { baseline, signal: ctx.signal }) })));
   const sessions = new Map<string, SeedSession>();
   let bounceSession: SeedSession | undefined;
   for (const { target, session } of opened) {
@@ -357,11 +359,10 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
     const perSeed = new Map<string, AbortController>();
     const pending = [...sessions.values()].filter((session) => !outcomes.has(session.target.address));
     for (const session of pending) perSeed.set(session.target.address, new AbortController());
-    const windowStart = new Date(Date.now() - (config.passive?.window ?? 0));
     const criteria = (session: SeedSession) => (folder: Folder): SearchObject =>
       active
         ? { uid: `${session.baseline.get(folder.path) ?? 1}:*`, header: { [tokenHeader]: token } }
-        : { since: windowStart, header: { [config.passive!.header]: config.passive!.value } };
+        : { uid: `${session.baseline.get(folder.path) ?? 1}:*`, since: windowStart, header: { [config.passive!.header]: config.passive!.value } };
     const bounceWatch =
       bounceSession && pending.length > 0
         ? watchBounces(

@@ -105,6 +105,9 @@ export const mailboxes = [
   'dmarc@sender.test',
 ] as const;
 
+/** Extra seeds for bench/placement.ts: 50 mailboxes spread over the three providers. */
+export const benchMailboxes = Array.from({ length: 50 }, (_, i) => `bench${String(i + 1).padStart(2, '0')}@${Object.keys(providers)[i % 3]}`);
+
 /** The authentication identifier every receiving check writes in Authentication-Results. */
 export const authservId = 'mx.lab.test';
 

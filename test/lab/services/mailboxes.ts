@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { lab, labPassword, mailboxes, sender } from '../plan.ts';
+import { benchMailboxes, lab, labPassword, mailboxes, sender } from '../plan.ts';
 import { expectBanner, type LabService } from '../service.ts';
 
 const spamToJunk = 'if header :is "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }';
@@ -34,7 +34,7 @@ export const dovecot: LabService = {
   ],
   files({ paths, keys }) {
     const files: Record<string, string> = {
-      'etc/dovecot/users': `${mailboxes.map((address) => `${address}:{PLAIN}${labPassword}::::::`).join('\n')}\n`,
+      'etc/dovecot/users': `${[...mailboxes, ...benchMailboxes].map((address) => `${address}:{PLAIN}${labPassword}::::::`).join('\n')}\n`,
       'etc/dovecot/dovecot.conf': `# Mailscope lab: seed mailboxes. Rendered by test/lab; edits are overwritten.
 instance_name = mailscope-lab
 base_dir = ${join(paths.run, 'dovecot')}
