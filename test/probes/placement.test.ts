@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
 import { placement } from '../../src/probes/placement.ts';
+import { labKeys } from '../lab/keys.ts';
 import { findMessages, submit } from '../lab/mail.ts';
 import { lab, labPassword, sender } from '../lab/plan.ts';
 import { probeContext } from '../helpers/context.ts';
@@ -141,6 +142,28 @@ describe('placement probe: active mode through the lab', () => {
     expect(seeds['seed2@yahoo.test']).toMatchObject({ outcome: 'missing' });
     expect(seeds['seed2@yahoo.test']!.searches).toBeGreaterThanOrEqual(3);
     expect(seeds['nobody@gmail.test']).toMatchObject({ outcome: 'error', error_code: 'IMAP_UNREACHABLE' });
+  });
+});
+
+describe('placement probe: TLS to the seed mailboxes', () => {
+  it('reads over IMAPS and STARTTLS with the private CA; without it, IMAP_TLS_FAILED', async () => {
+    const tls = { host: lab.imap.host, servername: lab.imap.hostname, caFile: labKeys().caCert };
+    const observations = await placement.run(
+      definition({
+        seeds: {
+          yahoo: [
+            { ...seed('seed1@yahoo.test'), imap: { ...tls, port: lab.imap.tlsPort, security: 'tls' } },
+            { ...seed('seed2@yahoo.test'), imap: { ...tls, port: lab.imap.port, security: 'starttls' } },
+          ],
+          gmail: [{ ...seed('seed1@gmail.test'), imap: { host: lab.imap.host, port: lab.imap.tlsPort, security: 'tls' } }],
+        },
+      }),
+      probeContext(),
+    );
+    const seeds = perSeed(observations);
+    expect(seeds['seed1@yahoo.test']).toMatchObject({ outcome: 'inbox' });
+    expect(seeds['seed2@yahoo.test']).toMatchObject({ outcome: 'inbox' });
+    expect(seeds['seed1@gmail.test']).toMatchObject({ outcome: 'error', error_code: 'IMAP_TLS_FAILED' });
   });
 });
 
