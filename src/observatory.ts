@@ -7,7 +7,9 @@ import { formatHostPort } from './core/schema.ts';
 import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
+import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { Runner } from './runner/runner.ts';
+import { createInfluxWriter } from './series/influx-writer.ts';
 import { Scheduler } from './runner/scheduler.ts';
 import { probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
@@ -36,9 +38,13 @@ export async function startObservatory(options: {
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   const runner = new Runner({ db, clock, log, services: probeServicesOf(config.instance, dns) });
   const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
+  const influx = config.instance.influx;
+  const flusher = influx
+    ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
+    : undefined;
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock }, { log, version: options.version });
+    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
   } catch (error) {
     dns.close();
     db.close();
@@ -60,6 +66,8 @@ export async function startObservatory(options: {
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;
   if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
   scheduler.start();
+  flusher?.start();
+  if (!influx) log.info('no influx: configured; time series wait in the outbox');
   log.info({ listen: formatHostPort(bound), probes: config.probes.length, dataDir: config.dataDir }, 'mailscope running');
 
   let stopping: Promise<void> | undefined;
@@ -74,6 +82,8 @@ export async function startObservatory(options: {
           // Abort runs first: a request waiting on a run (POST /run) then completes at once,
           // and app.close() does not wait out that run's timeout.
           await Promise.all([scheduler.stop(), app.close()]);
+          // What was not acknowledged stays in the outbox for the next start.
+          await flusher?.stop();
         } finally {
           dns.close();
           db.close();

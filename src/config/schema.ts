@@ -95,6 +95,31 @@ export const InstanceSchema = z.strictObject({
         .describe('your own DNSBLs, usable by id like the built-in ones'),
     })
     .prefault({}),
+  influx: z
+    .strictObject({
+      api: z.enum(['v2', 'v1']).default('v2').describe('v2: the /api/v2/write API (InfluxDB 2.x, 3, v2-compatible servers); v1: /write (InfluxDB 1.x)'),
+      url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).describe('the server, e.g. http://127.0.0.1:8086'),
+      org: z.string().min(1).optional().describe('v2: the organization'),
+      bucket: z.string().min(1).optional().describe('v2: the bucket (on 3.x: the database)'),
+      token: secret().optional().describe('v2: an API token with write access; use ${VAR}'),
+      database: z.string().min(1).optional().describe('v1: the database'),
+      retentionPolicy: z.string().min(1).optional().describe('v1: the retention policy; default: the database\'s default'),
+      username: z.string().min(1).optional().describe('v1: user, when authentication is on'),
+      password: secret().optional().describe('v1: password; use ${VAR}'),
+      batchSize: z.int().min(1).max(50_000).default(5_000).describe('points per write'),
+      flushInterval: duration.prefault('1s').describe('pause between flushes when the outbox is empty'),
+      timeout: duration.prefault('10s').describe('per write request'),
+      maxRetryDelay: duration.prefault('5m').describe('longest backoff between failed writes (exponential with jitter; Retry-After is honoured)'),
+    })
+    .superRefine((influx, ctx) => {
+      const need = influx.api === 'v2' ? (['org', 'bucket'] as const) : (['database'] as const);
+      for (const key of need) if (!influx[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required with api ${influx.api}` });
+      const foreign = influx.api === 'v2' ? (['database', 'retentionPolicy', 'username', 'password'] as const) : (['org', 'bucket', 'token'] as const);
+      for (const key of foreign) if (influx[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only with api ${influx.api === 'v2' ? 'v1' : 'v2'}` });
+      if (influx.api === 'v1' && (influx.username === undefined) !== (influx.password === undefined)) ctx.addIssue({ code: 'custom', path: ['password'], message: 'username and password go together' });
+    })
+    .optional()
+    .describe('where time series go (optional: without it, results stay in the store and the outbox)'),
   log: z
     .strictObject({
       level: z.enum(logLevels).default('info').describe('fatal, error, warn, info, debug, trace or silent'),

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
 import { configRoutes } from './routes/config.ts';
+import { outboxRoutes } from './routes/outbox.ts';
 import { healthRoutes } from './routes/health.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { probeRoutes } from './routes/probes.ts';
@@ -56,6 +57,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(runRoutes(services));
   await app.register(observationRoutes(services));
   await app.register(configRoutes(services));
+  await app.register(outboxRoutes(services));
   await app.ready();
   return app;
 }

@@ -1,5 +1,6 @@
 import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
+import type { FlusherStatus } from '../runner/outbox-flusher.ts';
 import type { Runner } from '../runner/runner.ts';
 import type { Scheduler } from '../runner/scheduler.ts';
 import type { Database } from '../store/database.ts';
@@ -13,4 +14,6 @@ export interface ApiServices {
   /** Absent when the API runs without scheduling (tests, one-shot tools). */
   scheduler?: Scheduler;
   clock: Clock;
+  /** The outbox flusher, when `influx:` is configured. */
+  outbox?: { status(): FlusherStatus };
 }

@@ -128,6 +128,20 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'outbox quarantine',
+    sql: `
+      -- Lines the time-series server refused as malformed, with its reason: kept, never retried.
+      CREATE TABLE outbox_quarantine (
+        id INTEGER PRIMARY KEY,
+        line TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        quarantined_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

@@ -17,6 +17,9 @@ const routes = [
   { method: 'GET', url: '/v1/observations', access: 'viewer' },
   { method: 'GET', url: '/v1/series', access: 'viewer' },
   { method: 'GET', url: '/v1/config', access: 'admin' },
+  { method: 'GET', url: '/v1/outbox', access: 'viewer' },
+  { method: 'GET', url: '/v1/outbox/quarantine', access: 'viewer' },
+  { method: 'GET', url: '/metrics', access: 'viewer' },
 ] as const;
 
 function expectedStatus(access: string, caller: TokenName): number[] {
@@ -92,7 +95,7 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
     const document = spec.json();
     expect(document.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
     expect(Object.keys(document.paths).sort()).toEqual(
-      ['/healthz', '/readyz', '/v1/config', '/v1/observations', '/v1/probes', '/v1/probes/{id}', '/v1/probes/{id}/run', '/v1/runs', '/v1/runs/{id}', '/v1/series'].sort(),
+      ['/healthz', '/metrics', '/readyz', '/v1/config', '/v1/observations', '/v1/outbox', '/v1/outbox/quarantine', '/v1/probes', '/v1/probes/{id}', '/v1/probes/{id}/run', '/v1/runs', '/v1/runs/{id}', '/v1/series'].sort(),
     );
     expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['limit', 'probe', 'since', 'until']);
   });

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { listQuarantine, outboxStats } from '../../store/outbox.ts';
+import type { ApiServices } from '../services.ts';
+
+const OutboxStatus = z.object({
+  configured: z.boolean().describe('false: no `influx:` section, so nothing drains the outbox'),
+  target: z.string().optional().describe('where points go (no credentials)'),
+  depth: z.int().describe('points waiting'),
+  oldestAgeMs: z.number().describe('age of the oldest waiting point; 0 when none waits'),
+  quarantined: z.int().describe('lines the server refused as malformed (GET /v1/outbox/quarantine)'),
+  delivered: z.int().optional().describe('points acknowledged since start'),
+  consecutiveFailures: z.int().optional(),
+  lastFlushAt: z.string().optional(),
+  lastError: z.object({ at: z.string(), message: z.string(), status: z.int().optional() }).optional(),
+  retryAt: z.string().optional().describe('next attempt, while backing off'),
+});
+
+const Quarantined = z.object({ id: z.int(), line: z.string(), createdAt: z.string(), quarantinedAt: z.string(), reason: z.string() });
+
+function prometheusText(metrics: { name: string; type: 'gauge' | 'counter'; help: string; value: number; labels?: Record<string, string> }[]): string {
+  const escape = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+  return `${metrics
+    .map(({ name, type, help, value, labels }) => {
+      const labelText = labels ? `{${Object.entries(labels).map(([key, label]) => `${key}="${escape(label)}"`).join(',')}}` : '';
+      return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labelText} ${value}`;
+    })
+    .join('\n')}\n`;
+}
+
+/** The outbox towards the time-series database: depth, age, quarantine; and the same as Prometheus metrics. */
+export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
+  const status = () => (services.outbox ? { configured: true, ...services.outbox.status() } : { configured: false, ...outboxStats(services.db, services.clock.now()) });
+  return async (app) => {
+    app.get(
+      '/v1/outbox',
+      { config: { access: 'viewer' }, schema: { tags: ['outbox'], summary: 'Points waiting for the time-series database, and the last write error', response: { 200: OutboxStatus } } },
+      async () => status(),
+    );
+
+    app.get(
+      '/v1/outbox/quarantine',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['outbox'],
+          summary: 'Lines the server refused as malformed, newest first, with its reason',
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(100) }).strict(),
+          response: { 200: z.object({ lines: z.array(Quarantined) }) },
+        },
+      },
+      async (request) => ({
+        lines: listQuarantine(services.db, request.query.limit).map((line) => ({
+          ...line,
+          createdAt: new Date(line.createdAt).toISOString(),
+          quarantinedAt: new Date(line.quarantinedAt).toISOString(),
+        })),
+      }),
+    );
+
+    app.get(
+      '/metrics',
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['outbox'], summary: 'Prometheus text format: the outbox gauges and counters', response: { 200: z.string() } },
+      },
+      async (_request, reply) => {
+        const current = status();
+        const body = prometheusText([
+          { name: 'mailscope_outbox_depth', type: 'gauge', help: 'Points waiting in the outbox for the time-series database.', value: current.depth },
+          { name: 'mailscope_outbox_oldest_age_seconds', type: 'gauge', help: 'Age of the oldest point waiting in the outbox.', value: current.oldestAgeMs / 1000 },
+          { name: 'mailscope_outbox_quarantined', type: 'gauge', help: 'Lines the time-series database refused as malformed.', value: current.quarantined },
+          { name: 'mailscope_outbox_delivered_total', type: 'counter', help: 'Points the time-series database acknowledged since start.', value: 'delivered' in current ? (current.delivered ?? 0) : 0 },
+          {
+            name: 'mailscope_outbox_consecutive_failures',
+            type: 'gauge',
+            help: 'Failed writes in a row (0 when the last write succeeded).',
+            value: 'consecutiveFailures' in current ? (current.consecutiveFailures ?? 0) : 0,
+          },
+          { name: 'mailscope_outbox_configured', type: 'gauge', help: '1 when a time-series database is configured.', value: current.configured ? 1 : 0 },
+        ]);
+        return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
+      },
+    );
+  };
+}
