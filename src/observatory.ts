@@ -8,6 +8,7 @@ import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
+import { RetentionPruner } from './runner/retention.ts';
 import { Runner } from './runner/runner.ts';
 import { createInfluxWriter } from './series/influx-writer.ts';
 import { Scheduler } from './runner/scheduler.ts';
@@ -42,6 +43,8 @@ export async function startObservatory(options: {
   const flusher = influx
     ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
     : undefined;
+  const { retention } = config.instance;
+  const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx });
   let app: FastifyInstance;
   try {
     app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
@@ -67,6 +70,7 @@ export async function startObservatory(options: {
   if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
   scheduler.start();
   flusher?.start();
+  pruner.start();
   if (!influx) log.info('no influx: configured; time series wait in the outbox');
   log.info({ listen: formatHostPort(bound), probes: config.probes.length, dataDir: config.dataDir }, 'mailscope running');
 
@@ -83,7 +87,7 @@ export async function startObservatory(options: {
           // and app.close() does not wait out that run's timeout.
           await Promise.all([scheduler.stop(), app.close()]);
           // What was not acknowledged stays in the outbox for the next start.
-          await flusher?.stop();
+          await Promise.all([flusher?.stop(), pruner.stop()]);
         } finally {
           dns.close();
           db.close();

@@ -1,0 +1,77 @@
+/**
+ * Prunes the store: runs and observations older than `retention.keep`, in small
+ * transactions with the event loop free between them, so probes record and the
+ * API answers while a large backlog is deleted.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Logger } from '../core/logger.ts';
+import type { Database } from '../store/database.ts';
+import { pruneStep, type PruneStep } from '../store/retention.ts';
+
+export interface RetentionOptions {
+  keepMs: number;
+  intervalMs: number;
+  batchSize: number;
+  /** Without a time-series database nothing drains the outbox: old lines go too. */
+  pruneOutbox: boolean;
+  now?: () => Date;
+}
+
+export interface PruneReport {
+  deleted: Record<PruneStep['table'], number>;
+  batches: number;
+}
+
+export class RetentionPruner {
+  readonly #db: Database;
+  readonly #log: Logger;
+  readonly #options: Required<RetentionOptions>;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #stopped = true;
+
+  constructor(db: Database, log: Logger, options: RetentionOptions) {
+    this.#db = db;
+    this.#log = log.child({ component: 'retention' });
+    this.#options = { now: () => new Date(), ...options };
+  }
+
+  /** Prunes everything older than the cutoff, one batch at a time. */
+  async pruneAll(): Promise<PruneReport> {
+    const cutoff = new Date(this.#options.now().getTime() - this.#options.keepMs);
+    const report: PruneReport = { deleted: { observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0 }, batches: 0 };
+    for (;;) {
+      const step = pruneStep(this.#db, cutoff, this.#options.batchSize, { pruneOutbox: this.#options.pruneOutbox });
+      if (step.deleted === 0) break;
+      report.deleted[step.table] += step.deleted;
+      report.batches++;
+      await yieldToEventLoop();
+      // stop() during a scheduled prune: leave the rest for the next start.
+      if (this.#stopped && this.#running !== undefined) break;
+    }
+    if (report.batches > 0) this.#log.info({ cutoff: cutoff.toISOString(), ...report.deleted, batches: report.batches }, 'pruned old rows');
+    return report;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    const tick = () => {
+      this.#timer = undefined;
+      this.#running = this.pruneAll()
+        .catch((error: unknown) => this.#log.error({ err: error }, 'pruning failed; trying again at the next interval'))
+        .finally(() => {
+          this.#running = undefined;
+          if (!this.#stopped) this.#timer = setTimeout(tick, this.#options.intervalMs);
+        });
+    };
+    // First prune shortly after start, not in the middle of it.
+    this.#timer = setTimeout(tick, Math.min(60_000, this.#options.intervalMs));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+}

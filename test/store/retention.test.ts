@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { Observation } from '../../src/core/observation.ts';
+import { RetentionPruner } from '../../src/runner/retention.ts';
+import { Database } from '../../src/store/database.ts';
+import { enqueueLine, outboxStats, quarantine, takeBatch } from '../../src/store/outbox.ts';
+import { record } from '../../src/store/record.ts';
+import { captureLog } from '../helpers/log.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const day = 86_400_000;
+const now = new Date('2026-11-23T10:00:00Z');
+
+function runAt(db: Database, probeId: string, at: Date, observations: number) {
+  const list: Observation[] = Array.from({ length: observations }, (_, i) => ({
+    measurement: 'reachability',
+    tags: { target: `127.0.0.1:${1000 + i}`, protocol: 'tcp' },
+    fields: { status: 'up', up: true, duration_ms: 1 },
+    time: at,
+  }));
+  return record(db, { probeId, kind: 'tcp', trigger: 'schedule', startedAt: at, finishedAt: at, durationMs: 1, success: true, observations: list });
+}
+
+const count = (db: Database, table: string) => Number((db.statement(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+
+describe('retention', () => {
+  it('deletes runs and observations older than keep, and keeps the newer ones', async () => {
+    const db = Database.open(tempDir());
+    runAt(db, 'old', new Date(now.getTime() - 40 * day), 3);
+    runAt(db, 'old', new Date(now.getTime() - 31 * day), 3);
+    const kept = runAt(db, 'recent', new Date(now.getTime() - 29 * day), 2);
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
+    const report = await pruner.pruneAll();
+    expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0 });
+    expect((db.statement('SELECT id, probe_id FROM probe_runs').all() as { id: number; probe_id: string }[]).map((row) => [Number(row.id), row.probe_id])).toEqual([[kept.runId, 'recent']]);
+    expect(count(db, 'observations')).toBe(3);
+    // The outbox is left alone while a time-series database drains it: nothing is lost.
+    // (each run: its observations and its probe_run line)
+    expect(outboxStats(db, now).depth).toBe(4 + 4 + 3);
+    db.close();
+  });
+
+  it('without a time-series database, old outbox lines go too; old quarantined lines always do', async () => {
+    const db = Database.open(tempDir());
+    enqueueLine(db, 'm,probe=a v=1 1', new Date(now.getTime() - 31 * day));
+    enqueueLine(db, 'm,probe=a v=2 2', new Date(now.getTime() - 1 * day));
+    const [old] = takeBatch(db, 1);
+    quarantine(db, old!, 'bad', new Date(now.getTime() - 31 * day));
+    enqueueLine(db, 'm,probe=a v=3 3', new Date(now.getTime() - 45 * day));
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: true, now: () => now });
+    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1 });
+    expect(takeBatch(db, 10).map((row) => row.line)).toEqual(['m,probe=a v=2 2']);
+    db.close();
+  });
+
+  it('works in batches and lets the event loop run between them', async () => {
+    const db = Database.open(tempDir());
+    for (let i = 0; i < 10; i++) runAt(db, 'big', new Date(now.getTime() - 60 * day + i), 500);
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 1_000, pruneOutbox: false, now: () => now });
+    const pending = pruner.pruneAll();
+    // Work queued while pruning runs gets its turn before pruning has finished.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const leftWhenOthersRan = count(db, 'observations');
+    const report = await pending;
+    expect(leftWhenOthersRan).toBeGreaterThan(0);
+    // 5,000 observations and the 10 runs' probe_run observations, 1,000 per batch; then the runs.
+    expect(report).toEqual({ deleted: { observations: 5_010, probe_runs: 10, outbox_quarantine: 0, outbox: 0 }, batches: 7 });
+    expect(count(db, 'observations')).toBe(0);
+    db.close();
+  });
+});
