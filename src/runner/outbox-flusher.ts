@@ -14,6 +14,8 @@ import { acknowledge, outboxStats, quarantine, takeBatch, type OutboxRow, type O
 
 export interface FlusherOptions {
   batchSize: number;
+  /** Batches written at once (each acknowledged on its own). */
+  concurrency?: number;
   /** Pause when the outbox is empty. */
   intervalMs: number;
   minRetryMs?: number;
@@ -55,7 +57,7 @@ export class OutboxFlusher {
     this.#db = db;
     this.#writer = writer;
     this.#log = log.child({ component: 'outbox', target: writer.target });
-    this.#options = { minRetryMs: 1_000, jitter: 0.5, now: () => new Date(), random: Math.random, ...options };
+    this.#options = { minRetryMs: 1_000, jitter: 0.5, concurrency: 4, now: () => new Date(), random: Math.random, ...options };
   }
 
   status(): FlusherStatus {
@@ -74,12 +76,18 @@ export class OutboxFlusher {
     return Math.min(maxRetryMs, Math.max(jittered, retryAfterMs ?? 0));
   }
 
-  /** Writes one batch (splitting it to isolate malformed lines); never throws. */
+  /** Writes up to `concurrency` batches at once (splitting a refused one to isolate malformed lines); never throws. */
   async flushOnce(): Promise<Outcome> {
-    const rows = takeBatch(this.#db, this.#options.batchSize);
-    const outcome = await this.#deliver(rows);
-    if (outcome.delivered > 0 || outcome.quarantined > 0) this.#lastFlushAt = this.#options.now();
-    return outcome;
+    const { batchSize, concurrency } = this.#options;
+    const rows = takeBatch(this.#db, batchSize * concurrency);
+    const batches: OutboxRow[][] = [];
+    for (let i = 0; i < rows.length; i += batchSize) batches.push(rows.slice(i, i + batchSize));
+    const outcomes = await Promise.all(batches.map((batch) => this.#deliver(batch)));
+    const delivered = outcomes.reduce((sum, outcome) => sum + outcome.delivered, 0);
+    const quarantined = outcomes.reduce((sum, outcome) => sum + outcome.quarantined, 0);
+    if (delivered > 0 || quarantined > 0) this.#lastFlushAt = this.#options.now();
+    const failed = outcomes.find((outcome) => !outcome.ok);
+    return failed && !failed.ok ? { ok: false, failure: failed.failure, delivered, quarantined } : { ok: true, delivered, quarantined };
   }
 
   async #deliver(rows: OutboxRow[]): Promise<Outcome> {
@@ -146,8 +154,8 @@ export class OutboxFlusher {
         if (this.#failures > 0) this.#log.info({ after: this.#failures }, 'time-series server reachable again; delivering the backlog');
         this.#failures = 0;
         this.#retryAt = undefined;
-        // A full batch: more is waiting, go on at once.
-        if (outcome.delivered + outcome.quarantined >= this.#options.batchSize) continue;
+        // Full batches: more is waiting, go on at once.
+        if (outcome.delivered + outcome.quarantined >= this.#options.batchSize * this.#options.concurrency) continue;
         await this.#sleep(this.#options.intervalMs);
         continue;
       }
