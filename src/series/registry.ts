@@ -40,6 +40,25 @@ export const commonTags = {
   probe: 'id of the probe definition that produced the observation',
 } as const;
 
+/** Placement counts, rates and latency: per provider and per run. */
+const placementCounts = {
+  seeds: { type: 'integer', description: 'seed mailboxes' },
+  inbox: { type: 'integer', description: 'seeds where the message landed in the inbox' },
+  spam: { type: 'integer', description: 'seeds where it landed in the spam folder' },
+  category: { type: 'integer', description: 'seeds where it landed in a category (tab or folder)' },
+  missing: { type: 'integer', description: 'seeds where it was not found by the deadline' },
+  rejected: { type: 'integer', description: 'seeds that refused it (at submission, or a bounce)' },
+  errors: { type: 'integer', description: 'seeds that could not be read (IMAP or submission failure): excluded from the rates' },
+  inbox_rate: { type: 'float', unit: 'ratio', description: 'inbox / seeds with a known outcome (0..1); absent when none is known' },
+  spam_rate: { type: 'float', unit: 'ratio', description: 'spam / seeds with a known outcome' },
+  category_rate: { type: 'float', unit: 'ratio', description: 'category / seeds with a known outcome' },
+  missing_rate: { type: 'float', unit: 'ratio', description: 'missing / seeds with a known outcome' },
+  rejected_rate: { type: 'float', unit: 'ratio', description: 'rejected / seeds with a known outcome' },
+  latency_p50_ms: { type: 'float', unit: 'ms', description: 'median delivery latency of the messages found' },
+  latency_p90_ms: { type: 'float', unit: 'ms', description: '90th percentile delivery latency' },
+  latency_max_ms: { type: 'float', unit: 'ms', description: 'slowest delivery' },
+} as const satisfies Record<string, FieldSpec>;
+
 export const measurements = {
   probe_run: {
     description: 'One run of a probe: whether it could measure, and how long it took.',
@@ -202,21 +221,7 @@ export const measurements = {
     description: 'Per provider and run: placement rates and delivery latency across its seeds.',
     tags: { provider: 'the mailbox provider (as configured)' },
     fields: {
-      seeds: { type: 'integer', description: 'seed mailboxes' },
-      inbox: { type: 'integer', description: 'seeds where the message landed in the inbox' },
-      spam: { type: 'integer', description: 'seeds where it landed in the spam folder' },
-      category: { type: 'integer', description: 'seeds where it landed in a category (tab or folder)' },
-      missing: { type: 'integer', description: 'seeds where it was not found by the deadline' },
-      rejected: { type: 'integer', description: 'seeds that refused it (at submission, or a bounce)' },
-      errors: { type: 'integer', description: 'seeds that could not be read (IMAP or submission failure): excluded from the rates' },
-      inbox_rate: { type: 'float', unit: 'ratio', description: 'inbox / seeds with a known outcome (0..1); absent when none is known' },
-      spam_rate: { type: 'float', unit: 'ratio', description: 'spam / seeds with a known outcome' },
-      category_rate: { type: 'float', unit: 'ratio', description: 'category / seeds with a known outcome' },
-      missing_rate: { type: 'float', unit: 'ratio', description: 'missing / seeds with a known outcome' },
-      rejected_rate: { type: 'float', unit: 'ratio', description: 'rejected / seeds with a known outcome' },
-      latency_p50_ms: { type: 'float', unit: 'ms', description: 'median delivery latency of the messages found' },
-      latency_p90_ms: { type: 'float', unit: 'ms', description: '90th percentile delivery latency' },
-      latency_max_ms: { type: 'float', unit: 'ms', description: 'slowest delivery' },
+      ...placementCounts,
     },
   },
   placement_run: {
@@ -227,21 +232,7 @@ export const measurements = {
       submitted: { type: 'boolean', description: 'active mode: the routing engine accepted the message for at least one seed' },
       smtp_response: { type: 'string', description: "the routing engine's reply to the submission" },
       token: { type: 'string', description: 'the probe token' },
-      seeds: { type: 'integer', description: 'seed mailboxes' },
-      inbox: { type: 'integer', description: 'seeds where the message landed in the inbox' },
-      spam: { type: 'integer', description: 'seeds where it landed in the spam folder' },
-      category: { type: 'integer', description: 'seeds where it landed in a category (tab or folder)' },
-      missing: { type: 'integer', description: 'seeds where it was not found by the deadline' },
-      rejected: { type: 'integer', description: 'seeds that refused it (at submission, or a bounce)' },
-      errors: { type: 'integer', description: 'seeds that could not be read (IMAP or submission failure): excluded from the rates' },
-      inbox_rate: { type: 'float', unit: 'ratio', description: 'inbox / seeds with a known outcome (0..1); absent when none is known' },
-      spam_rate: { type: 'float', unit: 'ratio', description: 'spam / seeds with a known outcome' },
-      category_rate: { type: 'float', unit: 'ratio', description: 'category / seeds with a known outcome' },
-      missing_rate: { type: 'float', unit: 'ratio', description: 'missing / seeds with a known outcome' },
-      rejected_rate: { type: 'float', unit: 'ratio', description: 'rejected / seeds with a known outcome' },
-      latency_p50_ms: { type: 'float', unit: 'ms', description: 'median delivery latency of the messages found' },
-      latency_p90_ms: { type: 'float', unit: 'ms', description: '90th percentile delivery latency' },
-      latency_max_ms: { type: 'float', unit: 'ms', description: 'slowest delivery' },
+      ...placementCounts,
     },
   },
   reachability: {
