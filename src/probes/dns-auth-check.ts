@@ -46,10 +46,15 @@ export interface CheckResult {
   errorCode?: string;
 }
 
-/** The status of a set of findings: a certain failure outranks an unknown; unknown outranks a warning. */
-export function statusOf(findings: Finding[]): Level {
-  for (const level of ['fail', 'error', 'warn'] as const) if (findings.some((finding) => finding.level === level)) return level;
+/** The worst of some levels: a certain failure outranks an unknown; unknown outranks a warning. */
+export function worstLevel(levels: Level[]): Level {
+  for (const level of ['fail', 'error', 'warn'] as const) if (levels.includes(level)) return level;
   return 'pass';
+}
+
+/** The status of a set of findings. */
+export function statusOf(findings: Finding[]): Level {
+  return worstLevel(findings.map((finding) => finding.level));
 }
 
 export function digestOf(record: string): string {

@@ -3,7 +3,7 @@
  * parsed by mailauth's key reader, judged here by type, size and flags.
  */
 import { getPublicKey } from 'mailauth/lib/tools.js';
-import { dnsErrorFinding, lookup, result, sortedLines, txtText, type CheckContext, type CheckResult, type Finding } from './dns-auth-check.ts';
+import { dnsErrorFinding, lookup, result, sortedLines, tagList, txtText, type CheckContext, type CheckResult, type Finding } from './dns-auth-check.ts';
 
 export const rsaMinimumBits = 1024;
 export const rsaRecommendedBits = 2048;
@@ -41,14 +41,7 @@ export async function checkDkim(ctx: CheckContext, domain: string, selector: str
     });
   }
   const text = txtText(found.records[0]!);
-  const tags = new Map(
-    text
-      .split(';')
-      .map((part) => part.trim().split('='))
-      .filter((pair) => pair.length >= 2)
-      .map(([tag, ...value]) => [tag!.trim().toLowerCase(), value.join('=').replace(/\s+/g, '')]),
-  );
-  if (tags.has('p') && tags.get('p') === '') {
+  if (tagList(text).get('p') === '') {
     return result(subject, {
       findings: [
         {

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MailscopeError } from '../core/errors.ts';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { duration, readableFile } from '../core/schema.ts';
 import {
@@ -10,7 +8,7 @@ import {
   levelNumber,
   normalizeDomain,
   selectorProblem,
-  statusOf,
+  worstLevel,
   type CheckContext,
   type CheckName,
   type CheckResult,
@@ -20,6 +18,7 @@ import { checkDmarc } from './dns-auth-dmarc.ts';
 import { checkAddress, checkMx, checkPtr } from './dns-auth-hosts.ts';
 import { checkBimi, checkMtaSts, checkTlsRpt } from './dns-auth-policies.ts';
 import { checkSpf, checkSpfIp } from './dns-auth-spf.ts';
+import { readCaFile } from './ca-file.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 
 function refineEach(check: (text: string) => string | undefined) {
@@ -88,7 +87,7 @@ export function checkObservation(check: CheckResult, time: Date): Observation {
 
 export function domainObservation(domain: string, checks: CheckResult[], time: Date): Observation {
   const count = (status: CheckResult['status']) => checks.filter((check) => check.status === status).length;
-  const status = statusOf(checks.flatMap((check) => (check.status === 'pass' ? [] : [{ code: '', level: check.status, message: '' }])));
+  const status = worstLevel(checks.map((check) => check.status));
   return {
     measurement: 'dns_auth_domain',
     tags: { domain },
@@ -110,12 +109,7 @@ export function domainObservation(domain: string, checks: CheckResult[], time: D
 }
 
 async function run(config: DnsAuthConfig, ctx: ProbeContext): Promise<Observation[]> {
-  let extraCa: Buffer | undefined;
-  try {
-    extraCa = config.caFile ? readFileSync(config.caFile) : undefined;
-  } catch (error) {
-    throw new MailscopeError('CONFIG_INVALID', `cannot read caFile "${config.caFile}": ${(error as Error).message}`);
-  }
+  const extraCa = readCaFile(config.caFile);
   const checkContext: CheckContext = { dns: ctx.dns, signal: ctx.signal, policyTimeoutMs: config.policyTimeout, ...(extraCa ? { extraCa } : {}) };
   const time = ctx.clock.now();
   const perDomain = await Promise.all(config.domains.map(async (target) => ({ target, checks: await checkDomain(target, checkContext) })));

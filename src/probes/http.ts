@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { MailscopeError } from '../core/errors.ts';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
@@ -7,6 +5,7 @@ import type { Observation } from '../core/observation.ts';
 import { duration, readableFile } from '../core/schema.ts';
 import { netLookup } from '../protocols/dns/net-lookup.ts';
 import { describeSocketError, isResolutionFailure, socketErrorCode } from '../protocols/socket-errors.ts';
+import { readCaFile } from './ca-file.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 
 const targetUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).superRefine((text, ctx) => {
@@ -82,12 +81,7 @@ export const http = defineProbe({
   description: 'Requests each URL and checks the status code (redirects are not followed); names resolve through the configured DNS.',
   configSchema,
   async run(config, ctx) {
-    let ca: Buffer | undefined;
-    try {
-      ca = config.caFile ? readFileSync(config.caFile) : undefined;
-    } catch (error) {
-      throw new MailscopeError('CONFIG_INVALID', `cannot read caFile "${config.caFile}": ${(error as Error).message}`);
-    }
+    const ca = readCaFile(config.caFile);
     return Promise.all(config.targets.map((url) => probeUrl(url, config, ctx, ca)));
   },
 });

@@ -85,7 +85,7 @@ export async function openSeed(target: SeedTarget, options: { baseline: 'uidnext
     }
     return { target, client, folders, baseline, searches: 0, searchMs: 0 };
   } catch (error) {
-    await closeSeed({ client } as SeedSession);
+    await closeSeed({ client });
     const failure = imapFailureOf(error, target.endpoint);
     return { code: failure.code, message: failure.message };
   }

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SearchObject } from 'imapflow';
 import { z } from 'zod';
-import { MailscopeError } from '../core/errors.ts';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { duration, identifier, readableFile, secret } from '../core/schema.ts';
-import type { Secret } from '../core/secret.ts';
 import { parseDsn } from '../protocols/mail/dsn.ts';
 import { fetchSource, searchFolder, type Folder } from '../protocols/imap/seed-mailbox.ts';
 import { submit, type SmtpEndpoint } from '../protocols/smtp/submit.ts';
+import { readCaFile } from './ca-file.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 import { cleanUp, closeSeed, openSeed, readSeed, type Credential, type Failure, type Found, type SeedSession, type SeedTarget } from './placement-seeds.ts';
 import { placementCounts } from './placement-summary.ts';
@@ -148,22 +147,12 @@ type MailboxConfig = z.output<typeof mailbox>;
 
 export const tokenHeader = 'X-Mailscope-Token';
 
-function readCa(file: string | undefined): Buffer | undefined {
-  if (!file) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new MailscopeError('CONFIG_INVALID', `cannot read caFile "${file}": ${(error as Error).message}`);
-  }
-}
-
 function credentialOf(auth: MailboxConfig['auth']): Credential {
-  const reveal = (value: Secret | undefined) => value?.reveal();
   if (auth.password) return { password: auth.password.reveal() };
   if (auth.accessToken) return { accessToken: auth.accessToken.reveal() };
   const o = auth.oauth2!;
   if (o.command) return { oauth2: { command: o.command } };
-  return { oauth2: { tokenUrl: o.tokenUrl!, clientId: o.clientId!, clientSecret: reveal(o.clientSecret), refreshToken: o.refreshToken!.reveal(), scope: o.scope } };
+  return { oauth2: { tokenUrl: o.tokenUrl!, clientId: o.clientId!, clientSecret: o.clientSecret?.reveal(), refreshToken: o.refreshToken!.reveal(), scope: o.scope } };
 }
 
 function targetOf(provider: string, seed: MailboxConfig, defaults: PlacementConfig['imap']): SeedTarget {
@@ -176,7 +165,7 @@ function targetOf(provider: string, seed: MailboxConfig, defaults: PlacementConf
       host: imap.host!,
       port: imap.port ?? defaultImapPorts[securityMode],
       security: securityMode,
-      ca: readCa(imap.caFile),
+      ca: readCaFile(imap.caFile),
       servername: imap.servername,
       user: seed.auth.user ?? seed.address,
       timeoutMs: imap.timeout ?? 20_000,
@@ -261,10 +250,7 @@ async function watchBounces(
     } catch {
       return; // The bounce mailbox is a help, not a verdict: seeds stay as their own reading says.
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, Math.min(options.pollMs, options.deadline - Date.now())));
-      options.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
+    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - Date.now())), undefined, { signal: options.signal }).catch(() => {});
   }
 }
 
@@ -306,7 +292,7 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
           host: smtp.host,
           port: smtp.port ?? defaultSmtpPorts[smtp.security],
           security: smtp.security,
-          ca: readCa(smtp.caFile),
+          ca: readCaFile(smtp.caFile),
           servername: smtp.servername,
           auth: smtp.auth ? { user: smtp.auth.user, password: smtp.auth.password.reveal() } : undefined,
           timeoutMs: smtp.timeout,

@@ -127,11 +127,6 @@ export class OutboxFlusher {
     await this.#running;
   }
 
-  /** Flush now instead of at the next interval (e.g. right after a run was recorded). */
-  nudge(): void {
-    if (!this.#retryAt) this.#wake?.();
-  }
-
   async #sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
       this.#wake = resolve;

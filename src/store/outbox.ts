@@ -9,10 +9,6 @@ export function enqueueLine(db: Database, line: string, at: Date): void {
   db.statement('INSERT INTO outbox (line, created_at) VALUES (?, ?)').run(line, at.getTime());
 }
 
-export function outboxDepth(db: Database): number {
-  return Number((db.statement('SELECT count(*) AS n FROM outbox').get() as { n: number }).n);
-}
-
 export interface OutboxRow {
   id: number;
   line: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
 import { Database } from '../../src/store/database.ts';
-import { outboxDepth } from '../../src/store/outbox.ts';
+import { outboxStats } from '../../src/store/outbox.ts';
 import { record } from '../../src/store/record.ts';
 import { listObservations, listRuns, type RunResult } from '../../src/store/runs.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -80,7 +80,7 @@ describe('record()', () => {
     });
     expect(listRuns(db, { limit: 1 })[0]).toMatchObject({ success: false, observationCount: 0, error: { code: 'SERIES_INVALID' } });
     expect(listObservations(db, { limit: 10 }).map((o) => o.measurement)).toEqual(['probe_run']);
-    expect(outboxDepth(db)).toBe(1);
+    expect(outboxStats(db, new Date()).depth).toBe(1);
     db.close();
   });
 

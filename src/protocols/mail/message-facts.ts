@@ -29,12 +29,9 @@ export interface MessageFacts {
   listUnsubscribe?: boolean;
 }
 
-type Entry = { value?: string } | { value?: string }[] | undefined;
-
-/** One result per method: a pass if any signature passed (DKIM can have several), else the first. */
-function resultOf(entry: unknown): string | undefined {
-  const entries = (Array.isArray(entry) ? entry : entry ? [entry] : []) as Exclude<Entry, undefined>[];
-  const values = entries.flatMap((item) => (Array.isArray(item) ? item : [item])).map((item) => item.value?.toLowerCase()).filter((value): value is string => Boolean(value));
+/** One result per method: a pass if any entry passed (DKIM can have several signatures), else the first. */
+function resultOf(entries: { value?: string }[]): string | undefined {
+  const values = entries.map((item) => item.value?.toLowerCase()).filter((value): value is string => Boolean(value));
   return values.includes('pass') ? 'pass' : values[0];
 }
 
@@ -63,7 +60,7 @@ export async function messageFacts(headers: Buffer, options: { authservId?: stri
   if (results.length > 0) {
     facts.authservId = results[0]!.value!;
     for (const method of ['spf', 'dkim', 'dmarc', 'arc'] as const) {
-      const outcome = resultOf(results.flatMap((result) => (result[method] === undefined ? [] : [result[method]])).flat());
+      const outcome = resultOf(results.flatMap((result) => [result[method] ?? []].flat()));
       if (outcome) facts[method] = outcome;
     }
   }
