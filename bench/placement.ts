@@ -52,6 +52,7 @@ async function placementRun(pollInterval: string): Promise<void> {
     signal: new AbortController().signal,
     dns,
     blocklists: buildCatalog(),
+    outbox: () => ({ configured: false, depth: 0, oldestAgeMs: 0, quarantined: 0, consecutiveFailures: 0 }),
   });
   const total = (performance.now() - started) / 1000;
   dns.close();

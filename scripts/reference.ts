@@ -13,9 +13,10 @@ import { buildApp } from '../src/http/app.ts';
 import { statusOfCode } from '../src/http/plugins/errors.ts';
 import { ProbeBase } from '../src/probes/define.ts';
 import { probes } from '../src/probes/index.ts';
-import { buildCatalog, builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-lists.ts';
+import { builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-lists.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
+import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '../src/series/registry.ts';
 import { Database } from '../src/store/database.ts';
 
@@ -98,7 +99,7 @@ async function apiRoutes(): Promise<string> {
   const config = { configFile: '', dataDir: ':memory:', probeFiles: [], probes: [], instance: InstanceSchema.parse({}) };
   // Never asked: the routes only need a runner to exist.
   const dns = new DnsClient({ servers: [{ host: '127.0.0.1', port: 53 }] });
-  const runner = new Runner({ db, clock: systemClock, log, services: { dns, blocklists: buildCatalog() } });
+  const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, false)) });
   const app = await buildApp({ config, probes: [], db, runner, clock: systemClock }, { log, version: 'docs' });
   const document = app.swagger() as { paths: Record<string, Record<string, { summary?: string }>> };
   const access = new Map(app.routeAccess.map((route) => [`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.access]));

@@ -15,7 +15,7 @@ import type { DnsClient, DnsClientOptions } from './protocols/dns/client.ts';
 import type { DnsServer } from './protocols/dns/types.ts';
 import { startObservatory } from './observatory.ts';
 import { Runner } from './runner/runner.ts';
-import { dnsOptionsOf, probeServicesOf } from './runner/services.ts';
+import { dnsOptionsOf, outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
 
 /** Everything the CLI needs from the outside world; main.ts provides the real one. */
@@ -168,7 +168,8 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       const db = platform.openDatabase(config.dataDir);
       const dns = dnsFor(config.instance);
       try {
-        const runner = new Runner({ db, clock: platform.clock, log, services: probeServicesOf(config.instance, dns) });
+        const outbox = outboxSnapshotOf(db, platform.clock, config.instance.influx !== undefined);
+        const runner = new Runner({ db, clock: platform.clock, log, services: probeServicesOf(config.instance, dns, outbox) });
         const onShutdown = () => void runner.stop();
         platform.shutdown.addEventListener('abort', onShutdown, { once: true });
         const completed = await runner.run(loaded.definition, 'cli');

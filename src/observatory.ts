@@ -12,7 +12,7 @@ import { RetentionPruner } from './runner/retention.ts';
 import { Runner } from './runner/runner.ts';
 import { createInfluxWriter } from './series/influx-writer.ts';
 import { Scheduler } from './runner/scheduler.ts';
-import { probeServicesOf } from './runner/services.ts';
+import { outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
 
 export interface Observatory {
@@ -37,12 +37,12 @@ export async function startObservatory(options: {
   const { config, log, clock, db, dns } = options;
   log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
-  const runner = new Runner({ db, clock, log, services: probeServicesOf(config.instance, dns) });
-  const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
   const influx = config.instance.influx;
   const flusher = influx
     ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
     : undefined;
+  const runner = new Runner({ db, clock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, clock, flusher !== undefined, flusher)) });
+  const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
   const { retention } = config.instance;
   const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx });
   let app: FastifyInstance;

@@ -16,10 +16,23 @@ export interface ProbeContext {
   dns: Resolver;
   /** The blocklists in effect: built-in, DQS when keyed, and the user's own. */
   blocklists: ListCatalog;
+  /** Mailscope's own outbox toward the time-series database, as it stands now. */
+  outbox(): OutboxSnapshot;
+}
+
+/** The outbox's state, for the `outbox` probe kind (runner/ reads it from the store and the flusher). */
+export interface OutboxSnapshot {
+  /** An `influx:` section is configured, so something drains the outbox. */
+  configured: boolean;
+  depth: number;
+  oldestAgeMs: number;
+  quarantined: number;
+  consecutiveFailures: number;
+  lastError?: string;
 }
 
 /** The services the runner hands every probe, besides clock, log and signal. */
-export type ProbeServices = Pick<ProbeContext, 'dns' | 'blocklists'>;
+export type ProbeServices = Pick<ProbeContext, 'dns' | 'blocklists' | 'outbox'>;
 
 /** The keys every probe definition has, whatever its kind. */
 export const ProbeBase = z.object({

@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { blacklist } from './blacklist.ts';
 import { dnsAuth } from './dns-auth.ts';
 import { http } from './http.ts';
+import { outbox } from './outbox.ts';
 import { placement } from './placement.ts';
 import { tcp } from './tcp.ts';
 import type { ProbeKind } from './define.ts';
 
 /** The registry: one line per probe kind. Everything else (config union, API enums, docs) derives from it. */
-export const probes = [tcp, http, blacklist, dnsAuth, placement] as const;
+export const probes = [tcp, http, blacklist, dnsAuth, placement, outbox] as const;
 
 type AnyProbe = (typeof probes)[number];
 export type ProbeKindName = AnyProbe['kind'];

@@ -301,7 +301,7 @@ describe('dns-auth: change detection through the store', () => {
     const definition = dnsAuth.configSchema.parse({ id: 'auth-changes', kind: 'dns-auth', schedule: '* * * * *', domains: [{ domain: changesZone.origin }] });
     const ctx = probeContext(new AbortController().signal, { dns });
     const runOnce = async () => {
-      const result = await runProbe(definition, dnsAuth as AnyProbeKind, { trigger: 'cli', clock: systemClock, log: ctx.log, services: { dns, blocklists: ctx.blocklists } });
+      const result = await runProbe(definition, dnsAuth as AnyProbeKind, { trigger: 'cli', clock: systemClock, log: ctx.log, services: { dns, blocklists: ctx.blocklists, outbox: ctx.outbox } });
       return record(db, result);
     };
     const first = await runOnce();

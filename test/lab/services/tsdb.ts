@@ -42,7 +42,11 @@ export const influxdb: LabService = {
     foreground: true,
     logFile: join(paths.log, 'influxd.log'),
   }),
-  ready: () => httpOk(`${lab.influxdb.url}/ping`),
+  // Ready once it answers, with the database the demo writes to (CREATE DATABASE is idempotent).
+  ready: async () => {
+    await httpOk(`${lab.influxdb.url}/ping`);
+    await httpOk(`${lab.influxdb.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${lab.influxdb.database}`)}`, { method: 'POST' });
+  },
 };
 
 export const victoria: LabService = {
