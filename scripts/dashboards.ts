@@ -1,0 +1,783 @@
+// npm run dashboards: write the Grafana dashboards in dashboards/ from the definitions below.
+// The JSON files are what users import or provision; test/dashboards.test.ts fails when they
+// drift from this file, when a query names something the series registry does not declare,
+// or when a query returns nothing on a real InfluxDB loaded with Mailscope's own points.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const datasource = { type: 'influxdb', uid: '${datasource}' } as const;
+
+interface Query {
+  query: string;
+  format?: 'time_series' | 'table';
+  /** Grafana's series name: $tag_<tag>, $col. */
+  alias?: string;
+}
+
+type Mapping = Record<string, { text: string; color: string }>;
+
+interface Panel {
+  type: 'stat' | 'timeseries' | 'table' | 'state-timeline' | 'text';
+  title: string;
+  /** Which probe kind feeds it, and how to read it. */
+  description: string;
+  w: number;
+  h: number;
+  queries: Query[];
+  unit?: string;
+  min?: number;
+  max?: number;
+  decimals?: number;
+  /** [color, from] steps; the first starts at -infinity. */
+  thresholds?: [string, number | null][];
+  mappings?: Mapping;
+  noValue?: string;
+  /** Per column or series name: unit, mappings, thresholds, colored cells. */
+  overrides?: Record<string, { unit?: string; mappings?: Mapping; thresholds?: [string, number | null][]; cell?: 'color-background' | 'color-text'; width?: number; color?: string }>;
+  options?: Record<string, unknown>;
+  custom?: Record<string, unknown>;
+  transformations?: unknown[];
+  /** Only for type text. */
+  content?: string;
+}
+
+interface Row {
+  row: string;
+  panels: Panel[];
+}
+
+interface Variable {
+  name: string;
+  label: string;
+  query: string;
+}
+
+interface Dashboard {
+  uid: string;
+  title: string;
+  description: string;
+  variables: Variable[];
+  rows: Row[];
+}
+
+// ── shared pieces ───────────────────────────────────────────────────────────────
+
+const statusLevel: Mapping = {
+  '0': { text: 'pass', color: 'green' },
+  '1': { text: 'warn', color: 'yellow' },
+  '2': { text: 'fail', color: 'red' },
+  '3': { text: 'error', color: 'orange' },
+};
+const dnsStatus: Mapping = { pass: { text: 'pass', color: 'green' }, warn: { text: 'warn', color: 'yellow' }, fail: { text: 'fail', color: 'red' }, error: { text: 'error', color: 'orange' } };
+const listingStatus: Mapping = { listed: { text: 'listed', color: 'red' }, not_listed: { text: 'not listed', color: 'green' }, error: { text: 'error', color: 'orange' } };
+const runSuccess: Mapping = { true: { text: 'ok', color: 'green' }, false: { text: 'failed', color: 'red' } };
+const upDown: Mapping = { up: { text: 'up', color: 'green' }, down: { text: 'down', color: 'red' }, error: { text: 'error', color: 'orange' } };
+const outcomeColors: Mapping = {
+  inbox: { text: 'inbox', color: 'green' },
+  spam: { text: 'spam', color: 'red' },
+  missing: { text: 'missing', color: 'purple' },
+  rejected: { text: 'rejected', color: 'dark-red' },
+  error: { text: 'error', color: 'orange' },
+};
+const inboxRateSteps: [string, number | null][] = [
+  ['red', null],
+  ['orange', 0.7],
+  ['green', 0.9],
+];
+const countSteps = (bad: string): [string, number | null][] => [
+  ['green', null],
+  [bad, 1],
+];
+
+const inboxRateByProvider = (filter: string): Panel => ({
+  type: 'stat',
+  title: 'Inbox rate by provider, latest run',
+  description: 'Share of the seeds with a known outcome that landed in the inbox (probe kind placement; measurement placement_provider). Seeds that could not be read are left out of the rate.',
+  w: 12,
+  h: 6,
+  queries: [{ query: `SELECT last("inbox_rate") FROM "placement_provider" WHERE $timeFilter${filter} GROUP BY "provider"`, alias: '$tag_provider' }],
+  unit: 'percentunit',
+  min: 0,
+  max: 1,
+  decimals: 0,
+  thresholds: inboxRateSteps,
+  options: { colorMode: 'background', graphMode: 'none', textMode: 'value_and_name', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
+});
+
+const rateOverTime = (field: string, title: string, description: string, filter: string, steps?: [string, number | null][]): Panel => ({
+  type: 'timeseries',
+  title,
+  description,
+  w: 12,
+  h: 8,
+  queries: [{ query: `SELECT mean("${field}") FROM "placement_provider" WHERE $timeFilter${filter} GROUP BY time($__interval), "provider" fill(none)`, alias: '$tag_provider' }],
+  unit: 'percentunit',
+  min: 0,
+  max: 1,
+  ...(steps ? { thresholds: steps, custom: { thresholdsStyle: { mode: 'dashed' } } } : {}),
+});
+
+const targetBoard = (filter: string, w: number): Panel => ({
+  type: 'table',
+  title: 'Blocklist status board',
+  description: 'Every target (IP or domain) of the blacklist probes, latest run: how many lists list it, which, and how many could not answer (an error is unknown, never clean).',
+  w,
+  h: 9,
+  queries: [
+    {
+      query: `SELECT "listed_count" AS "listings", "listed_on" AS "listed on", "error_count" AS "errors", "lists_checked" AS "lists" FROM "blacklist_target" WHERE $timeFilter${filter} GROUP BY "probe", "target", "target_kind" ORDER BY time DESC LIMIT 1`,
+      format: 'table',
+    },
+  ],
+  overrides: { listings: { thresholds: countSteps('red'), cell: 'color-background' }, errors: { thresholds: countSteps('orange'), cell: 'color-background' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+  options: { sortBy: [{ displayName: 'listings', desc: true }] },
+});
+
+const domainBoard = (filter: string, w: number): Panel => ({
+  type: 'table',
+  title: 'Sending domains',
+  description: 'Each domain of the dns-auth probes, latest run: its worst check (fail, else error, else warn, else pass) and the checks that are not passing.',
+  w,
+  h: 9,
+  queries: [
+    {
+      query: `SELECT "status", "failing", "passed", "warnings", "failures", "errors" FROM "dns_auth_domain" WHERE $timeFilter${filter} GROUP BY "probe", "domain" ORDER BY time DESC LIMIT 1`,
+      format: 'table',
+    },
+  ],
+  overrides: { status: { mappings: dnsStatus, cell: 'color-background' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+});
+
+const recordChanges = (filter: string, w: number): Panel => ({
+  type: 'table',
+  title: 'DNS record changes',
+  description: 'Every authentication record that changed between two runs of a dns-auth probe (measurement dns_auth_change), with the record before and after. Someone edited DNS: was it you?',
+  w,
+  h: 9,
+  queries: [{ query: `SELECT "old_record" AS "before", "new_record" AS "after" FROM "dns_auth_change" WHERE $timeFilter${filter} GROUP BY "domain", "check", "selector", "ip"`, format: 'table' }],
+  overrides: { Time: { unit: 'dateTimeAsIso', width: 170 } },
+  options: { sortBy: [{ displayName: 'Time', desc: true }] },
+});
+
+/**
+ * How many distinct `entity` values (a tag list) have, in the latest point of some
+ * probe's series, a `field` that matches `condition`. InfluxQL has no count of
+ * distinct tags, so: the latest point per probe and entity, those that match, one
+ * per entity, counted. `field` must be in every point: last() skips points without
+ * it, so an optional field would answer with a stale value.
+ */
+const countLatest = (measurement: string, field: string, entity: string, condition: (value: string) => string, filter = '') => {
+  const series = entity.includes('"probe"') ? entity : `"probe", ${entity}`;
+  const latest = `SELECT last("${field}") AS "v" FROM "${measurement}" WHERE $timeFilter${filter} GROUP BY ${series}`;
+  return `SELECT count("v") FROM (SELECT last("v") AS "v" FROM (${latest}) WHERE ${condition('"v"')} GROUP BY ${entity})`;
+};
+
+const countStat = (title: string, description: string, query: string, bad: string, w = 6): Panel => ({
+  type: 'stat',
+  title,
+  description,
+  w,
+  h: 5,
+  queries: [{ query }],
+  thresholds: countSteps(bad),
+  noValue: '0',
+  options: { colorMode: 'background', graphMode: 'none', textMode: 'value', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
+});
+
+const outboxStat = (field: string, title: string, description: string, unit: string, steps: [string, number | null][]): Panel => ({
+  type: 'stat',
+  title,
+  description,
+  w: 6,
+  h: 5,
+  queries: [{ query: `SELECT last("${field}") FROM "outbox" WHERE $timeFilter` }],
+  unit,
+  thresholds: steps,
+  options: { colorMode: 'background', graphMode: 'area', textMode: 'value', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
+});
+
+const probeFilter = ' AND "probe" =~ /^$probe$/';
+const providerFilter = ' AND "provider" =~ /^$provider$/';
+const targetFilter = ' AND "target" =~ /^$target$/';
+const listFilter = ' AND "list" =~ /^$list$/';
+const domainFilter = ' AND "domain" =~ /^$domain$/';
+
+// ── the dashboards ──────────────────────────────────────────────────────────────
+
+const overview: Dashboard = {
+  uid: 'mailscope-overview',
+  title: 'Mailscope · Overview',
+  description: 'Inbox placement, blocklists, DNS authentication and the observatory itself, at a glance.',
+  variables: [],
+  rows: [
+    {
+      row: 'Inbox placement',
+      panels: [
+        inboxRateByProvider(''),
+        rateOverTime('inbox_rate', 'Inbox rate by provider', 'Inbox rate per provider over time (probe kind placement). A drop at one provider is a reputation or content problem there; a drop everywhere is usually authentication or a blocklisting.', '', inboxRateSteps),
+      ],
+    },
+    {
+      row: 'Blocklists',
+      panels: [
+        countStat('Targets listed', 'IPs and domains listed on at least one list in their latest blacklist run.', countLatest('blacklist_target', 'listed_count', '"target"', (v) => `${v} > 0`), 'red'),
+        countStat(
+          'Unhealthy lists',
+          "Lists that failed their RFC 5782 test points in the latest run: their answers are treated as errors (a list that answers everything would otherwise look like a listing).",
+          countLatest('blacklist_list', 'healthy', '"list"', (v) => `${v} = false`),
+          'orange',
+        ),
+        countStat('Failed lookups', 'Target and list pairs that could not be looked up in the latest run (timeout, SERVFAIL, refused): unknown, not clean.', `SELECT sum("error_count") FROM (SELECT last("error_count") AS "error_count" FROM "blacklist_target" WHERE $timeFilter GROUP BY "probe", "target")`, 'orange'),
+        countStat('Domains failing authentication', 'Sending domains whose latest dns-auth run has a failing check.', countLatest('dns_auth_domain', 'level', '"domain"', (v) => `${v} = 2`), 'red'),
+        targetBoard('', 12),
+        domainBoard('', 12),
+      ],
+    },
+    {
+      row: 'Observatory',
+      panels: [
+        countStat('Probes failing', 'Probes whose latest run could not measure (any kind; measurement probe_run). The Probe health dashboard says why.', countLatest('probe_run', 'success', '"probe"', (v) => `${v} = false`), 'red'),
+        outboxStat('depth', 'Outbox depth', "Points waiting to be written to the time-series database (probe kind outbox). Recorded in Mailscope's store first, so they arrive late, not never, after an outage.", 'short', [
+          ['green', null],
+          ['orange', 10_000],
+          ['red', 100_000],
+        ]),
+        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox (probe kind outbox). Above a few flush intervals, InfluxDB is not taking writes.', 's', [
+          ['green', null],
+          ['orange', 60],
+          ['red', 900],
+        ]),
+        outboxStat('quarantined', 'Quarantined lines', 'Lines the time-series database refused as malformed (probe kind outbox). GET /v1/outbox/quarantine shows each with the reason.', 'short', countSteps('orange')),
+      ],
+    },
+  ],
+};
+
+const placement: Dashboard = {
+  uid: 'mailscope-placement',
+  title: 'Mailscope · Inbox placement',
+  description: 'Where the seed messages landed, per provider and per seed, with what the receivers said about them.',
+  variables: [
+    { name: 'probe', label: 'Placement probe', query: 'SHOW TAG VALUES FROM "placement_run" WITH KEY = "probe"' },
+    { name: 'provider', label: 'Provider', query: 'SHOW TAG VALUES FROM "placement_provider" WITH KEY = "provider"' },
+  ],
+  rows: [
+    {
+      row: 'Rates',
+      panels: [
+        inboxRateByProvider(probeFilter + providerFilter),
+        {
+          type: 'timeseries',
+          title: 'Where the seeds landed, per run',
+          description: 'Seeds per outcome over every provider (measurement placement_run). Errors are seeds that could not be read (IMAP or submission failure); they are not missing mail.',
+          w: 12,
+          h: 6,
+          queries: [
+            {
+              query: `SELECT sum("inbox") AS "inbox", sum("category") AS "category", sum("spam") AS "spam", sum("missing") AS "missing", sum("rejected") AS "rejected", sum("errors") AS "errors" FROM "placement_run" WHERE $timeFilter${probeFilter} GROUP BY time($__interval) fill(none)`,
+              alias: '$col',
+            },
+          ],
+          custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } },
+          overrides: { inbox: { color: 'green' }, category: { color: 'blue' }, spam: { color: 'red' }, missing: { color: 'purple' }, rejected: { color: 'dark-red' }, errors: { color: 'orange' } },
+        },
+        rateOverTime('inbox_rate', 'Inbox rate by provider', 'Share of seeds with a known outcome in the inbox, per provider (measurement placement_provider).', probeFilter + providerFilter, inboxRateSteps),
+        rateOverTime('spam_rate', 'Spam rate by provider', 'Share of seeds with a known outcome in the spam folder, per provider.', probeFilter + providerFilter),
+      ],
+    },
+    {
+      row: 'Delivery',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'Delivery latency',
+          description: "Submission to the receiver's Received time, median and 90th percentile per provider (1 s resolution).",
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT mean("latency_p50_ms") AS "p50", mean("latency_p90_ms") AS "p90" FROM "placement_provider" WHERE $timeFilter${probeFilter}${providerFilter} GROUP BY time($__interval), "provider" fill(none)`,
+              alias: '$tag_provider $col',
+            },
+          ],
+          unit: 'ms',
+        },
+        {
+          type: 'timeseries',
+          title: 'Spam score by provider',
+          description: "The receiving spam filter's score, from X-Spam-Status or X-Spam-Score (measurement placement).",
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT mean("spam_score") FROM "placement" WHERE $timeFilter${probeFilter}${providerFilter} GROUP BY time($__interval), "provider" fill(none)`, alias: '$tag_provider' }],
+        },
+      ],
+    },
+    {
+      row: 'Seeds',
+      panels: [
+        {
+          type: 'table',
+          title: 'Seeds, latest run',
+          description: 'Each seed mailbox: where the message landed, the folder, the receiver’s SPF, DKIM and DMARC results, the spam score, the TLS of the receiving hop, and why it failed when it did.',
+          w: 24,
+          h: 10,
+          queries: [
+            {
+              query: `SELECT "outcome", "folder", "spf", "dkim", "dmarc", "spam_score" AS "spam score", "delivery_ms" AS "delivery", "tls_version" AS "tls", "error_code" AS "error", "error" AS "reason" FROM "placement" WHERE $timeFilter${probeFilter}${providerFilter} GROUP BY "probe", "provider", "seed" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
+          overrides: { outcome: { mappings: outcomeColors, cell: 'color-background' }, delivery: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+        {
+          type: 'table',
+          title: 'Refusals and bounces',
+          description: 'Seeds that refused the message, at submission (the routing engine’s reply) or by a bounce (its Diagnostic-Code): often a blocklisting, named in the reason.',
+          w: 24,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT "rejected_at" AS "at", "smtp_code", "smtp_response", "bounce_status", "bounce_reason" FROM "placement" WHERE $timeFilter AND "outcome" = 'rejected'${probeFilter}${providerFilter} GROUP BY "probe", "provider", "seed" ORDER BY time DESC LIMIT 10`,
+              format: 'table',
+            },
+          ],
+          overrides: { Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+      ],
+    },
+  ],
+};
+
+const blocklists: Dashboard = {
+  uid: 'mailscope-blocklists',
+  title: 'Mailscope · Blocklists',
+  description: 'Sending IPs, ranges and domains on DNS blocklists: what is listed where, since when, and how to get delisted.',
+  variables: [
+    { name: 'target', label: 'Target', query: 'SHOW TAG VALUES FROM "blacklist_target" WITH KEY = "target"' },
+    { name: 'list', label: 'List', query: 'SHOW TAG VALUES FROM "blacklist" WITH KEY = "list"' },
+  ],
+  rows: [
+    {
+      row: 'Now',
+      panels: [
+        countStat('Targets listed', 'Targets listed on at least one list in their latest run.', countLatest('blacklist_target', 'listed_count', '"target"', (v) => `${v} > 0`, targetFilter), 'red'),
+        countStat('Listings', 'Target and list pairs listed in the latest run.', countLatest('blacklist', 'status', '"target", "list"', (v) => `${v} = 'listed'`, targetFilter + listFilter), 'red'),
+        countStat('Lookups that failed', 'Target and list pairs whose latest lookup failed (timeout, SERVFAIL, refused, a broken list): unknown, not clean.', countLatest('blacklist', 'status', '"target", "list"', (v) => `${v} = 'error'`, targetFilter + listFilter), 'orange'),
+        countStat('Unhealthy lists', 'Lists that failed their RFC 5782 test points in the latest run.', countLatest('blacklist_list', 'healthy', '"list"', (v) => `${v} = false`, listFilter), 'orange'),
+        {
+          type: 'table',
+          title: 'Listings and errors',
+          description: 'Each target on each list, latest run, clean pairs hidden: the return codes and what they mean, the list’s own reason (TXT), when the listing was first seen, and where to ask for delisting.',
+          w: 24,
+          h: 10,
+          queries: [
+            {
+              query: `SELECT "status", "codes", "meanings", "reason", "listed_since" AS "listed since", "delist_url" AS "delisting", "error_code" AS "error" FROM "blacklist" WHERE $timeFilter${targetFilter}${listFilter} GROUP BY "probe", "target", "list" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
+          overrides: { status: { mappings: listingStatus, cell: 'color-background' }, 'listed since': { unit: 'dateTimeAsIso' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+          transformations: [
+            {
+              id: 'filterByValue',
+              options: { type: 'exclude', match: 'any', filters: [{ fieldName: 'status', config: { id: 'equal', options: { value: 'not_listed' } } }] },
+            },
+          ],
+        },
+        targetBoard(targetFilter, 24),
+      ],
+    },
+    {
+      row: 'Over time',
+      panels: [
+        {
+          type: 'state-timeline',
+          title: 'Listed, per target and list',
+          description: 'Red while listed, green while not, empty where the lookup failed.',
+          w: 24,
+          h: 10,
+          queries: [{ query: `SELECT last("listed") FROM "blacklist" WHERE $timeFilter${targetFilter}${listFilter} GROUP BY time($__interval), "target", "list" fill(none)`, alias: '$tag_target on $tag_list' }],
+          mappings: { true: { text: 'listed', color: 'red' }, false: { text: 'not listed', color: 'green' } },
+          options: { showValue: 'never', mergeValues: true, rowHeight: 0.8 },
+        },
+        {
+          type: 'timeseries',
+          title: 'Lists per target',
+          description: 'How many lists list each target (measurement blacklist_target).',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT max("listed_count") FROM "blacklist_target" WHERE $timeFilter${targetFilter} GROUP BY time($__interval), "target" fill(none)`, alias: '$tag_target' }],
+          min: 0,
+          decimals: 0,
+        },
+        {
+          type: 'timeseries',
+          title: 'Lookup time by list',
+          description: 'Mean time of the A lookups per list: a slow list slows every sweep.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT mean("query_ms") FROM "blacklist" WHERE $timeFilter${listFilter} GROUP BY time($__interval), "list" fill(none)`, alias: '$tag_list' }],
+          unit: 'ms',
+        },
+      ],
+    },
+    {
+      row: 'Lists',
+      panels: [
+        {
+          type: 'table',
+          title: 'List health',
+          description: 'Whether each list passed its RFC 5782 test points (127.0.0.2 listed, 127.0.0.1 not) in its latest run. A list failing them is dead or answering everything: its answers are errors.',
+          w: 24,
+          h: 7,
+          queries: [{ query: `SELECT "healthy", "reason", "test_ms" AS "test time" FROM "blacklist_list" WHERE $timeFilter${listFilter} GROUP BY "probe", "list" ORDER BY time DESC LIMIT 1`, format: 'table' }],
+          overrides: {
+            healthy: { mappings: { true: { text: 'healthy', color: 'green' }, false: { text: 'broken', color: 'orange' } }, cell: 'color-background' },
+            'test time': { unit: 'ms' },
+            Time: { unit: 'dateTimeAsIso', width: 170 },
+          },
+        },
+      ],
+    },
+  ],
+};
+
+const dnsAuth: Dashboard = {
+  uid: 'mailscope-dns-auth',
+  title: 'Mailscope · DNS authentication',
+  description: 'SPF, DKIM, DMARC, MX, PTR, MTA-STS, TLS-RPT and BIMI of the sending domains: what fails, what to change, and what changed.',
+  variables: [{ name: 'domain', label: 'Domain', query: 'SHOW TAG VALUES FROM "dns_auth_domain" WITH KEY = "domain"' }],
+  rows: [
+    {
+      row: 'Now',
+      panels: [
+        domainBoard(domainFilter, 24),
+        {
+          type: 'table',
+          title: 'Checks',
+          description: 'Every check of every domain, latest run: its verdict, what is wrong and what to change, the finding codes, and the records seen.',
+          w: 24,
+          h: 12,
+          queries: [
+            {
+              query: `SELECT "status", "message", "findings", "record" FROM "dns_auth" WHERE $timeFilter${domainFilter} GROUP BY "probe", "domain", "check", "selector", "ip" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
+          overrides: { status: { mappings: dnsStatus, cell: 'color-background' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+        recordChanges(domainFilter, 24),
+      ],
+    },
+    {
+      row: 'Details',
+      panels: [
+        {
+          type: 'state-timeline',
+          title: 'Domain status over time',
+          description: 'The worst check of each domain, run by run.',
+          w: 24,
+          h: 6,
+          queries: [{ query: `SELECT max("level") FROM "dns_auth_domain" WHERE $timeFilter${domainFilter} GROUP BY time($__interval), "domain" fill(none)`, alias: '$tag_domain' }],
+          mappings: statusLevel,
+          options: { showValue: 'auto', mergeValues: true, rowHeight: 0.8 },
+        },
+        {
+          type: 'timeseries',
+          title: 'SPF lookups',
+          description: 'DNS-querying SPF terms, counted through includes and redirects. Receivers give permerror above 10.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT max("spf_lookups") FROM "dns_auth" WHERE $timeFilter AND "check" = 'spf'${domainFilter} GROUP BY time($__interval), "domain" fill(none)`, alias: '$tag_domain' }],
+          min: 0,
+          decimals: 0,
+          thresholds: [
+            ['green', null],
+            ['orange', 9],
+            ['red', 11],
+          ],
+          custom: { thresholdsStyle: { mode: 'line+area' } },
+        },
+        {
+          type: 'table',
+          title: 'DKIM keys',
+          description: 'Each selector’s key, latest run: type, size, testing mode.',
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT "status", "dkim_key_type" AS "type", "dkim_key_bits" AS "bits", "dkim_testing" AS "testing" FROM "dns_auth" WHERE $timeFilter AND "check" = 'dkim'${domainFilter} GROUP BY "probe", "domain", "selector" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
+          overrides: { status: { mappings: dnsStatus, cell: 'color-background' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+        {
+          type: 'table',
+          title: 'DMARC policies',
+          description: 'The policy that applies to each domain (sp= when inherited from the organizational domain), pct, alignment, and whether aggregate reports are requested.',
+          w: 24,
+          h: 7,
+          queries: [
+            {
+              query: `SELECT "status", "dmarc_policy" AS "policy", "dmarc_pct" AS "pct", "dmarc_adkim" AS "adkim", "dmarc_aspf" AS "aspf", "dmarc_rua" AS "reports", "dmarc_record_domain" AS "record at" FROM "dns_auth" WHERE $timeFilter AND "check" = 'dmarc'${domainFilter} GROUP BY "probe", "domain" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
+          overrides: { status: { mappings: dnsStatus, cell: 'color-background' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+      ],
+    },
+  ],
+};
+
+const probeHealth: Dashboard = {
+  uid: 'mailscope-probe-health',
+  title: 'Mailscope · Probe health and outbox',
+  description: 'Whether every probe can measure, how long runs take, the services they reach, and the outbox toward the time-series database.',
+  variables: [{ name: 'probe', label: 'Probe', query: 'SHOW TAG VALUES FROM "probe_run" WITH KEY = "probe"' }],
+  rows: [
+    {
+      row: 'Probes',
+      panels: [
+        {
+          type: 'table',
+          title: 'Probes, latest run',
+          description: 'Every probe (any kind; measurement probe_run): whether its latest run could measure, how long it took, how many observations it made, and the error code when it failed.',
+          w: 24,
+          h: 9,
+          queries: [{ query: `SELECT "success" AS "run", "duration_ms" AS "duration", "observations", "error_code" AS "error" FROM "probe_run" WHERE $timeFilter${probeFilter} GROUP BY "probe", "kind" ORDER BY time DESC LIMIT 1`, format: 'table' }],
+          overrides: { run: { mappings: runSuccess, cell: 'color-background' }, duration: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+        {
+          type: 'state-timeline',
+          title: 'Runs',
+          description: 'Green when a run measured, red when it could not.',
+          w: 24,
+          h: 8,
+          queries: [{ query: `SELECT last("success") FROM "probe_run" WHERE $timeFilter${probeFilter} GROUP BY time($__interval), "probe" fill(none)`, alias: '$tag_probe' }],
+          mappings: runSuccess,
+          options: { showValue: 'never', mergeValues: true, rowHeight: 0.8 },
+        },
+        {
+          type: 'timeseries',
+          title: 'Run duration',
+          description: 'Wall time of the runs, per probe. A run still going at its timeout is recorded as PROBE_TIMEOUT.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT mean("duration_ms") FROM "probe_run" WHERE $timeFilter${probeFilter} GROUP BY time($__interval), "probe" fill(none)`, alias: '$tag_probe' }],
+          unit: 'ms',
+        },
+        {
+          type: 'table',
+          title: 'Failed runs',
+          description: 'The latest runs that could not measure, with their error code (GET /v1/runs has the message).',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT "error_code" AS "error", "duration_ms" AS "duration" FROM "probe_run" WHERE $timeFilter AND "success" = false${probeFilter} GROUP BY "probe", "kind" ORDER BY time DESC LIMIT 20`, format: 'table' }],
+          overrides: { duration: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+          options: { sortBy: [{ displayName: 'Time', desc: true }] },
+        },
+      ],
+    },
+    {
+      row: 'Services',
+      panels: [
+        {
+          type: 'table',
+          title: 'Reachability, latest run',
+          description: 'The ports and endpoints of the tcp and http probes: up, down (with why), or error (could not tell).',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT "status", "duration_ms" AS "time", "status_code" AS "http", "reason" FROM "reachability" WHERE $timeFilter${probeFilter} GROUP BY "probe", "target", "protocol" ORDER BY time DESC LIMIT 1`, format: 'table' }],
+          overrides: { status: { mappings: upDown, cell: 'color-background' }, time: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+        {
+          type: 'timeseries',
+          title: 'Response time',
+          description: 'Connect time (tcp) or full response time (http), per target.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT mean("duration_ms") FROM "reachability" WHERE $timeFilter${probeFilter} GROUP BY time($__interval), "target" fill(none)`, alias: '$tag_target' }],
+          unit: 'ms',
+        },
+      ],
+    },
+    {
+      row: 'Outbox',
+      panels: [
+        outboxStat('depth', 'Outbox depth', 'Points waiting to be written (probe kind outbox).', 'short', [
+          ['green', null],
+          ['orange', 10_000],
+          ['red', 100_000],
+        ]),
+        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox.', 's', [
+          ['green', null],
+          ['orange', 60],
+          ['red', 900],
+        ]),
+        outboxStat('quarantined', 'Quarantined lines', 'Lines the server refused as malformed: GET /v1/outbox/quarantine.', 'short', countSteps('orange')),
+        outboxStat('consecutive_failures', 'Failed writes in a row', 'Writes that failed since the last one that succeeded.', 'short', countSteps('red')),
+        {
+          type: 'timeseries',
+          title: 'Outbox over time',
+          description: 'Depth and the oldest point’s age. Both rise together during an outage and fall once the database is back: the points were kept, not lost. They reach this graph only after they are written.',
+          w: 24,
+          h: 8,
+          queries: [{ query: `SELECT max("depth") AS "depth", max("oldest_age_s") AS "oldest age" FROM "outbox" WHERE $timeFilter GROUP BY time($__interval) fill(none)`, alias: '$col' }],
+          overrides: { 'oldest age': { unit: 's' } },
+          custom: { axisPlacement: 'auto' },
+        },
+        {
+          type: 'table',
+          title: 'Write errors',
+          description: 'The last write error seen by the outbox probe while writes were failing (no credentials).',
+          w: 24,
+          h: 6,
+          queries: [{ query: `SELECT "last_error" AS "error", "consecutive_failures" AS "failures in a row", "depth" FROM "outbox" WHERE $timeFilter AND "consecutive_failures" > 0 ORDER BY time DESC LIMIT 10`, format: 'table' }],
+          overrides: { Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+      ],
+    },
+  ],
+};
+
+export const dashboards: Dashboard[] = [overview, placement, blocklists, dnsAuth, probeHealth];
+
+// ── rendering to Grafana's JSON model ───────────────────────────────────────────
+
+const thresholdsOf = (steps: [string, number | null][]) => ({ mode: 'absolute', steps: steps.map(([color, value]) => ({ color, value })) });
+
+const mappingsOf = (mapping: Mapping) => [
+  {
+    type: 'value',
+    options: Object.fromEntries(Object.entries(mapping).map(([value, { text, color }], index) => [value, { text, color, index }])),
+  },
+];
+
+function renderPanel(panel: Panel, id: number, x: number, y: number): Record<string, unknown> {
+  const custom: Record<string, unknown> =
+    panel.type === 'timeseries' ? { drawStyle: 'line', lineWidth: 2, fillOpacity: 10, showPoints: 'auto', spanNulls: true, ...panel.custom } : panel.type === 'table' ? { align: 'auto', filterable: true, ...panel.custom } : { ...panel.custom };
+  const defaults: Record<string, unknown> = {
+    custom,
+    color: { mode: panel.thresholds && panel.type === 'stat' ? 'thresholds' : panel.type === 'state-timeline' ? 'fixed' : 'palette-classic' },
+    thresholds: thresholdsOf(panel.thresholds ?? [['green', null]]),
+    mappings: panel.mappings ? mappingsOf(panel.mappings) : [],
+  };
+  if (panel.unit) defaults.unit = panel.unit;
+  if (panel.min !== undefined) defaults.min = panel.min;
+  if (panel.max !== undefined) defaults.max = panel.max;
+  if (panel.decimals !== undefined) defaults.decimals = panel.decimals;
+  if (panel.noValue) defaults.noValue = panel.noValue;
+  const overrides = Object.entries(panel.overrides ?? {}).map(([name, override]) => {
+    const properties: { id: string; value: unknown }[] = [];
+    if (override.unit) properties.push({ id: 'unit', value: override.unit });
+    if (override.mappings) properties.push({ id: 'mappings', value: mappingsOf(override.mappings) });
+    if (override.thresholds) properties.push({ id: 'thresholds', value: thresholdsOf(override.thresholds) });
+    if (override.cell) properties.push({ id: 'custom.cellOptions', value: { type: override.cell } });
+    if (override.width) properties.push({ id: 'custom.width', value: override.width });
+    if (override.color) properties.push({ id: 'color', value: { mode: 'fixed', fixedColor: override.color } });
+    return { matcher: { id: 'byName', options: name }, properties };
+  });
+  const options =
+    panel.type === 'timeseries'
+      ? { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' }, ...panel.options }
+      : panel.type === 'table'
+        ? { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' }, ...panel.options }
+        : panel.type === 'state-timeline'
+          ? { legend: { displayMode: 'list', placement: 'bottom', showLegend: false }, tooltip: { mode: 'single' }, ...panel.options }
+          : { ...panel.options };
+  return {
+    id,
+    type: panel.type,
+    title: panel.title,
+    description: panel.description,
+    gridPos: { h: panel.h, w: panel.w, x, y },
+    datasource,
+    targets: panel.queries.map((query, index) => ({
+      refId: String.fromCharCode(65 + index),
+      datasource,
+      rawQuery: true,
+      query: query.query,
+      resultFormat: query.format ?? 'time_series',
+      ...(query.alias ? { alias: query.alias } : {}),
+    })),
+    fieldConfig: { defaults, overrides },
+    options,
+    ...(panel.transformations ? { transformations: panel.transformations } : {}),
+  };
+}
+
+export function renderDashboard(dashboard: Dashboard): Record<string, unknown> {
+  const panels: Record<string, unknown>[] = [];
+  let id = 1;
+  let y = 0;
+  for (const row of dashboard.rows) {
+    panels.push({ id: id++, type: 'row', title: row.row, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
+    y += 1;
+    let x = 0;
+    let rowHeight = 0;
+    for (const panel of row.panels) {
+      if (x + panel.w > 24) {
+        y += rowHeight;
+        x = 0;
+        rowHeight = 0;
+      }
+      panels.push(renderPanel(panel, id++, x, y));
+      x += panel.w;
+      rowHeight = Math.max(rowHeight, panel.h);
+    }
+    y += rowHeight;
+  }
+  return {
+    uid: dashboard.uid,
+    title: dashboard.title,
+    description: dashboard.description,
+    tags: ['mailscope'],
+    timezone: 'browser',
+    editable: true,
+    graphTooltip: 1,
+    schemaVersion: 39,
+    version: 1,
+    refresh: '1m',
+    time: { from: 'now-24h', to: 'now' },
+    fiscalYearStartMonth: 0,
+    liveNow: false,
+    links: [{ title: 'Mailscope', type: 'dashboards', tags: ['mailscope'], asDropdown: true, includeVars: false, keepTime: true, targetBlank: false, icon: 'external link', tooltip: '', url: '' }],
+    annotations: { list: [{ builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' }] },
+    templating: {
+      list: [
+        { name: 'datasource', label: 'InfluxDB', type: 'datasource', query: 'influxdb', current: {}, hide: 0, includeAll: false, multi: false, options: [], refresh: 1, regex: '' },
+        ...dashboard.variables.map((variable) => ({
+          name: variable.name,
+          label: variable.label,
+          type: 'query',
+          datasource,
+          query: variable.query,
+          definition: variable.query,
+          current: {},
+          hide: 0,
+          includeAll: true,
+          multi: true,
+          options: [],
+          refresh: 2,
+          regex: '',
+          sort: 1,
+        })),
+      ],
+    },
+    panels,
+  };
+}
+
+/** File name → content, for every dashboard. */
+export function renderDashboardFiles(): Record<string, string> {
+  return Object.fromEntries(dashboards.map((dashboard) => [`${dashboard.uid.replace(/^mailscope-/, '')}.json`, `${JSON.stringify(renderDashboard(dashboard), null, 2)}\n`]));
+}
+
+export const dashboardsDir = join(import.meta.dirname, '..', 'dashboards');
+
+if (import.meta.main) {
+  for (const [name, content] of Object.entries(renderDashboardFiles())) writeFileSync(join(dashboardsDir, name), content);
+  process.stdout.write(`dashboards/: ${dashboards.length} dashboards written\n`);
+}

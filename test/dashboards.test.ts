@@ -1,0 +1,356 @@
+/**
+ * The Grafana dashboards in dashboards/: in step with their definitions
+ * (scripts/dashboards.ts), naming only what the series registry declares, and
+ * every query answering with data on the lab's real InfluxDB 1.6, loaded with the
+ * points Mailscope's own probes, store and outbox flusher produce.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../src/config/load.ts';
+import { systemClock } from '../src/core/clock.ts';
+import type { Observation } from '../src/core/observation.ts';
+import { dnsAuth } from '../src/probes/dns-auth.ts';
+import { tcp } from '../src/probes/tcp.ts';
+import { blacklist } from '../src/probes/blacklist.ts';
+import { DnsClient } from '../src/protocols/dns/client.ts';
+import { OutboxFlusher } from '../src/runner/outbox-flusher.ts';
+import { Runner } from '../src/runner/runner.ts';
+import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
+import { createInfluxWriter } from '../src/series/influx-writer.ts';
+import { commonTags, measurements, type MeasurementSpec } from '../src/series/registry.ts';
+import { Database } from '../src/store/database.ts';
+import { outboxStats } from '../src/store/outbox.ts';
+import { dashboardsDir, renderDashboardFiles } from '../scripts/dashboards.ts';
+import { labKeys } from './lab/keys.ts';
+import { lab } from './lab/plan.ts';
+import { fakeDns, txt, type Query as DnsQuery, type Reply } from './helpers/dns-server.ts';
+import { captureLog } from './helpers/log.ts';
+import { waitFor } from './helpers/probes.ts';
+import { closedPort, tcpServer } from './helpers/servers.ts';
+
+interface Target {
+  query: string;
+  rawQuery: boolean;
+  resultFormat: string;
+  datasource: { type: string; uid: string };
+}
+interface GrafanaPanel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  datasource?: { type: string; uid: string };
+  targets?: Target[];
+}
+interface Variable {
+  name: string;
+  type: string;
+  query: string;
+}
+interface GrafanaDashboard {
+  uid: string;
+  title: string;
+  templating: { list: Variable[] };
+  panels: GrafanaPanel[];
+}
+
+const files = readdirSync(dashboardsDir).filter((name) => name.endsWith('.json'));
+const dashboards = files.map((name) => ({ name, dashboard: JSON.parse(readFileSync(join(dashboardsDir, name), 'utf8')) as GrafanaDashboard }));
+const queryPanels = (dashboard: GrafanaDashboard) => dashboard.panels.filter((panel) => panel.type !== 'row');
+const grafanaMacros = new Set(['timeFilter', '__interval', 'col']);
+
+const fieldOf = (spec: MeasurementSpec, name: string) => (spec.fields as Record<string, { type: string }>)[name];
+const isTag = (spec: MeasurementSpec, name: string) => Object.hasOwn(commonTags, name) || Object.hasOwn(spec.tags, name);
+const numericFunctions = new Set(['mean', 'sum', 'max', 'min', 'median', 'percentile', 'stddev', 'spread', 'derivative', 'non_negative_derivative', 'integral']);
+
+/**
+ * What an InfluxQL query names that the series registry does not declare, or
+ * uses against its type: the measurement, each field and tag, tags where tags
+ * belong (GROUP BY, regex matches), numbers where aggregates need numbers.
+ */
+function queryProblems(query: string, variables: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  const froms = [...query.matchAll(/FROM "([^"]+)"/g)].map((match) => match[1]!);
+  const measurement = froms[0];
+  if (froms.length !== 1) return [`expected exactly one measurement, found ${froms.length}`];
+  const spec = measurements[measurement as keyof typeof measurements] as MeasurementSpec | undefined;
+  if (!spec) return [`unknown measurement "${measurement}"`];
+  const aliases = new Set([...query.matchAll(/ AS "([^"]+)"/g)].map((match) => match[1]!));
+  const known = (name: string) => fieldOf(spec, name) !== undefined || isTag(spec, name) || aliases.has(name);
+  const withoutStrings = query.replace(/'[^']*'/g, "''");
+  for (const match of withoutStrings.matchAll(/(AS |FROM )?"([^"]+)"/g)) {
+    if (match[1] === undefined && !known(match[2]!)) problems.push(`${measurement} has no field or tag "${match[2]}"`);
+  }
+  for (const match of withoutStrings.matchAll(/(\w+)\("([^"]+)"\)/g)) {
+    const [, fn, name] = match as unknown as [string, string, string];
+    if (aliases.has(name)) continue;
+    const field = fieldOf(spec, name);
+    if (!field) problems.push(`${fn}("${name}"): not a field of ${measurement}`);
+    else if (numericFunctions.has(fn) && field.type !== 'integer' && field.type !== 'float') problems.push(`${fn}("${name}"): ${name} is ${field.type}, not a number`);
+  }
+  for (const group of withoutStrings.matchAll(/GROUP BY (.*?)(?= ORDER| LIMIT| fill|\)|$)/g)) {
+    for (const name of group[1]!.matchAll(/"([^"]+)"/g)) if (!isTag(spec, name[1]!)) problems.push(`GROUP BY "${name[1]}": not a tag of ${measurement}`);
+  }
+  for (const match of withoutStrings.matchAll(/"([^"]+)" =~/g)) if (!isTag(spec, match[1]!)) problems.push(`"${match[1]}" =~: not a tag of ${measurement}`);
+  for (const match of withoutStrings.matchAll(/"([^"]+)" = (true|false)/g)) {
+    if (!aliases.has(match[1]!) && fieldOf(spec, match[1]!)?.type !== 'boolean') problems.push(`"${match[1]}" = ${match[2]}: not a boolean field of ${measurement}`);
+  }
+  for (const match of withoutStrings.matchAll(/"([^"]+)" (?:[<>!]?=|[<>]) -?\d/g)) {
+    const type = fieldOf(spec, match[1]!)?.type;
+    if (!aliases.has(match[1]!) && type !== 'integer' && type !== 'float') problems.push(`"${match[1]}" compared with a number: not a numeric field of ${measurement}`);
+  }
+  for (const match of query.matchAll(/\$(\w+)/g)) {
+    const name = match[1]!;
+    if (!grafanaMacros.has(name) && !name.startsWith('tag_') && !variables.has(name)) problems.push(`$${name}: no such variable on the dashboard`);
+  }
+  return problems;
+}
+
+describe('dashboards: the files', () => {
+  it('are what scripts/dashboards.ts renders (npm run dashboards)', () => {
+    const rendered = renderDashboardFiles();
+    expect(files.sort()).toEqual(Object.keys(rendered).sort());
+    for (const name of files) expect(readFileSync(join(dashboardsDir, name), 'utf8'), name).toBe(rendered[name]);
+  });
+
+  it('are five dashboards with unique uids, panels that fit the grid, and InfluxQL on the chosen data source', () => {
+    expect(dashboards.map(({ dashboard }) => dashboard.title).sort()).toEqual([
+      'Mailscope · Blocklists',
+      'Mailscope · DNS authentication',
+      'Mailscope · Inbox placement',
+      'Mailscope · Overview',
+      'Mailscope · Probe health and outbox',
+    ]);
+    expect(new Set(dashboards.map(({ dashboard }) => dashboard.uid)).size).toBe(dashboards.length);
+    for (const { name, dashboard } of dashboards) {
+      const ids = dashboard.panels.map((panel) => panel.id);
+      expect(new Set(ids).size, name).toBe(ids.length);
+      expect(dashboard.templating.list[0]).toMatchObject({ name: 'datasource', type: 'datasource', query: 'influxdb' });
+      for (const panel of dashboard.panels) {
+        expect(panel.gridPos.x + panel.gridPos.w, `${name}: ${panel.title}`).toBeLessThanOrEqual(24);
+      }
+      for (const panel of queryPanels(dashboard)) {
+        expect(panel.targets?.length, `${name}: ${panel.title}`).toBeGreaterThan(0);
+        for (const target of panel.targets ?? []) {
+          expect(target, `${name}: ${panel.title}`).toMatchObject({ rawQuery: true, datasource: { type: 'influxdb', uid: '${datasource}' } });
+          expect(['time_series', 'table']).toContain(target.resultFormat);
+        }
+      }
+    }
+  });
+
+  it('name only measurements, fields and tags the series registry declares, each used as its type allows', () => {
+    const problems: string[] = [];
+    for (const { name, dashboard } of dashboards) {
+      const variables = new Set(dashboard.templating.list.map((variable) => variable.name));
+      for (const variable of dashboard.templating.list.filter((candidate) => candidate.type === 'query')) {
+        problems.push(...queryProblems(variable.query, variables).map((problem) => `${name}: variable ${variable.name}: ${problem}`));
+      }
+      for (const panel of queryPanels(dashboard)) {
+        for (const target of panel.targets ?? []) problems.push(...queryProblems(target.query, variables).map((problem) => `${name}: ${panel.title}: ${problem}`));
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the check catches what it is for', () => {
+    const variables = new Set(['provider']);
+    expect(queryProblems('SELECT mean("inbox_rate") FROM "placement_providers" WHERE $timeFilter', variables)).toEqual(['unknown measurement "placement_providers"']);
+    expect(queryProblems('SELECT mean("inbox_ratio") FROM "placement_provider" WHERE $timeFilter', variables)).toEqual([
+      'placement_provider has no field or tag "inbox_ratio"',
+      'mean("inbox_ratio"): not a field of placement_provider',
+    ]);
+    expect(queryProblems('SELECT mean("status") FROM "blacklist" WHERE $timeFilter GROUP BY "status"', variables)).toEqual([
+      'mean("status"): status is string, not a number',
+      'GROUP BY "status": not a tag of blacklist',
+    ]);
+    expect(queryProblems('SELECT last("listed") FROM "blacklist" WHERE "listed" = 1 AND "codes" =~ /^$list$/', variables)).toEqual([
+      '"codes" =~: not a tag of blacklist',
+      '"listed" compared with a number: not a numeric field of blacklist',
+      '$list: no such variable on the dashboard',
+    ]);
+    expect(queryProblems('SELECT count("x") FROM (SELECT last("level") AS "x" FROM "dns_auth_domain" GROUP BY "domain") WHERE "x" = 2', variables)).toEqual([]);
+  });
+
+  it('come with Grafana provisioning files: an InfluxQL data source and a provider for this directory', () => {
+    const sources = parseYaml(readFileSync(join(dashboardsDir, 'provisioning', 'datasources', 'mailscope.yaml'), 'utf8')) as { apiVersion: number; datasources: Record<string, unknown>[] };
+    expect(sources.apiVersion).toBe(1);
+    expect(sources.datasources).toEqual([
+      expect.objectContaining({ type: 'influxdb', uid: 'mailscope-influxdb', url: '${MAILSCOPE_INFLUX_URL}', jsonData: expect.objectContaining({ version: 'InfluxQL', dbName: '${MAILSCOPE_INFLUX_DB}' }) }),
+    ]);
+    const providers = parseYaml(readFileSync(join(dashboardsDir, 'provisioning', 'dashboards', 'mailscope.yaml'), 'utf8')) as { providers: Record<string, unknown>[] };
+    expect(providers.providers).toEqual([expect.objectContaining({ type: 'file', folder: 'Mailscope', options: expect.objectContaining({ path: '${MAILSCOPE_DASHBOARDS}' }) })]);
+  });
+});
+
+// ── on a real InfluxDB ──────────────────────────────────────────────────────────
+
+interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+const database = `dashboards_${Date.now()}_${process.pid}`;
+
+async function influx(query: string): Promise<InfluxSeries[]> {
+  const response = await fetch(`${lab.influxdb.url}/query?db=${database}&epoch=ms&q=${encodeURIComponent(query)}`, { method: 'POST' });
+  const body = (await response.json()) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
+  const result = body.results?.[0];
+  if (!response.ok || body.error || result?.error) throw new Error(`${query}: ${body.error ?? result?.error ?? response.status}`);
+  return result?.series ?? [];
+}
+
+const regexEscape = (value: string) => value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** What Grafana sends for a query: its macros, and each multi-value variable as a regex of its values ("All"). */
+function substitute(query: string, values: Record<string, string[]>): string {
+  return query
+    .replaceAll('$timeFilter', 'time > now() - 1h')
+    .replaceAll('$__interval', '1m')
+    .replace(/\$(\w+)/g, (whole, name: string) => (values[name] ? `(${values[name].map(regexEscape).join('|')})` : whole));
+}
+
+const hasData = (series: InfluxSeries[]) => series.some((one) => one.values.some((row) => row.slice(1).some((value) => value !== null)));
+
+let recorded: Observation[] = [];
+const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes';
+
+/**
+ * The demo's probes (blocklists, DNS authentication, both placement probes, tcp,
+ * http, the outbox) run once against the lab and are recorded by the store; plus
+ * what the demo does not produce on its first run: a failed run, a DNS record
+ * change, lookups a list cannot answer, an outbox that could not write. Then the
+ * outbox flusher writes it all to a fresh InfluxDB database.
+ */
+async function loadDataSet(): Promise<void> {
+  const config = loadConfig('demo/mailscope.yaml', { cwd: join(import.meta.dirname, '..'), env: { MAILSCOPE_LAB_CA: labKeys().caCert } });
+  const dir = mkdtempSync(join(tmpdir(), 'mailscope-dashboards-'));
+  const db = Database.open(dir);
+  const dns = new DnsClient({ servers: [lab.resolver], timeoutMs: 1_000, attempts: 1 });
+  const log = captureLog().log;
+  // A flusher that cannot reach its server: the outbox probe reports its failures.
+  const down = new OutboxFlusher(db, createInfluxWriter({ api: 'v1', url: `http://127.0.0.1:${await closedPort()}`, database, timeout: 1_000 }), log, { batchSize: 100, intervalMs: 10, minRetryMs: 20, maxRetryMs: 50 });
+  down.start();
+  const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, true, down)) });
+  try {
+    const definitions = config.probes.map((probe) => probe.definition);
+    const runs = await Promise.all(definitions.filter((definition) => definition.kind !== 'outbox').map((definition) => runner.run(definition, 'cli')));
+    // The outbox probe once the writes have failed (they start once there is something to write).
+    await waitFor(() => down.status().consecutiveFailures > 0, 'a failed write');
+    for (const definition of definitions.filter((candidate) => candidate.kind === 'outbox')) runs.push(await runner.run(definition, 'cli'));
+    await down.stop();
+    // A run that cannot finish in time fails (PROBE_TIMEOUT).
+    const { port } = await tcpServer(() => {});
+    const silent = tcp.configSchema.parse({ id: 'silent-mta', kind: 'tcp', schedule: '* * * * *', timeout: '300ms', connectTimeout: '5s', expectBanner: '^220', targets: [`127.0.0.1:${port}`] });
+    runs.push(await runner.run(silent, 'cli'));
+    // Lists the lab's resolver cannot answer: errors, and unhealthy lists.
+    const unreachable = blacklist.configSchema.parse({ id: 'public-lists', kind: 'blacklist', schedule: '* * * * *', targets: ['127.0.0.11'], lists: ['spamcop', 'psbl'] });
+    runs.push(await runner.run(unreachable, 'cli'));
+    // A DNS record that changes between two runs (an in-process DNS server serves both versions).
+    let spf = 'v=spf1 ip4:192.0.2.10 -all';
+    const server = await fakeDns((query: DnsQuery): Reply => (query.name === 'rotated.test' && query.type === 'TXT' ? { answers: [txt(query.name, spf)] } : { rcode: 'NXDOMAIN' }));
+    const rotated = dnsAuth.configSchema.parse({ id: 'rotated-spf', kind: 'dns-auth', schedule: '* * * * *', domains: [{ domain: 'rotated.test', skip: ['dkim', 'dmarc', 'mx', 'address', 'mta_sts', 'tls_rpt', 'bimi'] }] });
+    const runRotated = async () => {
+      // A client per run: the second must not answer from the first one's cache.
+      const client = new DnsClient({ servers: [server.server], timeoutMs: 500, attempts: 1 });
+      try {
+        return await new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, client, outboxSnapshotOf(db, systemClock, false)) }).run(rotated, 'cli');
+      } finally {
+        client.close();
+      }
+    };
+    runs.push(await runRotated());
+    spf = 'v=spf1 ip4:192.0.2.20 -all';
+    runs.push(await runRotated());
+    recorded = runs.flatMap((run) => run.observations);
+
+    const writer = createInfluxWriter({ api: 'v1', url: lab.influxdb.url, database, timeout: 10_000 });
+    const flusher = new OutboxFlusher(db, writer, log, { batchSize: 5_000, intervalMs: 10, maxRetryMs: 1_000 });
+    while (outboxStats(db, new Date()).depth > 0) {
+      const outcome = await flusher.flushOnce();
+      if (!outcome.ok) throw new Error(`writing the data set failed: ${outcome.failure.message}`);
+      expect(outcome.quarantined).toBe(0);
+    }
+  } finally {
+    await down.stop();
+    dns.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store and outbox', () => {
+  beforeAll(async () => {
+    await influx(`CREATE DATABASE ${database}`);
+  });
+  afterAll(async () => {
+    await influx(`DROP DATABASE ${database}`);
+  });
+  // The tests below read what this one loads (tests in a file run in order).
+  beforeEach((context) => {
+    if (context.task.name !== loaderName && recorded.length === 0) throw new Error('the data set did not load: see the first test of this group');
+  });
+
+  it(loaderName, { timeout: 120_000 }, async () => {
+    await loadDataSet();
+    const some = (measurement: string, test: (observation: Observation) => boolean) => recorded.some((observation) => observation.measurement === measurement && test(observation));
+    expect(some('blacklist', (o) => o.fields.status === 'listed')).toBe(true);
+    expect(some('blacklist', (o) => o.fields.status === 'error')).toBe(true);
+    expect(some('placement', (o) => o.fields.outcome === 'inbox')).toBe(true);
+    expect(some('placement', (o) => o.fields.outcome === 'rejected')).toBe(true);
+    expect(some('probe_run', (o) => o.fields.success === false && o.fields.error_code === 'PROBE_TIMEOUT')).toBe(true);
+    expect(some('dns_auth_change', (o) => o.tags.domain === 'rotated.test')).toBe(true);
+    expect(some('outbox', (o) => typeof o.fields.last_error === 'string')).toBe(true);
+  });
+
+  for (const { name, dashboard } of dashboards) {
+    it(`${name}: every variable and every panel query runs and returns data`, async () => {
+      const values: Record<string, string[]> = {};
+      for (const variable of dashboard.templating.list.filter((candidate) => candidate.type === 'query')) {
+        const series = await influx(variable.query);
+        values[variable.name] = series.flatMap((one) => one.values.map((row) => String(row[1])));
+        expect(values[variable.name], `variable ${variable.name}`).not.toEqual([]);
+      }
+      const empty: string[] = [];
+      for (const panel of queryPanels(dashboard)) {
+        for (const target of panel.targets ?? []) {
+          const series = await influx(substitute(target.query, values));
+          if (!hasData(series)) empty.push(panel.title);
+        }
+      }
+      expect(empty).toEqual([]);
+    });
+  }
+
+  it('the counting panels count what the store recorded', async () => {
+    const overview = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-overview')!.dashboard;
+    const panelValue = async (title: string) => {
+      const target = queryPanels(overview).find((panel) => panel.title === title)!.targets![0]!;
+      const series = await influx(substitute(target.query, {}));
+      return series[0]?.values[0]?.[1];
+    };
+    /** Distinct entities whose latest observation, in some probe, matches. */
+    const countLatest = (measurement: string, entity: string, matches: (o: Observation) => boolean) => {
+      const latest = new Map<string, Observation>();
+      for (const o of recorded.filter((candidate) => candidate.measurement === measurement)) {
+        const key = `${o.tags.probe} ${o.tags[entity]}`;
+        const previous = latest.get(key);
+        if (!previous || previous.time <= o.time) latest.set(key, o);
+      }
+      return new Set([...latest.values()].filter(matches).map((o) => o.tags[entity])).size;
+    };
+    const listedTargets = countLatest('blacklist_target', 'target', (o) => Number(o.fields.listed_count) > 0);
+    const failingProbes = countLatest('probe_run', 'probe', (o) => o.fields.success === false);
+    const failingDomains = countLatest('dns_auth_domain', 'domain', (o) => o.fields.level === 2);
+    expect(listedTargets).toBeGreaterThan(0);
+    expect(failingProbes).toBeGreaterThan(0);
+    expect(await panelValue('Targets listed')).toBe(listedTargets);
+    expect(await panelValue('Probes failing')).toBe(failingProbes);
+    expect(await panelValue('Domains failing authentication')).toBe(failingDomains);
+  });
+});
