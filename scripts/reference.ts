@@ -96,7 +96,7 @@ function measurementTables(): string {
 async function apiRoutes(): Promise<string> {
   const db = Database.open(':memory:');
   const log = createLogger({ level: 'silent' });
-  const config = { configFile: '', dataDir: ':memory:', probeFiles: [], probes: [], instance: InstanceSchema.parse({}) };
+  const config = { configFile: '', dataDir: ':memory:', probeFiles: [], probes: [], rules: [], instance: InstanceSchema.parse({}) };
   // Never asked: the routes only need a runner to exist.
   const dns = new DnsClient({ servers: [{ host: '127.0.0.1', port: 53 }] });
   const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, false)) });

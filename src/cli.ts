@@ -15,6 +15,7 @@ import type { DnsClient, DnsClientOptions } from './protocols/dns/client.ts';
 import type { DnsServer } from './protocols/dns/types.ts';
 import { startObservatory } from './observatory.ts';
 import { Runner } from './runner/runner.ts';
+import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
 import { dnsOptionsOf, outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
 
@@ -169,7 +170,9 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       const dns = dnsFor(config.instance);
       try {
         const outbox = outboxSnapshotOf(db, platform.clock, config.instance.influx !== undefined);
-        const runner = new Runner({ db, clock: platform.clock, log, services: probeServicesOf(config.instance, dns, outbox) });
+        // Rules are evaluated as in `mailscope run`; what they queue is delivered by the running observatory.
+        const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock: platform.clock, log, settings: alertSettingsOf(config.instance) });
+        const runner = new Runner({ db, clock: platform.clock, log, services: probeServicesOf(config.instance, dns, outbox), onRecord: (observations) => alerts.evaluate(observations) });
         const onShutdown = () => void runner.stop();
         platform.shutdown.addEventListener('abort', onShutdown, { once: true });
         const completed = await runner.run(loaded.definition, 'cli');

@@ -7,6 +7,8 @@ import { formatHostPort } from './core/schema.ts';
 import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
+import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { Dispatcher, retrySettingsOf } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
 import { Runner } from './runner/runner.ts';
@@ -41,13 +43,21 @@ export async function startObservatory(options: {
   const flusher = influx
     ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
     : undefined;
-  const runner = new Runner({ db, clock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, clock, flusher !== undefined, flusher)) });
+  const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance) });
+  const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake() });
+  const runner = new Runner({
+    db,
+    clock,
+    log,
+    services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, clock, flusher !== undefined, flusher)),
+    onRecord: (observations) => alerts.evaluate(observations),
+  });
   const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
   const { retention } = config.instance;
   const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx });
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
+    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, alerts, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
   } catch (error) {
     dns.close();
     db.close();
@@ -71,8 +81,10 @@ export async function startObservatory(options: {
   scheduler.start();
   flusher?.start();
   pruner.start();
+  alerts.start();
+  dispatcher.start();
   if (!influx) log.info('no influx: configured; time series wait in the outbox');
-  log.info({ listen: formatHostPort(bound), probes: config.probes.length, dataDir: config.dataDir }, 'mailscope running');
+  log.info({ listen: formatHostPort(bound), probes: config.probes.length, rules: config.rules.length, notifiers: config.instance.notifiers.length, dataDir: config.dataDir }, 'mailscope running');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -87,7 +99,8 @@ export async function startObservatory(options: {
           // and app.close() does not wait out that run's timeout.
           await Promise.all([scheduler.stop(), app.close()]);
           // What was not acknowledged stays in the outbox for the next start.
-          await Promise.all([flusher?.stop(), pruner.stop()]);
+          alerts.stop();
+          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop()]);
         } finally {
           dns.close();
           db.close();

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
+import type { Rule } from '../alerts/rules.ts';
 import type { ProbeDefinition } from '../probes/index.ts';
 import { checkBlacklistProbes } from './blocklists.ts';
 import { interpolate, type Env } from './interpolate.ts';
@@ -17,6 +18,12 @@ export interface LoadedProbe {
   index: number;
 }
 
+export interface LoadedRule {
+  rule: Rule;
+  file: string;
+  index: number;
+}
+
 export interface LoadedConfig {
   /** Absolute path of the instance file. */
   configFile: string;
@@ -25,6 +32,7 @@ export interface LoadedConfig {
   dataDir: string;
   probeFiles: string[];
   probes: LoadedProbe[];
+  rules: LoadedRule[];
 }
 
 export interface LoadOptions {
@@ -82,6 +90,15 @@ function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem
   const interpolated = interpolate(value, env, interpolationProblems);
   for (const problem of interpolationProblems) problems.push({ file: shown, ...problem });
   return interpolationProblems.length > 0 ? undefined : interpolated;
+}
+
+/** Every notify: entry names a notifier of the instance file. */
+function checkRuleChannels(instance: InstanceConfig, rules: readonly LoadedRule[]): ConfigProblem[] {
+  const ids = instance.notifiers.map((notifier) => notifier.id);
+  const defined = ids.length > 0 ? `defined: ${ids.join(', ')}` : 'none defined: add notifiers: to the instance file';
+  return rules.flatMap(({ rule, file, index }) =>
+    rule.notify.flatMap((id, position) => (ids.includes(id) ? [] : [{ file, path: ['rules', index, 'notify', position], message: `unknown notifier "${id}" (${defined})` }])),
+  );
 }
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, shown: string, problems: ConfigProblem[]): z.output<S> | undefined {
@@ -148,6 +165,8 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
 
   const probes: LoadedProbe[] = [];
   const firstById = new Map<string, LoadedProbe>();
+  const rules: LoadedRule[] = [];
+  const firstRuleById = new Map<string, LoadedRule>();
   for (const probeFile of probeFiles) {
     const probeShown = displayPath(probeFile, options.cwd);
     const parsed = validate(ProbeFileSchema, readYaml(probeFile, probeShown, options.env, problems), probeShown, problems);
@@ -165,9 +184,19 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
       firstById.set(definition.id, loaded);
       probes.push(loaded);
     });
+    parsed?.rules.forEach((rule, index) => {
+      const first = firstRuleById.get(rule.id);
+      if (first) {
+        problems.push({ file: probeShown, path: ['rules', index, 'id'], message: `duplicate rule id "${rule.id}" (first defined in ${first.file}: rules[${first.index}])` });
+        return;
+      }
+      const loaded = { rule, file: probeShown, index };
+      firstRuleById.set(rule.id, loaded);
+      rules.push(loaded);
+    });
   }
 
-  if (instance) problems.push(...checkBlacklistProbes(instance, probes));
+  if (instance) problems.push(...checkBlacklistProbes(instance, probes), ...checkRuleChannels(instance, rules));
   if (problems.length > 0 || !instance) throw new ConfigError(problems.map(formatProblem));
-  return { configFile: file, instance, dataDir: resolve(base, instance.dataDir), probeFiles, probes };
+  return { configFile: file, instance, dataDir: resolve(base, instance.dataDir), probeFiles, probes, rules };
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { logLevels } from '../core/logger.ts';
 import { dnsServer, duration, identifier, listenAddress, secret } from '../core/schema.ts';
 import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
+import { RuleSchema } from '../alerts/rules.ts';
+import { notifierConfigSchema } from '../notifiers/index.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
 
 export const roles = ['viewer', 'operator', 'admin'] as const;
@@ -127,6 +129,40 @@ export const InstanceSchema = z.strictObject({
       batchSize: z.int().min(100).max(100_000).default(5_000).describe('rows deleted per transaction; the event loop (probes, API) runs between batches'),
     })
     .prefault({}),
+  notifiers: z
+    .array(notifierConfigSchema)
+    .default([])
+    .superRefine((notifiers, ctx) => {
+      const seen = new Map<string, number>();
+      notifiers.forEach((notifier, index) => {
+        const first = seen.get(notifier.id);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate notifier id "${notifier.id}" (also notifiers[${first}])` });
+        else seen.set(notifier.id, index);
+      });
+    })
+    .describe('where alerts go: list of { id, kind: slack | webhook | email, ... }; rules name them in notify:'),
+  alerts: z
+    .strictObject({
+      interval: duration.prefault('30s').describe('how often firing alerts are re-checked for reminders, silences that ended and flapping that stopped'),
+      renotify: duration.prefault('4h').describe('repeat a firing, unacknowledged alert this often (a rule may say otherwise)'),
+      flap: z
+        .strictObject({
+          window: duration.prefault('1h'),
+          maxTransitions: z.int().min(2).default(4).describe('more firing/resolved changes than this within the window: flapping, notifications held until a window passes without one'),
+        })
+        .prefault({}),
+      retry: z
+        .strictObject({
+          min: duration.prefault('5s').describe('first delay after a failed delivery (doubling, with jitter)'),
+          max: duration.prefault('10m').describe('longest delay between attempts'),
+          attempts: z.int().min(1).max(100).default(12).describe('attempts before a delivery is given up as failed'),
+          timeout: duration.prefault('15s').describe('per attempt'),
+        })
+        .prefault({}),
+      externalUrl: z.url().optional().describe("Mailscope's API as people reach it, for links in notifications (e.g. https://mailscope.example.com)"),
+      dashboardUrl: z.url().optional().describe('a Grafana dashboard to link from notifications'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default('info').describe('fatal, error, warn, info, debug, trace or silent'),
@@ -144,4 +180,5 @@ export type ApiTokenConfig = InstanceConfig['tokens'][number];
 /** probes/*.yaml: what to watch, when, and what counts as healthy. */
 export const ProbeFileSchema = z.strictObject({
   probes: z.array(probeDefinitionSchema).default([]),
+  rules: z.array(RuleSchema).default([]).describe('alert rules: conditions over what the probes record'),
 });

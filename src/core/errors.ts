@@ -50,6 +50,11 @@ export const errorCodes = {
   IMAP_TLS_FAILED: 'TLS with the IMAP server failed (certificate or protocol)',
   IMAP_ERROR: 'an IMAP command failed (the message says which)',
   OAUTH_TOKEN_FAILED: 'no OAuth2 access token could be obtained for the seed mailbox',
+  // Alerts and notifiers
+  NOTIFY_FAILED: 'a notification could not be delivered (the channel said why); it is retried with backoff',
+  ALERT_NOT_FOUND: 'no alert with that id',
+  ALERT_NOT_FIRING: 'only a firing alert can be acknowledged',
+  SILENCE_NOT_FOUND: 'no silence with that id',
   // HTTP API
   HTTP_LISTEN_FAILED: 'the API cannot listen on its address (taken, or not on this machine)',
   BAD_REQUEST: 'the request does not match the route\'s schema; every issue is listed',

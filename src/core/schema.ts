@@ -128,6 +128,22 @@ export function secret(options: { minLength?: number } = {}) {
   });
 }
 
+/** A URL that is a secret (a webhook URL carries its token): checked, never echoed in an error. */
+export function secretUrl() {
+  return z
+    .string({ error: 'expected a URL (not shown: it is a secret)' })
+    .superRefine((value, ctx) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL (not shown: it is a secret)' });
+    })
+    .pipe(secret());
+}
+
 /** A file that can be read now (config load time): a path, absolute or relative to the working directory. */
 export const readableFile = z
   .string()

@@ -5,6 +5,7 @@ import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } f
 import type { Logger } from '../core/logger.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { configRoutes } from './routes/config.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -58,6 +59,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(observationRoutes(services));
   await app.register(configRoutes(services));
   await app.register(outboxRoutes(services));
+  await app.register(alertRoutes(services));
   await app.ready();
   return app;
 }

@@ -1,3 +1,4 @@
+import type { AlertEngine } from '../alerts/engine.ts';
 import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FlusherStatus } from '../runner/outbox-flusher.ts';
@@ -16,4 +17,6 @@ export interface ApiServices {
   clock: Clock;
   /** The outbox flusher, when `influx:` is configured. */
   outbox?: { status(): FlusherStatus };
+  /** The rules engine (acknowledgements, and silences taking effect at once). */
+  alerts?: AlertEngine;
 }

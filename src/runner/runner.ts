@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Observation } from '../core/observation.ts';
 import type { ProbeServices } from '../probes/define.ts';
 import { findProbeKind, type ProbeDefinition } from '../probes/index.ts';
 import type { Database } from '../store/database.ts';
@@ -17,6 +18,8 @@ export interface RunnerOptions {
   clock: Clock;
   log: Logger;
   services: ProbeServices;
+  /** Called inside each run's recording transaction with its observations (the alert rules). */
+  onRecord?: (observations: readonly Observation[]) => void;
   /** Where probe kinds are looked up; the registry unless a test says otherwise. */
   findKind?: (kind: string) => AnyProbeKind | undefined;
 }
@@ -32,6 +35,7 @@ export class Runner {
   readonly #log: Logger;
   readonly #services: ProbeServices;
   readonly #findKind: (kind: string) => AnyProbeKind | undefined;
+  readonly #onRecord: ((observations: readonly Observation[]) => void) | undefined;
   readonly #inFlight = new Map<string, Promise<CompletedRun>>();
   readonly #shutdown = new AbortController();
 
@@ -41,6 +45,7 @@ export class Runner {
     this.#log = options.log.child({ component: 'runner' });
     this.#services = options.services;
     this.#findKind = options.findKind ?? findProbeKind;
+    this.#onRecord = options.onRecord;
   }
 
   isRunning(probeId: string): boolean {
@@ -94,7 +99,7 @@ export class Runner {
   }
 
   #record(run: RunResult): Recorded {
-    const recorded = record(this.#db, run);
+    const recorded = record(this.#db, run, this.#onRecord);
     this.#log.info(
       { probe: run.probeId, runId: recorded.runId, success: recorded.success, code: recorded.error?.code, durationMs: Math.round(run.durationMs) },
       'run recorded',

@@ -142,6 +142,60 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'alert instances, notifications, silences',
+    sql: `
+      -- Version 2's alerts table was never written to: replaced by one that keeps each instance's state machine.
+      DROP TABLE alerts;
+      -- One row per alert instance: a rule and one series (tag combination).
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        series TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        machine TEXT NOT NULL,
+        last_value TEXT,
+        details TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (rule_id, series)
+      );
+      CREATE INDEX alerts_by_state ON alerts (state);
+
+      -- One delivery of one notification to one channel: queued with the state change, retried until sent or given up.
+      CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER
+      );
+      CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
+      CREATE INDEX notifications_by_alert ON notifications (alert_id, id);
+
+      -- Silences: matching alerts notify no one until ends_at (or until deleted).
+      CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        comment TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        deleted_at INTEGER,
+        deleted_by TEXT
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

@@ -22,9 +22,10 @@ const maxProblemsInMessage = 5;
  * and none of its observations are kept. Every run also yields `probe_run`.
  * Series with a `since` state (a listing's first sighting) are updated in the
  * same transaction, and series with change detection add their change
- * observations (a DNS record that differs from the last run's).
+ * observations (a DNS record that differs from the last run's). `within` runs in
+ * the same transaction with everything recorded (the alert rules).
  */
-export function record(db: Database, run: RunResult): Recorded {
+export function record(db: Database, run: RunResult, within?: (observations: readonly Observation[]) => void): Recorded {
   const tagged = run.observations.map((observation) => ({
     ...observation,
     tags: { ...observation.tags, probe: run.probeId },
@@ -60,6 +61,8 @@ export function record(db: Database, run: RunResult): Recorded {
       insertObservation(db, id, run.probeId, observation);
       enqueueLine(db, toLineProtocol(observation), run.finishedAt);
     }
+    // Whatever follows from these observations (alert states, notifications) commits with them, or not at all.
+    within?.(all);
     return id;
   });
   return { runId, success: outcome.success, ...(outcome.error ? { error: outcome.error } : {}), observations: all };

@@ -20,12 +20,20 @@ const routes = [
   { method: 'GET', url: '/v1/outbox', access: 'viewer' },
   { method: 'GET', url: '/v1/outbox/quarantine', access: 'viewer' },
   { method: 'GET', url: '/metrics', access: 'viewer' },
+  { method: 'GET', url: '/v1/alerts', access: 'viewer' },
+  // Reaching the handler (past auth) is what counts: no such alert or silence is 404.
+  { method: 'GET', url: '/v1/alerts/:id', access: 'viewer', path: '/v1/alerts/0123456789abcdef', ok: 404 },
+  { method: 'POST', url: '/v1/alerts/:id/ack', access: 'operator', path: '/v1/alerts/0123456789abcdef/ack', ok: 404 },
+  { method: 'GET', url: '/v1/notifications', access: 'viewer' },
+  { method: 'GET', url: '/v1/silences', access: 'viewer' },
+  { method: 'POST', url: '/v1/silences', access: 'operator', body: { matchers: { rule: 'x' }, until: '1h', comment: 'auth matrix' }, ok: 201 },
+  { method: 'DELETE', url: '/v1/silences/:id', access: 'operator', path: '/v1/silences/no-such-silence', ok: 404 },
 ] as const;
 
-function expectedStatus(access: string, caller: TokenName): number[] {
+function expectedStatus(access: string, caller: TokenName, ok = 200): number[] {
   if (access === 'public') return [200, 503];
   if (caller === 'none') return [401];
-  return rank[caller] >= rank[access as keyof typeof rank] ? [200] : [403];
+  return rank[caller] >= rank[access as keyof typeof rank] ? [ok] : [403];
 }
 
 describe('auth matrix: every route × no token / viewer / operator / admin', async () => {
@@ -48,8 +56,8 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
     const expected: string[] = [];
     for (const route of routes) {
       for (const caller of callers) {
-        const response = await rig.request({ method: route.method, url: 'path' in route ? route.path : route.url, as: caller });
-        const allowed = expectedStatus(route.access, caller);
+        const response = await rig.request({ method: route.method, url: 'path' in route ? route.path : route.url, as: caller, ...('body' in route ? { payload: route.body } : {}) });
+        const allowed = expectedStatus(route.access, caller, 'ok' in route ? route.ok : 200);
         const label = `${route.method} ${route.url} as ${caller}`;
         outcomes.push(`${label}: ${allowed.includes(response.statusCode) ? 'as expected' : response.statusCode}`);
         expected.push(`${label}: as expected`);
@@ -95,7 +103,27 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
     const document = spec.json();
     expect(document.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
     expect(Object.keys(document.paths).sort()).toEqual(
-      ['/healthz', '/metrics', '/readyz', '/v1/config', '/v1/observations', '/v1/outbox', '/v1/outbox/quarantine', '/v1/probes', '/v1/probes/{id}', '/v1/probes/{id}/run', '/v1/runs', '/v1/runs/{id}', '/v1/series'].sort(),
+      [
+        '/healthz',
+        '/metrics',
+        '/readyz',
+        '/v1/alerts',
+        '/v1/alerts/{id}',
+        '/v1/alerts/{id}/ack',
+        '/v1/config',
+        '/v1/notifications',
+        '/v1/observations',
+        '/v1/outbox',
+        '/v1/outbox/quarantine',
+        '/v1/probes',
+        '/v1/probes/{id}',
+        '/v1/probes/{id}/run',
+        '/v1/runs',
+        '/v1/runs/{id}',
+        '/v1/series',
+        '/v1/silences',
+        '/v1/silences/{id}',
+      ].sort(),
     );
     expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['limit', 'probe', 'since', 'until']);
   });

@@ -1,0 +1,196 @@
+/**
+ * The rules engine: after each run (inside record()'s transaction) every rule is
+ * evaluated on the run's observations, one alert instance per series; state
+ * changes and the notifications they call for are written together. A timer
+ * re-checks firing alerts for reminders, silences that ended and flapping that
+ * stopped. Delivery is the dispatcher's, never in the way of a probe.
+ */
+import type { InstanceConfig } from '../config/schema.ts';
+import type { Clock } from '../core/clock.ts';
+import { MailscopeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { FieldValue, Observation } from '../core/observation.ts';
+import { alertId, alertsToReview, enqueueNotification, getAlert, listSilences, saveAlert, seriesKey, type AlertRow, type SilenceRow } from '../store/alerts.ts';
+import type { Database } from '../store/database.ts';
+import { buildNotification, detailsOf } from './message.ts';
+import { holds, matchesWhere, type Rule } from './rules.ts';
+import { due, initialState, notified, settle, step, type FlapSettings, type InstanceState } from './state.ts';
+
+export interface AlertSettings {
+  intervalMs: number;
+  renotifyMs: number;
+  flap: FlapSettings;
+  externalUrl?: string | undefined;
+  dashboardUrl?: string | undefined;
+}
+
+/** The engine's settings from the instance file's `alerts:` section. */
+export function alertSettingsOf(instance: InstanceConfig): AlertSettings {
+  const { alerts } = instance;
+  return { intervalMs: alerts.interval, renotifyMs: alerts.renotify, flap: { windowMs: alerts.flap.window, maxTransitions: alerts.flap.maxTransitions }, externalUrl: alerts.externalUrl, dashboardUrl: alerts.dashboardUrl };
+}
+
+/** The labels a silence matches: the series' tags, the rule's labels, `rule` and `severity`. */
+export function silenceLabels(rule: Rule, alert: Pick<AlertRow, 'labels'>): Record<string, string> {
+  return { ...alert.labels, ...rule.labels, rule: rule.id, severity: rule.severity };
+}
+
+export function silenced(silences: readonly SilenceRow[], labels: Record<string, string>): boolean {
+  return silences.some((silence) => Object.entries(silence.matchers).every(([name, value]) => labels[name] === value));
+}
+
+export class AlertEngine {
+  readonly #db: Database;
+  readonly #rules: ReadonlyMap<string, Rule>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #settings: AlertSettings;
+  readonly #onQueued: () => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: { db: Database; rules: readonly Rule[]; clock: Clock; log: Logger; settings: AlertSettings; onQueued?: () => void }) {
+    this.#db = options.db;
+    this.#rules = new Map(options.rules.map((rule) => [rule.id, rule]));
+    this.#clock = options.clock;
+    this.#log = options.log.child({ component: 'alerts' });
+    this.#settings = options.settings;
+    this.#onQueued = options.onQueued ?? (() => {});
+  }
+
+  get rules(): readonly Rule[] {
+    return [...this.#rules.values()];
+  }
+
+  rule(id: string): Rule | undefined {
+    return this.#rules.get(id);
+  }
+
+  /** Evaluate every rule on one run's observations. Call inside the transaction that records them. */
+  evaluate(observations: readonly Observation[]): void {
+    const now = this.#clock.now().getTime();
+    const silences = listSilences(this.#db, { activeAt: now, limit: 10_000 });
+    let queued = 0;
+    for (const rule of this.#rules.values()) {
+      const condition = rule.compiled;
+      const changes = condition.kind === 'change' ? new Map(observations.filter((o) => o.measurement === condition.into).map((o) => [seriesKey(o.tags), o])) : undefined;
+      for (const observation of observations) {
+        if (observation.measurement !== condition.measurement || !matchesWhere(rule, observation.tags)) continue;
+        const series = seriesKey(observation.tags);
+        let result: boolean | undefined;
+        let value: FieldValue | undefined;
+        let change: Observation | undefined;
+        if (condition.kind === 'threshold') {
+          value = observation.fields[condition.field];
+          result = holds(condition, value);
+        } else {
+          // No digest: the check failed, so whether the record changed is unknown.
+          change = changes!.get(series);
+          result = observation.fields[condition.field] === undefined ? undefined : change !== undefined;
+          value = change ? String(change.fields.new_record ?? '') : undefined;
+        }
+        if (result === undefined) continue;
+        queued += this.#apply(rule, series, observation.tags, now, silences, (machine) => step(machine, result, now, rule.for, this.#settings.flap), {
+          value,
+          ...(result ? { details: detailsOf(observation, change) } : {}),
+        });
+      }
+    }
+    if (queued > 0) queueMicrotask(this.#onQueued);
+  }
+
+  /** Reminders, silences that ended, flapping that stopped: what time alone changes. */
+  tick(): void {
+    const now = this.#clock.now().getTime();
+    let queued = 0;
+    this.#db.transaction(() => {
+      const silences = listSilences(this.#db, { activeAt: now, limit: 10_000 });
+      for (const alert of alertsToReview(this.#db)) {
+        const rule = this.#rules.get(alert.ruleId);
+        // A rule removed from the config: its alerts stay as they were, and say nothing more.
+        if (!rule) continue;
+        queued += this.#apply(rule, alert.series, alert.labels, now, silences, (machine) => settle(machine, now, this.#settings.flap), {});
+      }
+    });
+    if (queued > 0) this.#onQueued();
+  }
+
+  acknowledge(id: string, by: string, comment: string | undefined): AlertRow {
+    return this.#db.transaction(() => {
+      const alert = getAlert(this.#db, id);
+      if (!alert) throw new MailscopeError('ALERT_NOT_FOUND', `no alert "${id}"`);
+      if (alert.state !== 'firing') throw new MailscopeError('ALERT_NOT_FIRING', `alert "${id}" is ${alert.state}: only a firing alert can be acknowledged`);
+      const now = this.#clock.now().getTime();
+      const machine = { ...(alert.machine as unknown as InstanceState), ackedBy: by, ackedAt: now, ...(comment ? { ackComment: comment } : {}) };
+      const updated = { ...alert, machine: machine as unknown as AlertRow['machine'], updatedAt: now };
+      saveAlert(this.#db, updated);
+      this.#log.info({ alert: id, rule: alert.ruleId, by }, 'alert acknowledged');
+      return updated;
+    });
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      try {
+        this.tick();
+      } catch (error) {
+        this.#log.error({ err: error }, 'alert tick failed');
+      }
+    }, this.#settings.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One instance: the new state, saved, and the notification it calls for queued per channel. Returns how many were queued. */
+  #apply(
+    rule: Rule,
+    series: string,
+    tags: Record<string, string>,
+    now: number,
+    silences: readonly SilenceRow[],
+    next: (machine: InstanceState) => InstanceState,
+    seen: { value?: FieldValue | undefined; details?: Record<string, string> },
+  ): number {
+    const id = alertId(rule.id, series);
+    const existing = getAlert(this.#db, id);
+    const before = existing ? (existing.machine as unknown as InstanceState) : initialState();
+    let machine = next(before);
+    const alert: AlertRow = {
+      id,
+      ruleId: rule.id,
+      series,
+      labels: existing?.labels ?? tags,
+      severity: rule.severity,
+      state: machine.state,
+      machine: machine as unknown as AlertRow['machine'],
+      ...(seen.value !== undefined ? { lastValue: seen.value } : existing?.lastValue !== undefined ? { lastValue: existing.lastValue } : {}),
+      details: seen.details ?? existing?.details ?? {},
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
+    // An instance that never left inactive is not worth a row.
+    if (!existing && machine.state === 'inactive') return 0;
+    const event = due(machine, now, {
+      renotifyMs: rule.renotify ?? this.#settings.renotifyMs,
+      notifyResolved: rule.notifyResolved,
+      silenced: silenced(silences, silenceLabels(rule, alert)),
+    });
+    let queued = 0;
+    if (event) {
+      machine = notified(machine, event, now);
+      if (event !== 'quiet') {
+        const payload = buildNotification(rule, alert, machine, event, now, this.#settings);
+        for (const channel of rule.notify) enqueueNotification(this.#db, { alertId: id, channel, event, payload: payload as unknown as Record<string, unknown>, at: now });
+        queued = rule.notify.length;
+        this.#log.info({ alert: id, rule: rule.id, event, channels: rule.notify }, 'alert notification queued');
+      }
+    }
+    if (existing && JSON.stringify(before) === JSON.stringify(machine) && (seen.value === undefined || seen.value === existing.lastValue) && seen.details === undefined) return queued;
+    saveAlert(this.#db, { ...alert, state: machine.state, machine: machine as unknown as AlertRow['machine'] });
+    if (before.state !== machine.state) this.#log.info({ alert: id, rule: rule.id, from: before.state, to: machine.state }, 'alert state changed');
+    return queued;
+  }
+}

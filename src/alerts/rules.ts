@@ -1,0 +1,152 @@
+/**
+ * Alert rules, as written beside the probes (`rules:` in a probe file): a
+ * condition over one measurement's field, checked against the series registry at
+ * load time, so a typo is a config error and not an alert that never fires.
+ */
+import { z } from 'zod';
+import type { FieldValue } from '../core/observation.ts';
+import { duration, identifier } from '../core/schema.ts';
+import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../series/registry.ts';
+
+export const severities = ['critical', 'warning', 'info'] as const;
+export type Severity = (typeof severities)[number];
+
+export const operators = ['==', '!=', '<', '<=', '>', '>='] as const;
+export type Operator = (typeof operators)[number];
+
+/** What a rule tests on each observation of its measurement. */
+export type Condition =
+  | { kind: 'threshold'; measurement: string; field: string; type: FieldType; op: Operator; value: FieldValue }
+  /** A record differs from the previous run's: the store wrote a change observation (`into`) for the series. */
+  | { kind: 'change'; measurement: string; into: string; field: string };
+
+const builtins = {
+  'probe failing': 'a run of the probe could not measure (probe_run.success == false); with for: N, N runs in a row',
+  'record changed': 'a DNS authentication record differs from the previous run (a dns_auth_change observation)',
+} as const;
+
+const measurementNames = Object.keys(measurements);
+const spec = (name: string) => (measurements as Record<string, MeasurementSpec>)[name];
+const tagsOf = (measurement: MeasurementSpec) => [...Object.keys(commonTags), ...Object.keys(measurement.tags)];
+
+function parseValue(text: string, type: FieldType): FieldValue | string {
+  if (type === 'integer' || type === 'float') {
+    const number = Number(text);
+    if (text.trim() === '' || !Number.isFinite(number)) return `expected a number to compare with, not ${text}`;
+    if (type === 'integer' && !Number.isInteger(number)) return `expected a whole number (the field is an integer), not ${text}`;
+    return number;
+  }
+  if (type === 'boolean') {
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    return `expected true or false (the field is boolean), not ${text}`;
+  }
+  const quoted = /^(['"])(.*)\1$/.exec(text);
+  return quoted ? quoted[2]! : text;
+}
+
+/** `measurement.field <op> value`, or a built-in; the reason it is wrong otherwise. */
+export function compileCondition(text: string): Condition | string {
+  const trimmed = text.trim();
+  if (trimmed === 'probe failing') return { kind: 'threshold', measurement: 'probe_run', field: 'success', type: 'boolean', op: '==', value: false };
+  if (trimmed === 'record changed') {
+    const [measurement, changes] = Object.entries(measurements as Record<string, MeasurementSpec>).find(([, candidate]) => candidate.changes)!;
+    return { kind: 'change', measurement, into: changes.changes!.into, field: changes.changes!.digest };
+  }
+  const match = /^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\s*([=!<>~]+)\s*(.+)$/i.exec(trimmed);
+  if (!match) {
+    return `"${text}" is not a condition: expected "measurement.field <op> value" (e.g. "blacklist.listed == true") or one of: ${Object.keys(builtins).map((name) => `"${name}"`).join(', ')}`;
+  }
+  const [, measurement, field, op, valueText] = match as unknown as [string, string, string, string, string];
+  const measured = spec(measurement);
+  if (!measured) return `unknown measurement "${measurement}" (expected one of: ${measurementNames.join(', ')})`;
+  const fieldSpec = (measured.fields as Record<string, { type: FieldType }>)[field];
+  if (!fieldSpec) return `${measurement} has no field "${field}" (fields: ${Object.keys(measured.fields).join(', ')})`;
+  if (!(operators as readonly string[]).includes(op)) return `unknown operator "${op}" (expected one of: ${operators.join(' ')})`;
+  const numeric = fieldSpec.type === 'integer' || fieldSpec.type === 'float';
+  if (!numeric && op !== '==' && op !== '!=') return `${measurement}.${field} is ${fieldSpec.type === 'string' ? 'a string' : 'a boolean'}: compare it with == or !=, not ${op}`;
+  const value = parseValue(valueText.trim(), fieldSpec.type);
+  if (typeof value === 'string' && fieldSpec.type !== 'string') return `${measurement}.${field}: ${value}`;
+  return { kind: 'threshold', measurement, field, type: fieldSpec.type, op: op as Operator, value };
+}
+
+/** A `for:` of N runs in a row, or of a duration the condition must hold. */
+export type ForSpec = { runs: number } | { ms: number };
+
+const forSpec = z.union([
+  z.int().min(1, { message: 'expected at least 1 run' }).transform((runs): ForSpec => ({ runs })),
+  duration.transform((ms): ForSpec => ({ ms })),
+]);
+
+const tagValues = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((value) => [value].flat());
+
+export const RuleSchema = z
+  .strictObject({
+    id: identifier.describe('unique across all rule files; alerts and notifications name it'),
+    description: z.string().optional().describe('what it means and what to do: shown in every notification'),
+    condition: z
+      .string()
+      .min(1)
+      .describe('"measurement.field <op> value" (ops: == != < <= > >=; fields and types from the series registry), or "probe failing", or "record changed"'),
+    where: z.record(z.string(), tagValues).default({}).describe('tag filters: tag → value or list of values (any of); e.g. { provider: gmail }'),
+    for: forSpec.default({ runs: 1 }).describe('how long the condition must hold before it fires: N runs in a row (3), or a duration (10m)'),
+    severity: z.enum(severities).default('warning').describe('critical, warning or info'),
+    labels: z.record(z.string(), z.string()).default({}).describe('extra labels carried into notifications (team, runbook, ...)'),
+    notify: z.array(identifier).default([]).describe('notifier ids (from `notifiers:` in the instance file)'),
+    renotify: duration.optional().describe('repeat a firing, unacknowledged alert this often; default alerts.renotify'),
+    notifyResolved: z.boolean().optional().describe('send a message when it resolves; default true ("record changed": false)'),
+    summary: z.string().min(1).optional().describe('one line for people; {tag} and {value} are replaced, e.g. "{target} listed on {list}"'),
+  })
+  .transform((rule, ctx) => {
+    const compiled = compileCondition(rule.condition);
+    if (typeof compiled === 'string') {
+      ctx.addIssue({ code: 'custom', path: ['condition'], message: compiled });
+      return z.NEVER;
+    }
+    const measured = spec(compiled.measurement)!;
+    const tags = tagsOf(measured);
+    for (const tag of Object.keys(rule.where)) {
+      if (!tags.includes(tag)) ctx.addIssue({ code: 'custom', path: ['where', tag], message: `${compiled.measurement} has no tag "${tag}" (tags: ${tags.join(', ')})` });
+    }
+    for (const placeholder of (rule.summary ?? '').matchAll(/\{([^}]*)\}/g)) {
+      const name = placeholder[1]!;
+      if (name !== 'value' && !tags.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['summary'], message: `{${name}}: ${compiled.measurement} has no tag "${name}" (use {value} or a tag: ${tags.join(', ')})` });
+      }
+    }
+    return { ...rule, compiled, notifyResolved: rule.notifyResolved ?? compiled.kind !== 'change' };
+  });
+
+export type Rule = z.output<typeof RuleSchema>;
+
+/** true / false when the observation's field says so; undefined when it lacks the field (an error: unknown, never clean). */
+export function holds(condition: Condition & { kind: 'threshold' }, value: FieldValue | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const target = condition.value;
+  switch (condition.op) {
+    case '==':
+      return value === target;
+    case '!=':
+      return value !== target;
+    case '<':
+      return (value as number) < (target as number);
+    case '<=':
+      return (value as number) <= (target as number);
+    case '>':
+      return (value as number) > (target as number);
+    case '>=':
+      return (value as number) >= (target as number);
+  }
+}
+
+/** The rule's tag filters accept these tags. */
+export function matchesWhere(rule: Pick<Rule, 'where'>, tags: Record<string, string>): boolean {
+  return Object.entries(rule.where).every(([tag, values]) => tags[tag] !== undefined && values.includes(tags[tag]));
+}
+
+/** The condition as people read it: `blacklist.listed == true`. */
+export function describeCondition(condition: Condition): string {
+  if (condition.kind === 'change') return `${condition.measurement} record changed`;
+  const value = typeof condition.value === 'string' ? `"${condition.value}"` : String(condition.value);
+  return `${condition.measurement}.${condition.field} ${condition.op} ${value}`;
+}

@@ -1,0 +1,274 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { severities } from '../../alerts/rules.ts';
+import { alertStates, type InstanceState } from '../../alerts/state.ts';
+import { MailscopeError } from '../../core/errors.ts';
+import { parseDuration } from '../../core/schema.ts';
+import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
+import { errorResponses, IdParams, limitParam } from '../schemas.ts';
+import type { ApiServices } from '../services.ts';
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const fieldValue = z.union([z.number(), z.boolean(), z.string()]);
+
+const AlertSchema = z
+  .object({
+    id: z.string(),
+    rule: z.string(),
+    state: z.enum(alertStates),
+    severity: z.enum(severities),
+    summary: z.string().optional().describe('the rule’s description'),
+    labels: z.record(z.string(), z.string()).describe('the series’ tags'),
+    value: fieldValue.optional().describe('the value last observed'),
+    details: z.record(z.string(), z.string()).describe('what the observation said: delisting URL, DNS fix, reason, error'),
+    since: z.string().optional().describe('when the condition began to hold'),
+    firedAt: z.string().optional(),
+    resolvedAt: z.string().optional(),
+    flapping: z.boolean(),
+    notified: z.enum(['firing', 'resolved']).optional().describe('what people were last told'),
+    lastNotifiedAt: z.string().optional(),
+    acknowledged: z.object({ by: z.string(), at: z.string(), comment: z.string().optional() }).optional(),
+    silenced: z.boolean().describe('an active silence matches it'),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Alert' });
+
+const NotificationSchema = z
+  .object({
+    id: z.int(),
+    alert: z.string(),
+    channel: z.string(),
+    event: z.string(),
+    status: z.enum(['pending', 'sent', 'failed']),
+    attempts: z.int(),
+    nextAttemptAt: z.string().optional().describe('while pending'),
+    lastError: z.string().optional(),
+    createdAt: z.string(),
+    sentAt: z.string().optional(),
+  })
+  .meta({ id: 'Notification' });
+
+const matcherName = z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: 'expected a label name (rule, severity, or a tag such as target, provider)' });
+
+const SilenceSchema = z
+  .object({
+    id: z.string(),
+    matchers: z.record(z.string(), z.string()),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    comment: z.string(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    active: z.boolean(),
+    deletedBy: z.string().optional(),
+    deletedAt: z.string().optional(),
+  })
+  .meta({ id: 'Silence' });
+
+const SilenceBody = z.strictObject({
+  matchers: z
+    .record(matcherName, z.string().min(1))
+    .refine((matchers) => Object.keys(matchers).length > 0, { message: 'expected at least one matcher: a silence that matches everything hides every alert' })
+    .describe('label → value, all must match: rule, severity, or any tag (target, list, provider, domain, probe, ...)'),
+  until: z.string().describe('when it ends: ISO 8601 time, or a duration from now (2h, 1d)'),
+  comment: z.string().min(1).max(1_000).describe('why: shown to everyone who looks'),
+});
+
+export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
+  const activeSilences = () => listSilences(services.db, { activeAt: services.clock.now().getTime(), limit: 10_000 });
+
+  const present = (alert: AlertRow, silences: readonly SilenceRow[]): z.output<typeof AlertSchema> => {
+    const machine = alert.machine as unknown as InstanceState;
+    const rule = services.alerts?.rule(alert.ruleId);
+    const labels = { ...alert.labels, ...(rule?.labels ?? {}), rule: alert.ruleId, severity: alert.severity };
+    return {
+      id: alert.id,
+      rule: alert.ruleId,
+      state: alert.state as InstanceState['state'],
+      severity: alert.severity as (typeof severities)[number],
+      ...(rule?.description ? { summary: rule.description } : {}),
+      labels: alert.labels,
+      ...(alert.lastValue !== undefined ? { value: alert.lastValue } : {}),
+      details: alert.details,
+      ...(machine.pendingSince !== undefined ? { since: iso(machine.pendingSince) } : {}),
+      ...(machine.firedAt !== undefined ? { firedAt: iso(machine.firedAt) } : {}),
+      ...(machine.resolvedAt !== undefined ? { resolvedAt: iso(machine.resolvedAt) } : {}),
+      flapping: machine.flapping,
+      ...(machine.notified ? { notified: machine.notified } : {}),
+      ...(machine.lastNotifiedAt !== undefined ? { lastNotifiedAt: iso(machine.lastNotifiedAt) } : {}),
+      ...(machine.ackedBy ? { acknowledged: { by: machine.ackedBy, at: iso(machine.ackedAt)!, ...(machine.ackComment ? { comment: machine.ackComment } : {}) } } : {}),
+      silenced: silences.some((silence) => Object.entries(silence.matchers).every(([name, value]) => labels[name as keyof typeof labels] === value)),
+      updatedAt: iso(alert.updatedAt)!,
+    };
+  };
+
+  const presentNotification = (row: NotificationRow): z.output<typeof NotificationSchema> => ({
+    id: row.id,
+    alert: row.alertId,
+    channel: row.channel,
+    event: row.event,
+    status: row.status,
+    attempts: row.attempts,
+    ...(row.status === 'pending' ? { nextAttemptAt: iso(row.nextAttemptAt) } : {}),
+    ...(row.lastError ? { lastError: row.lastError } : {}),
+    createdAt: iso(row.createdAt)!,
+    ...(row.sentAt !== undefined ? { sentAt: iso(row.sentAt) } : {}),
+  });
+
+  const presentSilence = (silence: SilenceRow): z.output<typeof SilenceSchema> => {
+    const now = services.clock.now().getTime();
+    return {
+      id: silence.id,
+      matchers: silence.matchers,
+      startsAt: iso(silence.startsAt)!,
+      endsAt: iso(silence.endsAt)!,
+      comment: silence.comment,
+      createdBy: silence.createdBy,
+      createdAt: iso(silence.createdAt)!,
+      active: silence.deletedAt === undefined && silence.startsAt <= now && silence.endsAt > now,
+      ...(silence.deletedAt !== undefined ? { deletedAt: iso(silence.deletedAt), deletedBy: silence.deletedBy } : {}),
+    };
+  };
+
+  return async (app) => {
+    app.get(
+      '/v1/alerts',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Alert instances (a rule and one series), most recently changed first',
+          querystring: z.strictObject({
+            state: z
+              .string()
+              .transform((text, ctx) => {
+                const states = text.split(',').map((state) => state.trim());
+                const unknown = states.filter((state) => !(alertStates as readonly string[]).includes(state));
+                if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown state ${unknown.map((state) => `"${state}"`).join(', ')} (expected: ${alertStates.join(', ')})` });
+                return states;
+              })
+              .optional()
+              .describe('comma-separated: pending, firing, resolved, inactive'),
+            severity: z.enum(severities).optional(),
+            rule: z.string().min(1).optional(),
+            limit: limitParam,
+          }),
+          response: { 200: z.object({ alerts: z.array(AlertSchema) }), ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request) => {
+        const { state, severity, rule, limit } = request.query;
+        const silences = activeSilences();
+        return { alerts: listAlerts(services.db, { ...(state ? { states: state } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}), limit }).map((alert) => present(alert, silences)) };
+      },
+    );
+
+    app.get(
+      '/v1/alerts/:id',
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['alerts'], summary: 'One alert instance', params: IdParams, response: { 200: z.object({ alert: AlertSchema }), ...errorResponses(401, 403, 404) } },
+      },
+      async (request) => {
+        const alert = getAlert(services.db, request.params.id);
+        if (!alert) throw new MailscopeError('ALERT_NOT_FOUND', `no alert "${request.params.id}"`);
+        return { alert: present(alert, activeSilences()) };
+      },
+    );
+
+    app.post(
+      '/v1/alerts/:id/ack',
+      {
+        config: { access: 'operator' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Acknowledge a firing alert: no more reminders until it resolves',
+          params: IdParams,
+          body: z.strictObject({ comment: z.string().min(1).max(1_000).optional() }).nullish(),
+          response: { 200: z.object({ alert: AlertSchema }), ...errorResponses(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request) => {
+        if (!services.alerts) throw new MailscopeError('ALERT_NOT_FOUND', `no alert "${request.params.id}"`);
+        const alert = services.alerts.acknowledge(request.params.id, request.principal!.name, request.body?.comment);
+        return { alert: present(alert, activeSilences()) };
+      },
+    );
+
+    app.get(
+      '/v1/notifications',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'The delivery log: each notification to each channel, its attempts and outcome, newest first',
+          querystring: z.strictObject({ alert: z.string().min(1).optional(), status: z.enum(['pending', 'sent', 'failed']).optional(), limit: limitParam }),
+          response: { 200: z.object({ notifications: z.array(NotificationSchema) }), ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request) => {
+        const { alert, status, limit } = request.query;
+        return { notifications: listNotifications(services.db, { ...(alert ? { alertId: alert } : {}), ...(status ? { status } : {}), limit }).map(presentNotification) };
+      },
+    );
+
+    app.get(
+      '/v1/silences',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Silences, newest first (active only with ?active=true)',
+          querystring: z.strictObject({ active: z.enum(['true', 'false']).optional(), limit: limitParam }),
+          response: { 200: z.object({ silences: z.array(SilenceSchema) }), ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request) => {
+        const { active, limit } = request.query;
+        const silences = active === 'true' ? listSilences(services.db, { activeAt: services.clock.now().getTime(), limit }) : listSilences(services.db, { limit });
+        return { silences: silences.map(presentSilence) };
+      },
+    );
+
+    app.post(
+      '/v1/silences',
+      {
+        config: { access: 'operator' },
+        schema: {
+          tags: ['alerts'],
+          summary: 'Silence the alerts whose labels match, until a time: they change state as usual but notify no one',
+          body: SilenceBody,
+          response: { 201: z.object({ silence: SilenceSchema }), ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const now = services.clock.now().getTime();
+        const { matchers, until, comment } = request.body;
+        const ahead = parseDuration(until);
+        const endsAt = ahead !== undefined ? now + ahead : /^\d{4}-\d{2}-\d{2}/.test(until) ? Date.parse(until) : Number.NaN;
+        if (Number.isNaN(endsAt)) throw new MailscopeError('BAD_REQUEST', `until: "${until}" is neither an ISO 8601 time nor a duration such as 2h`);
+        if (endsAt <= now) throw new MailscopeError('BAD_REQUEST', `until: ${new Date(endsAt).toISOString()} is not in the future`);
+        const silence = createSilence(services.db, { matchers, startsAt: now, endsAt, comment, createdBy: request.principal!.name, createdAt: now });
+        request.log.info({ silence: silence.id, matchers, until: iso(endsAt), by: silence.createdBy }, 'silence created');
+        return reply.code(201).send({ silence: presentSilence(silence) });
+      },
+    );
+
+    app.delete(
+      '/v1/silences/:id',
+      {
+        config: { access: 'operator' },
+        schema: { tags: ['alerts'], summary: 'End a silence now', params: IdParams, response: { 200: z.object({ silence: SilenceSchema }), ...errorResponses(401, 403, 404) } },
+      },
+      async (request) => {
+        const now = services.clock.now().getTime();
+        if (!deleteSilence(services.db, request.params.id, request.principal!.name, now)) {
+          throw new MailscopeError('SILENCE_NOT_FOUND', `no active silence "${request.params.id}"`);
+        }
+        // Alerts it held back speak up at the next tick.
+        services.alerts?.tick();
+        return { silence: presentSilence(getSilence(services.db, request.params.id)!) };
+      },
+    );
+  };
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { duration, readableFile, secret } from '../core/schema.ts';
+import { readFileSync } from 'node:fs';
+import { submit } from '../protocols/smtp/submit.ts';
+import { defineNotifier, DeliveryError, detailLabels, headline, NotifierBase, type AlertNotification } from './define.ts';
+
+const configSchema = NotifierBase.extend({
+  kind: z.literal('email'),
+  smtp: z
+    .strictObject({
+      host: z.string().min(1),
+      port: z.int().min(1).max(65_535).optional().describe('default: 587 (starttls), 465 (tls), 25 (none)'),
+      security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+      caFile: readableFile.optional().describe('PEM file of a private CA'),
+      auth: z.strictObject({ user: z.string().min(1), password: secret() }).optional(),
+      timeout: duration.prefault('30s'),
+    })
+    .describe('the SMTP server that relays the alert mail'),
+  from: z.email({ error: 'expected an email address' }),
+  to: z.array(z.email({ error: 'expected an email address' })).min(1, { message: 'expected at least one recipient' }),
+}).strict();
+
+/** The plain-text mail: the headline, what fired, the labels, what to do, the links. */
+export function emailText(notification: AlertNotification): string {
+  const { alert } = notification;
+  const lines = [
+    headline(notification),
+    '',
+    ...(alert.description ? [alert.description, ''] : []),
+    `Rule:       ${alert.rule}`,
+    `Condition:  ${alert.condition}`,
+    ...(alert.value !== undefined ? [`Value:      ${String(alert.value)}${alert.threshold !== undefined ? ` (threshold ${String(alert.threshold)})` : ''}`] : []),
+    ...(alert.since ? [`Since:      ${alert.since}`] : []),
+    ...(alert.resolvedAt && notification.event === 'resolved' ? [`Resolved:   ${alert.resolvedAt}`] : []),
+    ...Object.entries(alert.labels).map(([name, value]) => `${`${name}:`.padEnd(12)}${value}`),
+    '',
+    ...Object.entries(detailLabels)
+      .filter(([key]) => alert.details[key] !== undefined)
+      .map(([key, label]) => `${label}: ${alert.details[key]}`),
+    '',
+    `Alert ${alert.id}${notification.links.alert ? `: ${notification.links.alert}` : ''}`,
+    ...(notification.links.dashboard ? [`Dashboard: ${notification.links.dashboard}`] : []),
+  ];
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+}
+
+const defaultPorts = { starttls: 587, tls: 465, none: 25 } as const;
+
+export const email = defineNotifier({
+  kind: 'email',
+  description: 'a plain-text mail over SMTP (nodemailer) to a list of addresses',
+  configSchema,
+  async send(config, notification) {
+    const { smtp } = config;
+    const result = await submit(
+      {
+        host: smtp.host,
+        port: smtp.port ?? defaultPorts[smtp.security],
+        security: smtp.security,
+        ca: smtp.caFile ? readFileSync(smtp.caFile) : undefined,
+        auth: smtp.auth ? { user: smtp.auth.user, password: smtp.auth.password.reveal() } : undefined,
+        timeoutMs: smtp.timeout,
+      },
+      { from: config.from, to: config.to },
+      {
+        from: config.from,
+        to: config.to,
+        subject: headline(notification),
+        text: emailText(notification),
+        headers: { 'X-Mailscope-Alert': notification.alert.id, 'X-Mailscope-Event': notification.event },
+      },
+      () => new Date(),
+    );
+    if (!result.ok) throw new DeliveryError(result.message, { retryable: result.code !== 'SMTP_AUTH_FAILED' });
+    if (result.refused.size > 0) {
+      const refusals = [...result.refused].map(([address, refusal]) => `${address}: ${refusal.response}`);
+      // 4xx is "try later"; 5xx will not change by retrying.
+      const retryable = [...result.refused.values()].some((refusal) => (refusal.code ?? 500) < 500);
+      throw new DeliveryError(`refused: ${refusals.join('; ')}`, { retryable });
+    }
+  },
+});
