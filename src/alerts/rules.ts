@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { FieldValue } from '../core/observation.ts';
-import { duration, identifier } from '../core/schema.ts';
+import { duration, identifier, parseDuration } from '../core/schema.ts';
 import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../series/registry.ts';
 
 export const severities = ['critical', 'warning', 'info'] as const;
@@ -73,10 +73,17 @@ export function compileCondition(text: string): Condition | string {
 /** A `for:` of N runs in a row, or of a duration the condition must hold. */
 export type ForSpec = { runs: number } | { ms: number };
 
-const forSpec = z.union([
-  z.int().min(1, { message: 'expected at least 1 run' }).transform((runs): ForSpec => ({ runs })),
-  duration.transform((ms): ForSpec => ({ ms })),
-]);
+const forSpec = z.union([z.number(), z.string()]).transform((value, ctx): ForSpec => {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= 1) return { runs: value };
+    ctx.addIssue({ code: 'custom', message: `expected a number of runs (1 or more) or a duration (10m), not ${value}` });
+    return z.NEVER;
+  }
+  const ms = parseDuration(value);
+  if (ms !== undefined && ms > 0) return { ms };
+  ctx.addIssue({ code: 'custom', message: `"${value}" is neither a number of runs (3) nor a duration (500ms, 30s, 5m, 1h, 7d)` });
+  return z.NEVER;
+});
 
 const tagValues = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((value) => [value].flat());
 

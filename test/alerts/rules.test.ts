@@ -1,0 +1,113 @@
+/**
+ * Rule evaluation as tables: conditions compiled against the series registry and
+ * tested on values; and the engine over a real store with a clock that stands
+ * still (for: N runs and durations, re-notify, "record changed", a restart).
+ */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { AlertEngine } from '../../src/alerts/engine.ts';
+import { compileCondition, holds, matchesWhere, RuleSchema, type Condition } from '../../src/alerts/rules.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import type { FieldValue, Observation } from '../../src/core/observation.ts';
+import { listAlerts, listNotifications } from '../../src/store/alerts.ts';
+import { Database } from '../../src/store/database.ts';
+import { captureLog } from '../helpers/log.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+describe('rule conditions', () => {
+  it.each<[string, FieldValue | undefined, boolean | undefined]>([
+    ['blacklist.listed == true', true, true],
+    ['blacklist.listed == true', false, false],
+    ['blacklist.listed == true', undefined, undefined],
+    ['blacklist.listed != true', false, true],
+    ['blacklist.status == error', 'error', true],
+    ["blacklist.status == 'listed'", 'listed', true],
+    ['blacklist.status != "listed"', 'not_listed', true],
+    ['placement_provider.inbox_rate < 0.8', 0.79, true],
+    ['placement_provider.inbox_rate < 0.8', 0.8, false],
+    ['placement_provider.inbox_rate <= 0.8', 0.8, true],
+    ['blacklist_target.listed_count >= 2', 2, true],
+    ['blacklist_target.listed_count > 2', 2, false],
+    ['outbox.oldest_age_s > 900', 901.5, true],
+    ['probe failing', false, true],
+    ['probe failing', true, false],
+  ])('%s on %s → %s', (text, value, expected) => {
+    const condition = compileCondition(text) as Condition & { kind: 'threshold' };
+    expect(typeof condition).toBe('object');
+    expect(holds(condition, value)).toBe(expected);
+  });
+
+  it('"record changed" is the change detection of dns_auth', () => {
+    expect(compileCondition('record changed')).toEqual({ kind: 'change', measurement: 'dns_auth', into: 'dns_auth_change', field: 'digest' });
+  });
+
+  it('tag filters: every filter must match, a list is any of', () => {
+    const rule = { where: { provider: ['gmail', 'yahoo'], probe: ['seeds'] } };
+    expect(matchesWhere(rule, { provider: 'gmail', probe: 'seeds' })).toBe(true);
+    expect(matchesWhere(rule, { provider: 'outlook', probe: 'seeds' })).toBe(false);
+    expect(matchesWhere(rule, { provider: 'yahoo' })).toBe(false);
+  });
+});
+
+const listedAt = (target: string, listed: boolean | undefined, at: Date): Observation => ({
+  measurement: 'blacklist',
+  tags: { probe: 'pool', target, target_kind: 'ip', list: 'lab-zen' },
+  fields: listed === undefined ? { status: 'error', error_code: 'DNS_TIMEOUT' } : { status: listed ? 'listed' : 'not_listed', listed, ...(listed ? { delist_url: 'https://dnsbl.test/delist' } : {}) },
+  time: at,
+});
+
+function engineOn(db: Database, clock: ManualClock, rule: Record<string, unknown>): AlertEngine {
+  const parsed = RuleSchema.parse({ id: 'r', notify: ['chat'], ...rule });
+  return new AlertEngine({ db, rules: [parsed], clock, log: captureLog().log, settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 4, windowMs: 3_600_000 } } });
+}
+
+describe('alert engine over a real store, clock injected', () => {
+  it('one instance per series; for: 2 runs; one notification per transition; a restart mid-firing neither re-fires nor forgets', () => {
+    const db = Database.open(tempDir());
+    onTestFinished(() => db.close());
+    const clock = new ManualClock('2026-11-23T10:00:00Z');
+    let engine = engineOn(db, clock, { condition: 'blacklist.listed == true', for: 2 });
+    const evaluate = (...observations: Observation[]) => db.transaction(() => engine.evaluate(observations));
+    const states = () => Object.fromEntries(listAlerts(db, { limit: 10 }).map((alert) => [alert.labels.target, alert.state]));
+    const events = () => listNotifications(db, { limit: 100 }).map((row) => `${(row.payload as { alert: { labels: { target: string } } }).alert.labels.target} ${row.event}`).reverse();
+
+    evaluate(listedAt('192.0.2.1', true, clock.now()), listedAt('192.0.2.2', false, clock.now()));
+    expect(states()).toEqual({ '192.0.2.1': 'pending' });
+    clock.advance(60_000);
+    evaluate(listedAt('192.0.2.1', true, clock.now()), listedAt('192.0.2.2', true, clock.now()));
+    expect(states()).toEqual({ '192.0.2.1': 'firing', '192.0.2.2': 'pending' });
+    expect(events()).toEqual(['192.0.2.1 firing']);
+
+    // Restart: a new engine on the same store.
+    engine = engineOn(db, clock, { condition: 'blacklist.listed == true', for: 2 });
+    clock.advance(60_000);
+    evaluate(listedAt('192.0.2.1', true, clock.now()), listedAt('192.0.2.2', undefined, clock.now()));
+    expect(states()).toEqual({ '192.0.2.1': 'firing', '192.0.2.2': 'pending' });
+    expect(events()).toEqual(['192.0.2.1 firing']);
+
+    clock.advance(3_600_000);
+    engine.tick();
+    expect(events()).toEqual(['192.0.2.1 firing', '192.0.2.1 reminder']);
+    evaluate(listedAt('192.0.2.1', false, clock.now()), listedAt('192.0.2.2', true, clock.now()));
+    expect(states()).toEqual({ '192.0.2.1': 'resolved', '192.0.2.2': 'firing' });
+    expect(events()).toEqual(['192.0.2.1 firing', '192.0.2.1 reminder', '192.0.2.1 resolved', '192.0.2.2 firing']);
+    const resolved = listNotifications(db, { limit: 10 }).find((row) => row.event === 'resolved');
+    expect(resolved?.payload).toMatchObject({ event: 'resolved', alert: { value: false, condition: 'blacklist.listed == true', details: { delist_url: 'https://dnsbl.test/delist' } } });
+  });
+
+  it('"record changed" fires on the run with a change, then resolves without a message', () => {
+    const db = Database.open(tempDir());
+    onTestFinished(() => db.close());
+    const clock = new ManualClock('2026-11-23T10:00:00Z');
+    const engine = engineOn(db, clock, { condition: 'record changed', where: { check: 'spf' } });
+    const tags = { probe: 'auth', domain: 'sender.test', check: 'spf' };
+    const check = (digest: string): Observation => ({ measurement: 'dns_auth', tags, fields: { status: 'pass', level: 0, message: 'ok', findings: '', record: digest, digest }, time: clock.now() });
+    const change: Observation = { measurement: 'dns_auth_change', tags, fields: { old_record: 'v=spf1 -all', new_record: 'v=spf1 ip4:192.0.2.1 -all', old_digest: 'a', new_digest: 'b' }, time: clock.now() };
+    db.transaction(() => engine.evaluate([check('a')]));
+    db.transaction(() => engine.evaluate([check('b'), change]));
+    db.transaction(() => engine.evaluate([check('b')]));
+    const notifications = listNotifications(db, { limit: 10 });
+    expect(notifications.map((row) => row.event)).toEqual(['firing']);
+    expect(notifications[0]?.payload).toMatchObject({ alert: { value: 'v=spf1 ip4:192.0.2.1 -all', details: { old_record: 'v=spf1 -all', new_record: 'v=spf1 ip4:192.0.2.1 -all' } } });
+    expect(listAlerts(db, { limit: 10 }).map((alert) => alert.state)).toEqual(['resolved']);
+  });
+});
