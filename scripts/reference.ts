@@ -5,7 +5,9 @@
  * when the README and the code disagree.
  */
 import { z } from 'zod';
+import { RuleSchema } from '../src/alerts/rules.ts';
 import { InstanceSchema } from '../src/config/schema.ts';
+import { notifiers } from '../src/notifiers/index.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { errorCodes, type ErrorCode } from '../src/core/errors.ts';
 import { createLogger } from '../src/core/logger.ts';
@@ -21,7 +23,7 @@ import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '
 import { Database } from '../src/store/database.ts';
 
 type JsonSchema = {
-  type?: string;
+  type?: string | string[];
   const?: unknown;
   enum?: unknown[];
   anyOf?: JsonSchema[];
@@ -38,6 +40,7 @@ function typeOf(schema: JsonSchema): string {
   if (schema.const !== undefined) return JSON.stringify(schema.const);
   if (schema.enum) return schema.enum.map((value) => String(value)).join(', ');
   if (schema.anyOf) return schema.anyOf.map(typeOf).join(' or ');
+  if (Array.isArray(schema.type)) return schema.type.join(' or ');
   if (schema.type === 'array') return `list of ${schema.items ? typeOf(schema.items) : 'values'}`;
   if (schema.type === 'object') return 'mapping';
   return schema.type ?? 'any';
@@ -79,6 +82,15 @@ function probeKinds(): string {
   return probes
     .map((probe) => [`#### \`${probe.kind}\``, '', probe.description, '', keyTable(probe.configSchema, common)].join('\n'))
     .join('\n\n');
+}
+
+function ruleKeys(): string {
+  return keyTable(RuleSchema);
+}
+
+function notifierKinds(): string {
+  const common = new Set(['id', 'kind']);
+  return notifiers.map((notifier) => [`#### \`${notifier.kind}\``, '', notifier.description, '', keyTable(notifier.configSchema, common)].join('\n')).join('\n\n');
 }
 
 function measurementTables(): string {
@@ -142,6 +154,8 @@ export async function renderSections(): Promise<Record<string, string>> {
     'instance-config': instanceConfig(),
     'probe-base': probeBase(),
     'probe-kinds': probeKinds(),
+    'rule-keys': ruleKeys(),
+    'notifier-kinds': notifierKinds(),
     measurements: measurementTables(),
     'api-routes': await apiRoutes(),
     'error-codes': errorCodeTable(),

@@ -96,7 +96,7 @@ export const RuleSchema = z
       .min(1)
       .describe('"measurement.field <op> value" (ops: == != < <= > >=; fields and types from the series registry), or "probe failing", or "record changed"'),
     where: z.record(z.string(), tagValues).default({}).describe('tag filters: tag → value or list of values (any of); e.g. { provider: gmail }'),
-    for: forSpec.default({ runs: 1 }).describe('how long the condition must hold before it fires: N runs in a row (3), or a duration (10m)'),
+    for: forSpec.prefault(1).describe('how long the condition must hold before it fires: N runs in a row (3), or a duration (10m)'),
     severity: z.enum(severities).default('warning').describe('critical, warning or info'),
     labels: z.record(z.string(), z.string()).default({}).describe('extra labels carried into notifications (team, runbook, ...)'),
     notify: z.array(identifier).default([]).describe('notifier ids (from `notifiers:` in the instance file)'),
