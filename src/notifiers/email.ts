@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration, readableFile, secret } from '../core/schema.ts';
 import { readFileSync } from 'node:fs';
-import { submit } from '../protocols/smtp/submit.ts';
+import nodemailer from 'nodemailer';
 import { defineNotifier, DeliveryError, detailLabels, headline, NotifierBase, type AlertNotification } from './define.ts';
 
 const configSchema = NotifierBase.extend({
@@ -46,37 +46,50 @@ export function emailText(notification: AlertNotification): string {
 
 const defaultPorts = { starttls: 587, tls: 465, none: 25 } as const;
 
+interface SmtpFailure extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+}
+
 export const email = defineNotifier({
   kind: 'email',
   description: 'a plain-text mail over SMTP (nodemailer) to a list of addresses',
   configSchema,
-  async send(config, notification) {
+  async send(config, notification, ctx) {
     const { smtp } = config;
-    const result = await submit(
-      {
-        host: smtp.host,
-        port: smtp.port ?? defaultPorts[smtp.security],
-        security: smtp.security,
-        ca: smtp.caFile ? readFileSync(smtp.caFile) : undefined,
-        auth: smtp.auth ? { user: smtp.auth.user, password: smtp.auth.password.reveal() } : undefined,
-        timeoutMs: smtp.timeout,
-      },
-      { from: config.from, to: config.to },
-      {
+    const transport = nodemailer.createTransport({
+      host: smtp.host,
+      port: smtp.port ?? defaultPorts[smtp.security],
+      secure: smtp.security === 'tls',
+      requireTLS: smtp.security === 'starttls',
+      ignoreTLS: smtp.security === 'none',
+      ...(smtp.auth ? { auth: { user: smtp.auth.user, pass: smtp.auth.password.reveal() } } : {}),
+      ...(smtp.caFile ? { tls: { ca: [readFileSync(smtp.caFile)] } } : {}),
+      connectionTimeout: smtp.timeout,
+      greetingTimeout: smtp.timeout,
+      socketTimeout: smtp.timeout,
+    });
+    const abort = () => transport.close();
+    ctx.signal.addEventListener('abort', abort, { once: true });
+    try {
+      await transport.sendMail({
         from: config.from,
         to: config.to,
         subject: headline(notification),
         text: emailText(notification),
         headers: { 'X-Mailscope-Alert': notification.alert.id, 'X-Mailscope-Event': notification.event },
-      },
-      () => new Date(),
-    );
-    if (!result.ok) throw new DeliveryError(result.message, { retryable: result.code !== 'SMTP_AUTH_FAILED' });
-    if (result.refused.size > 0) {
-      const refusals = [...result.refused].map(([address, refusal]) => `${address}: ${refusal.response}`);
-      // 4xx is "try later"; 5xx will not change by retrying.
-      const retryable = [...result.refused.values()].some((refusal) => (refusal.code ?? 500) < 500);
-      throw new DeliveryError(`refused: ${refusals.join('; ')}`, { retryable });
+      });
+    } catch (thrown) {
+      const error = thrown as SmtpFailure;
+      const where = `${smtp.host}:${smtp.port ?? defaultPorts[smtp.security]}`;
+      const reply = (error.response ?? error.message).trim();
+      // A 5xx refusal or refused credentials will not change by retrying; 4xx and the network may.
+      const permanent = error.code === 'EAUTH' || (error.responseCode !== undefined && error.responseCode >= 500);
+      throw new DeliveryError(`email via ${where}: ${reply}`, { retryable: !permanent, cause: error });
+    } finally {
+      ctx.signal.removeEventListener('abort', abort);
+      transport.close();
     }
   },
 });
