@@ -196,6 +196,18 @@ const outboxStat = (field: string, title: string, description: string, unit: str
   options: { colorMode: 'background', graphMode: 'area', textMode: 'value', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
 });
 
+const outboxDepthSteps: [string, number | null][] = [
+  ['green', null],
+  ['orange', 10_000],
+  ['red', 100_000],
+];
+/** A few flush intervals is normal; a quarter of an hour means the database takes no writes. */
+const outboxAgeSteps: [string, number | null][] = [
+  ['green', null],
+  ['orange', 60],
+  ['red', 900],
+];
+
 const probeFilter = ' AND "probe" =~ /^$probe$/';
 const providerFilter = ' AND "provider" =~ /^$provider$/';
 const targetFilter = ' AND "target" =~ /^$target$/';
@@ -237,16 +249,8 @@ const overview: Dashboard = {
       row: 'Observatory',
       panels: [
         countStat('Probes failing', 'Probes whose latest run could not measure (any kind; measurement probe_run). The Probe health dashboard says why.', countLatest('probe_run', 'success', '"probe"', (v) => `${v} = false`), 'red'),
-        outboxStat('depth', 'Outbox depth', "Points waiting to be written to the time-series database (probe kind outbox). Recorded in Mailscope's store first, so they arrive late, not never, after an outage.", 'short', [
-          ['green', null],
-          ['orange', 10_000],
-          ['red', 100_000],
-        ]),
-        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox (probe kind outbox). Above a few flush intervals, InfluxDB is not taking writes.', 's', [
-          ['green', null],
-          ['orange', 60],
-          ['red', 900],
-        ]),
+        outboxStat('depth', 'Outbox depth', "Points waiting to be written to the time-series database (probe kind outbox). Recorded in Mailscope's store first, so they arrive late, not never, after an outage.", 'short', outboxDepthSteps),
+        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox (probe kind outbox). Above a few flush intervals, InfluxDB is not taking writes.', 's', outboxAgeSteps),
         outboxStat('quarantined', 'Quarantined lines', 'Lines the time-series database refused as malformed (probe kind outbox). GET /v1/outbox/quarantine shows each with the reason.', 'short', countSteps('orange')),
       ],
     },
@@ -606,16 +610,8 @@ const probeHealth: Dashboard = {
     {
       row: 'Outbox',
       panels: [
-        outboxStat('depth', 'Outbox depth', 'Points waiting to be written (probe kind outbox).', 'short', [
-          ['green', null],
-          ['orange', 10_000],
-          ['red', 100_000],
-        ]),
-        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox.', 's', [
-          ['green', null],
-          ['orange', 60],
-          ['red', 900],
-        ]),
+        outboxStat('depth', 'Outbox depth', 'Points waiting to be written (probe kind outbox).', 'short', outboxDepthSteps),
+        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox.', 's', outboxAgeSteps),
         outboxStat('quarantined', 'Quarantined lines', 'Lines the server refused as malformed: GET /v1/outbox/quarantine.', 'short', countSteps('orange')),
         outboxStat('consecutive_failures', 'Failed writes in a row', 'Writes that failed since the last one that succeeded.', 'short', countSteps('red')),
         {
