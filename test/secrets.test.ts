@@ -16,6 +16,9 @@ const secrets = {
   VIEWER_TOKEN: 'viewer-SECRET-aaaaaaaaaaaa',
   OPERATOR_TOKEN: 'operator-SECRET-bbbbbbbbbbbb',
   ADMIN_TOKEN: 'admin-SECRET-cccccccccccc',
+  SLACK_URL: 'https://SECRET-slack.example/services/T0SECRET/B0SECRET/dddd',
+  HOOK_SECRET: 'hook-SECRET-eeeeeeeeeeee',
+  SMTP_PASSWORD: 'smtp-SECRET-ffffffffffff',
 };
 
 function expectNoSecret(text: string, where: string) {
@@ -38,6 +41,10 @@ tokens:
   - { name: grafana, role: viewer, token: "\${VIEWER_TOKEN}" }
   - { name: ops, role: operator, token: "\${OPERATOR_TOKEN}" }
   - { name: root, role: admin, token: "\${ADMIN_TOKEN}" }
+notifiers:
+  - { id: chat, kind: slack, webhookUrl: "\${SLACK_URL}" }
+  - { id: hook, kind: webhook, url: "https://hooks.example/in", secret: "\${HOOK_SECRET}" }
+  - { id: mail, kind: email, smtp: { host: 127.0.0.1, auth: { user: mailscope, password: "\${SMTP_PASSWORD}" } }, from: a@example.com, to: [b@example.com] }
 `,
   );
   mkdirSync(join(dir, 'probes'));
@@ -61,7 +68,7 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
       bodies.push(`${response.status} ${JSON.stringify([...response.headers])} ${await response.text()}`);
       return response.status;
     };
-    const paths = ['/v1/probes', '/v1/probes/smtp', '/v1/runs', '/v1/observations', '/v1/series', '/v1/config', '/v1/runs/1', '/readyz', '/docs/json'];
+    const paths = ['/v1/probes', '/v1/probes/smtp', '/v1/runs', '/v1/observations', '/v1/series', '/v1/config', '/v1/runs/1', '/v1/alerts', '/v1/notifications', '/v1/silences', '/readyz', '/docs/json'];
     expect(await call('POST', '/v1/probes/smtp/run', `Bearer ${secrets.OPERATOR_TOKEN}`)).toBe(200);
     for (const path of paths) {
       for (const token of Object.values(secrets)) await call('GET', path, `Bearer ${token}`);
@@ -74,6 +81,7 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
 
     const output = bodies.join('\n');
     expect(output).toContain('"tokens":[{"name":"grafana","role":"viewer","token":"[redacted]"}');
+    expect(output).toContain('{"id":"chat","kind":"slack","webhookUrl":"[redacted]"}');
     expectNoSecret(output, 'API responses');
     // The log saw the configuration and every request; make sure it is not empty before trusting it.
     const entries = logs.entries();
