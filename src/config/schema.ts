@@ -30,6 +30,18 @@ const ApiTokens = z.array(ApiToken).superRefine((tokens, ctx) => {
   });
 });
 
+/** A list's entries have distinct ids: `duplicate <what> id "x" (also <key>[i])`. */
+function uniqueIds(what: string, key: string) {
+  return (entries: readonly { id: string }[], ctx: z.RefinementCtx) => {
+    const seen = new Map<string, number>();
+    entries.forEach((entry, index) => {
+      const first = seen.get(entry.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate ${what} id "${entry.id}" (also ${key}[${first}])` });
+      else seen.set(entry.id, index);
+    });
+  };
+}
+
 const loopbackAnswer = z
   .string()
   .regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'expected an answer address in 127.0.0.0/8 (e.g. 127.0.0.2)' });
@@ -86,14 +98,7 @@ export const InstanceSchema = z.strictObject({
       lists: z
         .array(CustomList)
         .default([])
-        .superRefine((lists, ctx) => {
-          const seen = new Map<string, number>();
-          lists.forEach((list, index) => {
-            const first = seen.get(list.id);
-            if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate list id "${list.id}" (also lists[${first}])` });
-            else seen.set(list.id, index);
-          });
-        })
+        .superRefine(uniqueIds('list', 'lists'))
         .describe('your own DNSBLs, usable by id like the built-in ones'),
     })
     .prefault({}),
@@ -132,14 +137,7 @@ export const InstanceSchema = z.strictObject({
   notifiers: z
     .array(notifierConfigSchema)
     .default([])
-    .superRefine((notifiers, ctx) => {
-      const seen = new Map<string, number>();
-      notifiers.forEach((notifier, index) => {
-        const first = seen.get(notifier.id);
-        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate notifier id "${notifier.id}" (also notifiers[${first}])` });
-        else seen.set(notifier.id, index);
-      });
-    })
+    .superRefine(uniqueIds('notifier', 'notifiers'))
     .describe('where alerts go: list of { id, kind: slack | webhook | email, ... }; rules name them in notify:'),
   alerts: z
     .strictObject({
