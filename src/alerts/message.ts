@@ -1,31 +1,17 @@
 /** What a notification about an alert says: built once, rendered by each notifier. */
 import type { FieldValue, Observation } from '../core/observation.ts';
-import type { AlertNotification } from '../notifiers/define.ts';
+import { detailLabels, type AlertNotification } from '../notifiers/define.ts';
 import type { AlertRow } from '../store/alerts.ts';
 import { describeCondition, type Rule } from './rules.ts';
 import type { InstanceState, NotificationEvent } from './state.ts';
 
-/** Fields of an observation that tell people what is wrong and what to do, under the name notifiers know. */
-const detailFields: Record<string, string> = {
-  delist_url: 'delist_url',
-  reason: 'reason',
-  meanings: 'meanings',
-  bounce_reason: 'bounce_reason',
-  smtp_response: 'smtp_response',
-  error_code: 'error_code',
-  error: 'error',
-  listed_on: 'listed_on',
-  failing: 'failing',
-  old_record: 'old_record',
-  new_record: 'new_record',
-};
-
 /** The details of the observation that made the alert what it is; a dns-auth check's message is the fix. */
 export function detailsOf(observation: Observation, change?: Observation): Record<string, string> {
   const details: Record<string, string> = {};
-  for (const [field, name] of Object.entries(detailFields)) {
+  // The fields notifiers know how to present (the fix aside, which is a dns-auth check's message).
+  for (const field of Object.keys(detailLabels)) {
     const value = observation.fields[field] ?? change?.fields[field];
-    if (typeof value === 'string' && value !== '') details[name] = value;
+    if (typeof value === 'string' && value !== '') details[field] = value;
   }
   const message = observation.fields.message;
   if (observation.measurement === 'dns_auth' && typeof message === 'string' && observation.fields.status !== 'pass') details.fix = message;
