@@ -31,8 +31,8 @@ export function alertSettingsOf(instance: InstanceConfig): AlertSettings {
 }
 
 /** The labels a silence matches: the series' tags, the rule's labels, `rule` and `severity`. */
-export function silenceLabels(rule: Rule, alert: Pick<AlertRow, 'labels'>): Record<string, string> {
-  return { ...alert.labels, ...rule.labels, rule: rule.id, severity: rule.severity };
+export function silenceLabels(alert: Pick<AlertRow, 'labels' | 'ruleId' | 'severity'>, rule: Pick<Rule, 'labels'> | undefined): Record<string, string> {
+  return { ...alert.labels, ...rule?.labels, rule: alert.ruleId, severity: alert.severity };
 }
 
 export function silenced(silences: readonly SilenceRow[], labels: Record<string, string>): boolean {
@@ -176,7 +176,7 @@ export class AlertEngine {
     const event = due(machine, now, {
       renotifyMs: rule.renotify ?? this.#settings.renotifyMs,
       notifyResolved: rule.notifyResolved,
-      silenced: silenced(silences, silenceLabels(rule, alert)),
+      silenced: silenced(silences, silenceLabels(alert, rule)),
     });
     let queued = 0;
     if (event) {

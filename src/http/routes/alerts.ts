@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { silenced, silenceLabels } from '../../alerts/engine.ts';
 import { severities } from '../../alerts/rules.ts';
 import { alertStates, type InstanceState } from '../../alerts/state.ts';
 import { MailscopeError } from '../../core/errors.ts';
@@ -80,7 +81,6 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
   const present = (alert: AlertRow, silences: readonly SilenceRow[]): z.output<typeof AlertSchema> => {
     const machine = alert.machine as unknown as InstanceState;
     const rule = services.alerts?.rule(alert.ruleId);
-    const labels = { ...alert.labels, ...(rule?.labels ?? {}), rule: alert.ruleId, severity: alert.severity };
     return {
       id: alert.id,
       rule: alert.ruleId,
@@ -97,7 +97,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       ...(machine.notified ? { notified: machine.notified } : {}),
       ...(machine.lastNotifiedAt !== undefined ? { lastNotifiedAt: iso(machine.lastNotifiedAt) } : {}),
       ...(machine.ackedBy ? { acknowledged: { by: machine.ackedBy, at: iso(machine.ackedAt)!, ...(machine.ackComment ? { comment: machine.ackComment } : {}) } } : {}),
-      silenced: silences.some((silence) => Object.entries(silence.matchers).every(([name, value]) => labels[name as keyof typeof labels] === value)),
+      silenced: silenced(silences, silenceLabels(alert, rule)),
       updatedAt: iso(alert.updatedAt)!,
     };
   };
