@@ -99,7 +99,8 @@ export class Dispatcher {
 
   #schedule(): void {
     if (!this.#running) return;
-    const next = nextNotificationAt(this.#db);
+    // Deliveries in flight are not due again: counting them would wake this every 50 ms until they settle.
+    const next = nextNotificationAt(this.#db, [...this.#inFlight.keys()]);
     const delay = next === undefined ? idleCheckMs : Math.max(50, Math.min(idleCheckMs, next - this.#clock.now().getTime()));
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#dispatch(), delay);

@@ -2,6 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FieldValue } from '../core/observation.ts';
 import type { Database } from './database.ts';
+import { newestFirst } from './runs.ts';
 
 /** The state machine's state, as alerts/state.ts defines it; stored as JSON. */
 export interface StoredMachine {
@@ -76,22 +77,8 @@ export function saveAlert(db: Database, alert: AlertRow): void {
 }
 
 export function listAlerts(db: Database, filter: { states?: readonly string[]; severity?: string; rule?: string; limit: number }): AlertRow[] {
-  const where: string[] = [];
-  const values: (string | number)[] = [];
-  if (filter.states?.length) {
-    where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
-    values.push(...filter.states);
-  }
-  if (filter.severity) {
-    where.push('severity = ?');
-    values.push(filter.severity);
-  }
-  if (filter.rule) {
-    where.push('rule_id = ?');
-    values.push(filter.rule);
-  }
-  const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id LIMIT ?`;
-  return (db.statement(sql).all(...values, filter.limit) as Record<string, unknown>[]).map(toAlert);
+  const states = filter.states?.length ? filter.states : undefined;
+  return (newestFirst(db, 'alerts', 'updated_at', { state: states, severity: filter.severity, rule_id: filter.rule }, { limit: filter.limit }) as Record<string, unknown>[]).map(toAlert);
 }
 
 /** Instances a tick must look at: firing, or what people were told differs, or held back by flapping. */
@@ -152,9 +139,11 @@ export function dueNotifications(db: Database, now: number, limit: number): Noti
   );
 }
 
-/** The earliest pending attempt, to know how long to sleep. */
-export function nextNotificationAt(db: Database): number | undefined {
-  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending'`).get() as { at: number | null };
+/** The earliest pending attempt, those in flight aside, to know how long to sleep. */
+export function nextNotificationAt(db: Database, inFlight: readonly number[]): number | undefined {
+  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?))`).get(JSON.stringify(inFlight)) as {
+    at: number | null;
+  };
   return row.at === null ? undefined : Number(row.at);
 }
 
@@ -169,18 +158,7 @@ export function markAttemptFailed(db: Database, id: number, error: string, retry
 }
 
 export function listNotifications(db: Database, filter: { alertId?: string; status?: DeliveryStatus; limit: number }): NotificationRow[] {
-  const where: string[] = [];
-  const values: (string | number)[] = [];
-  if (filter.alertId) {
-    where.push('alert_id = ?');
-    values.push(filter.alertId);
-  }
-  if (filter.status) {
-    where.push('status = ?');
-    values.push(filter.status);
-  }
-  const sql = `SELECT * FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-  return (db.statement(sql).all(...values, filter.limit) as Record<string, unknown>[]).map(toNotification);
+  return (newestFirst(db, 'notifications', 'created_at', { alert_id: filter.alertId, status: filter.status }, { limit: filter.limit }) as Record<string, unknown>[]).map(toNotification);
 }
 
 // ── silences ───────────────────────────────────────────────────────────────────

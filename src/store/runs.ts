@@ -132,14 +132,15 @@ export interface TimeWindow {
   limit: number;
 }
 
-/** Rows of a table matching the given columns (undefined: any) within a time window, newest first. */
-function newestFirst(db: Database, table: string, timeColumn: string, equals: Record<string, string | undefined>, window: TimeWindow): unknown[] {
+/** Rows of a table matching the given columns (undefined: any; a list: any of) within a time window, newest first. */
+export function newestFirst(db: Database, table: string, timeColumn: string, equals: Record<string, string | readonly string[] | undefined>, window: TimeWindow): unknown[] {
   const where: string[] = [];
   const params: (string | number)[] = [];
   for (const [column, value] of Object.entries(equals)) {
     if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    params.push(value);
+    if (typeof value === 'string') where.push(`${column} = ?`);
+    else where.push(`${column} IN (${value.map(() => '?').join(', ')})`);
+    params.push(...[value].flat());
   }
   if (window.since) {
     where.push(`${timeColumn} >= ?`);
