@@ -70,6 +70,13 @@ const statusLevel: Mapping = {
 };
 const dnsStatus: Mapping = { pass: { text: 'pass', color: 'green' }, warn: { text: 'warn', color: 'yellow' }, fail: { text: 'fail', color: 'red' }, error: { text: 'error', color: 'orange' } };
 const listingStatus: Mapping = { listed: { text: 'listed', color: 'red' }, not_listed: { text: 'not listed', color: 'green' }, error: { text: 'error', color: 'orange' } };
+const alertStates: Mapping = {
+  firing: { text: 'firing', color: 'red' },
+  pending: { text: 'pending', color: 'orange' },
+  resolved: { text: 'resolved', color: 'green' },
+  inactive: { text: 'inactive', color: 'green' },
+};
+const yesNo = (yes: string): Mapping => ({ true: { text: 'yes', color: yes }, false: { text: 'no', color: 'transparent' } });
 const runSuccess: Mapping = { true: { text: 'ok', color: 'green' }, false: { text: 'failed', color: 'red' } };
 const upDown: Mapping = { up: { text: 'up', color: 'green' }, down: { text: 'down', color: 'red' }, error: { text: 'error', color: 'orange' } };
 const outcomeColors: Mapping = {
@@ -208,6 +215,30 @@ const outboxAgeSteps: [string, number | null][] = [
   ['red', 900],
 ];
 
+const alertBoard: Panel = {
+  type: 'table',
+  title: 'Alerts',
+  description:
+    "Every alert instance (a rule and one series) that was pending, firing or changed state in the time range, latest state first (measurement alert, written by the alert engine at each evaluation). GET /v1/alerts has the same, with details; POST /v1/alerts/:id/ack acknowledges.",
+  w: 24,
+  h: 8,
+  queries: [
+    {
+      query: `SELECT "state", "summary", "value", "acknowledged", "silenced", "flapping" FROM "alert" WHERE $timeFilter GROUP BY "severity", "rule", "alert", "probe" ORDER BY time DESC LIMIT 1`,
+      format: 'table',
+    },
+  ],
+  overrides: {
+    state: { mappings: alertStates, cell: 'color-background', width: 100 },
+    severity: { mappings: { critical: { text: 'critical', color: 'red' }, warning: { text: 'warning', color: 'orange' }, info: { text: 'info', color: 'blue' } }, cell: 'color-text', width: 90 },
+    acknowledged: { mappings: yesNo('blue'), width: 110 },
+    silenced: { mappings: yesNo('purple'), width: 90 },
+    flapping: { mappings: yesNo('orange'), width: 90 },
+    Time: { unit: 'dateTimeAsIso', width: 170 },
+  },
+  options: { sortBy: [{ displayName: 'state', desc: false }] },
+};
+
 const probeFilter = ' AND "probe" =~ /^$probe$/';
 const providerFilter = ' AND "provider" =~ /^$provider$/';
 const targetFilter = ' AND "target" =~ /^$target$/';
@@ -222,6 +253,15 @@ const overview: Dashboard = {
   description: 'Inbox placement, blocklists, DNS authentication and the observatory itself, at a glance.',
   variables: [],
   rows: [
+    {
+      row: 'Alerts',
+      panels: [
+        countStat('Critical alerts firing', 'Alert instances of critical rules whose latest state is firing (measurement alert). The table below says which.', countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`, ` AND "severity" = 'critical'`), 'red', 8),
+        countStat('Alerts firing', 'Alert instances of any severity whose latest state is firing.', countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`), 'orange', 8),
+        countStat('Alerts pending', "Conditions that hold but have not yet held long enough to fire (the rule's for:).", countLatest('alert', 'state', '"alert"', (v) => `${v} = 'pending'`), 'yellow', 8),
+        alertBoard,
+      ],
+    },
     {
       row: 'Inbox placement',
       panels: [

@@ -125,10 +125,9 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       for (const { definition } of config.probes) kinds.set(definition.kind, (kinds.get(definition.kind) ?? 0) + 1);
       const byKind = [...kinds].map(([kind, count]) => `${kind}: ${count}`).join(', ');
       const files = config.probeFiles.length === 1 ? '1 file' : `${config.probeFiles.length} files`;
-      out(
-        `configuration ok: ${config.probes.length} probe${config.probes.length === 1 ? '' : 's'} in ${files}${byKind ? ` (${byKind})` : ''}, ` +
-          `${config.instance.tokens.length} API token${config.instance.tokens.length === 1 ? '' : 's'}`,
-      );
+      const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+      const alerting = config.rules.length > 0 || config.instance.notifiers.length > 0 ? `, ${plural(config.rules.length, 'alert rule')}, ${plural(config.instance.notifiers.length, 'notifier')}` : '';
+      out(`configuration ok: ${plural(config.probes.length, 'probe')} in ${files}${byKind ? ` (${byKind})` : ''}${alerting}, ${plural(config.instance.tokens.length, 'API token')}`);
     });
 
   const probeCommand = program.command('probe').description('list and run probes');

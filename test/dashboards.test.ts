@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { AlertEngine, alertSettingsOf } from '../src/alerts/engine.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { systemClock } from '../src/core/clock.ts';
 import type { Observation } from '../src/core/observation.ts';
@@ -21,6 +22,7 @@ import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { createInfluxWriter } from '../src/series/influx-writer.ts';
 import { commonTags, measurements, type MeasurementSpec } from '../src/series/registry.ts';
+import { listAlerts } from '../src/store/alerts.ts';
 import { Database } from '../src/store/database.ts';
 import { outboxStats } from '../src/store/outbox.ts';
 import { dashboardsDir, renderDashboardFiles } from '../scripts/dashboards.ts';
@@ -218,6 +220,8 @@ function substitute(query: string, values: Record<string, string[]>): string {
 const hasData = (series: InfluxSeries[]) => series.some((one) => one.values.some((row) => row.slice(1).some((value) => value !== null)));
 
 let recorded: Observation[] = [];
+/** Alert states in the store once the data set is loaded: rule → states of its instances. */
+let alertStates: Record<string, string[]> = {};
 const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes';
 
 /**
@@ -236,7 +240,10 @@ async function loadDataSet(): Promise<void> {
   // A flusher that cannot reach its server: the outbox probe reports its failures.
   const down = new OutboxFlusher(db, createInfluxWriter({ api: 'v1', url: `http://127.0.0.1:${await closedPort()}`, database, timeout: 1_000 }), log, { batchSize: 100, intervalMs: 10, minRetryMs: 20, maxRetryMs: 50 });
   down.start();
-  const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, true, down)) });
+  // The demo's alert rules, evaluated on every run: the alert series.
+  const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock: systemClock, log, settings: alertSettingsOf(config.instance) });
+  const onRecord = (observations: readonly Observation[]) => alerts.evaluate(observations);
+  const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, true, down)), onRecord });
   try {
     const definitions = config.probes.map((probe) => probe.definition);
     const runs = await Promise.all(definitions.filter((definition) => definition.kind !== 'outbox').map((definition) => runner.run(definition, 'cli')));
@@ -259,7 +266,7 @@ async function loadDataSet(): Promise<void> {
       // A client per run: the second must not answer from the first one's cache.
       const client = new DnsClient({ servers: [server.server], timeoutMs: 500, attempts: 1 });
       try {
-        return await new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, client, outboxSnapshotOf(db, systemClock, false)) }).run(rotated, 'cli');
+        return await new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, client, outboxSnapshotOf(db, systemClock, false)), onRecord }).run(rotated, 'cli');
       } finally {
         client.close();
       }
@@ -268,6 +275,8 @@ async function loadDataSet(): Promise<void> {
     spf = 'v=spf1 ip4:192.0.2.20 -all';
     runs.push(await runRotated());
     recorded = runs.flatMap((run) => run.observations);
+    alertStates = {};
+    for (const alert of listAlerts(db, { limit: 1_000 })) (alertStates[alert.ruleId] ??= []).push(alert.state);
 
     const writer = createInfluxWriter({ api: 'v1', url: lab.influxdb.url, database, timeout: 10_000 });
     const flusher = new OutboxFlusher(db, writer, log, { batchSize: 5_000, intervalMs: 10, maxRetryMs: 1_000 });
@@ -306,6 +315,10 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(some('probe_run', (o) => o.fields.success === false && o.fields.error_code === 'PROBE_TIMEOUT')).toBe(true);
     expect(some('dns_auth_change', (o) => o.tags.domain === 'rotated.test')).toBe(true);
     expect(some('outbox', (o) => typeof o.fields.last_error === 'string')).toBe(true);
+    // The demo's rules: listed IPs fire (critical), the timed-out probe is pending (for: 3), the SPF change fires.
+    expect(alertStates['ip-listed']).toContain('firing');
+    expect(alertStates['probe-failing']).toContain('pending');
+    expect(alertStates['dns-record-changed']).toContain('firing');
   });
 
   for (const { name, dashboard } of dashboards) {
@@ -352,5 +365,10 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(await panelValue('Targets listed')).toBe(listedTargets);
     expect(await panelValue('Probes failing')).toBe(failingProbes);
     expect(await panelValue('Domains failing authentication')).toBe(failingDomains);
+    const count = (state: string, rules = Object.keys(alertStates)) => rules.flatMap((rule) => alertStates[rule] ?? []).filter((one) => one === state).length;
+    expect(await panelValue('Alerts firing')).toBe(count('firing'));
+    expect(await panelValue('Critical alerts firing')).toBe(count('firing', ['ip-listed', 'domain-listed']));
+    expect(await panelValue('Alerts pending')).toBe(count('pending'));
+    expect(count('firing')).toBeGreaterThan(count('firing', ['ip-listed', 'domain-listed']));
   });
 });

@@ -12,7 +12,8 @@ import type { Logger } from '../core/logger.ts';
 import type { FieldValue, Observation } from '../core/observation.ts';
 import { alertId, alertsToReview, enqueueNotification, getAlert, listSilences, saveAlert, seriesKey, type AlertRow, type SilenceRow } from '../store/alerts.ts';
 import type { Database } from '../store/database.ts';
-import { buildNotification, detailsOf } from './message.ts';
+import { recordPoint } from '../store/record.ts';
+import { buildNotification, detailsOf, summaryOf } from './message.ts';
 import { holds, matchesWhere, type Rule } from './rules.ts';
 import { due, initialState, notified, settle, step, type FlapSettings, type InstanceState } from './state.ts';
 
@@ -92,6 +93,7 @@ export class AlertEngine {
         queued += this.#apply(rule, series, observation.tags, now, silences, (machine) => step(machine, result, now, rule.for, this.#settings.flap), {
           value,
           ...(result ? { details: detailsOf(observation, change) } : {}),
+          evaluated: true,
         });
       }
     }
@@ -123,6 +125,8 @@ export class AlertEngine {
       const machine = { ...(alert.machine as unknown as InstanceState), ackedBy: by, ackedAt: now, ...(comment ? { ackComment: comment } : {}) };
       const updated = { ...alert, machine: machine as unknown as AlertRow['machine'], updatedAt: now };
       saveAlert(this.#db, updated);
+      const rule = this.#rules.get(alert.ruleId);
+      if (rule) this.#point(rule, updated, machine, silenced(listSilences(this.#db, { activeAt: now, limit: 10_000 }), silenceLabels(updated, rule)), now);
       this.#log.info({ alert: id, rule: alert.ruleId, by }, 'alert acknowledged');
       return updated;
     });
@@ -152,7 +156,7 @@ export class AlertEngine {
     now: number,
     silences: readonly SilenceRow[],
     next: (machine: InstanceState) => InstanceState,
-    seen: { value?: FieldValue | undefined; details?: Record<string, string> },
+    seen: { value?: FieldValue | undefined; details?: Record<string, string>; evaluated?: boolean },
   ): number {
     const id = alertId(rule.id, series);
     const existing = getAlert(this.#db, id);
@@ -173,10 +177,11 @@ export class AlertEngine {
     };
     // An instance that never left inactive is not worth a row.
     if (!existing && machine.state === 'inactive') return 0;
+    const isSilenced = silenced(silences, silenceLabels(alert, rule));
     const event = due(machine, now, {
       renotifyMs: rule.renotify ?? this.#settings.renotifyMs,
       notifyResolved: rule.notifyResolved,
-      silenced: silenced(silences, silenceLabels(alert, rule)),
+      silenced: isSilenced,
     });
     let queued = 0;
     if (event) {
@@ -188,9 +193,29 @@ export class AlertEngine {
         this.#log.info({ alert: id, rule: rule.id, event, channels: rule.notify }, 'alert notification queued');
       }
     }
+    // The series: each evaluation of a live alert, and every change of state (a resolve, or the end of a silence seen by the timer).
+    if (before.state !== machine.state || (seen.evaluated && machine.state !== 'inactive')) this.#point(rule, alert, machine, isSilenced, now);
     if (existing && JSON.stringify(before) === JSON.stringify(machine) && (seen.value === undefined || seen.value === existing.lastValue) && seen.details === undefined) return queued;
     saveAlert(this.#db, { ...alert, state: machine.state, machine: machine as unknown as AlertRow['machine'] });
     if (before.state !== machine.state) this.#log.info({ alert: id, rule: rule.id, from: before.state, to: machine.state }, 'alert state changed');
     return queued;
+  }
+
+  /** The alert's state as a point of the `alert` measurement, in the same transaction. */
+  #point(rule: Rule, alert: AlertRow, machine: InstanceState, isSilenced: boolean, now: number): void {
+    recordPoint(this.#db, {
+      measurement: 'alert',
+      tags: { rule: rule.id, alert: alert.id, severity: rule.severity, ...(alert.labels.probe ? { probe: alert.labels.probe } : {}) },
+      fields: {
+        state: machine.state,
+        firing: machine.state === 'firing',
+        acknowledged: machine.ackedBy !== undefined,
+        silenced: isSilenced,
+        flapping: machine.flapping,
+        summary: summaryOf(rule, alert.labels, alert.lastValue).slice(0, 1_000),
+        ...(alert.lastValue !== undefined ? { value: String(alert.lastValue).slice(0, 1_000) } : {}),
+      },
+      time: new Date(now),
+    });
   }
 }

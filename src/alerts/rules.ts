@@ -25,7 +25,8 @@ const builtins = {
   'record changed': 'a DNS authentication record differs from the previous run (a dns_auth_change observation)',
 } as const;
 
-const measurementNames = Object.keys(measurements);
+/** What rules may watch: everything a probe observes. */
+const measurementNames = Object.entries(measurements as Record<string, MeasurementSpec>).filter(([, measured]) => !measured.writtenBy).map(([name]) => name);
 const spec = (name: string) => (measurements as Record<string, MeasurementSpec>)[name];
 const tagsOf = (measurement: MeasurementSpec) => [...Object.keys(commonTags), ...Object.keys(measurement.tags)];
 
@@ -60,6 +61,7 @@ export function compileCondition(text: string): Condition | string {
   const [, measurement, field, op, valueText] = match as unknown as [string, string, string, string, string];
   const measured = spec(measurement);
   if (!measured) return `unknown measurement "${measurement}" (expected one of: ${measurementNames.join(', ')})`;
+  if (measured.writtenBy) return `${measurement} is written by ${measured.writtenBy}, not observed by a probe: a rule cannot watch it`;
   const fieldSpec = (measured.fields as Record<string, { type: FieldType }>)[field];
   if (!fieldSpec) return `${measurement} has no field "${field}" (fields: ${Object.keys(measured.fields).join(', ')})`;
   if (!(operators as readonly string[]).includes(op)) return `unknown operator "${op}" (expected one of: ${operators.join(' ')})`;

@@ -129,7 +129,7 @@ export const InstanceSchema = z.strictObject({
     .describe('where time series go (optional: without it, results stay in the store and the outbox)'),
   retention: z
     .strictObject({
-      keep: duration.prefault('30d').describe('runs and observations older than this are deleted from the store (time series in InfluxDB keep their own retention)'),
+      keep: duration.prefault('30d').describe('runs, observations, resolved alerts and delivered notifications older than this are deleted from the store (time series in InfluxDB keep their own retention)'),
       interval: duration.prefault('1h').describe('how often old rows are pruned'),
       batchSize: z.int().min(100).max(100_000).default(5_000).describe('rows deleted per transaction; the event loop (probes, API) runs between batches'),
     })

@@ -1,5 +1,6 @@
 /**
- * Prunes the store: runs and observations older than `retention.keep`, in small
+ * Prunes the store: runs and observations older than `retention.keep` (and the
+ * alerts, notifications and silences that are over), in small
  * transactions with the event loop free between them, so probes record and the
  * API answers while a large backlog is deleted.
  */
@@ -39,7 +40,7 @@ export class RetentionPruner {
   /** Prunes everything older than the cutoff, one batch at a time. */
   async pruneAll(): Promise<PruneReport> {
     const cutoff = new Date(this.#options.now().getTime() - this.#options.keepMs);
-    const report: PruneReport = { deleted: { observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0 }, batches: 0 };
+    const report: PruneReport = { deleted: { observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, silences: 0 }, batches: 0 };
     for (;;) {
       const step = pruneStep(this.#db, cutoff, this.#options.batchSize, { pruneOutbox: this.#options.pruneOutbox });
       if (step.deleted === 0) break;

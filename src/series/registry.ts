@@ -33,6 +33,11 @@ export interface MeasurementSpec {
    * An observation without a digest (an error: the value is unknown) changes nothing.
    */
   changes?: { digest: string; value: string; into: string };
+  /**
+   * Written by Mailscope itself (the alert engine), not observed by a probe: no
+   * run carries it, so an alert rule cannot watch it.
+   */
+  writtenBy?: string;
 }
 
 /** Tags every observation carries; the runner sets them, probes need not. */
@@ -245,6 +250,25 @@ export const measurements = {
       quarantined: { type: 'integer', description: 'lines the server refused as malformed (GET /v1/outbox/quarantine)' },
       consecutive_failures: { type: 'integer', description: 'failed writes in a row; 0 when the last write succeeded' },
       last_error: { type: 'string', description: 'the last write error, while writes are failing (no credentials)' },
+    },
+  },
+  alert: {
+    description:
+      'The state of each alert instance, written by the alert engine (not a probe): at every evaluation while pending or firing, and at every change of state, so the latest point of an alert is its state.',
+    writtenBy: 'the alert engine',
+    tags: {
+      rule: 'id of the alert rule',
+      alert: 'id of the alert instance (GET /v1/alerts/:id)',
+      severity: 'critical | warning | info',
+    },
+    fields: {
+      state: { type: 'string', description: 'pending | firing | resolved | inactive' },
+      firing: { type: 'boolean', description: 'true while the alert fires' },
+      acknowledged: { type: 'boolean', description: 'someone acknowledged it (POST /v1/alerts/:id/ack); reminders stop' },
+      silenced: { type: 'boolean', description: 'a silence matches it: notifications are held back' },
+      flapping: { type: 'boolean', description: 'it changed state too often within alerts.flap.window: notifications are held back' },
+      summary: { type: 'string', description: "one line for people: the rule's summary with the series filled in" },
+      value: { type: 'string', description: 'the value last observed, as text (a number, true/false, or a record)' },
     },
   },
   reachability: {

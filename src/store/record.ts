@@ -67,3 +67,14 @@ export function record(db: Database, run: RunResult, within?: (observations: rea
   });
   return { runId, success: outcome.success, ...(outcome.error ? { error: outcome.error } : {}), observations: all };
 }
+
+/**
+ * A point Mailscope writes about itself (an alert's state), not from a probe run:
+ * checked against the series registry like any observation, then queued for the
+ * time-series database. Call inside the transaction that changes what it describes.
+ */
+export function recordPoint(db: Database, observation: Observation): void {
+  const problems = observationProblems(observation);
+  if (problems.length > 0) throw new Error(`point does not match the series registry: ${problems.join('; ')}`);
+  enqueueLine(db, toLineProtocol(observation), observation.time);
+}

@@ -3,13 +3,16 @@ import type { Database } from './database.ts';
 export interface PruneStep {
   /** Rows deleted by this step (0: nothing left to delete of this kind). */
   deleted: number;
-  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox';
+  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox' | 'notifications' | 'alerts' | 'silences';
 }
 
 /**
  * Deletes at most `limit` rows older than the cutoff, in one short transaction:
  * observations of old runs first, then the runs left empty, then old quarantined
- * lines, then (only when nothing drains it) old outbox lines.
+ * lines, then (only when nothing drains it) old outbox lines; then notifications
+ * delivered or given up on, alerts resolved (or never fired) since before the
+ * cutoff with nothing left to deliver, and silences that ended before it.
+ * Notifications waiting for delivery and live alerts are never pruned.
  */
 export function pruneStep(db: Database, cutoff: Date, limit: number, options: { pruneOutbox: boolean }): PruneStep {
   const before = cutoff.getTime();
@@ -28,6 +31,19 @@ export function pruneStep(db: Database, cutoff: Date, limit: number, options: { 
       const outbox = db.statement('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < ? LIMIT ?)').run(before, limit).changes;
       if (Number(outbox) > 0) return { table: 'outbox', deleted: Number(outbox) };
     }
+    const notifications = db
+      .statement(`DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE status IN ('sent', 'failed') AND created_at < ? LIMIT ?)`)
+      .run(before, limit).changes;
+    if (Number(notifications) > 0) return { table: 'notifications', deleted: Number(notifications) };
+    const alerts = db
+      .statement(
+        `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts a WHERE a.state IN ('resolved', 'inactive') AND a.updated_at < ?
+           AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alert_id = a.id) LIMIT ?)`,
+      )
+      .run(before, limit).changes;
+    if (Number(alerts) > 0) return { table: 'alerts', deleted: Number(alerts) };
+    const silences = db.statement('DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE min(ends_at, coalesce(deleted_at, ends_at)) < ? LIMIT ?)').run(before, limit).changes;
+    if (Number(silences) > 0) return { table: 'silences', deleted: Number(silences) };
     return { table: 'observations', deleted: 0 };
   });
 }

@@ -10,6 +10,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import type { FieldValue, Observation } from '../../src/core/observation.ts';
 import { listAlerts, listNotifications } from '../../src/store/alerts.ts';
 import { Database } from '../../src/store/database.ts';
+import { takeBatch } from '../../src/store/outbox.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -34,6 +35,12 @@ describe('rule conditions', () => {
     const condition = compileCondition(text) as Condition & { kind: 'threshold' };
     expect(typeof condition).toBe('object');
     expect(holds(condition, value)).toBe(expected);
+  });
+
+  it('the alert series is written by the engine: no rule can watch it', () => {
+    expect(compileCondition('alert.firing == true')).toBe('alert is written by the alert engine, not observed by a probe: a rule cannot watch it');
+    expect(compileCondition('alerts.firing == true')).toMatch(/^unknown measurement "alerts" \(expected one of: probe_run, .*reachability\)$/);
+    expect(compileCondition('alerts.firing == true')).not.toContain('alert,');
   });
 
   it('"record changed" is the change detection of dns_auth', () => {
@@ -92,6 +99,23 @@ describe('alert engine over a real store, clock injected', () => {
     expect(events()).toEqual(['192.0.2.1 firing', '192.0.2.1 reminder', '192.0.2.1 resolved', '192.0.2.2 firing']);
     const resolved = listNotifications(db, { limit: 10 }).find((row) => row.event === 'resolved');
     expect(resolved?.payload).toMatchObject({ event: 'resolved', alert: { value: false, condition: 'blacklist.listed == true', details: { delist_url: 'https://dnsbl.test/delist' } } });
+
+    // The alert series, queued for the time-series database with the states: every evaluation of a live alert,
+    // and the change to resolved; nothing for the error (unknown), nor for the reminder (time alone, no change of state).
+    const points = takeBatch(db, 100)
+      .map((row) => row.line)
+      .filter((line) => line.startsWith('alert,'))
+      .map((line) => `${/target=([\d.]+)/.exec(line)?.[1]} ${/state="(\w+)"/.exec(line)?.[1]} ${/firing=(\w+)/.exec(line)?.[1]}`);
+    expect(points).toEqual([
+      '192.0.2.1 pending F',
+      '192.0.2.1 firing T',
+      '192.0.2.2 pending F',
+      '192.0.2.1 firing T',
+      '192.0.2.1 resolved F',
+      '192.0.2.2 firing T',
+    ]);
+    const line = takeBatch(db, 100).find((row) => row.line.startsWith('alert,'))!.line;
+    expect(line).toMatch(/^alert,alert=[0-9a-f]{16},probe=pool,rule=r,severity=warning acknowledged=F,firing=F,flapping=F,silenced=F,state="pending",summary="blacklist.listed == true \(target=192.0.2.1, target_kind=ip, list=lab-zen\)",value="true" \d+$/);
   });
 
   it('"record changed" fires on the run with a change, then resolves without a message', () => {

@@ -126,7 +126,7 @@ describe('mailscope run', () => {
 describe('the demo configuration', () => {
   it('is valid', async () => {
     const result = await cli(['--config', 'demo/mailscope.yaml', 'config', 'check'], { cwd: repoRoot });
-    expect(result).toEqual({ code: 0, stdout: 'configuration ok: 10 probes in 1 file (blacklist: 1, dns-auth: 1, placement: 2, tcp: 3, http: 2, outbox: 1), 3 API tokens\n', stderr: '' });
+    expect(result).toEqual({ code: 0, stdout: 'configuration ok: 10 probes in 2 files (blacklist: 1, dns-auth: 1, placement: 2, tcp: 3, http: 2, outbox: 1), 7 alert rules, 0 notifiers, 3 API tokens\n', stderr: '' });
   });
 });
 

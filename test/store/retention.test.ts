@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
 import { RetentionPruner } from '../../src/runner/retention.ts';
 import { Database } from '../../src/store/database.ts';
+import { createSilence, deleteSilence, enqueueNotification, listAlerts, listNotifications, listSilences, markAttemptFailed, markSent, saveAlert, type AlertRow } from '../../src/store/alerts.ts';
 import { enqueueLine, outboxStats, quarantine, takeBatch } from '../../src/store/outbox.ts';
 import { record } from '../../src/store/record.ts';
 import { captureLog } from '../helpers/log.ts';
@@ -30,7 +31,7 @@ describe('retention', () => {
     const kept = runAt(db, 'recent', new Date(now.getTime() - 29 * day), 2);
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
     const report = await pruner.pruneAll();
-    expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0 });
+    expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, silences: 0 });
     expect((db.statement('SELECT id, probe_id FROM probe_runs').all() as { id: number; probe_id: string }[]).map((row) => [Number(row.id), row.probe_id])).toEqual([[kept.runId, 'recent']]);
     expect(count(db, 'observations')).toBe(3);
     // The outbox is left alone while a time-series database drains it: nothing is lost.
@@ -47,7 +48,7 @@ describe('retention', () => {
     quarantine(db, old!, 'bad', new Date(now.getTime() - 31 * day));
     enqueueLine(db, 'm,probe=a v=3 3', new Date(now.getTime() - 45 * day));
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: true, now: () => now });
-    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1 });
+    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1, notifications: 0, alerts: 0, silences: 0 });
     expect(takeBatch(db, 10).map((row) => row.line)).toEqual(['m,probe=a v=2 2']);
     db.close();
   });
@@ -63,8 +64,33 @@ describe('retention', () => {
     const report = await pending;
     expect(leftWhenOthersRan).toBeGreaterThan(0);
     // 5,000 observations and the 10 runs' probe_run observations, 1,000 per batch; then the runs.
-    expect(report).toEqual({ deleted: { observations: 5_010, probe_runs: 10, outbox_quarantine: 0, outbox: 0 }, batches: 7 });
+    expect(report).toEqual({ deleted: { observations: 5_010, probe_runs: 10, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, silences: 0 }, batches: 7 });
     expect(count(db, 'observations')).toBe(0);
+    db.close();
+  });
+
+  it('alerts that are over, their delivered notifications and ended silences go; live alerts and undelivered notifications stay', async () => {
+    const db = Database.open(tempDir());
+    const ago = (days: number) => now.getTime() - days * day;
+    const alert = (id: string, state: string, updatedAt: number): AlertRow => ({ id, ruleId: 'r', series: id, labels: {}, severity: 'warning', state, machine: { state }, details: {}, createdAt: ago(90), updatedAt });
+    saveAlert(db, alert('resolved-old', 'resolved', ago(40)));
+    saveAlert(db, alert('resolved-recent', 'resolved', ago(2)));
+    saveAlert(db, alert('firing-old', 'firing', ago(40)));
+    saveAlert(db, alert('resolved-undelivered', 'resolved', ago(40)));
+    const notify = (alertId: string) => enqueueNotification(db, { alertId, channel: 'chat', event: 'firing', payload: {}, at: ago(40) });
+    markSent(db, notify('resolved-old'), ago(40));
+    markAttemptFailed(db, notify('firing-old'), 'HTTP 404', undefined);
+    notify('resolved-undelivered'); // still pending: never pruned, and it keeps its alert
+    const silence = (endsAt: number) => createSilence(db, { matchers: { rule: 'r' }, startsAt: ago(60), endsAt, comment: 'maintenance', createdBy: 'ops', createdAt: ago(60) });
+    silence(ago(45));
+    deleteSilence(db, silence(ago(-10)).id, 'ops', ago(35));
+    const live = silence(ago(-10));
+
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
+    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 2, alerts: 1, silences: 2 });
+    expect(listAlerts(db, { limit: 10 }).map((row) => row.id).sort()).toEqual(['firing-old', 'resolved-recent', 'resolved-undelivered']);
+    expect(listNotifications(db, { limit: 10 }).map((row) => [row.alertId, row.status])).toEqual([['resolved-undelivered', 'pending']]);
+    expect(listSilences(db, { limit: 10 }).map((row) => row.id)).toEqual([live.id]);
     db.close();
   });
 });
