@@ -55,6 +55,11 @@ export const errorCodes = {
   ALERT_NOT_FOUND: 'no alert with that id',
   ALERT_NOT_FIRING: 'only a firing alert can be acknowledged',
   SILENCE_NOT_FOUND: 'no silence with that id',
+  // Send control and platform adapters
+  CONTROL_NOT_FOUND: 'no control with that id',
+  CONTROL_NOT_ACTIVE: 'the control was already lifted or has expired',
+  PUSH_FAILED: 'a control could not be pushed to a sending platform (the platform said why); it is retried with backoff',
+  RELEASE_FAILED: 'held messages could not be released from the Postfix hold queue (postsuper/postqueue said why)',
   // HTTP API
   HTTP_LISTEN_FAILED: 'the API cannot listen on its address (taken, or not on this machine)',
   BAD_REQUEST: 'the request does not match the route\'s schema; every issue is listed',

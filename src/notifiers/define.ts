@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MailscopeError } from '../core/errors.ts';
+import { deliver, DeliveryError } from '../core/delivery.ts';
 import type { FieldValue } from '../core/observation.ts';
 import { identifier } from '../core/schema.ts';
 
@@ -35,18 +35,10 @@ export interface AlertNotification {
   links: { alert?: string; dashboard?: string };
 }
 
+export { DeliveryError };
+
 export interface NotifierContext {
   signal: AbortSignal;
-}
-
-/** A failed delivery: `retryable` false means trying again cannot help (a 4xx, a bad address). */
-export class DeliveryError extends MailscopeError {
-  readonly retryable: boolean;
-
-  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
-    super('NOTIFY_FAILED', message, options.cause === undefined ? {} : { cause: options.cause });
-    this.retryable = options.retryable;
-  }
 }
 
 /** The keys every notifier has, whatever its kind. */
@@ -71,17 +63,7 @@ export function defineNotifier<K extends string, S extends z.ZodType<NotifierBas
 
 /** A POST of a body; a non-2xx answer is a DeliveryError (retryable for 408, 429 and 5xx). */
 export async function post(url: string, body: string, headers: Record<string, string>, ctx: NotifierContext, what: string): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', body, headers, signal: ctx.signal, redirect: 'error' });
-  } catch (error) {
-    const reason = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
-    throw new DeliveryError(`${what}: ${reason}`, { retryable: true, cause: error });
-  }
-  const text = (await response.text().catch(() => '')).slice(0, 200);
-  if (response.ok) return;
-  const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
-  throw new DeliveryError(`${what}: HTTP ${response.status}${text ? `: ${text}` : ''}`, { retryable });
+  await deliver(url, { method: 'POST', body, headers, signal: ctx.signal, what, code: 'NOTIFY_FAILED' });
 }
 
 /** One line for people: what fired or resolved. */

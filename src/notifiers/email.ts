@@ -86,7 +86,7 @@ export const email = defineNotifier({
       const reply = (error.response ?? error.message).trim();
       // A 5xx refusal or refused credentials will not change by retrying; 4xx and the network may.
       const permanent = error.code === 'EAUTH' || (error.responseCode !== undefined && error.responseCode >= 500);
-      throw new DeliveryError(`email via ${where}: ${reply}`, { retryable: !permanent, cause: error });
+      throw new DeliveryError('NOTIFY_FAILED', `email via ${where}: ${reply}`, { retryable: !permanent, cause: error });
     } finally {
       ctx.signal.removeEventListener('abort', abort);
       transport.close();

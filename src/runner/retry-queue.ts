@@ -1,0 +1,142 @@
+/**
+ * Works through a queue kept in the store (notifications to channels, controls
+ * pushed to platforms): each item on its own, so a slow or failing peer holds up
+ * no other, retried with exponential backoff and jitter until it succeeds or is
+ * given up; every attempt is recorded by the caller's `settle`.
+ */
+import type { Clock } from '../core/clock.ts';
+import { DeliveryError } from '../core/delivery.ts';
+import type { Logger } from '../core/logger.ts';
+
+export interface RetrySettings {
+  minMs: number;
+  maxMs: number;
+  attempts: number;
+  timeoutMs: number;
+  /** 0..1: how much of each delay is random. */
+  jitter?: number;
+  random?: () => number;
+}
+
+export interface QueueItem {
+  id: number;
+  attempts: number;
+}
+
+export interface QueueStore<Item extends QueueItem> {
+  /** Items due at `now`, oldest first, at most `limit`. */
+  due(now: number, limit: number): Item[];
+  /** When the next item not in flight is due; undefined when none waits. */
+  nextAt(inFlight: readonly number[]): number | undefined;
+}
+
+export interface QueueWorker<Item extends QueueItem> {
+  /** One attempt; throw (a DeliveryError says whether retrying can help) when it failed. */
+  attempt(item: Item, signal: AbortSignal): Promise<void>;
+  /** The attempt failed: retry at `retryAt`, or give up when undefined. Record it. */
+  failed(item: Item, message: string, retryAt: number | undefined): void;
+  /** What to log with each attempt. */
+  describe(item: Item): Record<string, unknown>;
+}
+
+const maxInFlight = 16;
+const idleCheckMs = 60_000;
+
+export class RetryQueue<Item extends QueueItem> {
+  readonly #store: QueueStore<Item>;
+  readonly #worker: QueueWorker<Item>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #what: string;
+  readonly #retry: Required<RetrySettings>;
+  readonly #inFlight = new Map<number, Promise<void>>();
+  readonly #shutdown = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+
+  constructor(options: { what: string; store: QueueStore<Item>; worker: QueueWorker<Item>; clock: Clock; log: Logger; retry: RetrySettings }) {
+    this.#what = options.what;
+    this.#store = options.store;
+    this.#worker = options.worker;
+    this.#clock = options.clock;
+    this.#log = options.log;
+    this.#retry = { jitter: 0.2, random: Math.random, ...options.retry };
+  }
+
+  /** The delay before attempt n + 1 after n failed attempts. */
+  backoffMs(failedAttempts: number): number {
+    const { minMs, maxMs, jitter, random } = this.#retry;
+    const exponential = Math.min(maxMs, minMs * 2 ** Math.max(0, failedAttempts - 1));
+    return Math.round(exponential * (1 - jitter * random()));
+  }
+
+  start(): void {
+    this.#running = true;
+    this.wake();
+  }
+
+  /** Look for due items now (after new ones were queued). */
+  wake(): void {
+    if (!this.#running) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#dispatch(), 0);
+  }
+
+  /** Start every due item not already in flight; resolves when those attempts are done. */
+  async dispatchOnce(): Promise<void> {
+    const now = this.#clock.now().getTime();
+    const room = maxInFlight - this.#inFlight.size;
+    if (room <= 0) return;
+    const items = this.#store.due(now, room + this.#inFlight.size).filter((item) => !this.#inFlight.has(item.id)).slice(0, room);
+    await Promise.all(
+      items.map((item) => {
+        const attempt = this.#attempt(item).finally(() => this.#inFlight.delete(item.id));
+        this.#inFlight.set(item.id, attempt);
+        return attempt;
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#shutdown.abort();
+    await Promise.allSettled(this.#inFlight.values());
+  }
+
+  #dispatch(): void {
+    if (!this.#running) return;
+    // Each item settles on its own; the next look is scheduled as soon as this round started.
+    void this.dispatchOnce().finally(() => this.#schedule());
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    // Items in flight are not due again: counting them would wake this every 50 ms until they settle.
+    const next = this.#store.nextAt([...this.#inFlight.keys()]);
+    const delay = next === undefined ? idleCheckMs : Math.max(50, Math.min(idleCheckMs, next - this.#clock.now().getTime()));
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#dispatch(), delay);
+    this.#timer.unref();
+  }
+
+  async #attempt(item: Item): Promise<void> {
+    const attemptNumber = item.attempts + 1;
+    const log = { ...this.#worker.describe(item), attempt: attemptNumber };
+    const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#retry.timeoutMs)]);
+    try {
+      await this.#worker.attempt(item, signal);
+      this.#log.info(log, `${this.#what} delivered`);
+    } catch (error) {
+      // Stopping mid-attempt: it stays pending, unchanged, for the next start.
+      if (this.#shutdown.signal.aborted) return;
+      const message = error instanceof Error ? error.message : String(error);
+      const retryable = error instanceof DeliveryError ? error.retryable : true;
+      const giveUp = !retryable || attemptNumber >= this.#retry.attempts;
+      const retryAt = giveUp ? undefined : this.#clock.now().getTime() + this.backoffMs(attemptNumber);
+      this.#worker.failed(item, message, retryAt);
+      this.#log.warn({ ...log, reason: message, retryAt: retryAt === undefined ? undefined : new Date(retryAt).toISOString() }, giveUp ? `${this.#what} failed for good` : `${this.#what} failed; will retry`);
+    }
+  }
+}
