@@ -196,6 +196,67 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'send control: controls, their pushes to platforms, held messages',
+    sql: `
+      -- Version 2's controls table was never written to: replaced by one that knows its alert and its cool-down.
+      DROP TABLE controls;
+      CREATE TABLE controls (
+        id TEXT PRIMARY KEY,
+        action TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        rate_per_minute INTEGER,
+        reason TEXT NOT NULL,
+        source TEXT NOT NULL,
+        rule_id TEXT,
+        alert_id TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        lift_at INTEGER,
+        keep_until_resumed INTEGER NOT NULL DEFAULT 0,
+        lifted_at INTEGER,
+        lifted_by TEXT,
+        lift_reason TEXT
+      );
+      -- One active control per action and scope: creating it again is the same control.
+      CREATE UNIQUE INDEX controls_one_active ON controls (action, scope) WHERE lifted_at IS NULL;
+      CREATE INDEX controls_by_alert ON controls (alert_id) WHERE lifted_at IS NULL;
+      CREATE INDEX controls_by_time ON controls (created_at);
+
+      -- Each control applied at, then lifted from, each push platform: retried until done or given up.
+      CREATE TABLE control_pushes (
+        id INTEGER PRIMARY KEY,
+        control_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        ref TEXT,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER
+      );
+      CREATE INDEX control_pushes_due ON control_pushes (status, next_attempt_at);
+      CREATE INDEX control_pushes_by_control ON control_pushes (control_id, id);
+
+      -- Messages a Postfix policy service put on hold, so lifting the pause releases exactly them.
+      CREATE TABLE held_messages (
+        platform TEXT NOT NULL,
+        queue_id TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        traffic TEXT NOT NULL,
+        held_at INTEGER NOT NULL,
+        released_at INTEGER,
+        release_error TEXT,
+        PRIMARY KEY (platform, queue_id)
+      );
+      CREATE INDEX held_messages_by_control ON held_messages (control_id) WHERE released_at IS NULL;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

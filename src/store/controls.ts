@@ -1,0 +1,281 @@
+/** Controls (pauses and throttles), the audit log, pushes to platforms and held messages. */
+import type { Scope, Traffic } from '../core/scope.ts';
+import type { Database } from './database.ts';
+import { newestFirst } from './runs.ts';
+
+export type ControlAction = 'pause' | 'throttle';
+
+export interface ControlRow {
+  id: string;
+  action: ControlAction;
+  scope: Scope;
+  ratePerMinute?: number;
+  reason: string;
+  /** `rule:<id>` or `token:<name>`. */
+  source: string;
+  ruleId?: string;
+  alertId?: string;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt?: number;
+  /** The alert resolved: lifted at this time unless it fires again first. */
+  liftAt?: number;
+  /** From a rule whose controls stay until a person resumes them. */
+  keepUntilResumed: boolean;
+  liftedAt?: number;
+  liftedBy?: string;
+  liftReason?: string;
+}
+
+const optionalNumber = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
+
+function toControl(row: Record<string, unknown>): ControlRow {
+  const control: ControlRow = {
+    id: String(row.id),
+    action: String(row.action) as ControlAction,
+    scope: JSON.parse(String(row.scope)) as Scope,
+    reason: String(row.reason),
+    source: String(row.source),
+    createdBy: String(row.created_by),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    keepUntilResumed: Number(row.keep_until_resumed) === 1,
+  };
+  const rate = optionalNumber(row.rate_per_minute);
+  if (rate !== undefined) control.ratePerMinute = rate;
+  if (row.rule_id !== null) control.ruleId = String(row.rule_id);
+  if (row.alert_id !== null) control.alertId = String(row.alert_id);
+  const expiresAt = optionalNumber(row.expires_at);
+  if (expiresAt !== undefined) control.expiresAt = expiresAt;
+  const liftAt = optionalNumber(row.lift_at);
+  if (liftAt !== undefined) control.liftAt = liftAt;
+  const liftedAt = optionalNumber(row.lifted_at);
+  if (liftedAt !== undefined) {
+    control.liftedAt = liftedAt;
+    control.liftedBy = String(row.lifted_by);
+    if (row.lift_reason !== null) control.liftReason = String(row.lift_reason);
+  }
+  return control;
+}
+
+export function insertControl(db: Database, control: ControlRow): void {
+  db.statement(
+    `INSERT INTO controls (id, action, scope, rate_per_minute, reason, source, rule_id, alert_id, created_by, created_at, updated_at, expires_at, lift_at, keep_until_resumed)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    control.id,
+    control.action,
+    JSON.stringify(control.scope),
+    control.ratePerMinute ?? null,
+    control.reason,
+    control.source,
+    control.ruleId ?? null,
+    control.alertId ?? null,
+    control.createdBy,
+    control.createdAt,
+    control.updatedAt,
+    control.expiresAt ?? null,
+    control.liftAt ?? null,
+    control.keepUntilResumed ? 1 : 0,
+  );
+}
+
+/** The mutable parts of an active control: its rate, reason, expiry and pending lift. */
+export function updateControl(db: Database, control: ControlRow): void {
+  db.statement('UPDATE controls SET rate_per_minute = ?, reason = ?, expires_at = ?, lift_at = ?, alert_id = ?, updated_at = ? WHERE id = ?').run(
+    control.ratePerMinute ?? null,
+    control.reason,
+    control.expiresAt ?? null,
+    control.liftAt ?? null,
+    control.alertId ?? null,
+    control.updatedAt,
+    control.id,
+  );
+}
+
+export function markLifted(db: Database, id: string, by: string, reason: string, at: number): boolean {
+  return Number(db.statement('UPDATE controls SET lifted_at = ?, lifted_by = ?, lift_reason = ?, updated_at = ? WHERE id = ? AND lifted_at IS NULL').run(at, by, reason, at, id).changes) > 0;
+}
+
+export function getControl(db: Database, id: string): ControlRow | undefined {
+  const row = db.statement('SELECT * FROM controls WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  return row ? toControl(row) : undefined;
+}
+
+/** Every control not lifted (an expired one is lifted by the service as soon as it sees it). */
+export function activeControls(db: Database): ControlRow[] {
+  return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL ORDER BY created_at, id').all() as Record<string, unknown>[]).map(toControl);
+}
+
+export function findActiveControl(db: Database, action: ControlAction, scope: Scope): ControlRow | undefined {
+  const row = db.statement('SELECT * FROM controls WHERE lifted_at IS NULL AND action = ? AND scope = ?').get(action, JSON.stringify(scope)) as Record<string, unknown> | undefined;
+  return row ? toControl(row) : undefined;
+}
+
+export function listControls(db: Database, filter: { active?: boolean; source?: string; limit: number }): ControlRow[] {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  if (filter.active !== undefined) where.push(filter.active ? 'lifted_at IS NULL' : 'lifted_at IS NOT NULL');
+  if (filter.source !== undefined) {
+    where.push('source = ?');
+    values.push(filter.source);
+  }
+  const sql = `SELECT * FROM controls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+  return (db.statement(sql).all(...values, filter.limit) as Record<string, unknown>[]).map(toControl);
+}
+
+// ── audit log ──────────────────────────────────────────────────────────────────
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  subject: string;
+  details: Record<string, unknown>;
+}
+
+/** Append-only: who did what to which control, and why. */
+export function audit(db: Database, entry: Omit<AuditRow, 'id'>): void {
+  db.statement('INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)').run(entry.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.details));
+}
+
+export function listAudit(db: Database, filter: { subject?: string; actor?: string; limit: number }): AuditRow[] {
+  return (newestFirst(db, 'audit_log', 'at', { subject: filter.subject, actor: filter.actor }, { limit: filter.limit }) as Record<string, unknown>[]).map((row) => ({
+    id: Number(row.id),
+    at: Number(row.at),
+    actor: String(row.actor),
+    action: String(row.action),
+    subject: String(row.subject),
+    details: JSON.parse(String(row.details)) as Record<string, unknown>,
+  }));
+}
+
+// ── pushes to platforms ────────────────────────────────────────────────────────
+
+export type PushStatus = 'pending' | 'done' | 'failed' | 'skipped';
+
+export interface PushRow {
+  id: number;
+  controlId: string;
+  platform: string;
+  operation: 'apply' | 'lift';
+  status: PushStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  ref?: string;
+  createdAt: number;
+  doneAt?: number;
+}
+
+function toPush(row: Record<string, unknown>): PushRow {
+  return {
+    id: Number(row.id),
+    controlId: String(row.control_id),
+    platform: String(row.platform),
+    operation: String(row.operation) as PushRow['operation'],
+    status: String(row.status) as PushStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAt: Number(row.next_attempt_at),
+    ...(row.last_error === null ? {} : { lastError: String(row.last_error) }),
+    ...(row.ref === null ? {} : { ref: String(row.ref) }),
+    createdAt: Number(row.created_at),
+    ...(row.done_at === null ? {} : { doneAt: Number(row.done_at) }),
+  };
+}
+
+/** Queue a push; `skipped` with the reason when the platform cannot apply this control. */
+export function enqueuePush(db: Database, push: { controlId: string; platform: string; operation: PushRow['operation']; at: number; skipped?: string; ref?: string }): number {
+  const result = db
+    .statement('INSERT INTO control_pushes (control_id, platform, operation, status, next_attempt_at, last_error, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(push.controlId, push.platform, push.operation, push.skipped ? 'skipped' : 'pending', push.at, push.skipped ?? null, push.ref ?? null, push.at);
+  return Number(result.lastInsertRowid);
+}
+
+export function duePushes(db: Database, now: number, limit: number): PushRow[] {
+  return (db.statement(`SELECT * FROM control_pushes WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`).all(now, limit) as Record<string, unknown>[]).map(toPush);
+}
+
+export function nextPushAt(db: Database, inFlight: readonly number[]): number | undefined {
+  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM control_pushes WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?))`).get(JSON.stringify(inFlight)) as {
+    at: number | null;
+  };
+  return row.at === null ? undefined : Number(row.at);
+}
+
+export function markPushDone(db: Database, id: number, at: number, ref: string | undefined): void {
+  db.statement(`UPDATE control_pushes SET status = 'done', attempts = attempts + 1, done_at = ?, last_error = NULL, ref = coalesce(?, ref) WHERE id = ?`).run(at, ref ?? null, id);
+}
+
+/** A failed attempt: retried at `retryAt`, or given up (failed) without one. */
+export function markPushFailed(db: Database, id: number, error: string, retryAt: number | undefined): void {
+  if (retryAt === undefined) db.statement(`UPDATE control_pushes SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`).run(error, id);
+  else db.statement(`UPDATE control_pushes SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`).run(error, retryAt, id);
+}
+
+export function pushesOf(db: Database, controlId: string): PushRow[] {
+  return (db.statement('SELECT * FROM control_pushes WHERE control_id = ? ORDER BY id').all(controlId) as Record<string, unknown>[]).map(toPush);
+}
+
+export function getPush(db: Database, id: number): PushRow | undefined {
+  const row = db.statement('SELECT * FROM control_pushes WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  return row ? toPush(row) : undefined;
+}
+
+// ── held messages ──────────────────────────────────────────────────────────────
+
+export interface HeldMessage {
+  platform: string;
+  queueId: string;
+  controlId: string;
+  traffic: Traffic;
+  heldAt: number;
+  releasedAt?: number;
+  releaseError?: string;
+}
+
+function toHeld(row: Record<string, unknown>): HeldMessage {
+  return {
+    platform: String(row.platform),
+    queueId: String(row.queue_id),
+    controlId: String(row.control_id),
+    traffic: JSON.parse(String(row.traffic)) as Traffic,
+    heldAt: Number(row.held_at),
+    ...(row.released_at === null ? {} : { releasedAt: Number(row.released_at) }),
+    ...(row.release_error === null ? {} : { releaseError: String(row.release_error) }),
+  };
+}
+
+export function recordHeld(db: Database, held: Omit<HeldMessage, 'releasedAt' | 'releaseError'>): void {
+  db.statement('INSERT INTO held_messages (platform, queue_id, control_id, traffic, held_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, queue_id) DO NOTHING').run(
+    held.platform,
+    held.queueId,
+    held.controlId,
+    JSON.stringify(held.traffic),
+    held.heldAt,
+  );
+}
+
+export function heldBy(db: Database, controlId: string): HeldMessage[] {
+  return (db.statement('SELECT * FROM held_messages WHERE control_id = ? AND released_at IS NULL ORDER BY held_at').all(controlId) as Record<string, unknown>[]).map(toHeld);
+}
+
+export function heldCount(db: Database, controlId: string): { held: number; released: number } {
+  const row = db.statement('SELECT count(*) FILTER (WHERE released_at IS NULL) AS held, count(released_at) AS released FROM held_messages WHERE control_id = ?').get(controlId) as {
+    held: number;
+    released: number;
+  };
+  return { held: Number(row.held), released: Number(row.released) };
+}
+
+/** Still held, now by another control (a second pause covers it). */
+export function reassignHeld(db: Database, platform: string, queueId: string, controlId: string): void {
+  db.statement('UPDATE held_messages SET control_id = ? WHERE platform = ? AND queue_id = ?').run(controlId, platform, queueId);
+}
+
+export function markReleased(db: Database, platform: string, queueId: string, at: number, error?: string): void {
+  if (error === undefined) db.statement('UPDATE held_messages SET released_at = ?, release_error = NULL WHERE platform = ? AND queue_id = ?').run(at, platform, queueId);
+  else db.statement('UPDATE held_messages SET release_error = ? WHERE platform = ? AND queue_id = ?').run(error, platform, queueId);
+}
