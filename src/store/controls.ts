@@ -105,7 +105,7 @@ export function getControl(db: Database, id: string): ControlRow | undefined {
 
 /** Every control not lifted (an expired one is lifted by the service as soon as it sees it). */
 export function activeControls(db: Database): ControlRow[] {
-  return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL ORDER BY created_at, id').all() as Record<string, unknown>[]).map(toControl);
+  return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL ORDER BY created_at, rowid').all() as Record<string, unknown>[]).map(toControl);
 }
 
 export function findActiveControl(db: Database, action: ControlAction, scope: Scope): ControlRow | undefined {
@@ -121,7 +121,7 @@ export function listControls(db: Database, filter: { active?: boolean; source?: 
     where.push('source = ?');
     values.push(filter.source);
   }
-  const sql = `SELECT * FROM controls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+  const sql = `SELECT * FROM controls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
   return (db.statement(sql).all(...values, filter.limit) as Record<string, unknown>[]).map(toControl);
 }
 

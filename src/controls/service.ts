@@ -1,0 +1,364 @@
+/**
+ * Controls: pauses and throttles on slices of sending traffic. Every change is a
+ * transaction (the control, its audit entry, its pushes to platforms); the
+ * routing engine's questions are answered from memory, so a policy decision never
+ * waits on disk. Memory follows the store: reloaded after this process's writes,
+ * and when another process (the CLI) changed it (SQLite's data_version).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { MailscopeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
+import type { Database } from '../store/database.ts';
+import { activeControls, audit, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import type { ControlSnapshot } from '../platforms/define.ts';
+
+export type FailMode = 'open' | 'closed';
+
+/** A platform Mailscope pushes controls to: its id, and whether it can apply one exactly. */
+export interface PushTarget {
+  id: string;
+  unsupported(control: ControlSnapshot): string | undefined;
+}
+
+export interface ControlSettings {
+  failMode: FailMode;
+  /** Recipient domain → provider name (gmail.com → gmail). */
+  providers: ReadonlyMap<string, string>;
+}
+
+export interface Decision {
+  action: 'allow' | 'throttle' | 'pause';
+  /** The tightest throttle's rate, messages per minute. */
+  ratePerMinute?: number;
+  /** The controls that apply. */
+  controls: ControlRow[];
+  /**
+   * Controls that might apply but cannot be decided: the question lacks a key their
+   * scope names. With failMode closed they count as applying.
+   */
+  unsure: { control: ControlRow; missing: string[] }[];
+  /** Throttles only, when asked to count the message: over the rate now. */
+  overRate?: ControlRow[];
+}
+
+export interface NewControl {
+  action: ControlAction;
+  scope: Scope;
+  ratePerMinute?: number | undefined;
+  reason: string;
+  expiresAt?: number | undefined;
+  /** `token:<name>`, `rule:<id>`, `cli`. */
+  source: string;
+  /** Who, for the audit log: the token's name, or the rule. */
+  actor: string;
+  ruleId?: string;
+  alertId?: string;
+  keepUntilResumed?: boolean;
+}
+
+/** What a throttle let through in the current window. */
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export function snapshotOf(control: ControlRow): ControlSnapshot {
+  return {
+    id: control.id,
+    action: control.action,
+    scope: control.scope,
+    ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}),
+    reason: control.reason,
+    source: control.source,
+    createdAt: new Date(control.createdAt).toISOString(),
+    ...(control.expiresAt !== undefined ? { expiresAt: new Date(control.expiresAt).toISOString() } : {}),
+  };
+}
+
+export class ControlService {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #settings: ControlSettings;
+  readonly #platforms: readonly PushTarget[];
+  readonly #listeners: (() => void)[] = [];
+  readonly #buckets = new Map<string, Bucket>();
+  #active: ControlRow[] = [];
+  #dataVersion = -1;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: { db: Database; clock: Clock; log: Logger; settings: ControlSettings; platforms?: readonly PushTarget[] }) {
+    this.#db = options.db;
+    this.#clock = options.clock;
+    this.#log = options.log.child({ component: 'controls' });
+    this.#settings = options.settings;
+    this.#platforms = options.platforms ?? [];
+    this.reload();
+  }
+
+  /** Called after controls change (pushes to deliver, held messages to release). */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  get failMode(): FailMode {
+    return this.#settings.failMode;
+  }
+
+  /** The active controls, as memory has them. */
+  get active(): readonly ControlRow[] {
+    return this.#active;
+  }
+
+  /** Memory from the store. */
+  reload(): void {
+    this.#active = activeControls(this.#db);
+    this.#dataVersion = this.#readDataVersion();
+    const ids = new Set(this.#active.map((control) => control.id));
+    for (const id of this.#buckets.keys()) if (!ids.has(id)) this.#buckets.delete(id);
+  }
+
+  /** Reload when another connection (the CLI) committed since the last look. */
+  refresh(): void {
+    if (this.#readDataVersion() !== this.#dataVersion) this.reload();
+  }
+
+  #readDataVersion(): number {
+    return Number((this.#db.statement('PRAGMA data_version').get() as { data_version: number }).data_version);
+  }
+
+  /** The question completed: normalized values, and the provider from the recipient's domain. */
+  traffic(question: Traffic): Traffic {
+    const traffic: Traffic = {};
+    for (const key of scopeKeyNames) {
+      const value = question[key];
+      if (value === undefined || value.trim() === '') continue;
+      try {
+        traffic[key] = normalizeScopeValue(key, value);
+      } catch {
+        // Not an address: it matches no ip scope (and is not unknown either).
+        traffic[key] = value.trim();
+      }
+    }
+    if (traffic.provider === undefined && traffic.rcpt_domain !== undefined) {
+      traffic.provider = this.#settings.providers.get(traffic.rcpt_domain) ?? 'other';
+    }
+    return traffic;
+  }
+
+  /**
+   * What applies to this traffic: pause beats throttle; the tightest throttle wins.
+   * With `consume`, the message counts against every matching throttle's rate.
+   */
+  decide(question: Traffic, options: { consume?: boolean } = {}): Decision {
+    const traffic = this.traffic(question);
+    const now = this.#clock.now().getTime();
+    const controls: ControlRow[] = [];
+    const unsure: Decision['unsure'] = [];
+    for (const control of this.#active) {
+      if (control.expiresAt !== undefined && control.expiresAt <= now) continue;
+      const match = matchScope(control.scope, traffic);
+      if (match === 'match') controls.push(control);
+      else if (match === 'unknown') unsure.push({ control, missing: scopeKeyNames.filter((key) => control.scope[key] !== undefined && traffic[key] === undefined) });
+    }
+    const counted = this.#settings.failMode === 'closed' ? [...controls, ...unsure.map((entry) => entry.control)] : controls;
+    if (counted.some((control) => control.action === 'pause')) return { action: 'pause', controls, unsure };
+    const throttles = counted.filter((control) => control.action === 'throttle');
+    if (throttles.length === 0) return { action: 'allow', controls, unsure };
+    const ratePerMinute = Math.min(...throttles.map((control) => control.ratePerMinute ?? 0));
+    const decision: Decision = { action: 'throttle', ratePerMinute, controls, unsure };
+    if (options.consume) {
+      const over = throttles.filter((control) => !this.#hasToken(control, now));
+      // A message over any rate is deferred, and spends nothing from the others.
+      if (over.length === 0) for (const control of throttles) this.#bucket(control, now).tokens -= 1;
+      decision.overRate = over;
+    }
+    return decision;
+  }
+
+  /** Token bucket per throttle: `rate` per minute, bursts up to a minute's worth. */
+  #bucket(control: ControlRow, now: number): Bucket {
+    const rate = control.ratePerMinute ?? 0;
+    let bucket = this.#buckets.get(control.id);
+    if (!bucket) {
+      bucket = { tokens: rate, at: now };
+      this.#buckets.set(control.id, bucket);
+    }
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 60_000);
+    bucket.at = now;
+    return bucket;
+  }
+
+  #hasToken(control: ControlRow, now: number): boolean {
+    return this.#bucket(control, now).tokens >= 1;
+  }
+
+  /**
+   * Create a control, or find the same one (same action and scope) already active:
+   * then it is that one, its rate, reason and expiry updated when they differ.
+   */
+  create(input: NewControl): { control: ControlRow; created: boolean } {
+    const result = this.#db.transaction(() => this.createWithin(input));
+    this.#changed();
+    return result;
+  }
+
+  /** create() inside a transaction the caller holds (the alert engine's); memory catches up once it commits. */
+  createWithin(input: NewControl): { control: ControlRow; created: boolean } {
+    const now = this.#clock.now().getTime();
+    const scope = canonicalScope(input.scope);
+    if (input.action === 'throttle' && (input.ratePerMinute === undefined || !Number.isInteger(input.ratePerMinute) || input.ratePerMinute < 0)) {
+      throw new MailscopeError('BAD_REQUEST', 'a throttle needs a rate: a whole number of messages per minute, 0 or more');
+    }
+    if (input.action === 'pause' && input.ratePerMinute !== undefined) throw new MailscopeError('BAD_REQUEST', 'a pause has no rate (use action throttle)');
+    if (input.expiresAt !== undefined && input.expiresAt <= now) throw new MailscopeError('BAD_REQUEST', `expires: ${new Date(input.expiresAt).toISOString()} is not in the future`);
+    this.#liftDue(now);
+    const existing = findActiveControl(this.#db, input.action, scope);
+    if (existing) {
+      const updated: ControlRow = {
+        ...existing,
+        ...(input.ratePerMinute !== undefined ? { ratePerMinute: input.ratePerMinute } : {}),
+        ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+        ...(input.alertId !== undefined ? { alertId: input.alertId } : {}),
+      };
+      // The alert fired again during the cool-down: the control stays.
+      if (input.alertId !== undefined) delete updated.liftAt;
+      const rateChanged = updated.ratePerMinute !== existing.ratePerMinute;
+      if (rateChanged || updated.expiresAt !== existing.expiresAt || updated.liftAt !== existing.liftAt || updated.alertId !== existing.alertId) {
+        updated.updatedAt = now;
+        updateControl(this.#db, updated);
+        audit(this.#db, {
+          at: now,
+          actor: input.actor,
+          action: 'control.updated',
+          subject: existing.id,
+          details: { reason: input.reason, ...(rateChanged ? { ratePerMinute: { from: existing.ratePerMinute, to: updated.ratePerMinute } } : {}), ...(existing.liftAt !== undefined && updated.liftAt === undefined ? { liftCancelled: true } : {}) },
+        });
+        // A new rate is pushed again; the platforms replace what they had.
+        if (rateChanged) this.#enqueuePushes(updated, 'apply', now);
+      }
+      return { control: updated, created: false };
+    }
+    const control: ControlRow = {
+      id: randomUUID(),
+      action: input.action,
+      scope,
+      ...(input.ratePerMinute !== undefined ? { ratePerMinute: input.ratePerMinute } : {}),
+      reason: input.reason,
+      source: input.source,
+      ...(input.ruleId !== undefined ? { ruleId: input.ruleId } : {}),
+      ...(input.alertId !== undefined ? { alertId: input.alertId } : {}),
+      createdBy: input.actor,
+      createdAt: now,
+      updatedAt: now,
+      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+      keepUntilResumed: input.keepUntilResumed ?? false,
+    };
+    insertControl(this.#db, control);
+    audit(this.#db, {
+      at: now,
+      actor: input.actor,
+      action: 'control.created',
+      subject: control.id,
+      details: { action: control.action, scope, reason: control.reason, source: control.source, ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}), ...(control.expiresAt !== undefined ? { expiresAt: new Date(control.expiresAt).toISOString() } : {}) },
+    });
+    this.#enqueuePushes(control, 'apply', now);
+    this.#log.info({ control: control.id, action: control.action, scope: describeScope(scope), source: control.source }, 'control created');
+    return { control, created: true };
+  }
+
+  /** Lift a control now (a person resuming, or the end of a cool-down). */
+  lift(id: string, actor: string, reason: string): ControlRow {
+    const lifted = this.#db.transaction(() => {
+      const control = getControl(this.#db, id);
+      if (!control) throw new MailscopeError('CONTROL_NOT_FOUND', `no control "${id}"`);
+      if (control.liftedAt !== undefined) throw new MailscopeError('CONTROL_NOT_ACTIVE', `control "${id}" was lifted at ${new Date(control.liftedAt).toISOString()} by ${control.liftedBy}`);
+      this.#liftWithin(control, actor, reason, this.#clock.now().getTime());
+      return getControl(this.#db, id)!;
+    });
+    this.#changed();
+    return lifted;
+  }
+
+  /** The alert behind a rule's control resolved: lift after the cool-down, or keep it for a person. Inside the engine's transaction. */
+  alertResolvedWithin(alertId: string, coolDownMs: number | 'manual'): void {
+    const now = this.#clock.now().getTime();
+    const controls = activeControls(this.#db).filter((control) => control.alertId === alertId);
+    for (const control of controls) {
+      if (coolDownMs === 'manual' || control.keepUntilResumed) {
+        audit(this.#db, { at: now, actor: control.source, action: 'control.kept', subject: control.id, details: { reason: 'the alert resolved; this control stays until a person resumes it' } });
+        continue;
+      }
+      const updated = { ...control, liftAt: now + coolDownMs, updatedAt: now };
+      updateControl(this.#db, updated);
+      audit(this.#db, { at: now, actor: control.source, action: 'control.lift-scheduled', subject: control.id, details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved' } });
+    }
+    if (controls.length > 0) queueMicrotask(() => this.#changed());
+  }
+
+  /** Expired controls and ended cool-downs are lifted; another process's changes are picked up. */
+  tick(): void {
+    const now = this.#clock.now().getTime();
+    const lifted = this.#db.transaction(() => this.#liftDue(now));
+    if (lifted > 0) this.#changed();
+    else this.refresh();
+  }
+
+  start(intervalMs: number): void {
+    this.#timer ??= setInterval(() => {
+      try {
+        this.tick();
+      } catch (error) {
+        this.#log.error({ err: error }, 'control tick failed');
+      }
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #liftDue(now: number): number {
+    let lifted = 0;
+    for (const control of activeControls(this.#db)) {
+      if (control.expiresAt !== undefined && control.expiresAt <= now) {
+        this.#liftWithin(control, 'mailscope', 'expired', now);
+        lifted++;
+      } else if (control.liftAt !== undefined && control.liftAt <= now) {
+        this.#liftWithin(control, control.source, 'the alert resolved and the cool-down ended', now);
+        lifted++;
+      }
+    }
+    return lifted;
+  }
+
+  #liftWithin(control: ControlRow, actor: string, reason: string, now: number): void {
+    markLifted(this.#db, control.id, actor, reason, now);
+    audit(this.#db, { at: now, actor, action: 'control.lifted', subject: control.id, details: { reason, scope: control.scope, action: control.action } });
+    this.#enqueuePushes(control, 'lift', now);
+    this.#log.info({ control: control.id, action: control.action, scope: describeScope(control.scope), by: actor, reason }, 'control lifted');
+  }
+
+  /** One push per platform: applied where the platform can; lifted where it was applied (or is about to be). */
+  #enqueuePushes(control: ControlRow, operation: 'apply' | 'lift', now: number): void {
+    const previous = pushesOf(this.#db, control.id);
+    for (const platform of this.#platforms) {
+      if (operation === 'apply') {
+        const skipped = platform.unsupported(snapshotOf(control));
+        enqueuePush(this.#db, { controlId: control.id, platform: platform.id, operation, at: now, ...(skipped ? { skipped } : {}) });
+        continue;
+      }
+      const applied = previous.filter((push) => push.platform === platform.id && push.operation === 'apply' && push.status !== 'skipped' && push.status !== 'failed');
+      if (applied.length > 0) enqueuePush(this.#db, { controlId: control.id, platform: platform.id, operation, at: now });
+    }
+  }
+
+  #changed(): void {
+    this.reload();
+    for (const listener of this.#listeners) listener();
+  }
+}
