@@ -8,6 +8,7 @@ import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { ControlService, controlSettingsOf } from './controls/service.ts';
 import { Dispatcher, retrySettingsOf } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
@@ -44,6 +45,7 @@ export async function startObservatory(options: {
     ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
     : undefined;
   const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance) });
+  const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance) });
   const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake() });
   const runner = new Runner({
     db,
@@ -57,7 +59,7 @@ export async function startObservatory(options: {
   const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx });
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, alerts, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
+    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
   } catch (error) {
     dns.close();
     db.close();
@@ -83,6 +85,7 @@ export async function startObservatory(options: {
   pruner.start();
   alerts.start();
   dispatcher.start();
+  controls.start(config.instance.controls.interval);
   if (!influx) log.info('no influx: configured; time series wait in the outbox');
   log.info({ listen: formatHostPort(bound), probes: config.probes.length, rules: config.rules.length, notifiers: config.instance.notifiers.length, dataDir: config.dataDir }, 'mailscope running');
 
@@ -100,6 +103,7 @@ export async function startObservatory(options: {
           await Promise.all([scheduler.stop(), app.close()]);
           // What was not acknowledged stays in the outbox for the next start.
           alerts.stop();
+          controls.stop();
           await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop()]);
         } finally {
           dns.close();

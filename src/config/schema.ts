@@ -74,6 +74,16 @@ const CustomList = z
 export type CustomListConfig = z.output<typeof CustomList>;
 
 /** mailscope.yaml: the instance. */
+/** Deliveries retried with backoff: notifications, and controls pushed to platforms. */
+const retrySchema = z
+  .strictObject({
+    min: duration.prefault('5s').describe('first delay after a failed delivery (doubling, with jitter)'),
+    max: duration.prefault('10m').describe('longest delay between attempts'),
+    attempts: z.int().min(1).max(100).default(12).describe('attempts before a delivery is given up as failed'),
+    timeout: duration.prefault('15s').describe('per attempt'),
+  })
+  .prefault({});
+
 export const InstanceSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data').describe('where the SQLite store lives (relative to the config file)'),
   http: z
@@ -139,6 +149,21 @@ export const InstanceSchema = z.strictObject({
     .default([])
     .superRefine(uniqueIds('notifier', 'notifiers'))
     .describe('where alerts go: list of { id, kind: slack | webhook | email, ... }; rules name them in notify:'),
+  controls: z
+    .strictObject({
+      failMode: z
+        .enum(['open', 'closed'])
+        .default('open')
+        .describe('when a control might apply but the question lacks a key its scope names (or Mailscope fails to answer): open lets the mail go; closed holds or defers it'),
+      interval: duration.prefault('5s').describe('how often expiries and cool-downs are checked, and controls changed by another process (the CLI) picked up'),
+      providers: z
+        .record(identifier, z.array(z.string().regex(/^[a-z0-9.-]+$/i, { message: 'expected a domain name' })).min(1))
+        .default({})
+        .describe('recipient domains per provider, added to the built-in ones (gmail, outlook, yahoo, apple, ...), so a control can name provider: gmail'),
+      retry: retrySchema,
+    })
+    .prefault({})
+    .describe('send control: pauses and throttles, the policy they answer, and their pushes to platforms'),
   alerts: z
     .strictObject({
       interval: duration.prefault('30s').describe('how often firing alerts are re-checked for reminders, silences that ended and flapping that stopped'),
@@ -149,14 +174,7 @@ export const InstanceSchema = z.strictObject({
           maxTransitions: z.int().min(2).default(4).describe('more firing/resolved changes than this within the window: flapping, notifications held until a window passes without one'),
         })
         .prefault({}),
-      retry: z
-        .strictObject({
-          min: duration.prefault('5s').describe('first delay after a failed delivery (doubling, with jitter)'),
-          max: duration.prefault('10m').describe('longest delay between attempts'),
-          attempts: z.int().min(1).max(100).default(12).describe('attempts before a delivery is given up as failed'),
-          timeout: duration.prefault('15s').describe('per attempt'),
-        })
-        .prefault({}),
+      retry: retrySchema,
       externalUrl: z.url().optional().describe("Mailscope's API as people reach it, for links in notifications (e.g. https://mailscope.example.com)"),
       dashboardUrl: z.url().optional().describe('a Grafana dashboard to link from notifications'),
     })

@@ -6,6 +6,7 @@
  * and when another process (the CLI) changed it (SQLite's data_version).
  */
 import { randomUUID } from 'node:crypto';
+import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -13,6 +14,7 @@ import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKe
 import type { Database } from '../store/database.ts';
 import { activeControls, audit, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
+import { providerMap } from './providers.ts';
 
 export type FailMode = 'open' | 'closed';
 
@@ -26,6 +28,11 @@ export interface ControlSettings {
   failMode: FailMode;
   /** Recipient domain → provider name (gmail.com → gmail). */
   providers: ReadonlyMap<string, string>;
+}
+
+/** The service's settings from the instance file's `controls:` section. */
+export function controlSettingsOf(instance: InstanceConfig): ControlSettings {
+  return { failMode: instance.controls.failMode, providers: providerMap(instance.controls.providers) };
 }
 
 export interface Decision {
@@ -63,6 +70,8 @@ interface Bucket {
   tokens: number;
   at: number;
 }
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export function snapshotOf(control: ControlRow): ControlSnapshot {
   return {
@@ -234,7 +243,12 @@ export class ControlService {
           actor: input.actor,
           action: 'control.updated',
           subject: existing.id,
-          details: { reason: input.reason, ...(rateChanged ? { ratePerMinute: { from: existing.ratePerMinute, to: updated.ratePerMinute } } : {}), ...(existing.liftAt !== undefined && updated.liftAt === undefined ? { liftCancelled: true } : {}) },
+          details: {
+            reason: input.reason,
+            ...(rateChanged ? { ratePerMinute: { from: existing.ratePerMinute, to: updated.ratePerMinute } } : {}),
+            ...(updated.expiresAt !== existing.expiresAt ? { expiresAt: { from: iso(existing.expiresAt), to: iso(updated.expiresAt) } } : {}),
+            ...(existing.liftAt !== undefined && updated.liftAt === undefined ? { liftCancelled: true } : {}),
+          },
         });
         // A new rate is pushed again; the platforms replace what they had.
         if (rateChanged) this.#enqueuePushes(updated, 'apply', now);

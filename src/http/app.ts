@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { controlRoutes } from './routes/controls.ts';
 import { configRoutes } from './routes/config.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -60,6 +61,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(configRoutes(services));
   await app.register(outboxRoutes(services));
   await app.register(alertRoutes(services));
+  await app.register(controlRoutes(services));
   await app.ready();
   return app;
 }

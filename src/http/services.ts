@@ -1,4 +1,5 @@
 import type { AlertEngine } from '../alerts/engine.ts';
+import type { ControlService } from '../controls/service.ts';
 import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FlusherStatus } from '../runner/outbox-flusher.ts';
@@ -19,4 +20,6 @@ export interface ApiServices {
   outbox?: { status(): FlusherStatus };
   /** The rules engine (acknowledgements, and silences taking effect at once). */
   alerts?: AlertEngine;
+  /** Send control: pauses, throttles and the policy they answer. */
+  controls?: ControlService;
 }

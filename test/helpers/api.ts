@@ -4,6 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { onTestFinished } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { systemClock } from '../../src/core/clock.ts';
+import { ControlService, controlSettingsOf } from '../../src/controls/service.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { Runner } from '../../src/runner/runner.ts';
 import { Scheduler } from '../../src/runner/scheduler.ts';
@@ -25,6 +26,7 @@ export interface ApiRig {
   db: Database;
   config: LoadedConfig;
   runner: Runner;
+  controls: ControlService;
   logs: CapturedLog;
   dir: string;
   request(options: InjectOptions & { as?: TokenName }): Promise<LightMyRequestResponse>;
@@ -58,7 +60,8 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
   const runner = new Runner({ db, clock: systemClock, log: logs.log, services: labServices() });
   const definitions = config.probes.map((probe) => probe.definition);
   const scheduler = options.scheduler ? new Scheduler({ runner, definitions, log: logs.log }) : undefined;
-  const app = await buildApp({ config, probes: config.probes, db, runner, clock: systemClock, ...(scheduler ? { scheduler } : {}) }, { log: logs.log, version: 'test' });
+  const controls = new ControlService({ db, clock: systemClock, log: logs.log, settings: controlSettingsOf(config.instance) });
+  const app = await buildApp({ config, probes: config.probes, db, runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}) }, { log: logs.log, version: 'test' });
   scheduler?.start();
   onTestFinished(async () => {
     await app.close();
@@ -70,6 +73,7 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
     db,
     config,
     runner,
+    controls,
     logs,
     dir,
     request: ({ as = 'none', ...inject }) =>

@@ -28,12 +28,19 @@ const routes = [
   { method: 'GET', url: '/v1/silences', access: 'viewer' },
   { method: 'POST', url: '/v1/silences', access: 'operator', body: { matchers: { rule: 'x' }, until: '1h', comment: 'auth matrix' }, ok: 201 },
   { method: 'DELETE', url: '/v1/silences/:id', access: 'operator', path: '/v1/silences/no-such-silence', ok: 404 },
+  { method: 'GET', url: '/v1/policy', access: 'viewer', path: '/v1/policy?ip=192.0.2.1&rcpt_domain=gmail.com' },
+  { method: 'GET', url: '/v1/controls', access: 'viewer' },
+  { method: 'GET', url: '/v1/controls/:id', access: 'viewer', path: '/v1/controls/no-such-control', ok: 404 },
+  // The same control again is the same control: 201 for the first caller allowed, 200 after; both reach the handler.
+  { method: 'POST', url: '/v1/controls', access: 'operator', body: { action: 'pause', scope: { pool: 'auth-matrix' }, reason: 'auth matrix' }, ok: [200, 201] },
+  { method: 'DELETE', url: '/v1/controls/:id', access: 'operator', path: '/v1/controls/no-such-control', ok: 404 },
+  { method: 'GET', url: '/v1/audit', access: 'viewer' },
 ] as const;
 
-function expectedStatus(access: string, caller: TokenName, ok = 200): number[] {
+function expectedStatus(access: string, caller: TokenName, ok: number | readonly number[] = 200): number[] {
   if (access === 'public') return [200, 503];
   if (caller === 'none') return [401];
-  return rank[caller] >= rank[access as keyof typeof rank] ? [ok] : [403];
+  return rank[caller] >= rank[access as keyof typeof rank] ? [ok].flat() : [403];
 }
 
 describe('auth matrix: every route × no token / viewer / operator / admin', async () => {
@@ -110,11 +117,15 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
         '/v1/alerts',
         '/v1/alerts/{id}',
         '/v1/alerts/{id}/ack',
+        '/v1/audit',
         '/v1/config',
+        '/v1/controls',
+        '/v1/controls/{id}',
         '/v1/notifications',
         '/v1/observations',
         '/v1/outbox',
         '/v1/outbox/quarantine',
+        '/v1/policy',
         '/v1/probes',
         '/v1/probes/{id}',
         '/v1/probes/{id}/run',

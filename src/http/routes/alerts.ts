@@ -4,9 +4,8 @@ import { silenced, silenceLabels } from '../../alerts/engine.ts';
 import { severities } from '../../alerts/rules.ts';
 import { alertStates, type InstanceState } from '../../alerts/state.ts';
 import { MailscopeError } from '../../core/errors.ts';
-import { parseDuration } from '../../core/schema.ts';
 import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
-import { errorResponses, IdParams, limitParam } from '../schemas.ts';
+import { errorResponses, futureTime, IdParams, limitParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -244,10 +243,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       async (request, reply) => {
         const now = services.clock.now().getTime();
         const { matchers, until, comment } = request.body;
-        const ahead = parseDuration(until);
-        const endsAt = ahead !== undefined ? now + ahead : /^\d{4}-\d{2}-\d{2}/.test(until) ? Date.parse(until) : Number.NaN;
-        if (Number.isNaN(endsAt)) throw new MailscopeError('BAD_REQUEST', `until: "${until}" is neither an ISO 8601 time nor a duration such as 2h`);
-        if (endsAt <= now) throw new MailscopeError('BAD_REQUEST', `until: ${new Date(endsAt).toISOString()} is not in the future`);
+        const endsAt = futureTime('until', until, now);
         const silence = createSilence(services.db, { matchers, startsAt: now, endsAt, comment, createdBy: request.principal!.name, createdAt: now });
         request.log.info({ silence: silence.id, matchers, until: iso(endsAt), by: silence.createdBy }, 'silence created');
         return reply.code(201).send({ silence: presentSilence(silence) });
