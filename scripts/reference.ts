@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { RuleSchema } from '../src/alerts/rules.ts';
 import { InstanceSchema } from '../src/config/schema.ts';
 import { notifiers } from '../src/notifiers/index.ts';
+import { platforms } from '../src/platforms/index.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { errorCodes, type ErrorCode } from '../src/core/errors.ts';
 import { createLogger } from '../src/core/logger.ts';
@@ -93,6 +94,11 @@ function notifierKinds(): string {
   return notifiers.map((notifier) => [`#### \`${notifier.kind}\``, '', notifier.description, '', keyTable(notifier.configSchema, common)].join('\n')).join('\n\n');
 }
 
+function platformKinds(): string {
+  const common = new Set(['id', 'kind']);
+  return platforms.map((platform) => [`#### \`${platform.kind}\``, '', platform.description, '', keyTable(platform.configSchema, common)].join('\n')).join('\n\n');
+}
+
 function measurementTables(): string {
   return Object.entries(measurements as Record<string, MeasurementSpec>)
     .map(([name, spec]) => {
@@ -156,6 +162,7 @@ export async function renderSections(): Promise<Record<string, string>> {
     'probe-kinds': probeKinds(),
     'rule-keys': ruleKeys(),
     'notifier-kinds': notifierKinds(),
+    'platform-kinds': platformKinds(),
     measurements: measurementTables(),
     'api-routes': await apiRoutes(),
     'error-codes': errorCodeTable(),

@@ -8,7 +8,10 @@ import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { postfixPolicyAnswers } from './controls/postfix.ts';
+import { Pusher, pushRetryOf, pushTargetsOf } from './controls/pusher.ts';
 import { ControlService, controlSettingsOf } from './controls/service.ts';
+import { startPolicyServer, type PolicyServer } from './platforms/postfix-policy.ts';
 import { Dispatcher, retrySettingsOf } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
@@ -24,6 +27,8 @@ export interface Observatory {
   scheduler: Scheduler;
   /** The address the API listens on (the real port when the config said 0). */
   address: { host: string; port: number };
+  /** Where each Postfix policy service listens, by platform id. */
+  policyAddresses: Record<string, { host: string; port: number }>;
   /** Stop taking requests, stop scheduling, abort and record runs in progress, close the store. */
   stop(): Promise<void>;
 }
@@ -45,7 +50,9 @@ export async function startObservatory(options: {
     ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
     : undefined;
   const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance) });
-  const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance) });
+  const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
+  const pusher = new Pusher({ db, platforms: config.instance.platforms, clock, log, retry: pushRetryOf(config.instance) });
+  controls.onChange(() => pusher.wake());
   const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake() });
   const runner = new Runner({
     db,
@@ -77,6 +84,19 @@ export async function startObservatory(options: {
       { cause: error },
     );
   }
+  const policyServers: PolicyServer[] = [];
+  try {
+    for (const platform of config.instance.platforms) {
+      if (platform.kind !== 'postfix-policy') continue;
+      policyServers.push(await startPolicyServer({ listen: platform.listen, ...postfixPolicyAnswers({ platformId: platform.id, controls, db, clock, log }) }));
+    }
+  } catch (error) {
+    await Promise.all(policyServers.map((server) => server.close()));
+    await app.close();
+    dns.close();
+    db.close();
+    throw new MailscopeError('HTTP_LISTEN_FAILED', `the Postfix policy service cannot listen: ${describeSocketError(error)} (set platforms[].listen in ${config.configFile})`, { cause: error });
+  }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;
   if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
@@ -86,6 +106,7 @@ export async function startObservatory(options: {
   alerts.start();
   dispatcher.start();
   controls.start(config.instance.controls.interval);
+  pusher.start();
   if (!influx) log.info('no influx: configured; time series wait in the outbox');
   log.info({ listen: formatHostPort(bound), probes: config.probes.length, rules: config.rules.length, notifiers: config.instance.notifiers.length, dataDir: config.dataDir }, 'mailscope running');
 
@@ -95,6 +116,7 @@ export async function startObservatory(options: {
     runner,
     scheduler,
     address: bound,
+    policyAddresses: Object.fromEntries(config.instance.platforms.filter((platform) => platform.kind === 'postfix-policy').map((platform, index) => [platform.id, policyServers[index]!.address])),
     stop() {
       stopping ??= (async () => {
         try {
@@ -104,7 +126,7 @@ export async function startObservatory(options: {
           // What was not acknowledged stays in the outbox for the next start.
           alerts.stop();
           controls.stop();
-          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop()]);
+          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), ...policyServers.map((server) => server.close())]);
         } finally {
           dns.close();
           db.close();

@@ -3,6 +3,7 @@ import { logLevels } from '../core/logger.ts';
 import { dnsServer, duration, identifier, listenAddress, secret } from '../core/schema.ts';
 import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
 import { RuleSchema } from '../alerts/rules.ts';
+import { platformConfigSchema } from '../platforms/index.ts';
 import { notifierConfigSchema } from '../notifiers/index.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
 
@@ -149,6 +150,11 @@ export const InstanceSchema = z.strictObject({
     .default([])
     .superRefine(uniqueIds('notifier', 'notifiers'))
     .describe('where alerts go: list of { id, kind: slack | webhook | email, ... }; rules name them in notify:'),
+  platforms: z
+    .array(platformConfigSchema)
+    .default([])
+    .superRefine(uniqueIds('platform', 'platforms'))
+    .describe('sending platforms under control: list of { id, kind: postfix-policy | kumomta | webhook | listmonk, ... }'),
   controls: z
     .strictObject({
       failMode: z

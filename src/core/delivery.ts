@@ -33,8 +33,10 @@ export async function deliver(url: string, request: DeliveryRequest): Promise<st
   try {
     response = await fetch(url, { method: request.method, body: request.body, headers: request.headers, signal: request.signal, redirect: 'error' });
   } catch (error) {
-    const reason = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
-    throw new DeliveryError(request.code, `${request.what}: ${reason}`, { retryable: true, cause: error });
+    const said = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
+    // fetch names the URL in some errors (one with credentials in it, for one): the URL may be a secret.
+    const reason = said.split(url).join('<url>');
+    throw new DeliveryError(request.code, `${request.what}: ${reason}`, { retryable: true });
   }
   const text = await response.text().catch(() => '');
   if (response.ok) return text;

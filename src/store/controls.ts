@@ -279,3 +279,21 @@ export function markReleased(db: Database, platform: string, queueId: string, at
   if (error === undefined) db.statement('UPDATE held_messages SET released_at = ?, release_error = NULL WHERE platform = ? AND queue_id = ?').run(at, platform, queueId);
   else db.statement('UPDATE held_messages SET release_error = ? WHERE platform = ? AND queue_id = ?').run(error, platform, queueId);
 }
+
+/** Pushes due now whose earlier pushes (same control, same platform) are settled: a lift never overtakes its apply. */
+export function duePushesInOrder(db: Database, now: number, limit: number): PushRow[] {
+  return (
+    db
+      .statement(
+        `SELECT * FROM control_pushes p WHERE p.status = 'pending' AND p.next_attempt_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM control_pushes e WHERE e.control_id = p.control_id AND e.platform = p.platform AND e.id < p.id AND e.status = 'pending')
+         ORDER BY p.next_attempt_at, p.id LIMIT ?`,
+      )
+      .all(now, limit) as Record<string, unknown>[]
+  ).map(toPush);
+}
+
+/** A push that has nothing to do (a lift of something never applied), with the reason. */
+export function markPushSkipped(db: Database, id: number, reason: string, at: number): void {
+  db.statement(`UPDATE control_pushes SET status = 'skipped', last_error = ?, done_at = ? WHERE id = ?`).run(reason, at, id);
+}
