@@ -11,22 +11,13 @@ import { errorMap } from '../../src/core/zod-messages.ts';
 import { DeliveryError, type ControlSnapshot, type PushContext } from '../../src/platforms/define.ts';
 import { kumomta, suspendRequest } from '../../src/platforms/kumomta.ts';
 import { closedPort, httpServer } from '../helpers/servers.ts';
+import { controlSnapshot, pushFailure } from '../helpers/platforms.ts';
 
 const now = new Date('2026-11-23T10:00:00.000Z');
 const ctx: PushContext = { signal: new AbortController().signal, delivery: 'push-1', now };
 const push = kumomta.push!;
 
-function control(overrides: Partial<ControlSnapshot> = {}): ControlSnapshot {
-  return {
-    id: 'c-7f3a',
-    action: 'pause',
-    scope: { rcpt_domain: 'gmail.com' },
-    reason: 'ip-listed: 192.0.2.91 listed on lab-zen',
-    source: 'rule:ip-listed',
-    createdAt: '2026-11-23T09:59:00.000Z',
-    ...overrides,
-  };
-}
+const control = (overrides: Partial<ControlSnapshot> = {}) => controlSnapshot({ scope: { rcpt_domain: 'gmail.com' }, reason: 'ip-listed: 192.0.2.91 listed on lab-zen', source: 'rule:ip-listed' }, overrides);
 
 function config(url: string, extra: Record<string, unknown> = {}) {
   return kumomta.configSchema.parse({ id: 'mta', kind: 'kumomta', url, timeout: '2s', ...extra });
@@ -88,16 +79,6 @@ async function kumod(options: { answer?: (seen: Seen, res: ServerResponse) => bo
     });
   });
   return { url, seen, problems, suspensions };
-}
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  expect((error as DeliveryError).code).toBe('PUSH_FAILED');
-  return error as DeliveryError;
 }
 
 describe('kumomta platform: suspensions through the admin API', () => {
@@ -179,10 +160,10 @@ describe('kumomta platform: failures', () => {
         return true;
       },
     });
-    const applied = await failure(push.apply(config(server.url), control(), ctx));
+    const applied = await pushFailure(push.apply(config(server.url), control(), ctx));
     expect(applied.retryable).toBe(true);
     expect(applied.message).toBe('KumoMTA: HTTP 500: try again later');
-    const lifted = await failure(push.lift(config(server.url), control(), randomUUID(), ctx));
+    const lifted = await pushFailure(push.lift(config(server.url), control(), randomUUID(), ctx));
     expect(lifted.retryable).toBe(true);
   });
 
@@ -193,14 +174,14 @@ describe('kumomta platform: failures', () => {
         return true;
       },
     });
-    const error = await failure(push.apply(config(server.url), control(), ctx));
+    const error = await pushFailure(push.apply(config(server.url), control(), ctx));
     expect(error.retryable).toBe(false);
     expect(error.message).toBe('KumoMTA: HTTP 401: Trusted IP required');
   });
 
   it('is retryable when kumod cannot be reached', async () => {
     const port = await closedPort();
-    const error = await failure(push.apply(config(`http://127.0.0.1:${port}`), control(), ctx));
+    const error = await pushFailure(push.apply(config(`http://127.0.0.1:${port}`), control(), ctx));
     expect(error.retryable).toBe(true);
     expect(error.message).toMatch(/^KumoMTA: .*ECONNREFUSED/);
   });
@@ -208,7 +189,7 @@ describe('kumomta platform: failures', () => {
   it('is retryable when kumod does not answer within the timeout', async () => {
     const server = await kumod({ answer: () => true });
     const began = performance.now();
-    const error = await failure(push.apply(config(server.url, { timeout: '200ms' }), control(), ctx));
+    const error = await pushFailure(push.apply(config(server.url, { timeout: '200ms' }), control(), ctx));
     expect(error.retryable).toBe(true);
     expect(performance.now() - began).toBeLessThan(5_000);
   });
@@ -225,7 +206,7 @@ describe('kumomta platform: failures', () => {
           return true;
         },
       });
-      const error = await failure(push.apply(config(server.url), control(), ctx));
+      const error = await pushFailure(push.apply(config(server.url), control(), ctx));
       expect(error.retryable).toBe(false);
       expect(error.message).toBe(`KumoMTA: the suspension answer has no id (expected {"id": "<uuid>"}, got ${shown})`);
     }
@@ -240,9 +221,9 @@ describe('kumomta platform: failures', () => {
         return true;
       },
     });
-    const bearer = await failure(push.apply(config(server.url, { token }), control(), ctx));
+    const bearer = await pushFailure(push.apply(config(server.url, { token }), control(), ctx));
     expect(server.seen[0]!.headers.authorization).toBe(`Bearer ${token}`);
-    const basic = await failure(push.lift(config(server.url, { basicAuth: { username: 'mailscope', password } }), control(), randomUUID(), ctx));
+    const basic = await pushFailure(push.lift(config(server.url, { basicAuth: { username: 'mailscope', password } }), control(), randomUUID(), ctx));
     expect(server.seen[1]!.headers.authorization).toBe(`Basic ${Buffer.from(`mailscope:${password}`).toString('base64')}`);
     for (const error of [bearer, basic]) {
       expect(error.retryable).toBe(false);

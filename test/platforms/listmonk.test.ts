@@ -12,23 +12,14 @@ import { errorMap } from '../../src/core/zod-messages.ts';
 import { DeliveryError, type ControlSnapshot, type PushContext } from '../../src/platforms/define.ts';
 import { listmonk } from '../../src/platforms/listmonk.ts';
 import { closedPort, httpServer } from '../helpers/servers.ts';
+import { controlSnapshot, pushFailure } from '../helpers/platforms.ts';
 
 const now = new Date('2026-11-23T10:00:00.000Z');
 const ctx: PushContext = { signal: new AbortController().signal, delivery: 'push-1', now };
 const push = listmonk.push!;
 const apiToken = 'lm-token-5f4e3d2c1b0a';
 
-function control(overrides: Partial<ControlSnapshot> = {}): ControlSnapshot {
-  return {
-    id: 'c-7f3a',
-    action: 'pause',
-    scope: { campaign: '12' },
-    reason: 'complaint rate 0.4% on campaign 12',
-    source: 'rule:complaints',
-    createdAt: '2026-11-23T09:59:00.000Z',
-    ...overrides,
-  };
-}
+const control = (overrides: Partial<ControlSnapshot> = {}) => controlSnapshot({ scope: { campaign: '12' }, reason: 'complaint rate 0.4% on campaign 12', source: 'rule:complaints' }, overrides);
 
 function config(url: string, extra: Record<string, unknown> = {}) {
   return listmonk.configSchema.parse({ id: 'newsletters', kind: 'listmonk', url, username: 'mailscope', token: apiToken, timeout: '2s', ...extra });
@@ -97,16 +88,6 @@ async function listmonkServer(campaigns: Record<string, string>, options: { stic
 
 const calls = (seen: Seen[]) => seen.map((request) => `${request.method} ${request.url}${request.body === undefined ? '' : ` ${JSON.stringify(request.body)}`}`);
 
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  expect((error as DeliveryError).code).toBe('PUSH_FAILED');
-  return error as DeliveryError;
-}
-
 describe('listmonk platform: pausing and resuming a campaign', () => {
   it('pauses a running campaign, confirms it reads back paused, and resumes it on lift', async () => {
     const server = await listmonkServer({ '12': 'running' });
@@ -164,7 +145,7 @@ describe('listmonk platform: pausing and resuming a campaign', () => {
     const cfg = config(server.url);
     expect(await push.apply(cfg, control(), ctx)).toBeUndefined();
     expect(await push.apply(cfg, control({ scope: { campaign: '13' } }), ctx)).toBeUndefined();
-    const draft = await failure(push.apply(cfg, control({ scope: { campaign: '14' } }), ctx));
+    const draft = await pushFailure(push.apply(cfg, control({ scope: { campaign: '14' } }), ctx));
     expect(draft.retryable).toBe(false);
     expect(draft.message).toBe('listmonk campaign 14 is a draft: listmonk pauses only running campaigns, and nothing would hold this one if someone started it');
     expect(server.seen.filter((request) => request.method === 'PUT')).toEqual([]);
@@ -172,7 +153,7 @@ describe('listmonk platform: pausing and resuming a campaign', () => {
 
   it('fails, to be retried, when the pause does not take: listmonk still says running', async () => {
     const server = await listmonkServer({ '12': 'running' }, { sticky: true });
-    const error = await failure(push.apply(config(server.url), control(), ctx));
+    const error = await pushFailure(push.apply(config(server.url), control(), ctx));
     expect(error.retryable).toBe(true);
     expect(error.message).toBe('listmonk campaign 12: still "running" after setting it to "paused"');
     expect(calls(server.seen)).toEqual(['GET /api/campaigns/12', 'PUT /api/campaigns/12/status {"status":"paused"}', 'GET /api/campaigns/12']);
@@ -202,14 +183,14 @@ describe('listmonk platform: pausing and resuming a campaign', () => {
 describe('listmonk platform: failures', () => {
   it('is retryable on a 5xx', async () => {
     const server = await listmonkServer({ '12': 'running' }, { fail: 502 });
-    const error = await failure(push.apply(config(server.url), control(), ctx));
+    const error = await pushFailure(push.apply(config(server.url), control(), ctx));
     expect(error.retryable).toBe(true);
     expect(error.message).toBe('listmonk campaign 12: HTTP 502: {"message":"Something unexpected went wrong"}');
   });
 
   it('is not retryable on a 4xx (bad credentials), and never shows the token', async () => {
     const server = await listmonkServer({ '12': 'running' });
-    const error = await failure(push.apply(config(server.url, { token: 'lm-wrong-token-77aa' }), control(), ctx));
+    const error = await pushFailure(push.apply(config(server.url, { token: 'lm-wrong-token-77aa' }), control(), ctx));
     expect(error.retryable).toBe(false);
     expect(error.message).toBe('listmonk campaign 12: HTTP 403: {"message":"invalid API credentials"}');
     expect(`${error.message} ${String(error.stack)}`).not.toContain('lm-wrong-token-77aa');
@@ -218,7 +199,7 @@ describe('listmonk platform: failures', () => {
 
   it('is retryable when listmonk cannot be reached, and never shows the token', async () => {
     const port = await closedPort();
-    const error = await failure(push.apply(config(`http://127.0.0.1:${port}`), control(), ctx));
+    const error = await pushFailure(push.apply(config(`http://127.0.0.1:${port}`), control(), ctx));
     expect(error.retryable).toBe(true);
     expect(error.message).toMatch(/^listmonk campaign 12: .*ECONNREFUSED/);
     expect(`${error.message} ${String(error.stack)}`).not.toContain(apiToken);
@@ -226,7 +207,7 @@ describe('listmonk platform: failures', () => {
 
   it('says so, without retrying, when a 200 carries no campaign status', async () => {
     const server = await listmonkServer({ '12': 'running' }, { raw: '<html>login</html>' });
-    const error = await failure(push.apply(config(server.url), control(), ctx));
+    const error = await pushFailure(push.apply(config(server.url), control(), ctx));
     expect(error.retryable).toBe(false);
     expect(error.message).toBe('listmonk campaign 12: the answer has no campaign status (expected {"data": {"status": ...}}, got "<html>login</html>")');
     expect(server.seen.filter((request) => request.method === 'PUT')).toEqual([]);
@@ -234,7 +215,7 @@ describe('listmonk platform: failures', () => {
 
   it('sends HTTP Basic with authScheme basic (listmonk before v4)', async () => {
     const server = await listmonkServer({ '12': 'running' });
-    await failure(push.apply(config(server.url, { authScheme: 'basic' }), control(), ctx));
+    await pushFailure(push.apply(config(server.url, { authScheme: 'basic' }), control(), ctx));
     expect(server.seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`mailscope:${apiToken}`).toString('base64')}`);
   });
 });

@@ -10,6 +10,7 @@ import { errorMap } from '../../src/core/zod-messages.ts';
 import { DeliveryError, type ControlSnapshot, type PushContext } from '../../src/platforms/define.ts';
 import { controlWebhookBody, webhook } from '../../src/platforms/webhook.ts';
 import { closedPort, httpServer } from '../helpers/servers.ts';
+import { controlSnapshot, pushFailure } from '../helpers/platforms.ts';
 
 const now = new Date('2026-11-23T10:00:00.000Z');
 const ctx: PushContext = { signal: new AbortController().signal, delivery: 'push-42', now };
@@ -17,18 +18,8 @@ const push = webhook.push!;
 const signingKey = 'whsec-0123456789abcdef';
 const urlToken = 'tok-9f8e7d6c5b4a';
 
-function control(overrides: Partial<ControlSnapshot> = {}): ControlSnapshot {
-  return {
-    id: 'c-7f3a',
-    action: 'pause',
-    scope: { ip: '192.0.2.91', rcpt_domain: 'gmail.com' },
-    reason: 'ip-listed: 192.0.2.91 listed on lab-zen',
-    source: 'rule:ip-listed',
-    createdAt: '2026-11-23T09:59:00.000Z',
-    expiresAt: '2026-11-23T10:30:00.000Z',
-    ...overrides,
-  };
-}
+const control = (overrides: Partial<ControlSnapshot> = {}) =>
+  controlSnapshot({ scope: { ip: '192.0.2.91', rcpt_domain: 'gmail.com' }, reason: 'ip-listed: 192.0.2.91 listed on lab-zen', source: 'rule:ip-listed' }, { expiresAt: '2026-11-23T10:30:00.000Z', ...overrides });
 
 interface Received {
   method: string;
@@ -61,16 +52,6 @@ function verifies(request: Received, key: string): boolean {
   const expected = Buffer.from(`sha256=${createHmac('sha256', key).update(`${timestamp}.${request.body}`).digest('hex')}`);
   const given = Buffer.from(String(request.headers['x-mailscope-signature']));
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  expect((error as DeliveryError).code).toBe('PUSH_FAILED');
-  return error as DeliveryError;
 }
 
 describe('webhook platform: one signed POST per control applied or lifted', () => {
@@ -131,30 +112,30 @@ describe('webhook platform: one signed POST per control applied or lifted', () =
 describe('webhook platform: failures', () => {
   it('is retryable on a 5xx and not on a 4xx', async () => {
     const down = await receiver((res) => res.writeHead(503).end('maintenance'));
-    const retry = await failure(push.apply(config(down.url), control(), ctx));
+    const retry = await pushFailure(push.apply(config(down.url), control(), ctx));
     expect(retry.retryable).toBe(true);
     expect(retry.message).toBe('control webhook: HTTP 503: maintenance');
 
     const refusing = await receiver((res) => res.writeHead(401).end('bad signature'));
-    const final = await failure(push.lift(config(refusing.url), control(), undefined, ctx));
+    const final = await pushFailure(push.lift(config(refusing.url), control(), undefined, ctx));
     expect(final.retryable).toBe(false);
     expect(final.message).toBe('control webhook: HTTP 401: bad signature');
   });
 
   it('is retryable when the receiver cannot be reached', async () => {
     const port = await closedPort();
-    const error = await failure(push.apply(config(`http://127.0.0.1:${port}/x?token=${urlToken}`), control(), ctx));
+    const error = await pushFailure(push.apply(config(`http://127.0.0.1:${port}/x?token=${urlToken}`), control(), ctx));
     expect(error.retryable).toBe(true);
     expect(error.message).toMatch(/^control webhook: .*ECONNREFUSED/);
   });
 
   it('never puts the URL token or the signing key in an error', async () => {
     const port = await closedPort();
-    const refused = await failure(push.apply(config(`http://127.0.0.1:${port}/x?token=${urlToken}`), control(), ctx));
+    const refused = await pushFailure(push.apply(config(`http://127.0.0.1:${port}/x?token=${urlToken}`), control(), ctx));
     const hook = await receiver((res) => res.writeHead(500).end('oops'));
-    const failed = await failure(push.apply(config(hook.url), control(), ctx));
+    const failed = await pushFailure(push.apply(config(hook.url), control(), ctx));
     const slow = await receiver(() => {});
-    const timedOut = await failure(push.apply(config(slow.url, { timeout: '200ms' }), control(), ctx));
+    const timedOut = await pushFailure(push.apply(config(slow.url, { timeout: '200ms' }), control(), ctx));
     expect(timedOut.retryable).toBe(true);
     for (const error of [refused, failed, timedOut]) {
       const text = `${error.message} ${String(error.stack)} ${JSON.stringify(error)}`;
