@@ -89,14 +89,10 @@ function ruleKeys(): string {
   return keyTable(RuleSchema);
 }
 
-function notifierKinds(): string {
+/** A registry of kinds (notifiers, platforms): per kind, its description and its own keys (id and kind aside). */
+function kindSections(kinds: readonly { kind: string; description: string; configSchema: Parameters<typeof keyTable>[0] }[]): string {
   const common = new Set(['id', 'kind']);
-  return notifiers.map((notifier) => [`#### \`${notifier.kind}\``, '', notifier.description, '', keyTable(notifier.configSchema, common)].join('\n')).join('\n\n');
-}
-
-function platformKinds(): string {
-  const common = new Set(['id', 'kind']);
-  return platforms.map((platform) => [`#### \`${platform.kind}\``, '', platform.description, '', keyTable(platform.configSchema, common)].join('\n')).join('\n\n');
+  return kinds.map((entry) => [`#### \`${entry.kind}\``, '', entry.description, '', keyTable(entry.configSchema, common)].join('\n')).join('\n\n');
 }
 
 function measurementTables(): string {
@@ -161,8 +157,8 @@ export async function renderSections(): Promise<Record<string, string>> {
     'probe-base': probeBase(),
     'probe-kinds': probeKinds(),
     'rule-keys': ruleKeys(),
-    'notifier-kinds': notifierKinds(),
-    'platform-kinds': platformKinds(),
+    'notifier-kinds': kindSections(notifiers),
+    'platform-kinds': kindSections(platforms),
     measurements: measurementTables(),
     'api-routes': await apiRoutes(),
     'error-codes': errorCodeTable(),

@@ -9,10 +9,10 @@ import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
 import { postfixPolicyAnswers } from './controls/postfix.ts';
-import { Pusher, pushRetryOf, pushTargetsOf } from './controls/pusher.ts';
+import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { ControlService, controlSettingsOf } from './controls/service.ts';
 import { startPolicyServer, type PolicyServer } from './platforms/postfix-policy.ts';
-import { Dispatcher, retrySettingsOf } from './alerts/dispatcher.ts';
+import { Dispatcher } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
 import { Runner } from './runner/runner.ts';
@@ -20,6 +20,7 @@ import { createInfluxWriter } from './series/influx-writer.ts';
 import { Scheduler } from './runner/scheduler.ts';
 import { outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
+import { retrySettingsOf } from './runner/retry-queue.ts';
 
 export interface Observatory {
   app: FastifyInstance;
@@ -49,9 +50,9 @@ export async function startObservatory(options: {
   const flusher = influx
     ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
     : undefined;
-  const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance) });
+  const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance.alerts.retry) });
   const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
-  const pusher = new Pusher({ db, platforms: config.instance.platforms, clock, log, retry: pushRetryOf(config.instance) });
+  const pusher = new Pusher({ db, platforms: config.instance.platforms, clock, log, retry: retrySettingsOf(config.instance.controls.retry) });
   controls.onChange(() => pusher.wake());
   const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake() });
   const runner = new Runner({

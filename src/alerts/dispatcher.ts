@@ -3,7 +3,6 @@
  * failing channel holds up no other, and no probe), retried with exponential
  * backoff and jitter until it is sent or given up; every attempt is recorded.
  */
-import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
@@ -14,12 +13,6 @@ import type { Database } from '../store/database.ts';
 import { dueNotifications, markAttemptFailed, markSent, nextNotificationAt, type NotificationRow } from '../store/alerts.ts';
 
 export type { RetrySettings };
-
-/** Retry settings from the instance file's `alerts.retry`. */
-export function retrySettingsOf(instance: InstanceConfig): RetrySettings {
-  const { retry } = instance.alerts;
-  return { minMs: retry.min, maxMs: retry.max, attempts: retry.attempts, timeoutMs: retry.timeout };
-}
 
 /** The notification queue: the store's notifications, sent by their channel's notifier. */
 export class Dispatcher extends RetryQueue<NotificationRow> {

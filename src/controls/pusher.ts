@@ -4,7 +4,6 @@
  * attempt recorded with the control. A lift waits for its apply, and lifts with
  * what the apply returned (KumoMTA's suspension id).
  */
-import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
@@ -13,12 +12,6 @@ import { RetryQueue, type RetrySettings } from '../runner/retry-queue.ts';
 import type { Database } from '../store/database.ts';
 import { duePushesInOrder, getControl, markPushDone, markPushFailed, markPushSkipped, nextPushAt, pushesOf, type PushRow } from '../store/controls.ts';
 import { snapshotOf, type PushTarget } from './service.ts';
-
-/** Retry settings from the instance file's `controls.retry`. */
-export function pushRetryOf(instance: InstanceConfig): RetrySettings {
-  const { retry } = instance.controls;
-  return { minMs: retry.min, maxMs: retry.max, attempts: retry.attempts, timeoutMs: retry.timeout };
-}
 
 /** The configured platforms that take pushes, as the control service sees them. */
 export function pushTargetsOf(configured: readonly PlatformConfig[]): PushTarget[] {

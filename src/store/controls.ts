@@ -194,10 +194,6 @@ export function enqueuePush(db: Database, push: { controlId: string; platform: s
   return Number(result.lastInsertRowid);
 }
 
-export function duePushes(db: Database, now: number, limit: number): PushRow[] {
-  return (db.statement(`SELECT * FROM control_pushes WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`).all(now, limit) as Record<string, unknown>[]).map(toPush);
-}
-
 export function nextPushAt(db: Database, inFlight: readonly number[]): number | undefined {
   const row = db.statement(`SELECT min(next_attempt_at) AS at FROM control_pushes WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?))`).get(JSON.stringify(inFlight)) as {
     at: number | null;
