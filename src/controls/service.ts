@@ -12,7 +12,7 @@ import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
-import { activeControls, audit, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import { activeControls, activeControlsOfAlert, audit, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { providerMap } from './providers.ts';
 
@@ -179,9 +179,10 @@ export class ControlService {
     const ratePerMinute = Math.min(...throttles.map((control) => control.ratePerMinute ?? 0));
     const decision: Decision = { action: 'throttle', ratePerMinute, controls, unsure };
     if (options.consume) {
-      const over = throttles.filter((control) => !this.#hasToken(control, now));
+      const buckets = throttles.map((control) => ({ control, bucket: this.#bucket(control, now) }));
+      const over = buckets.filter(({ bucket }) => bucket.tokens < 1).map(({ control }) => control);
       // A message over any rate is deferred, and spends nothing from the others.
-      if (over.length === 0) for (const control of throttles) this.#bucket(control, now).tokens -= 1;
+      if (over.length === 0) for (const { bucket } of buckets) bucket.tokens -= 1;
       decision.overRate = over;
     }
     return decision;
@@ -198,10 +199,6 @@ export class ControlService {
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 60_000);
     bucket.at = now;
     return bucket;
-  }
-
-  #hasToken(control: ControlRow, now: number): boolean {
-    return this.#bucket(control, now).tokens >= 1;
   }
 
   /**
@@ -299,7 +296,7 @@ export class ControlService {
   /** The alert behind a rule's control resolved: lift after the cool-down, or keep it for a person. Inside the engine's transaction. */
   alertResolvedWithin(alertId: string, coolDownMs: number | 'manual'): void {
     const now = this.#clock.now().getTime();
-    const controls = activeControls(this.#db).filter((control) => control.alertId === alertId);
+    const controls = activeControlsOfAlert(this.#db, alertId);
     for (const control of controls) {
       if (coolDownMs === 'manual' || control.keepUntilResumed) {
         audit(this.#db, { at: now, actor: control.source, action: 'control.kept', subject: control.id, details: { reason: 'the alert resolved; this control stays until a person resumes it' } });

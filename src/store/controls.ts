@@ -108,6 +108,11 @@ export function activeControls(db: Database): ControlRow[] {
   return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL ORDER BY created_at, rowid').all() as Record<string, unknown>[]).map(toControl);
 }
 
+/** The active controls a rule's alert created (index controls_by_alert). */
+export function activeControlsOfAlert(db: Database, alertId: string): ControlRow[] {
+  return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL AND alert_id = ? ORDER BY created_at, rowid').all(alertId) as Record<string, unknown>[]).map(toControl);
+}
+
 export function findActiveControl(db: Database, action: ControlAction, scope: Scope): ControlRow | undefined {
   const row = db.statement('SELECT * FROM controls WHERE lifted_at IS NULL AND action = ? AND scope = ?').get(action, JSON.stringify(scope)) as Record<string, unknown> | undefined;
   return row ? toControl(row) : undefined;
