@@ -20,7 +20,7 @@ const configSchema = PlatformBase.extend({
       postqueue: readableFile.default('/usr/sbin/postqueue').describe('path to postqueue'),
     })
     .optional()
-    .describe('when Mailscope runs beside Postfix with the rights to: release the messages a lifted pause held (postsuper -H); without it, release them by hand'),
+    .describe('reserved, not used yet: where postsuper/postqueue are, to release the messages a lifted pause held (postsuper -H) when Mailscope runs beside Postfix with the rights to'),
 }).strict();
 
 export type PostfixPolicyConfig = z.output<typeof configSchema>;
