@@ -199,7 +199,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         config: { access: 'operator' },
         schema: {
           tags: ['controls'],
-          summary: 'Lift a control now (resume): pushed to the platforms, and the messages it held released',
+          summary: 'Lift a control now (resume): the lift is pushed to the platforms',
           params: z.strictObject({ id: z.string().min(1) }),
           body: z.strictObject({ reason: z.string().min(1).max(1_000).optional() }).nullish(),
           response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404, 409) },
