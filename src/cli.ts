@@ -16,6 +16,9 @@ import type { DnsServer } from './protocols/dns/types.ts';
 import { startObservatory } from './observatory.ts';
 import { Runner } from './runner/runner.ts';
 import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { controlActions } from './controls/rule-actions.ts';
+import { ControlService, controlSettingsOf } from './controls/service.ts';
+import { pushTargetsOf } from './controls/pusher.ts';
 import { dnsOptionsOf, outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
 
@@ -170,7 +173,9 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       try {
         const outbox = outboxSnapshotOf(db, platform.clock, config.instance.influx !== undefined);
         // Rules are evaluated as in `mailscope run`; what they queue is delivered by the running observatory.
-        const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock: platform.clock, log, settings: alertSettingsOf(config.instance) });
+        // So are rules' control actions: the controls are written here, pushed and enforced there.
+        const controls = new ControlService({ db, clock: platform.clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
+        const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock: platform.clock, log, settings: alertSettingsOf(config.instance), actions: controlActions(controls) });
         const runner = new Runner({ db, clock: platform.clock, log, services: probeServicesOf(config.instance, dns, outbox), onRecord: (observations) => alerts.evaluate(observations) });
         const onShutdown = () => void runner.stop();
         platform.shutdown.addEventListener('abort', onShutdown, { once: true });

@@ -8,6 +8,7 @@ import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { controlActions } from './controls/rule-actions.ts';
 import { postfixPolicyAnswers } from './controls/postfix.ts';
 import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { ControlService, controlSettingsOf } from './controls/service.ts';
@@ -54,7 +55,7 @@ export async function startObservatory(options: {
   const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
   const pusher = new Pusher({ db, platforms: config.instance.platforms, clock, log, retry: retrySettingsOf(config.instance.controls.retry) });
   controls.onChange(() => pusher.wake());
-  const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake() });
+  const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake(), actions: controlActions(controls) });
   const runner = new Runner({
     db,
     clock,

@@ -40,6 +40,16 @@ export function silenced(silences: readonly SilenceRow[], labels: Record<string,
   return silences.some((silence) => Object.entries(silence.matchers).every(([name, value]) => labels[name] === value));
 }
 
+/**
+ * What a rule's `action` does (send control), called inside the evaluation's
+ * transaction when its alert starts and stops firing. A failure is logged and
+ * undone; the alert and its notifications go on.
+ */
+export interface AlertActions {
+  fired(rule: Rule, alert: AlertRow): void;
+  resolved(rule: Rule, alert: AlertRow): void;
+}
+
 export class AlertEngine {
   readonly #db: Database;
   readonly #rules: ReadonlyMap<string, Rule>;
@@ -47,15 +57,17 @@ export class AlertEngine {
   readonly #log: Logger;
   readonly #settings: AlertSettings;
   readonly #onQueued: () => void;
+  readonly #actions: AlertActions | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { db: Database; rules: readonly Rule[]; clock: Clock; log: Logger; settings: AlertSettings; onQueued?: () => void }) {
+  constructor(options: { db: Database; rules: readonly Rule[]; clock: Clock; log: Logger; settings: AlertSettings; onQueued?: () => void; actions?: AlertActions }) {
     this.#db = options.db;
     this.#rules = new Map(options.rules.map((rule) => [rule.id, rule]));
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'alerts' });
     this.#settings = options.settings;
     this.#onQueued = options.onQueued ?? (() => {});
+    this.#actions = options.actions;
   }
 
   get rules(): readonly Rule[] {
@@ -177,6 +189,7 @@ export class AlertEngine {
     };
     // An instance that never left inactive is not worth a row.
     if (!existing && machine.state === 'inactive') return 0;
+    if (rule.action && before.state !== machine.state && (before.state === 'firing' || machine.state === 'firing')) this.#act(rule, alert, machine.state === 'firing' ? 'fired' : 'resolved');
     const isSilenced = silenced(silences, silenceLabels(alert, rule));
     const event = due(machine, now, {
       renotifyMs: rule.renotify ?? this.#settings.renotifyMs,
@@ -199,6 +212,16 @@ export class AlertEngine {
     saveAlert(this.#db, { ...alert, state: machine.state, machine: machine as unknown as AlertRow['machine'] });
     if (before.state !== machine.state) this.#log.info({ alert: id, rule: rule.id, from: before.state, to: machine.state }, 'alert state changed');
     return queued;
+  }
+
+  /** The rule's action, in a savepoint: its writes or none, and the evaluation goes on. Silences and acks mute messages, not actions. */
+  #act(rule: Rule, alert: AlertRow, event: 'fired' | 'resolved'): void {
+    if (!this.#actions) return;
+    try {
+      this.#db.savepoint(() => this.#actions![event](rule, alert));
+    } catch (error) {
+      this.#log.error({ err: error, alert: alert.id, rule: rule.id, event }, 'the rule\'s action failed');
+    }
   }
 
   /** The alert's state as a point of the `alert` measurement, in the same transaction. */

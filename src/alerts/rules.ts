@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { FieldValue } from '../core/observation.ts';
 import { duration, identifier, parseDuration } from '../core/schema.ts';
+import { scopeKeyNames, scopeKeys, scopeValueProblem, type ScopeKey } from '../core/scope.ts';
 import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../series/registry.ts';
 
 export const severities = ['critical', 'warning', 'info'] as const;
@@ -87,6 +88,64 @@ const forSpec = z.union([z.number(), z.string()]).transform((value, ctx): ForSpe
   return z.NEVER;
 });
 
+const placeholders = (text: string) => [...text.matchAll(/\{([^}]*)\}/g)].map((match) => match[1]!);
+
+/**
+ * What a firing alert does at the routing engine: a pause or a throttle on a scope
+ * made from the alert's tags ({target}), lifted a while after it resolves, or kept
+ * until a person resumes it.
+ */
+const ActionSchema = z
+  .strictObject({
+    control: z.enum(['pause', 'throttle']).describe('pause (hold the scope\'s mail) or throttle (at most `rate` messages a minute)'),
+    rate: z.number().int().nonnegative().optional().describe('throttle only: messages per minute, 0 or more'),
+    scope: z
+      .record(z.string(), z.string().min(1))
+      .describe(`what to control: ${scopeKeyNames.join(', ')}; values may use the alert's tags, e.g. { ip: "{target}" }`),
+    liftAfter: z
+      .string()
+      .transform((text, ctx): number | 'manual' => {
+        if (text === 'manual') return 'manual';
+        const ms = parseDuration(text);
+        if (ms !== undefined) return ms;
+        ctx.addIssue({ code: 'custom', message: `"${text}" is neither "manual" nor a duration (500ms, 30s, 5m, 1h, 7d)` });
+        return z.NEVER;
+      })
+      .default(15 * 60_000)
+      .describe('cool-down: lift this long after the alert resolves (unless it fires again), or "manual" to keep the control until a person resumes it (default 15m)'),
+  })
+  .superRefine((action, ctx) => {
+    if (action.control === 'throttle' && action.rate === undefined) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a throttle needs a rate: messages per minute' });
+    if (action.control === 'pause' && action.rate !== undefined) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a pause has no rate (use control: throttle)' });
+    const keys = Object.keys(action.scope);
+    if (keys.length === 0) ctx.addIssue({ code: 'custom', path: ['scope'], message: `a scope needs at least one of: ${scopeKeyNames.join(', ')}` });
+    for (const [key, template] of Object.entries(action.scope)) {
+      if (!Object.hasOwn(scopeKeys, key)) {
+        ctx.addIssue({ code: 'custom', path: ['scope', key], message: `unknown scope key "${key}" (expected one of: ${scopeKeyNames.join(', ')})` });
+        continue;
+      }
+      // A fixed value is checked now; one made from tags, when the alert fires.
+      const problem = placeholders(template).length === 0 ? scopeValueProblem(key as ScopeKey, template) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['scope', key], message: problem });
+    }
+  });
+
+export type RuleAction = z.output<typeof ActionSchema>;
+
+/** The action's scope for one alert: each {tag} replaced by the alert's tag; the reason it cannot be made otherwise. */
+export function actionScope(action: RuleAction, labels: Record<string, string>): Partial<Record<ScopeKey, string>> | string {
+  const scope: Partial<Record<ScopeKey, string>> = {};
+  for (const [key, template] of Object.entries(action.scope) as [ScopeKey, string][]) {
+    const missing = placeholders(template).filter((name) => !labels[name]);
+    if (missing.length > 0) return `${key}: the alert has no ${missing.map((name) => `"${name}"`).join(', ')} tag`;
+    const value = template.replace(/\{([^}]*)\}/g, (_whole, name: string) => labels[name]!);
+    const problem = scopeValueProblem(key, value);
+    if (problem) return `${key}: ${problem}`;
+    scope[key] = value;
+  }
+  return scope;
+}
+
 const tagValues = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((value) => [value].flat());
 
 export const RuleSchema = z
@@ -105,6 +164,7 @@ export const RuleSchema = z
     renotify: duration.optional().describe('repeat a firing, unacknowledged alert this often; default alerts.renotify'),
     notifyResolved: z.boolean().optional().describe('send a message when it resolves; default true ("record changed": false)'),
     summary: z.string().min(1).optional().describe('one line for people; {tag} and {value} are replaced, e.g. "{target} listed on {list}"'),
+    action: ActionSchema.optional().describe('send control while the alert fires: { control: pause|throttle, rate, scope: { ip: "{target}" }, liftAfter: 15m|manual }'),
   })
   .transform((rule, ctx) => {
     const compiled = compileCondition(rule.condition);
@@ -117,10 +177,15 @@ export const RuleSchema = z
     for (const tag of Object.keys(rule.where)) {
       if (!tags.includes(tag)) ctx.addIssue({ code: 'custom', path: ['where', tag], message: `${compiled.measurement} has no tag "${tag}" (tags: ${tags.join(', ')})` });
     }
-    for (const placeholder of (rule.summary ?? '').matchAll(/\{([^}]*)\}/g)) {
-      const name = placeholder[1]!;
+    for (const name of placeholders(rule.summary ?? '')) {
       if (name !== 'value' && !tags.includes(name)) {
         ctx.addIssue({ code: 'custom', path: ['summary'], message: `{${name}}: ${compiled.measurement} has no tag "${name}" (use {value} or a tag: ${tags.join(', ')})` });
+      }
+    }
+    for (const [key, template] of Object.entries(rule.action?.scope ?? {})) {
+      if (!Object.hasOwn(scopeKeys, key)) continue;
+      for (const name of placeholders(template)) {
+        if (!tags.includes(name)) ctx.addIssue({ code: 'custom', path: ['action', 'scope', key], message: `{${name}}: ${compiled.measurement} has no tag "${name}" (tags: ${tags.join(', ')})` });
       }
     }
     return { ...rule, compiled, notifyResolved: rule.notifyResolved ?? compiled.kind !== 'change' };

@@ -12,7 +12,7 @@ import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
-import { activeControls, activeControlsOfAlert, audit, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { providerMap } from './providers.ts';
 
@@ -129,9 +129,9 @@ export class ControlService {
     for (const id of this.#buckets.keys()) if (!ids.has(id)) this.#buckets.delete(id);
   }
 
-  /** Reload when another connection (the CLI) committed since the last look. */
+  /** Catch up when another connection (the CLI) committed since the last look: its pushes and releases are this process's to do. */
   refresh(): void {
-    if (this.#readDataVersion() !== this.#dataVersion) this.reload();
+    if (this.#readDataVersion() !== this.#dataVersion) this.#changed();
   }
 
   #readDataVersion(): number {
@@ -227,12 +227,11 @@ export class ControlService {
         ...existing,
         ...(input.ratePerMinute !== undefined ? { ratePerMinute: input.ratePerMinute } : {}),
         ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
-        ...(input.alertId !== undefined ? { alertId: input.alertId } : {}),
       };
-      // The alert fired again during the cool-down: the control stays.
+      // An alert behind it fired (again) during the cool-down: the control stays.
       if (input.alertId !== undefined) delete updated.liftAt;
       const rateChanged = updated.ratePerMinute !== existing.ratePerMinute;
-      if (rateChanged || updated.expiresAt !== existing.expiresAt || updated.liftAt !== existing.liftAt || updated.alertId !== existing.alertId) {
+      if (rateChanged || updated.expiresAt !== existing.expiresAt || updated.liftAt !== existing.liftAt) {
         updated.updatedAt = now;
         updateControl(this.#db, updated);
         audit(this.#db, {
@@ -293,18 +292,46 @@ export class ControlService {
     return lifted;
   }
 
-  /** The alert behind a rule's control resolved: lift after the cool-down, or keep it for a person. Inside the engine's transaction. */
+  /**
+   * A rule's alert fired: its control is created, or the same active control (same
+   * action and scope) is joined, and stays while any alert behind it fires. A
+   * control a person made is theirs: a rule neither changes it nor lifts it.
+   * Inside the engine's transaction; memory and pushes follow once it commits.
+   */
+  alertFiredWithin(input: NewControl & { ruleId: string; alertId: string }): { control: ControlRow; created: boolean } {
+    const now = this.#clock.now().getTime();
+    const existing = findActiveControl(this.#db, input.action, canonicalScope(input.scope));
+    if (existing && !existing.source.startsWith('rule:')) {
+      this.#log.info({ control: existing.id, alert: input.alertId, rule: input.ruleId }, 'the alert fired on a scope a person already controls: their control stays as they made it');
+      return { control: existing, created: false };
+    }
+    const result = this.createWithin(input);
+    linkAlert(this.#db, result.control.id, input.alertId, now);
+    queueMicrotask(() => this.#changed());
+    return result;
+  }
+
+  /**
+   * An alert behind rule-made controls resolved: each is lifted after the cool-down,
+   * or kept for a person ("manual"), once no other alert behind it still fires.
+   * Inside the engine's transaction.
+   */
   alertResolvedWithin(alertId: string, coolDownMs: number | 'manual'): void {
     const now = this.#clock.now().getTime();
     const controls = activeControlsOfAlert(this.#db, alertId);
     for (const control of controls) {
+      const stillFiring = firingAlertsOf(this.#db, control.id, alertId);
+      if (stillFiring.length > 0) {
+        this.#log.info({ control: control.id, alert: alertId, stillFiring }, 'an alert behind the control resolved; others still fire');
+        continue;
+      }
       if (coolDownMs === 'manual' || control.keepUntilResumed) {
-        audit(this.#db, { at: now, actor: control.source, action: 'control.kept', subject: control.id, details: { reason: 'the alert resolved; this control stays until a person resumes it' } });
+        audit(this.#db, { at: now, actor: control.source, action: 'control.kept', subject: control.id, details: { reason: 'the alert resolved; this control stays until a person resumes it', alert: alertId } });
         continue;
       }
       const updated = { ...control, liftAt: now + coolDownMs, updatedAt: now };
       updateControl(this.#db, updated);
-      audit(this.#db, { at: now, actor: control.source, action: 'control.lift-scheduled', subject: control.id, details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved' } });
+      audit(this.#db, { at: now, actor: control.source, action: 'control.lift-scheduled', subject: control.id, details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved', alert: alertId } });
     }
     if (controls.length > 0) queueMicrotask(() => this.#changed());
   }

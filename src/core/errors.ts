@@ -59,6 +59,7 @@ export const errorCodes = {
   CONTROL_NOT_FOUND: 'no control with that id',
   CONTROL_NOT_ACTIVE: 'the control was already lifted or has expired',
   PUSH_FAILED: 'a control could not be pushed to a sending platform (the platform said why); it is retried with backoff',
+  ACTION_FAILED: "a rule's control action could not be taken for an alert (its scope could not be made from the alert's tags); the alert and its notifications go on",
   RELEASE_FAILED: 'held messages could not be released from the Postfix hold queue (postsuper/postqueue said why)',
   // HTTP API
   HTTP_LISTEN_FAILED: 'the API cannot listen on its address (taken, or not on this machine)',

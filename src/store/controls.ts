@@ -108,9 +108,28 @@ export function activeControls(db: Database): ControlRow[] {
   return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL ORDER BY created_at, rowid').all() as Record<string, unknown>[]).map(toControl);
 }
 
-/** The active controls a rule's alert created (index controls_by_alert). */
+/** An alert stands behind a control: the control stays while any of its alerts fires. */
+export function linkAlert(db: Database, controlId: string, alertId: string, at: number): void {
+  db.statement('INSERT OR IGNORE INTO control_alerts (control_id, alert_id, linked_at) VALUES (?, ?, ?)').run(controlId, alertId, at);
+}
+
+/** The active controls an alert stands behind. */
 export function activeControlsOfAlert(db: Database, alertId: string): ControlRow[] {
-  return (db.statement('SELECT * FROM controls WHERE lifted_at IS NULL AND alert_id = ? ORDER BY created_at, rowid').all(alertId) as Record<string, unknown>[]).map(toControl);
+  return (
+    db.statement('SELECT controls.* FROM control_alerts JOIN controls ON controls.id = control_alerts.control_id WHERE control_alerts.alert_id = ? AND controls.lifted_at IS NULL ORDER BY controls.created_at, controls.rowid').all(alertId) as Record<string, unknown>[]
+  ).map(toControl);
+}
+
+/** The alerts behind a control that still fire, other than one. */
+export function firingAlertsOf(db: Database, controlId: string, except: string): string[] {
+  return (
+    db.statement("SELECT alerts.id FROM control_alerts JOIN alerts ON alerts.id = control_alerts.alert_id WHERE control_alerts.control_id = ? AND alerts.id != ? AND alerts.state = 'firing' ORDER BY alerts.id").all(controlId, except) as { id: string }[]
+  ).map((row) => row.id);
+}
+
+/** Every alert linked to a control, oldest first. */
+export function alertsOfControl(db: Database, controlId: string): string[] {
+  return (db.statement('SELECT alert_id FROM control_alerts WHERE control_id = ? ORDER BY linked_at, alert_id').all(controlId) as { alert_id: string }[]).map((row) => row.alert_id);
 }
 
 export function findActiveControl(db: Database, action: ControlAction, scope: Scope): ControlRow | undefined {

@@ -99,6 +99,20 @@ export class Database {
     return statement;
   }
 
+  /** Inside a transaction: fn's writes, or none of them, while the transaction goes on either way. */
+  savepoint<T>(fn: () => T): T {
+    this.db.exec('SAVEPOINT part');
+    try {
+      const result = fn();
+      this.db.exec('RELEASE part');
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK TO part');
+      this.db.exec('RELEASE part');
+      throw error;
+    }
+  }
+
   /** Run fn in one transaction: all of its writes, or none. */
   transaction<T>(fn: () => T): T {
     this.db.exec('BEGIN IMMEDIATE');

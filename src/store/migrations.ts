@@ -257,6 +257,23 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX held_messages_by_control ON held_messages (control_id) WHERE released_at IS NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'send control: the alerts behind a rule-made control',
+    sql: `
+      -- Several alerts can stand behind one control (one IP listed on two lists; two rules pausing the same pool):
+      -- it is lifted when the last of them resolves.
+      CREATE TABLE control_alerts (
+        control_id TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        linked_at INTEGER NOT NULL,
+        PRIMARY KEY (control_id, alert_id)
+      );
+      CREATE INDEX control_alerts_by_alert ON control_alerts (alert_id);
+      INSERT INTO control_alerts (control_id, alert_id, linked_at) SELECT id, alert_id, created_at FROM controls WHERE alert_id IS NOT NULL;
+      DROP INDEX controls_by_alert;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

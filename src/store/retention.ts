@@ -3,7 +3,7 @@ import type { Database } from './database.ts';
 export interface PruneStep {
   /** Rows deleted by this step (0: nothing left to delete of this kind). */
   deleted: number;
-  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox' | 'notifications' | 'alerts' | 'silences';
+  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox' | 'notifications' | 'alerts' | 'control_alerts' | 'silences';
 }
 
 /**
@@ -11,7 +11,8 @@ export interface PruneStep {
  * observations of old runs first, then the runs left empty, then old quarantined
  * lines, then (only when nothing drains it) old outbox lines; then notifications
  * delivered or given up on, alerts resolved (or never fired) since before the
- * cutoff with nothing left to deliver, and silences that ended before it.
+ * cutoff with nothing left to deliver, the links of lifted controls to alerts
+ * pruned, and silences that ended before it.
  * Notifications waiting for delivery and live alerts are never pruned.
  */
 export function pruneStep(db: Database, cutoff: Date, limit: number, options: { pruneOutbox: boolean }): PruneStep {
@@ -42,6 +43,13 @@ export function pruneStep(db: Database, cutoff: Date, limit: number, options: { 
       )
       .run(before, limit).changes;
     if (Number(alerts) > 0) return { table: 'alerts', deleted: Number(alerts) };
+    const links = db
+      .statement(
+        `DELETE FROM control_alerts WHERE rowid IN (SELECT l.rowid FROM control_alerts l JOIN controls c ON c.id = l.control_id
+           WHERE c.lifted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = l.alert_id) LIMIT ?)`,
+      )
+      .run(limit).changes;
+    if (Number(links) > 0) return { table: 'control_alerts', deleted: Number(links) };
     const silences = db.statement('DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE min(ends_at, coalesce(deleted_at, ends_at)) < ? LIMIT ?)').run(before, limit).changes;
     if (Number(silences) > 0) return { table: 'silences', deleted: Number(silences) };
     return { table: 'observations', deleted: 0 };

@@ -130,7 +130,7 @@ describe('control service', () => {
   it('expired controls and ended cool-downs are lifted by the timer, audited, and stop applying', () => {
     const { db, service, clock } = setup();
     const expiring = service.create({ action: 'pause', scope: { pool: 'b' }, reason: 'maintenance', expiresAt: clock.now().getTime() + 60_000, ...person }).control;
-    const fromAlert = service.create({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' }).control;
+    const fromAlert = db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' })).control;
     db.transaction(() => service.alertResolvedWithin('a1', 120_000));
     clock.advance(60_000);
     // Expired: no longer applies, even before the timer lifts it.
@@ -138,7 +138,7 @@ describe('control service', () => {
     service.tick();
     expect(service.active.map((control) => control.id)).toEqual([fromAlert.id]);
     // The alert fires again during the cool-down: the control stays.
-    service.create({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed again', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' });
+    db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed again', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' }));
     clock.advance(120_000);
     service.tick();
     expect(service.active.map((control) => control.id)).toEqual([fromAlert.id]);
@@ -163,9 +163,13 @@ describe('control service', () => {
     expect(expiring.expiresAt).toBe(Date.parse('2026-11-24T10:01:00Z'));
   });
 
-  it('"manual": the alert resolved, and the control stays until a person lifts it', () => {
+  it('"manual": the alert resolved, and the control stays until a person lifts it', async () => {
     const { db, service, clock } = setup();
-    const control = service.create({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', alertId: 'a1', keepUntilResumed: true }).control;
+    const control = db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1', keepUntilResumed: true })).control;
+    // Memory catches up once the caller's transaction has committed.
+    expect(service.decide({ ip: '192.0.2.11' }).action).toBe('allow');
+    await Promise.resolve();
+    expect(service.decide({ ip: '192.0.2.11' }).action).toBe('pause');
     db.transaction(() => service.alertResolvedWithin('a1', 60_000));
     clock.advance(3_600_000);
     service.tick();

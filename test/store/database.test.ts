@@ -19,7 +19,7 @@ describe('store: open and migrate', () => {
     expect(db.schemaVersion).toBe(latestVersion);
     expect((db.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     expect((db.db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys).toBe(1);
-    expect(tables(db)).toEqual(['alerts', 'audit_log', 'control_pushes', 'controls', 'held_messages', 'notifications', 'observations', 'outbox', 'outbox_quarantine', 'probe_runs', 'series_digest', 'series_state', 'silences']);
+    expect(tables(db)).toEqual(['alerts', 'audit_log', 'control_alerts', 'control_pushes', 'controls', 'held_messages', 'notifications', 'observations', 'outbox', 'outbox_quarantine', 'probe_runs', 'series_digest', 'series_state', 'silences']);
     db.close();
   });
 
@@ -106,6 +106,7 @@ describe('store: open and migrate', () => {
       5: '9a76bf8c8a80d209',
       6: '20b38ec86dda598c',
       7: '01709a0fb97cf10f',
+      8: '96c62efe1a484db1',
     };
     for (const migration of migrations) {
       const sum = createHash('sha256').update(migration.sql).digest('hex').slice(0, 16);

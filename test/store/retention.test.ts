@@ -4,6 +4,7 @@ import { RetentionPruner } from '../../src/runner/retention.ts';
 import { Database } from '../../src/store/database.ts';
 import { createSilence, deleteSilence, enqueueNotification, listAlerts, listNotifications, listSilences, markAttemptFailed, markSent, saveAlert, type AlertRow } from '../../src/store/alerts.ts';
 import { enqueueLine, outboxStats, quarantine, takeBatch } from '../../src/store/outbox.ts';
+import { alertsOfControl, insertControl, linkAlert, markLifted } from '../../src/store/controls.ts';
 import { record } from '../../src/store/record.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -31,7 +32,7 @@ describe('retention', () => {
     const kept = runAt(db, 'recent', new Date(now.getTime() - 29 * day), 2);
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
     const report = await pruner.pruneAll();
-    expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, silences: 0 });
+    expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 });
     expect((db.statement('SELECT id, probe_id FROM probe_runs').all() as { id: number; probe_id: string }[]).map((row) => [Number(row.id), row.probe_id])).toEqual([[kept.runId, 'recent']]);
     expect(count(db, 'observations')).toBe(3);
     // The outbox is left alone while a time-series database drains it: nothing is lost.
@@ -48,7 +49,7 @@ describe('retention', () => {
     quarantine(db, old!, 'bad', new Date(now.getTime() - 31 * day));
     enqueueLine(db, 'm,probe=a v=3 3', new Date(now.getTime() - 45 * day));
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: true, now: () => now });
-    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1, notifications: 0, alerts: 0, silences: 0 });
+    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 });
     expect(takeBatch(db, 10).map((row) => row.line)).toEqual(['m,probe=a v=2 2']);
     db.close();
   });
@@ -64,7 +65,7 @@ describe('retention', () => {
     const report = await pending;
     expect(leftWhenOthersRan).toBeGreaterThan(0);
     // 5,000 observations and the 10 runs' probe_run observations, 1,000 per batch; then the runs.
-    expect(report).toEqual({ deleted: { observations: 5_010, probe_runs: 10, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, silences: 0 }, batches: 7 });
+    expect(report).toEqual({ deleted: { observations: 5_010, probe_runs: 10, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 }, batches: 7 });
     expect(count(db, 'observations')).toBe(0);
     db.close();
   });
@@ -85,9 +86,18 @@ describe('retention', () => {
     silence(ago(45));
     deleteSilence(db, silence(ago(-10)).id, 'ops', ago(35));
     const live = silence(ago(-10));
+    // Links of controls to alerts: gone when the control is lifted and the alert pruned.
+    const control = (id: string) => insertControl(db, { id, action: 'pause', scope: { pool: id }, reason: 'listed', source: 'rule:r', createdBy: 'rule:r', createdAt: ago(50), updatedAt: ago(50), keepUntilResumed: false });
+    control('lifted');
+    control('active');
+    markLifted(db, 'lifted', 'ops', 'delisted', ago(39));
+    linkAlert(db, 'lifted', 'resolved-old', ago(50));
+    linkAlert(db, 'lifted', 'firing-old', ago(50));
+    linkAlert(db, 'active', 'resolved-old', ago(50));
 
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
-    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 2, alerts: 1, silences: 2 });
+    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 2, alerts: 1, control_alerts: 1, silences: 2 });
+    expect([alertsOfControl(db, 'lifted'), alertsOfControl(db, 'active')]).toEqual([['firing-old'], ['resolved-old']]);
     expect(listAlerts(db, { limit: 10 }).map((row) => row.id).sort()).toEqual(['firing-old', 'resolved-recent', 'resolved-undelivered']);
     expect(listNotifications(db, { limit: 10 }).map((row) => [row.alertId, row.status])).toEqual([['resolved-undelivered', 'pending']]);
     expect(listSilences(db, { limit: 10 }).map((row) => row.id)).toEqual([live.id]);
