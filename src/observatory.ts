@@ -11,6 +11,7 @@ import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
 import { controlActions } from './controls/rule-actions.ts';
 import { postfixPolicyAnswers } from './controls/postfix.ts';
 import { Pusher, pushTargetsOf } from './controls/pusher.ts';
+import { Releaser, releaseTargetsOf } from './controls/release.ts';
 import { ControlService, controlSettingsOf } from './controls/service.ts';
 import { startPolicyServer, type PolicyServer } from './platforms/postfix-policy.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
@@ -54,7 +55,11 @@ export async function startObservatory(options: {
   const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance.alerts.retry) });
   const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
   const pusher = new Pusher({ db, platforms: config.instance.platforms, clock, log, retry: retrySettingsOf(config.instance.controls.retry) });
-  controls.onChange(() => pusher.wake());
+  const releaser = new Releaser({ db, controls, targets: releaseTargetsOf(config.instance.platforms), clock, log });
+  controls.onChange(() => {
+    pusher.wake();
+    releaser.wake();
+  });
   const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock, log, settings: alertSettingsOf(config.instance), onQueued: () => dispatcher.wake(), actions: controlActions(controls) });
   const runner = new Runner({
     db,
@@ -90,7 +95,7 @@ export async function startObservatory(options: {
   try {
     for (const platform of config.instance.platforms) {
       if (platform.kind !== 'postfix-policy') continue;
-      policyServers.push(await startPolicyServer({ listen: platform.listen, ...postfixPolicyAnswers({ platformId: platform.id, controls, db, clock, log }) }));
+      policyServers.push(await startPolicyServer({ listen: platform.listen, ...postfixPolicyAnswers({ platformId: platform.id, controls, db, clock, log, onHeldAfterLift: () => releaser.wake() }) }));
     }
   } catch (error) {
     await Promise.all(policyServers.map((server) => server.close()));
@@ -109,6 +114,7 @@ export async function startObservatory(options: {
   dispatcher.start();
   controls.start(config.instance.controls.interval);
   pusher.start();
+  releaser.start();
   if (!influx) log.info('no influx: configured; time series wait in the outbox');
   log.info({ listen: formatHostPort(bound), probes: config.probes.length, rules: config.rules.length, notifiers: config.instance.notifiers.length, dataDir: config.dataDir }, 'mailscope running');
 
@@ -128,7 +134,7 @@ export async function startObservatory(options: {
           // What was not acknowledged stays in the outbox for the next start.
           alerts.stop();
           controls.stop();
-          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), ...policyServers.map((server) => server.close())]);
+          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), releaser.stop(), ...policyServers.map((server) => server.close())]);
         } finally {
           dns.close();
           db.close();

@@ -11,7 +11,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { describeScope, scopeKeyNames, type Traffic } from '../core/scope.ts';
-import type { PolicyRequest } from '../platforms/postfix-policy.ts';
+import { queueIdPattern, type PolicyRequest } from '../platforms/postfix-policy.ts';
 import type { Database } from '../store/database.ts';
 import { recordHeld } from '../store/controls.ts';
 import type { ControlService } from './service.ts';
@@ -40,7 +40,7 @@ export function trafficOf(request: PolicyRequest): Traffic {
 /** Messages held at RCPT, waiting for their queue id (END-OF-MESSAGE): by Postfix's `instance`. */
 const maxPending = 10_000;
 
-export function postfixPolicyAnswers(options: { platformId: string; controls: ControlService; db: Database; clock: Clock; log: Logger }) {
+export function postfixPolicyAnswers(options: { platformId: string; controls: ControlService; db: Database; clock: Clock; log: Logger; onHeldAfterLift?: () => void }) {
   const { controls, db, clock, platformId } = options;
   const log = options.log.child({ component: 'postfix-policy', platform: platformId });
   const heldInstances = new Map<string, { controlId: string; traffic: Traffic }>();
@@ -51,8 +51,14 @@ export function postfixPolicyAnswers(options: { platformId: string; controls: Co
         const held = request.instance ? heldInstances.get(request.instance) : undefined;
         if (held && request.queue_id) {
           heldInstances.delete(request.instance!);
+          if (!queueIdPattern.test(request.queue_id)) {
+            log.warn({ queueId: request.queue_id.slice(0, 40), control: held.controlId }, 'a held message came with a queue id that is not Postfix\'s: not recorded');
+            return 'DUNNO';
+          }
           recordHeld(db, { platform: platformId, queueId: request.queue_id, controlId: held.controlId, traffic: held.traffic, heldAt: clock.now().getTime() });
           log.info({ queueId: request.queue_id, control: held.controlId }, 'message held');
+          // Lifted between RCPT and the end of the message: release it now, not at the next change.
+          if (!controls.active.some((control) => control.id === held.controlId)) options.onHeldAfterLift?.();
         }
         return 'DUNNO';
       }

@@ -5,8 +5,10 @@
  * requests. What to answer is the caller's (controls/); this file only speaks the
  * protocol, and answers `fallback` when the caller fails or a request is malformed.
  */
+import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
+import { MailscopeError } from '../core/errors.ts';
 import { listenAddress, readableFile } from '../core/schema.ts';
 import { definePlatform, PlatformBase } from './define.ts';
 
@@ -20,10 +22,11 @@ const configSchema = PlatformBase.extend({
       postqueue: readableFile.default('/usr/sbin/postqueue').describe('path to postqueue'),
     })
     .optional()
-    .describe('reserved, not used yet: where postsuper/postqueue are, to release the messages a lifted pause held (postsuper -H) when Mailscope runs beside Postfix with the rights to'),
+    .describe('release held mail when its pause lifts (postsuper -H on the queue ids it held, checked with postqueue -j): set it ({} for the defaults) when Mailscope runs beside Postfix with the rights to (root, or the Postfix admin); without it, release by hand'),
 }).strict();
 
 export type PostfixPolicyConfig = z.output<typeof configSchema>;
+export type ReleaseConfig = NonNullable<PostfixPolicyConfig['release']>;
 
 export const postfixPolicy = definePlatform({
   kind: 'postfix-policy',
@@ -120,4 +123,78 @@ export async function startPolicyServer(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+// ── the hold queue: postqueue -j to look, postsuper -H to release ─────────────
+
+/** Run a Postfix command; its stdout, or RELEASE_FAILED with what it said on stderr. */
+function run(file: string, args: string[], options: { input?: string; timeoutMs: number }): Promise<string> {
+  const what = `${file.split('/').pop()} ${args.join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => reject(new MailscopeError('RELEASE_FAILED', `${what}: ${error.message}`, { cause: error })));
+    child.on('close', (code, signal) => {
+      const said = Buffer.concat(stderr).toString('utf8').trim().split('\n').slice(-3).join('; ').slice(0, 500);
+      if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'));
+      else reject(new MailscopeError('RELEASE_FAILED', `${what}: ${signal ? `killed by ${signal} (timeout ${options.timeoutMs} ms?)` : `exit ${code}`}${said ? `: ${said}` : ''}`));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Where each message is in Postfix's queue (`postqueue -j`): queue id → queue name (hold, deferred, active, incoming, maildrop). */
+export async function queueOf(release: ReleaseConfig, timeoutMs = 30_000): Promise<Map<string, string>> {
+  const output = await run(release.postqueue, ['-c', release.configDir, '-j'], { timeoutMs });
+  const queue = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    if (line.trim() === '') continue;
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      throw new MailscopeError('RELEASE_FAILED', `postqueue -j printed a line that is not JSON: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    const { queue_id: id, queue_name: name } = (entry ?? {}) as { queue_id?: unknown; queue_name?: unknown };
+    if (typeof id !== 'string' || typeof name !== 'string') throw new MailscopeError('RELEASE_FAILED', `postqueue -j printed an entry without queue_id and queue_name: ${JSON.stringify(line.slice(0, 80))}`);
+    queue.set(id, name);
+  }
+  return queue;
+}
+
+/** Postfix queue ids: short (hex) or long (enable_long_queue_ids); anything else never reaches postsuper. */
+export const queueIdPattern = /^[0-9A-Za-z]{6,32}$/;
+
+/** `postsuper -H -`: release these messages from the hold queue (ids on stdin). */
+export async function releaseFromHold(release: ReleaseConfig, ids: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const bad = ids.find((id) => !queueIdPattern.test(id));
+  if (bad !== undefined) throw new MailscopeError('RELEASE_FAILED', `not a Postfix queue id: ${JSON.stringify(bad.slice(0, 40))}`);
+  if (ids.length === 0) return;
+  await run(release.postsuper, ['-c', release.configDir, '-H', '-'], { input: `${ids.join('\n')}\n`, timeoutMs });
+}
+
+/**
+ * postsuper -H moves a message to the deferred queue, which the queue manager
+ * scans every queue_run_delay (300 s by default): ask for each one's delivery
+ * now (`postqueue -i`, one id per call). Best effort: the ids that could not be
+ * scheduled are returned; they go at the next queue run anyway.
+ */
+export async function deliverNow(release: ReleaseConfig, ids: readonly string[], timeoutMs = 30_000): Promise<string[]> {
+  const failed: string[] = [];
+  for (const id of ids) {
+    if (!queueIdPattern.test(id)) {
+      failed.push(id);
+      continue;
+    }
+    try {
+      await run(release.postqueue, ['-c', release.configDir, '-i', id], { timeoutMs });
+    } catch {
+      failed.push(id);
+    }
+  }
+  return failed;
 }

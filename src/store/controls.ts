@@ -282,12 +282,24 @@ export function heldBy(db: Database, controlId: string): HeldMessage[] {
   return (db.statement('SELECT * FROM held_messages WHERE control_id = ? AND released_at IS NULL ORDER BY held_at').all(controlId) as Record<string, unknown>[]).map(toHeld);
 }
 
-export function heldCount(db: Database, controlId: string): { held: number; released: number } {
-  const row = db.statement('SELECT count(*) FILTER (WHERE released_at IS NULL) AS held, count(released_at) AS released FROM held_messages WHERE control_id = ?').get(controlId) as {
-    held: number;
-    released: number;
-  };
-  return { held: Number(row.held), released: Number(row.released) };
+export function heldCount(db: Database, controlId: string): { held: number; released: number; releaseError?: string } {
+  const row = db
+    .statement(
+      `SELECT count(*) FILTER (WHERE released_at IS NULL) AS held, count(released_at) AS released,
+         (SELECT release_error FROM held_messages WHERE control_id = ? AND released_at IS NULL AND release_error IS NOT NULL ORDER BY held_at DESC LIMIT 1) AS error
+       FROM held_messages WHERE control_id = ?`,
+    )
+    .get(controlId, controlId) as { held: number; released: number; error: string | null };
+  return { held: Number(row.held), released: Number(row.released), ...(row.error !== null ? { releaseError: row.error } : {}) };
+}
+
+/** Messages still held for controls that were lifted: to release (or to hand to another pause that still covers them). */
+export function heldForLifted(db: Database, platform: string): HeldMessage[] {
+  return (
+    db
+      .statement('SELECT h.* FROM held_messages h JOIN controls c ON c.id = h.control_id WHERE h.platform = ? AND h.released_at IS NULL AND c.lifted_at IS NOT NULL ORDER BY h.held_at')
+      .all(platform) as Record<string, unknown>[]
+  ).map(toHeld);
 }
 
 /** Still held, now by another control (a second pause covers it). */
@@ -295,9 +307,10 @@ export function reassignHeld(db: Database, platform: string, queueId: string, co
   db.statement('UPDATE held_messages SET control_id = ? WHERE platform = ? AND queue_id = ?').run(controlId, platform, queueId);
 }
 
-export function markReleased(db: Database, platform: string, queueId: string, at: number, error?: string): void {
-  if (error === undefined) db.statement('UPDATE held_messages SET released_at = ?, release_error = NULL WHERE platform = ? AND queue_id = ?').run(at, platform, queueId);
-  else db.statement('UPDATE held_messages SET release_error = ? WHERE platform = ? AND queue_id = ?').run(error, platform, queueId);
+/** Released (or found out of the hold queue: `note` says so); or, with `error`, still held and retried. */
+export function markReleased(db: Database, platform: string, queueId: string, at: number, outcome: { error?: string; note?: string } = {}): void {
+  if (outcome.error === undefined) db.statement('UPDATE held_messages SET released_at = ?, release_error = ? WHERE platform = ? AND queue_id = ?').run(at, outcome.note ?? null, platform, queueId);
+  else db.statement('UPDATE held_messages SET release_error = ? WHERE platform = ? AND queue_id = ?').run(outcome.error, platform, queueId);
 }
 
 /** Pushes due now whose earlier pushes (same control, same platform) are settled: a lift never overtakes its apply. */

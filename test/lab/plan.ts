@@ -35,6 +35,10 @@ const defaultPorts = {
   submissionClean: 2587,
   submissionListed: 2588,
   submissionUnsigned: 2589,
+  submissionManagedA: 2590,
+  submissionManagedB: 2591,
+  /** Not the lab's: where the test's Mailscope serves Postfix's policy requests for the managed pools. */
+  policy: 10040,
   imap: 1143,
   imaps: 1993,
   dkimSign: 8891,
@@ -72,9 +76,13 @@ export const sender = {
   bounceMailbox: 'bounces@sender.test',
   dkimSelector: 'lab2026',
   pools: {
-    clean: { submission: port.submissionClean, source: '127.0.0.10', helo: 'mta-a.sender.test', signed: true, inSpf: true, ptr: true },
-    listed: { submission: port.submissionListed, source: '127.0.0.11', helo: 'mta-b.sender.test', signed: true, inSpf: true, ptr: true },
-    unsigned: { submission: port.submissionUnsigned, source: '127.0.0.12', helo: 'mta-c.sender.test', signed: false, inSpf: false, ptr: false },
+    clean: { submission: port.submissionClean, source: '127.0.0.10', helo: 'mta-a.sender.test', signed: true, inSpf: true, ptr: true, managed: false },
+    listed: { submission: port.submissionListed, source: '127.0.0.11', helo: 'mta-b.sender.test', signed: true, inSpf: true, ptr: true, managed: false },
+    unsigned: { submission: port.submissionUnsigned, source: '127.0.0.12', helo: 'mta-c.sender.test', signed: false, inSpf: false, ptr: false, managed: false },
+    // Send control: Postfix asks Mailscope's policy service (port.policy) about each recipient, with
+    // policy_context "ip=<source> pool=<name>"; while no policy service answers, mail goes (DUNNO).
+    managedA: { submission: port.submissionManagedA, source: '127.0.0.14', helo: 'mta-d.sender.test', signed: true, inSpf: false, ptr: true, managed: true },
+    managedB: { submission: port.submissionManagedB, source: '127.0.0.15', helo: 'mta-e.sender.test', signed: true, inSpf: false, ptr: true, managed: true },
   },
   /** The sender's own MX, where DSNs (bounces) arrive. */
   mx: { host: 'mx.sender.test', address: '127.0.0.20' },

@@ -44,7 +44,9 @@ const ControlSchema = z
     liftReason: z.string().optional(),
     pushes: z.array(PushSchema).describe('the control at each push platform: applied, lifted, failing, or skipped'),
     pushFailed: z.boolean().describe('a push to a platform failed for good: that platform may not have applied (or lifted) it'),
-    held: z.object({ held: z.int(), released: z.int() }).describe('messages a Postfix policy service held for it, and released'),
+    held: z
+      .object({ held: z.int(), released: z.int(), releaseError: z.string().optional().describe('why the last release of a message still held failed (retried)') })
+      .describe('messages a Postfix policy service held for it, and released'),
   })
   .meta({ id: 'Control' });
 

@@ -25,6 +25,19 @@ function service(listen: string, options: Record<string, string>): string {
   return [`${listen} inet n - n - - smtpd`, ...Object.entries(options).map(option)].join('\n');
 }
 
+/** A pool whose mail Mailscope may hold or throttle: Postfix asks its policy service at RCPT and at the end of the message. */
+function managedBy(name: string, source: string): Record<string, string> {
+  const policy = `check_policy_service inet:127.0.0.1:${lab.port.policy}`;
+  return {
+    smtpd_recipient_restrictions: `${policy},permit_mynetworks,reject_unauth_destination`,
+    smtpd_end_of_data_restrictions: policy,
+    smtpd_policy_service_policy_context: `ip=${source} pool=${name}`,
+    // No policy service (most tests): the mail goes, at once.
+    smtpd_policy_service_default_action: 'DUNNO',
+    smtpd_policy_service_try_limit: '1',
+  };
+}
+
 export const postfix: LabService = {
   name: 'postfix',
   processMatch: 'master',
@@ -96,6 +109,7 @@ export const postfix: LabService = {
             syslog_name: `postfix/submission-${name}`,
             content_filter: `pool-${name}:`,
             ...(pool.signed ? { smtpd_milters: `inet:127.0.0.1:${lab.port.dkimSign}`, milter_default_action: 'tempfail' } : {}),
+            ...(pool.managed ? managedBy(name, pool.source) : {}),
           }),
         ),
         ...pools.map(([name, pool]) =>
