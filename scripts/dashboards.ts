@@ -239,6 +239,29 @@ const alertBoard: Panel = {
   options: { sortBy: [{ displayName: 'state', desc: false }] },
 };
 
+const controlBoard: Panel = {
+  type: 'table',
+  title: 'Controls',
+  description:
+    'Every send control (pause or throttle) active in the time range, or lifted in it, latest state first (measurement control, written by the control service at each change and every minute while active). GET /v1/controls has the same, with each push to a platform; DELETE /v1/controls/:id lifts one.',
+  w: 24,
+  h: 8,
+  queries: [
+    {
+      query: `SELECT "active", "scope", "reason", "rate_per_minute", "held", "released", "push_failed" FROM "control" WHERE $timeFilter GROUP BY "action", "source", "control" ORDER BY time DESC LIMIT 1`,
+      format: 'table',
+    },
+  ],
+  overrides: {
+    active: { mappings: { true: { text: 'active', color: 'orange' }, false: { text: 'lifted', color: 'green' } }, cell: 'color-background', width: 90 },
+    action: { mappings: { pause: { text: 'pause', color: 'red' }, throttle: { text: 'throttle', color: 'orange' } }, cell: 'color-text', width: 90 },
+    push_failed: { mappings: yesNo('red'), width: 110 },
+    rate_per_minute: { unit: 'none', width: 130 },
+    Time: { unit: 'dateTimeAsIso', width: 170 },
+  },
+  options: { sortBy: [{ displayName: 'active', desc: true }] },
+};
+
 const probeFilter = ' AND "probe" =~ /^$probe$/';
 const providerFilter = ' AND "provider" =~ /^$provider$/';
 const targetFilter = ' AND "target" =~ /^$target$/';
@@ -260,6 +283,15 @@ const overview: Dashboard = {
         countStat('Alerts firing', 'Alert instances of any severity whose latest state is firing.', countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`), 'orange', 8),
         countStat('Alerts pending', "Conditions that hold but have not yet held long enough to fire (the rule's for:).", countLatest('alert', 'state', '"alert"', (v) => `${v} = 'pending'`), 'yellow', 8),
         alertBoard,
+      ],
+    },
+    {
+      row: 'Send control',
+      panels: [
+        countStat('Pauses active', "Pause controls whose latest state is active: that slice of traffic is held (Postfix's hold queue) or suspended at the platform (measurement control).", countLatest('control', 'active', '"control"', (v) => `${v} = true`, ` AND "action" = 'pause'`), 'red', 8),
+        countStat('Throttles active', 'Throttle controls whose latest state is active: that slice of traffic is limited to its rate.', countLatest('control', 'active', '"control"', (v) => `${v} = true`, ` AND "action" = 'throttle'`), 'orange', 8),
+        countStat('Messages held', 'Messages a Postfix policy service held for a pause and that are not released yet (the latest count per control). They wait in the hold queue: nothing is lost.', 'SELECT sum("v") FROM (SELECT last("held") AS "v" FROM "control" WHERE $timeFilter GROUP BY "control")', 'orange', 8),
+        controlBoard,
       ],
     },
     {

@@ -23,6 +23,9 @@ import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { createInfluxWriter } from '../src/series/influx-writer.ts';
 import { commonTags, measurements, type MeasurementSpec } from '../src/series/registry.ts';
 import { listAlerts } from '../src/store/alerts.ts';
+import { heldCount, listControls, recordHeld } from '../src/store/controls.ts';
+import { controlActions } from '../src/controls/rule-actions.ts';
+import { ControlService, controlSettingsOf } from '../src/controls/service.ts';
 import { Database } from '../src/store/database.ts';
 import { outboxStats } from '../src/store/outbox.ts';
 import { dashboardsDir, renderDashboardFiles } from '../scripts/dashboards.ts';
@@ -222,6 +225,10 @@ const hasData = (series: InfluxSeries[]) => series.some((one) => one.values.some
 let recorded: Observation[] = [];
 /** Alert states in the store once the data set is loaded: rule → states of its instances. */
 let alertStates: Record<string, string[]> = {};
+/** Controls in the store once the data set is loaded. */
+let controlStates: { action: string; active: boolean; held: number }[] = [];
+/** Distinct IPs the ip-listed rule fires for (each paused once, whatever the lists). */
+let listedIps = 0;
 const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes';
 
 /**
@@ -241,7 +248,9 @@ async function loadDataSet(): Promise<void> {
   const down = new OutboxFlusher(db, createInfluxWriter({ api: 'v1', url: `http://127.0.0.1:${await closedPort()}`, database, timeout: 1_000 }), log, { batchSize: 100, intervalMs: 10, minRetryMs: 20, maxRetryMs: 50 });
   down.start();
   // The demo's alert rules, evaluated on every run: the alert series.
-  const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock: systemClock, log, settings: alertSettingsOf(config.instance) });
+  // Their actions too: listed IPs are paused (the control series).
+  const controls = new ControlService({ db, clock: systemClock, log, settings: controlSettingsOf(config.instance) });
+  const alerts = new AlertEngine({ db, rules: config.rules.map(({ rule }) => rule), clock: systemClock, log, settings: alertSettingsOf(config.instance), actions: controlActions(controls) });
   const onRecord = (observations: readonly Observation[]) => alerts.evaluate(observations);
   const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, true, down)), onRecord });
   try {
@@ -274,6 +283,16 @@ async function loadDataSet(): Promise<void> {
     runs.push(await runRotated());
     spf = 'v=spf1 ip4:192.0.2.20 -all';
     runs.push(await runRotated());
+    // Controls by hand: a throttle, a pause holding one message, and a pause lifted.
+    const person = { source: 'token:ops', actor: 'ops' };
+    controls.create({ action: 'throttle', scope: { provider: 'gmail', pool: 'shared' }, ratePerMinute: 120, reason: 'gmail deferring', ...person });
+    const held = controls.create({ action: 'pause', scope: { campaign: 'spring-sale' }, reason: 'complaints', ...person }).control;
+    recordHeld(db, { platform: 'mta', queueId: 'ABCDEF1234', controlId: held.id, traffic: { campaign: 'spring-sale' }, heldAt: Date.now() });
+    const lifted = controls.create({ action: 'pause', scope: { tenant: 'acme' }, reason: 'onboarding', ...person }).control;
+    controls.lift(lifted.id, 'ops', 'checked');
+    controls.tick();
+    controlStates = listControls(db, { limit: 1_000 }).map((control) => ({ action: control.action, active: control.liftedAt === undefined, held: heldCount(db, control.id).held }));
+    listedIps = new Set(listAlerts(db, { limit: 1_000 }).filter((alert) => alert.ruleId === 'ip-listed' && alert.state === 'firing').map((alert) => alert.labels.target!)).size;
     recorded = runs.flatMap((run) => run.observations);
     alertStates = {};
     for (const alert of listAlerts(db, { limit: 1_000 })) (alertStates[alert.ruleId] ??= []).push(alert.state);
@@ -319,6 +338,8 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(alertStates['ip-listed']).toContain('firing');
     expect(alertStates['probe-failing']).toContain('pending');
     expect(alertStates['dns-record-changed']).toContain('firing');
+    // ip-listed pauses each listed IP.
+    expect(controlStates.filter((control) => control.action === 'pause' && control.active).length).toBe(listedIps + 1);
   });
 
   for (const { name, dashboard } of dashboards) {
@@ -370,5 +391,10 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(await panelValue('Critical alerts firing')).toBe(count('firing', ['ip-listed', 'domain-listed']));
     expect(await panelValue('Alerts pending')).toBe(count('pending'));
     expect(count('firing')).toBeGreaterThan(count('firing', ['ip-listed', 'domain-listed']));
+    const active = (action: string) => controlStates.filter((control) => control.active && control.action === action).length;
+    expect(active('pause')).toBeGreaterThan(1);
+    expect(await panelValue('Pauses active')).toBe(active('pause'));
+    expect(await panelValue('Throttles active')).toBe(active('throttle'));
+    expect(await panelValue('Messages held')).toBe(1);
   });
 });

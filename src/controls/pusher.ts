@@ -11,7 +11,7 @@ import { findPlatform, type PlatformConfig } from '../platforms/index.ts';
 import { RetryQueue, type RetrySettings } from '../runner/retry-queue.ts';
 import type { Database } from '../store/database.ts';
 import { duePushesInOrder, getControl, markPushDone, markPushFailed, markPushSkipped, nextPushAt, pushesOf, type PushRow } from '../store/controls.ts';
-import { snapshotOf, type PushTarget } from './service.ts';
+import { controlPoint, snapshotOf, type PushTarget } from './service.ts';
 
 /** The configured platforms that take pushes, as the control service sees them. */
 export function pushTargetsOf(configured: readonly PlatformConfig[]): PushTarget[] {
@@ -33,7 +33,13 @@ export class Pusher extends RetryQueue<PushRow> {
       store: { due: (now, limit) => duePushesInOrder(db, now, limit), nextAt: (inFlight) => nextPushAt(db, inFlight) },
       worker: {
         describe: (push) => ({ push: push.id, control: push.controlId, platform: push.platform, operation: push.operation }),
-        failed: (push, message, retryAt) => markPushFailed(db, push.id, message, retryAt),
+        failed: (push, message, retryAt) =>
+          db.transaction(() => {
+            markPushFailed(db, push.id, message, retryAt);
+            // Given up: the control's point says so (push_failed).
+            const control = retryAt === undefined ? getControl(db, push.controlId) : undefined;
+            if (control) controlPoint(db, control, clock.now().getTime());
+          }),
         async attempt(push, signal) {
           const config = configs.get(push.platform);
           const adapter = config ? findPlatform(config.kind)?.push : undefined;

@@ -10,9 +10,9 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { deliverNow, queueOf, releaseFromHold, type ReleaseConfig } from '../platforms/postfix-policy.ts';
-import { audit, heldForLifted, markReleased, reassignHeld, type HeldMessage } from '../store/controls.ts';
+import { audit, getControl, heldForLifted, markReleased, reassignHeld, type HeldMessage } from '../store/controls.ts';
 import type { Database } from '../store/database.ts';
-import type { ControlService } from './service.ts';
+import { controlPoint, type ControlService } from './service.ts';
 
 /** Beyond this many released at once, the queue manager's next run delivers the rest (postqueue -i is one process per message). */
 const maxScheduled = 100;
@@ -179,6 +179,8 @@ export class Releaser {
       }
       const byControl = Map.groupBy([...released, ...gone], (held) => held.controlId);
       for (const [controlId, messages] of byControl) {
+        const control = getControl(this.#db, controlId);
+        if (control) controlPoint(this.#db, control, now);
         audit(this.#db, {
           at: now,
           actor: 'mailscope',

@@ -12,7 +12,8 @@ import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
-import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import { recordPoint } from '../store/record.ts';
+import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { providerMap } from './providers.ts';
 
@@ -86,6 +87,28 @@ export function snapshotOf(control: ControlRow): ControlSnapshot {
   };
 }
 
+/** The control's state as a point of the `control` measurement, in the caller's transaction. */
+export function controlPoint(db: Database, control: ControlRow, now: number): void {
+  const held = heldCount(db, control.id);
+  recordPoint(db, {
+    measurement: 'control',
+    tags: { control: control.id, action: control.action, source: control.source },
+    fields: {
+      active: control.liftedAt === undefined && (control.expiresAt === undefined || control.expiresAt > now),
+      scope: describeScope(control.scope),
+      reason: control.reason.slice(0, 1_000),
+      ...(control.ratePerMinute !== undefined ? { rate_per_minute: control.ratePerMinute } : {}),
+      held: held.held,
+      released: held.released,
+      push_failed: pushesOf(db, control.id).some((push) => push.status === 'failed'),
+    },
+    time: new Date(now),
+  });
+}
+
+/** While a control is active its point is written this often, so a dashboard's time range always has it. */
+const heartbeatMs = 60_000;
+
 export class ControlService {
   readonly #db: Database;
   readonly #clock: Clock;
@@ -97,6 +120,7 @@ export class ControlService {
   #active: ControlRow[] = [];
   #dataVersion = -1;
   #timer: NodeJS.Timeout | undefined;
+  #heartbeatAt = 0;
 
   constructor(options: { db: Database; clock: Clock; log: Logger; settings: ControlSettings; platforms?: readonly PushTarget[] }) {
     this.#db = options.db;
@@ -248,6 +272,7 @@ export class ControlService {
         });
         // A new rate is pushed again; the platforms replace what they had.
         if (rateChanged) this.#enqueuePushes(updated, 'apply', now);
+        controlPoint(this.#db, updated, now);
       }
       return { control: updated, created: false };
     }
@@ -275,6 +300,7 @@ export class ControlService {
       details: { action: control.action, scope, reason: control.reason, source: control.source, ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}), ...(control.expiresAt !== undefined ? { expiresAt: new Date(control.expiresAt).toISOString() } : {}) },
     });
     this.#enqueuePushes(control, 'apply', now);
+    controlPoint(this.#db, control, now);
     this.#log.info({ control: control.id, action: control.action, scope: describeScope(scope), source: control.source }, 'control created');
     return { control, created: true };
   }
@@ -339,7 +365,14 @@ export class ControlService {
   /** Expired controls and ended cool-downs are lifted; another process's changes are picked up. */
   tick(): void {
     const now = this.#clock.now().getTime();
-    const lifted = this.#db.transaction(() => this.#liftDue(now));
+    const lifted = this.#db.transaction(() => {
+      const count = this.#liftDue(now);
+      if (now - this.#heartbeatAt >= heartbeatMs) {
+        this.#heartbeatAt = now;
+        for (const control of activeControls(this.#db)) controlPoint(this.#db, control, now);
+      }
+      return count;
+    });
     if (lifted > 0) this.#changed();
     else this.refresh();
   }
@@ -376,6 +409,7 @@ export class ControlService {
 
   #liftWithin(control: ControlRow, actor: string, reason: string, now: number): void {
     markLifted(this.#db, control.id, actor, reason, now);
+    controlPoint(this.#db, { ...control, liftedAt: now, liftedBy: actor, liftReason: reason }, now);
     audit(this.#db, { at: now, actor, action: 'control.lifted', subject: control.id, details: { reason, scope: control.scope, action: control.action } });
     this.#enqueuePushes(control, 'lift', now);
     this.#log.info({ control: control.id, action: control.action, scope: describeScope(control.scope), by: actor, reason }, 'control lifted');

@@ -271,6 +271,25 @@ export const measurements = {
       value: { type: 'string', description: 'the value last observed, as text (a number, true/false, or a record)' },
     },
   },
+  control: {
+    description:
+      'Each send control (a pause or a throttle), written by the control service (not a probe): when it is created, changed or lifted, when its held mail is released, and every minute while it is active, so the latest point of a control is its state.',
+    writtenBy: 'the control service',
+    tags: {
+      control: 'id of the control (GET /v1/controls/:id)',
+      action: 'pause | throttle',
+      source: 'rule:<id> (an alert rule) or token:<name> (a person, by API token), cli',
+    },
+    fields: {
+      active: { type: 'boolean', description: 'true until the control is lifted or expires' },
+      scope: { type: 'string', description: 'what it applies to, e.g. "ip=192.0.2.11 rcpt_domain=gmail.com"' },
+      reason: { type: 'string', description: 'why, as its maker said (a rule: its summary)' },
+      rate_per_minute: { type: 'integer', unit: 'messages/min', description: 'a throttle: messages per minute for the whole scope' },
+      held: { type: 'integer', description: 'messages a Postfix policy service held for it and not yet released' },
+      released: { type: 'integer', description: 'messages held for it and released since' },
+      push_failed: { type: 'boolean', description: 'a push to a platform gave up: that platform may not have applied (or lifted) it' },
+    },
+  },
   reachability: {
     description: 'Whether a network service answers: a TCP port (and its banner) or an HTTP endpoint.',
     tags: {

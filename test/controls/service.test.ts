@@ -10,6 +10,7 @@ import { ControlService, type ControlSettings, type PushTarget } from '../../src
 import { ManualClock } from '../../src/core/clock.ts';
 import { matchScope, scopeSchema } from '../../src/core/scope.ts';
 import { listAudit, pushesOf } from '../../src/store/controls.ts';
+import { takeBatch } from '../../src/store/outbox.ts';
 import { Database } from '../../src/store/database.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -190,6 +191,27 @@ describe('control service', () => {
     const summary = (id: string) => pushesOf(db, id).map((push) => `${push.platform} ${push.operation} ${push.status}${push.lastError ? `: ${push.lastError}` : ''}`);
     expect(summary(ip.id)).toEqual(['kumo apply skipped: domains only', 'hook apply pending', 'hook lift pending']);
     expect(summary(domain.id)).toEqual(['kumo apply pending', 'hook apply pending', 'kumo lift pending', 'hook lift pending']);
+  });
+
+  it('the control series: a point at each change, and every minute while active (the latest point is the state)', () => {
+    const { db, service, clock } = setup();
+    const points = () =>
+      takeBatch(db, 1_000)
+        .map((row) => row.line)
+        .filter((line) => line.startsWith('control,'));
+    const throttle = service.create({ action: 'throttle', scope: { rcpt_domain: 'gmail.com', pool: 'b' }, ratePerMinute: 60, reason: 'gmail deferrals', ...person }).control;
+    service.create({ action: 'throttle', scope: { rcpt_domain: 'gmail.com', pool: 'b' }, ratePerMinute: 30, reason: 'still deferring', ...person });
+    service.tick();
+    clock.advance(30_000);
+    service.tick();
+    clock.advance(30_000);
+    service.tick();
+    service.lift(throttle.id, 'ops', 'deferrals stopped');
+    clock.advance(60_000);
+    service.tick();
+    const lines = points();
+    expect(lines.map((line) => `${/active=(\w)/.exec(line)?.[1]} ${/rate_per_minute=(\d+)i/.exec(line)?.[1]}`)).toEqual(['T 60', 'T 30', 'T 30', 'T 30', 'F 30']);
+    expect(lines[0]).toMatch(new RegExp(`^control,action=throttle,control=${throttle.id},source=token:ops active=T,held=0i,push_failed=F,rate_per_minute=60i,reason="gmail deferrals",released=0i,scope="pool=b rcpt_domain=gmail.com" \\d+$`));
   });
 
   it('survives a restart, and sees what another process (the CLI) wrote to the same store', () => {
