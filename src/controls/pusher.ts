@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { findPlatform, type PlatformConfig } from '../platforms/index.ts';
 import { RetryQueue, type RetrySettings } from '../runner/retry-queue.ts';
 import type { Database } from '../store/database.ts';
-import { duePushesInOrder, getControl, markPushDone, markPushFailed, markPushSkipped, nextPushAt, pushesOf, type PushRow } from '../store/controls.ts';
+import { duePushesInOrder, enqueuePush, getControl, markPushDone, markPushFailed, markPushSkipped, nextPushAt, pendingLiftOfSameScope, pushesOf, type PushRow } from '../store/controls.ts';
 import { controlPoint, snapshotOf, type PushTarget } from './service.ts';
 
 /** The configured platforms that take pushes, as the control service sees them. */
@@ -24,11 +24,12 @@ export function pushTargetsOf(configured: readonly PlatformConfig[]): PushTarget
 export class Pusher extends RetryQueue<PushRow> {
   constructor(options: { db: Database; platforms: readonly PlatformConfig[]; clock: Clock; log: Logger; retry: RetrySettings }) {
     const { db, clock } = options;
+    const log = options.log.child({ component: 'control-pushes' });
     const configs = new Map(options.platforms.map((platform) => [platform.id, platform]));
     super({
       what: 'control push',
       clock,
-      log: options.log.child({ component: 'control-pushes' }),
+      log,
       retry: options.retry,
       store: { due: (now, limit) => duePushesInOrder(db, now, limit), nextAt: (inFlight) => nextPushAt(db, inFlight) },
       worker: {
@@ -47,18 +48,34 @@ export class Pusher extends RetryQueue<PushRow> {
           const control = getControl(db, push.controlId);
           if (!control) throw new DeliveryError('PUSH_FAILED', `control "${push.controlId}" is gone from the store`, { retryable: false });
           const ctx = { signal, delivery: String(push.id), now: clock.now() };
-          if (push.operation === 'apply') {
-            const ref = await adapter.apply(config, snapshotOf(control), ctx);
-            markPushDone(db, push.id, clock.now().getTime(), ref);
+          if (push.operation === 'apply' || push.operation === 'renew') {
+            // A lift of another control with the same scope must land first: the platform might take this apply for that one.
+            const racing = pendingLiftOfSameScope(db, push.platform, control);
+            if (racing) throw new DeliveryError('PUSH_FAILED', `waiting for the lift of control ${racing} (same scope) at ${push.platform}`, { retryable: true });
+            const snapshot = snapshotOf(control);
+            const ref = await adapter.apply(config, snapshot, ctx);
+            const doneAt = clock.now();
+            const renewAt = control.liftedAt === undefined ? adapter.renewAt?.(config, snapshot, doneAt) : undefined;
+            db.transaction(() => {
+              markPushDone(db, push.id, doneAt.getTime(), ref);
+              if (renewAt) enqueuePush(db, { controlId: control.id, platform: push.platform, operation: 'renew', at: doneAt.getTime(), due: renewAt.getTime() });
+            });
+            // Lifted while this renewal was on its way: its lift did not know this ref.
+            if (push.operation === 'renew' && ref !== undefined && getControl(db, control.id)?.liftedAt !== undefined) {
+              await adapter.lift(config, snapshot, ref, ctx).catch((error: unknown) => log.warn({ err: error, control: control.id, platform: push.platform }, 'a renewal landed after the lift and could not be undone; it runs out by itself'));
+            }
             return;
           }
-          const applied = pushesOf(db, push.controlId).filter((earlier) => earlier.platform === push.platform && earlier.operation === 'apply' && earlier.id < push.id);
-          const last = applied.at(-1);
-          if (!last || last.status !== 'done') {
+          const applied = pushesOf(db, push.controlId).filter((earlier) => earlier.platform === push.platform && earlier.operation !== 'lift' && earlier.id < push.id);
+          const done = applied.filter((earlier) => earlier.status === 'done');
+          if (done.length === 0) {
+            const last = applied.at(-1);
             markPushSkipped(db, push.id, `nothing to lift: the apply ${last ? `ended ${last.status}` : 'never happened'}`, clock.now().getTime());
             return;
           }
-          await adapter.lift(config, snapshotOf(control), last.ref, ctx);
+          // Each renewal may have left its own ref (a KumoMTA suspension id): lift every one, newest first.
+          const refs = [...new Set(done.map((earlier) => earlier.ref))].reverse();
+          for (const ref of refs.some((one) => one !== undefined) ? refs.filter((one) => one !== undefined) : [undefined]) await adapter.lift(config, snapshotOf(control), ref, ctx);
           markPushDone(db, push.id, clock.now().getTime(), undefined);
         },
       },

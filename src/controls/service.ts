@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { providerMap } from './providers.ts';
 
@@ -424,7 +424,11 @@ export class ControlService {
         enqueuePush(this.#db, { controlId: control.id, platform: platform.id, operation, at: now, ...(skipped ? { skipped } : {}) });
         continue;
       }
-      const applied = previous.filter((push) => push.platform === platform.id && push.operation === 'apply' && push.status !== 'skipped' && push.status !== 'failed');
+      // A renewal not yet due has nothing left to renew.
+      for (const push of previous) {
+        if (push.platform === platform.id && push.operation === 'renew' && push.status === 'pending') markPushSkipped(this.#db, push.id, 'the control was lifted before its renewal', now);
+      }
+      const applied = previous.filter((push) => push.platform === platform.id && push.operation !== 'lift' && push.status !== 'skipped' && push.status !== 'failed');
       if (applied.length > 0) enqueuePush(this.#db, { controlId: control.id, platform: platform.id, operation, at: now });
     }
   }

@@ -57,8 +57,14 @@ export interface PushAdapter<C> {
    * undefined when lifting needs nothing.
    */
   apply(config: C, control: ControlSnapshot, ctx: PushContext): Promise<string | undefined>;
-  /** Lift it; `ref` is what apply returned. Lifting something already gone is success. */
+  /** Lift it; `ref` is what an apply returned (called once per distinct ref). Lifting something already gone is success. */
   lift(config: C, control: ControlSnapshot, ref: string | undefined, ctx: PushContext): Promise<void>;
+  /**
+   * For platforms whose application runs out by itself (KumoMTA's suspensions last
+   * at most maxDuration): when to apply it again, given when it was applied; or
+   * undefined when it lasts as long as the control.
+   */
+  renewAt?(config: C, control: ControlSnapshot, appliedAt: Date): Date | undefined;
 }
 
 export interface PlatformKind<K extends string = string, S extends z.ZodType<PlatformBaseOutput & { kind: K }> = z.ZodType<PlatformBaseOutput & { kind: K }>> {

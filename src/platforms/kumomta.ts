@@ -2,6 +2,8 @@
  * KumoMTA's admin HTTP API (kumod): a pause is a scheduled-queue suspension.
  * POST /api/admin/suspend/v1 {reason, domain?, campaign?, tenant?, duration} → {id};
  * DELETE /api/admin/suspend/v1 {id} lifts it (404: expired or never there).
+ * A suspension lasts at most maxDuration; a longer control is suspended again
+ * (renewAt) before it runs out, and its lift deletes every id it was given.
  * A suspension matches the queues whose domain, campaign and tenant equal the
  * ones given (those not given match any), so it expresses exactly the scopes
  * built from rcpt_domain, campaign and tenant, and nothing else.
@@ -27,7 +29,7 @@ const configSchema = PlatformBase.extend({
     })
     .optional()
     .describe('HTTP Basic credentials; same caveat as token'),
-  maxDuration: duration.prefault('7d').describe('how long a suspension lasts at KumoMTA at most: a control without an expiry (or a later one) is suspended this long, then controls/ must push it again'),
+  maxDuration: duration.prefault('7d').describe('how long a suspension lasts at KumoMTA at most: a control without an expiry (or a later one) is suspended this long and suspended again when a tenth of it is left; every suspension id is deleted when the control lifts'),
   timeout: duration.prefault('10s').describe('how long one request may take'),
 })
   .strict()
@@ -100,6 +102,12 @@ export const kumomta = definePlatform({
     async apply(config, control, ctx) {
       const answer = await request(config, ctx, 'POST', suspendRequest(control, ctx.now, config.maxDuration));
       return suspensionId(answer);
+    },
+    renewAt(config, control, appliedAt) {
+      // The suspension lasts min(until expiry, maxDuration): renew when a tenth of maxDuration is left, unless it covers the control's expiry.
+      const expiresAt = control.expiresAt === undefined ? Infinity : Date.parse(control.expiresAt);
+      if (expiresAt - appliedAt.getTime() <= config.maxDuration) return undefined;
+      return new Date(appliedAt.getTime() + Math.floor(config.maxDuration * 0.9));
     },
     async lift(config, _control, ref, ctx) {
       // Nothing recorded: apply never got an id, and a suspension it may have left expires by itself.

@@ -184,7 +184,8 @@ export interface PushRow {
   id: number;
   controlId: string;
   platform: string;
-  operation: 'apply' | 'lift';
+  /** renew: apply again before the platform's own limit runs out (KumoMTA's suspension duration). */
+  operation: 'apply' | 'renew' | 'lift';
   status: PushStatus;
   attempts: number;
   nextAttemptAt: number;
@@ -211,10 +212,10 @@ function toPush(row: Record<string, unknown>): PushRow {
 }
 
 /** Queue a push; `skipped` with the reason when the platform cannot apply this control. */
-export function enqueuePush(db: Database, push: { controlId: string; platform: string; operation: PushRow['operation']; at: number; skipped?: string; ref?: string }): number {
+export function enqueuePush(db: Database, push: { controlId: string; platform: string; operation: PushRow['operation']; at: number; due?: number; skipped?: string; ref?: string }): number {
   const result = db
     .statement('INSERT INTO control_pushes (control_id, platform, operation, status, next_attempt_at, last_error, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(push.controlId, push.platform, push.operation, push.skipped ? 'skipped' : 'pending', push.at, push.skipped ?? null, push.ref ?? null, push.at);
+    .run(push.controlId, push.platform, push.operation, push.skipped ? 'skipped' : 'pending', push.due ?? push.at, push.skipped ?? null, push.ref ?? null, push.at);
   return Number(result.lastInsertRowid);
 }
 
@@ -324,6 +325,14 @@ export function duePushesInOrder(db: Database, now: number, limit: number): Push
       )
       .all(now, limit) as Record<string, unknown>[]
   ).map(toPush);
+}
+
+/** Another control with the same scope has a lift waiting at this platform: an apply must not race it. */
+export function pendingLiftOfSameScope(db: Database, platform: string, control: { id: string; scope: Scope }): string | undefined {
+  const row = db
+    .statement(`SELECT c.id FROM control_pushes p JOIN controls c ON c.id = p.control_id WHERE p.platform = ? AND p.operation = 'lift' AND p.status = 'pending' AND c.scope = ? AND c.id != ? LIMIT 1`)
+    .get(platform, JSON.stringify(control.scope), control.id) as { id: string } | undefined;
+  return row?.id;
 }
 
 /** A push that has nothing to do (a lift of something never applied), with the reason. */

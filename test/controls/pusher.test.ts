@@ -4,11 +4,12 @@
  * cannot, retried after a 500, lifted with what the apply returned, a lift never
  * overtaking its apply, and a push that fails for good visible on the control.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Pusher, pushTargetsOf } from '../../src/controls/pusher.ts';
 import { ControlService } from '../../src/controls/service.ts';
-import { systemClock } from '../../src/core/clock.ts';
+import { ManualClock, systemClock } from '../../src/core/clock.ts';
 import { platformConfigSchema } from '../../src/platforms/index.ts';
 import { pushesOf } from '../../src/store/controls.ts';
 import { Database } from '../../src/store/database.ts';
@@ -65,14 +66,15 @@ describe('pushing controls to platforms', () => {
     });
     const domain = controls.create({ action: 'pause', scope: { rcpt_domain: 'gmail.com' }, reason: 'gmail blocks us', source: 'token:ops', actor: 'ops' }).control;
     const ip = controls.create({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'token:ops', actor: 'ops' }).control;
-    await waitFor(() => pushesOf(db, domain.id).every((push) => push.status === 'done') && pushesOf(db, ip.id).every((push) => push.status !== 'pending'), 'the applies');
+    await waitFor(() => pushesOf(db, domain.id).every((push) => push.status === 'done' || push.operation === 'renew') && pushesOf(db, ip.id).every((push) => push.status !== 'pending'), 'the applies');
     controls.lift(domain.id, 'ops', 'unblocked');
-    await waitFor(() => pushesOf(db, domain.id).every((push) => push.status === 'done'), 'the lifts');
+    await waitFor(() => pushesOf(db, domain.id).every((push) => push.status !== 'pending'), 'the lifts');
     expect(summary(db, ip.id)).toEqual([
       'ops-hook apply done 1',
       expect.stringMatching(/^kumo apply skipped 0: .*ip/),
     ]);
-    expect(summary(db, domain.id)).toEqual(['ops-hook apply done 2', 'kumo apply done 1', 'ops-hook lift done 1', 'kumo lift done 1']);
+    // KumoMTA's suspension lasts at most maxDuration (7d): a renewal waited, and the lift made it moot.
+    expect(summary(db, domain.id)).toEqual(['ops-hook apply done 2', 'kumo apply done 1', 'kumo renew skipped 0: the control was lifted before its renewal', 'ops-hook lift done 1', 'kumo lift done 1']);
     expect(pushesOf(db, domain.id).find((push) => push.platform === 'kumo' && push.operation === 'apply')?.ref).toBe('0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e11');
     expect(seen.filter((line) => line.startsWith('kumo'))).toEqual(['kumo POST /api/admin/suspend/v1 gmail.com', 'kumo DELETE /api/admin/suspend/v1 0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e11']);
     expect(seen.filter((line) => line.includes('gmail.com') && line.startsWith('hook'))).toEqual(['hook control.pause gmail.com', 'hook control.resume gmail.com']);
@@ -88,5 +90,74 @@ describe('pushing controls to platforms', () => {
     controls.lift(control.id, 'ops', 'better');
     await waitFor(() => pushesOf(db, control.id).every((push) => push.status !== 'pending'), 'the lifts');
     expect(summary(db, control.id)).toEqual(['ops-hook apply done 1', 'kumo apply failed 1: KumoMTA: HTTP 403: Trusted IP required', 'ops-hook lift done 1']);
+  });
+
+  it('KumoMTA: a suspension is renewed before maxDuration runs out, not when it covers the expiry; the lift deletes every id', async () => {
+    const clock = new ManualClock('2026-11-24T10:00:00Z');
+    const seen: string[] = [];
+    let next = 0;
+    const kumo = await httpServer((request, response) =>
+      void body(request).then((text) => {
+        const json = JSON.parse(text) as Record<string, string>;
+        if (request.method === 'POST') {
+          const id = `0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e1${next++}`;
+          seen.push(`POST ${json.domain} ${json.duration} → ${id.slice(-2)}`);
+          return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+        }
+        seen.push(`DELETE ${json.id!.slice(-2)}`);
+        response.writeHead(json.id!.endsWith('10') ? 404 : 200).end();
+      }),
+    );
+    const platforms = [platformConfigSchema.parse({ id: 'kumo', kind: 'kumomta', url: kumo.url.replace(/\/$/, ''), maxDuration: '1h' })];
+    const db = Database.open(tempDir());
+    const log = captureLog().log;
+    const controls = new ControlService({ db, clock, log, settings: { failMode: 'open', providers: new Map() }, platforms: pushTargetsOf(platforms) });
+    const pusher = new Pusher({ db, platforms, clock, log, retry: { minMs: 50, maxMs: 200, attempts: 3, timeoutMs: 2_000, jitter: 0 } });
+    onTestFinished(async () => {
+      await pusher.stop();
+      db.close();
+    });
+    const settled = async (id: string, count: number) => {
+      await waitFor(() => pushesOf(db, id).filter((push) => push.status !== 'pending').length >= count, `${count} pushes settled`);
+    };
+    const long = controls.create({ action: 'pause', scope: { rcpt_domain: 'gmail.com' }, reason: 'blocked', source: 'token:ops', actor: 'ops' }).control;
+    const short = controls.create({ action: 'pause', scope: { rcpt_domain: 'yahoo.com' }, reason: 'deferrals', source: 'token:ops', actor: 'ops', expiresAt: clock.now().getTime() + 1_800_000 }).control;
+    await pusher.dispatchOnce();
+    await settled(long.id, 1);
+    await settled(short.id, 1);
+    // 54 minutes later (nine tenths of maxDuration): renewed, and the next renewal queued.
+    clock.advance(54 * 60_000);
+    await pusher.dispatchOnce();
+    await settled(long.id, 2);
+    controls.lift(long.id, 'ops', 'unblocked');
+    await pusher.dispatchOnce();
+    await settled(long.id, 4);
+    expect(summary(db, long.id)).toEqual(['kumo apply done 1', 'kumo renew done 1', 'kumo renew skipped 0: the control was lifted before its renewal', 'kumo lift done 1']);
+    expect(summary(db, short.id)).toEqual(['kumo apply done 1']);
+    expect(seen).toEqual(['POST gmail.com 3600s → 10', 'POST yahoo.com 1800s → 11', 'POST gmail.com 3600s → 12', 'DELETE 12', 'DELETE 10']);
+  });
+
+  it('an apply waits for the lift of an earlier control with the same scope at that platform', async () => {
+    const seen: string[] = [];
+    let deleteFailures = 1;
+    const { db, controls } = await rig({
+      hook: (_request, response) => response.writeHead(200).end(),
+      kumo(request, response, text) {
+        const json = JSON.parse(text) as Record<string, string>;
+        if (request.method === 'POST') {
+          seen.push(`POST ${json.reason!.split(' ')[2]}`);
+          return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: randomUUID() }));
+        }
+        seen.push(`DELETE${deleteFailures > 0 ? ' (500)' : ''}`);
+        response.writeHead(deleteFailures-- > 0 ? 500 : 200).end();
+      },
+    });
+    const first = controls.create({ action: 'pause', scope: { rcpt_domain: 'gmail.com' }, reason: 'blocked', source: 'token:ops', actor: 'ops' }).control;
+    await waitFor(() => pushesOf(db, first.id).some((push) => push.platform === 'kumo' && push.status === 'done'), 'the first apply');
+    controls.lift(first.id, 'ops', 'unblocked');
+    const second = controls.create({ action: 'pause', scope: { rcpt_domain: 'gmail.com' }, reason: 'blocked again', source: 'token:ops', actor: 'ops' }).control;
+    await waitFor(() => pushesOf(db, second.id).some((push) => push.platform === 'kumo' && push.status === 'done'), 'the second apply');
+    expect(seen).toEqual([`POST ${first.id}`, 'DELETE (500)', 'DELETE', `POST ${second.id}`]);
+    expect(pushesOf(db, second.id).find((push) => push.platform === 'kumo' && push.operation === 'apply')?.lastError).toBeUndefined();
   });
 });

@@ -13,7 +13,7 @@ const ScopeSchema = z.record(z.string(), z.string()).describe(`scope keys: ${sco
 const PushSchema = z
   .object({
     platform: z.string(),
-    operation: z.enum(['apply', 'lift']),
+    operation: z.enum(['apply', 'renew', 'lift']).describe('renew: applied again before the platform lets it run out (KumoMTA)'),
     status: z.enum(['pending', 'done', 'failed', 'skipped']).describe('skipped: the platform cannot apply this control exactly (lastError says why)'),
     attempts: z.int(),
     lastError: z.string().optional(),
