@@ -10,7 +10,9 @@ import type { Clock } from './core/clock.ts';
 import { isMailscopeError, MailscopeError } from './core/errors.ts';
 import type { Logger, LogLevel } from './core/logger.ts';
 import type { Observation } from './core/observation.ts';
-import { parseServerAddress } from './core/schema.ts';
+import { futureTime, parseServerAddress } from './core/schema.ts';
+import { describeScope, scopeKeyNames, scopeSchema, type Scope } from './core/scope.ts';
+import { heldCount, listControls, type ControlRow } from './store/controls.ts';
 import type { DnsClient, DnsClientOptions } from './protocols/dns/client.ts';
 import type { DnsServer } from './protocols/dns/types.ts';
 import { startObservatory } from './observatory.ts';
@@ -242,6 +244,125 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
         dns.close();
       }
     });
+
+  // ── send control by hand: written to the store; a running observatory picks it up within controls.interval ──
+  const controlCommand = program.command('control').description('list, pause, throttle and resume send controls (the running observatory enforces, pushes and releases them)');
+  /** The store and the service, for one command. */
+  const withControls = async <T>(use: (controls: ControlService, db: Database, config: LoadedConfig) => T | Promise<T>): Promise<T> => {
+    const config = load();
+    const log = platform.createLogger({ level: 'warn', to: 'stderr' });
+    const db = platform.openDatabase(config.dataDir);
+    try {
+      const controls = new ControlService({ db, clock: platform.clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
+      return await use(controls, db, config);
+    } finally {
+      db.close();
+    }
+  };
+  /** `key=value` arguments as a scope; every problem, and nothing stored, when it is not one. */
+  const scopeOf = (pairs: string[]): Scope => {
+    const problems: string[] = [];
+    const raw: Record<string, string> = {};
+    for (const pair of pairs) {
+      const equals = pair.indexOf('=');
+      if (equals <= 0) problems.push(`"${pair}" is not key=value (keys: ${scopeKeyNames.join(', ')})`);
+      else raw[pair.slice(0, equals)] = pair.slice(equals + 1);
+    }
+    const parsed = scopeSchema.safeParse(raw);
+    if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)));
+    if (problems.length > 0) throw new ExitError(exitCodes.badConfig, problems.join('\n'));
+    return parsed.data!;
+  };
+  const actor = () => `cli:${platform.env.USER ?? platform.env.LOGNAME ?? 'unknown'}`;
+  const expiryOf = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      return futureTime('--expires', text, platform.clock.now().getTime());
+    } catch (error) {
+      throw new ExitError(exitCodes.badConfig, (error as Error).message);
+    }
+  };
+  const describeControl = (control: ControlRow, db: Database) => {
+    const held = heldCount(db, control.id);
+    return [
+      control.id,
+      control.action,
+      describeScope(control.scope),
+      control.ratePerMinute === undefined ? '' : `${control.ratePerMinute}/min`,
+      control.source,
+      new Date(control.createdAt).toISOString(),
+      control.liftedAt !== undefined ? `lifted ${new Date(control.liftedAt).toISOString()}` : control.expiresAt !== undefined ? `expires ${new Date(control.expiresAt).toISOString()}` : control.liftAt !== undefined ? `lifts ${new Date(control.liftAt).toISOString()}` : '',
+      held.held > 0 || held.released > 0 ? `${held.held}/${held.released}` : '',
+      control.reason,
+    ];
+  };
+  const created = (result: { control: ControlRow; created: boolean }, db: Database) => {
+    const [id, action, scope, rate] = describeControl(result.control, db);
+    out(`${result.created ? 'created' : 'already active'}: ${action} ${scope}${rate ? ` at ${rate}` : ''} (${id})`);
+  };
+  controlCommand
+    .command('list')
+    .description('the active controls (with --all, lifted ones too), newest first')
+    .option('--all', 'lifted and expired controls too')
+    .option('--json', 'one JSON object per line')
+    .action((options: { all?: boolean; json?: boolean }) =>
+      withControls((_controls, db) => {
+        const rows = listControls(db, { ...(options.all ? {} : { active: true }), limit: 1_000 });
+        if (options.json) {
+          for (const control of rows) out(JSON.stringify({ ...control, held: heldCount(db, control.id) }));
+          return;
+        }
+        if (rows.length === 0) {
+          out(options.all ? 'no controls' : 'no active controls');
+          return;
+        }
+        out(table([['ID', 'ACTION', 'SCOPE', 'RATE', 'SOURCE', 'CREATED', 'ENDS', 'HELD/RELEASED', 'REASON'], ...rows.map((control) => describeControl(control, db))]));
+      }),
+    );
+  controlCommand
+    .command('pause')
+    .description('pause a scope: its mail is held (Postfix) or suspended at push platforms until resumed or expired (exit 0 done, 2 bad input: nothing stored)')
+    .argument('<scope...>', `key=value pairs, all of which must match: ${scopeKeyNames.join(', ')}`)
+    .requiredOption('--reason <text>', 'why: kept in the audit log and shown to the platforms')
+    .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time')
+    .action((pairs: string[], options: { reason: string; expires?: string }) => {
+      const scope = scopeOf(pairs);
+      const expiresAt = expiryOf(options.expires);
+      return withControls((controls, db) => created(controls.create({ action: 'pause', scope, reason: options.reason, expiresAt, source: 'cli', actor: actor() }), db));
+    });
+  controlCommand
+    .command('throttle')
+    .description('limit a scope to a rate (messages per minute for the whole scope) (exit 0 done, 2 bad input: nothing stored)')
+    .argument('<scope...>', `key=value pairs, all of which must match: ${scopeKeyNames.join(', ')}`)
+    .requiredOption('--rate <per-minute>', 'messages per minute, 0 or more', (value: string) => {
+      if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number of messages per minute (0 or more)`);
+      return Number(value);
+    })
+    .requiredOption('--reason <text>', 'why: kept in the audit log and shown to the platforms')
+    .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time')
+    .action((pairs: string[], options: { rate: number; reason: string; expires?: string }) => {
+      const scope = scopeOf(pairs);
+      const expiresAt = expiryOf(options.expires);
+      return withControls((controls, db) => created(controls.create({ action: 'throttle', scope, ratePerMinute: options.rate, reason: options.reason, expiresAt, source: 'cli', actor: actor() }), db));
+    });
+  controlCommand
+    .command('resume')
+    .description('lift a control now (exit 0 lifted, 1 already lifted, 2 no such control)')
+    .argument('<id>', 'the control id (mailscope control list)')
+    .requiredOption('--reason <text>', 'why: kept in the audit log')
+    .action((id: string, options: { reason: string }) =>
+      withControls((controls, db) => {
+        try {
+          const lifted = controls.lift(id, actor(), options.reason);
+          const held = heldCount(db, id);
+          out(`lifted: ${lifted.action} ${describeScope(lifted.scope)} (${id})${held.held > 0 ? `; ${held.held} held message(s) are released by the running observatory (platforms with release:)` : ''}`);
+        } catch (error) {
+          if (isMailscopeError(error) && error.code === 'CONTROL_NOT_FOUND') throw new ExitError(exitCodes.badConfig, error.message);
+          if (isMailscopeError(error) && error.code === 'CONTROL_NOT_ACTIVE') throw new ExitError(exitCodes.failed, error.message);
+          throw error;
+        }
+      }),
+    );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

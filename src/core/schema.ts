@@ -7,6 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { MailscopeError } from './errors.ts';
 import { Secret } from './secret.ts';
 
 const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -155,3 +156,16 @@ export const readableFile = z
       ctx.addIssue({ code: 'custom', message: `cannot read "${file}" (absolute, or relative to the working directory)` });
     }
   });
+
+/**
+ * A time ahead, as a request body or a CLI option says it: an ISO 8601 time, or a duration from now
+ * (2h, 1d). In ms since the epoch; a BAD_REQUEST naming the field when it is
+ * neither, or not in the future.
+ */
+export function futureTime(field: string, text: string, now: number): number {
+  const ahead = parseDuration(text);
+  const at = ahead !== undefined ? now + ahead : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(at)) throw new MailscopeError('BAD_REQUEST', `${field}: "${text}" is neither an ISO 8601 time nor a duration such as 2h`);
+  if (at <= now) throw new MailscopeError('BAD_REQUEST', `${field}: ${new Date(at).toISOString()} is not in the future`);
+  return at;
+}

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { MailscopeError } from '../core/errors.ts';
 import { parseDuration } from '../core/schema.ts';
 import { runTriggers } from '../store/runs.ts';
 
@@ -70,16 +69,3 @@ export const limitParam = z.coerce
   .meta({ description: 'at most this many, newest first (1-1000, default 100)' });
 
 export const IdParams = z.object({ id: z.string().min(1) });
-
-/**
- * A time ahead, as a body field says it: an ISO 8601 time, or a duration from now
- * (2h, 1d). In ms since the epoch; a BAD_REQUEST naming the field when it is
- * neither, or not in the future.
- */
-export function futureTime(field: string, text: string, now: number): number {
-  const ahead = parseDuration(text);
-  const at = ahead !== undefined ? now + ahead : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(at)) throw new MailscopeError('BAD_REQUEST', `${field}: "${text}" is neither an ISO 8601 time nor a duration such as 2h`);
-  if (at <= now) throw new MailscopeError('BAD_REQUEST', `${field}: ${new Date(at).toISOString()} is not in the future`);
-  return at;
-}

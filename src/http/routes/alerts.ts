@@ -5,7 +5,8 @@ import { severities } from '../../alerts/rules.ts';
 import { alertStates, type InstanceState } from '../../alerts/state.ts';
 import { MailscopeError } from '../../core/errors.ts';
 import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
-import { errorResponses, futureTime, IdParams, limitParam } from '../schemas.ts';
+import { futureTime } from '../../core/schema.ts';
+import { errorResponses, IdParams, limitParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

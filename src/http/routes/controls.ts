@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { MailscopeError } from '../../core/errors.ts';
 import { scopeKeyNames, scopeKeys, scopeSchema } from '../../core/scope.ts';
 import { getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
-import { errorResponses, futureTime, limitParam } from '../schemas.ts';
+import { futureTime } from '../../core/schema.ts';
+import { errorResponses, limitParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
