@@ -10,11 +10,12 @@ import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { canonicalScope, describeScope, matchScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
+import { canonicalScope, describeScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
 import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
+import { ScopeIndex } from './matcher.ts';
 import { providerMap } from './providers.ts';
 
 export type FailMode = 'open' | 'closed';
@@ -118,6 +119,9 @@ export class ControlService {
   readonly #listeners: (() => void)[] = [];
   readonly #buckets = new Map<string, Bucket>();
   #active: ControlRow[] = [];
+  #index = new ScopeIndex<ControlRow>([]);
+  #generation = 0;
+  #nextExpiry = Infinity;
   #dataVersion = -1;
   #timer: NodeJS.Timeout | undefined;
   #heartbeatAt = 0;
@@ -148,9 +152,32 @@ export class ControlService {
   /** Memory from the store. */
   reload(): void {
     this.#active = activeControls(this.#db);
+    this.#index = new ScopeIndex(this.#active);
+    this.#generation++;
+    this.#nextExpiry = this.#expiryAfter(this.#clock.now().getTime());
     this.#dataVersion = this.#readDataVersion();
     const ids = new Set(this.#active.map((control) => control.id));
     for (const id of this.#buckets.keys()) if (!ids.has(id)) this.#buckets.delete(id);
+  }
+
+  /**
+   * Changes whenever an answer of decide() may change without a throttle being
+   * counted: after each reload, and when a control's expiry passes. Answers to
+   * the same question may be kept while it stays the same (GET /v1/policy does).
+   */
+  get generation(): number {
+    const now = this.#clock.now().getTime();
+    if (now >= this.#nextExpiry) {
+      this.#generation++;
+      this.#nextExpiry = this.#expiryAfter(now);
+    }
+    return this.#generation;
+  }
+
+  #expiryAfter(now: number): number {
+    let next = Infinity;
+    for (const control of this.#active) if (control.expiresAt !== undefined && control.expiresAt > now && control.expiresAt < next) next = control.expiresAt;
+    return next;
   }
 
   /** Catch up when another connection (the CLI) committed since the last look: its pushes and releases are this process's to do. */
@@ -188,14 +215,10 @@ export class ControlService {
   decide(question: Traffic, options: { consume?: boolean } = {}): Decision {
     const traffic = this.traffic(question);
     const now = this.#clock.now().getTime();
-    const controls: ControlRow[] = [];
-    const unsure: Decision['unsure'] = [];
-    for (const control of this.#active) {
-      if (control.expiresAt !== undefined && control.expiresAt <= now) continue;
-      const match = matchScope(control.scope, traffic);
-      if (match === 'match') controls.push(control);
-      else if (match === 'unknown') unsure.push({ control, missing: scopeKeyNames.filter((key) => control.scope[key] !== undefined && traffic[key] === undefined) });
-    }
+    const live = (control: ControlRow) => control.expiresAt === undefined || control.expiresAt > now;
+    const found = this.#index.lookup(traffic);
+    const controls = found.matched.filter(live);
+    const unsure: Decision['unsure'] = found.unsure.filter((entry) => live(entry.item)).map((entry) => ({ control: entry.item, missing: entry.missing }));
     const counted = this.#settings.failMode === 'closed' ? [...controls, ...unsure.map((entry) => entry.control)] : controls;
     if (counted.some((control) => control.action === 'pause')) return { action: 'pause', controls, unsure };
     const throttles = counted.filter((control) => control.action === 'throttle');
@@ -244,8 +267,12 @@ export class ControlService {
     }
     if (input.action === 'pause' && input.ratePerMinute !== undefined) throw new MailscopeError('BAD_REQUEST', 'a pause has no rate (use action throttle)');
     if (input.expiresAt !== undefined && input.expiresAt <= now) throw new MailscopeError('BAD_REQUEST', `expires: ${new Date(input.expiresAt).toISOString()} is not in the future`);
-    this.#liftDue(now);
-    const existing = findActiveControl(this.#db, input.action, scope);
+    let existing = findActiveControl(this.#db, input.action, scope);
+    // The same control, expired but not yet lifted by the timer: lifted now, and a new one made.
+    if (existing?.expiresAt !== undefined && existing.expiresAt <= now) {
+      this.#liftWithin(existing, 'mailscope', 'expired', now);
+      existing = undefined;
+    }
     if (existing) {
       const updated: ControlRow = {
         ...existing,

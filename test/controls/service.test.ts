@@ -164,6 +164,17 @@ describe('control service', () => {
     expect(expiring.expiresAt).toBe(Date.parse('2026-11-24T10:01:00Z'));
   });
 
+  it('the same control again after it expired, before the timer lifted it: the old one is lifted as expired, a new one made', () => {
+    const { service, clock } = setup();
+    const old = service.create({ action: 'pause', scope: { pool: 'b' }, reason: 'maintenance', expiresAt: clock.now().getTime() + 60_000, ...person }).control;
+    clock.advance(61_000);
+    const again = service.create({ action: 'pause', scope: { pool: 'b' }, reason: 'maintenance, again', ...person });
+    expect(again.created).toBe(true);
+    expect(again.control.id).not.toBe(old.id);
+    expect(service.active.map((control) => control.id)).toEqual([again.control.id]);
+    expect(service.decide({ pool: 'b' }).action).toBe('pause');
+  });
+
   it('"manual": the alert resolved, and the control stays until a person lifts it', async () => {
     const { db, service, clock } = setup();
     const control = db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1', keepUntilResumed: true })).control;

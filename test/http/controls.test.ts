@@ -88,6 +88,24 @@ describe('controls API', () => {
     expect(count(api.db, 'control_pushes')).toBe(0);
   });
 
+  it('the policy answer for a question is kept only while the controls stay as they are: a change or an expiry shows at once', async () => {
+    const api = await rig();
+    const policy = async () => (await api.request({ method: 'GET', url: '/v1/policy?pool=shared&rcpt_domain=gmail.com', as: 'viewer' })).json().action as string;
+    expect(await policy()).toBe('allow');
+    const expiresAt = Date.now() + 400;
+    api.controls.create({ action: 'pause', scope: { pool: 'shared' }, reason: 'short', expiresAt, source: 'token:ops', actor: 'ops' });
+    expect(await policy()).toBe('pause');
+    expect(await policy()).toBe('pause');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 20));
+    // No timer lifted it (the service is not started here): the expiry alone changes the answer.
+    expect(api.controls.active).toHaveLength(1);
+    expect(await policy()).toBe('allow');
+    // Not logged per request: it is asked per message.
+    await api.request({ method: 'GET', url: '/v1/controls', as: 'viewer' });
+    const incoming = api.logs.entries().filter((entry) => entry.msg === 'incoming request').map((entry) => (entry.req as { url: string }).url);
+    expect(incoming).toEqual(['/v1/controls']);
+  });
+
   it('the policy question refuses unknown keys', async () => {
     const api = await rig();
     const response = await api.request({ method: 'GET', url: '/v1/policy?ipaddr=192.0.2.1', as: 'viewer' });

@@ -75,6 +75,9 @@ const PolicySchema = z
   })
   .meta({ id: 'PolicyDecision' });
 
+/** Distinct questions whose answers are kept (the oldest goes first). */
+const maxAnswers = 10_000;
+
 export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
   const presentPush = (push: PushRow): z.output<typeof PushSchema> => ({
     platform: push.platform,
@@ -117,10 +120,15 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
   };
 
   return async (app) => {
+    /** Answers by question (the URL), kept while the controls stay as they are (ControlService.generation). */
+    const answers = new Map<string, string>();
+    let answersOf = -1;
     app.get(
       '/v1/policy',
       {
         config: { access: 'viewer' },
+        // Asked per message: a log line per request would cost more than the answer.
+        logLevel: 'warn',
         schema: {
           tags: ['controls'],
           summary: 'What the routing engine should do with a message (or a slice of traffic): allow, throttle (with a rate) or pause; answered from memory',
@@ -128,20 +136,34 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
           response: { 200: PolicySchema, ...errorResponses(400, 401, 403) },
         },
       },
-      async (request) => {
-        const decision = controlsService().decide(request.query);
-        return {
-          action: decision.action,
-          ...(decision.ratePerMinute !== undefined ? { rate: decision.ratePerMinute } : {}),
-          controls: decision.controls.map((control) => ({
-            id: control.id,
-            action: control.action,
-            scope: control.scope as Record<string, string>,
-            ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}),
-            reason: control.reason,
-          })),
-          unsure: decision.unsure.map((entry) => ({ id: entry.control.id, missing: entry.missing })),
-        };
+      async (request, reply) => {
+        const controls = controlsService();
+        const generation = controls.generation;
+        if (generation !== answersOf) {
+          answers.clear();
+          answersOf = generation;
+        }
+        let json = answers.get(request.url);
+        if (json === undefined) {
+          const decision = controls.decide(request.query);
+          const answer: z.output<typeof PolicySchema> = {
+            action: decision.action,
+            ...(decision.ratePerMinute !== undefined ? { rate: decision.ratePerMinute } : {}),
+            controls: decision.controls.map((control) => ({
+              id: control.id,
+              action: control.action,
+              scope: control.scope as Record<string, string>,
+              ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}),
+              reason: control.reason,
+            })),
+            unsure: decision.unsure.map((entry) => ({ id: entry.control.id, missing: entry.missing })),
+          };
+          json = JSON.stringify(answer);
+          if (answers.size >= maxAnswers) answers.delete(answers.keys().next().value!);
+          answers.set(request.url, json);
+        }
+        // A string is sent as it is: the answer was built to the schema above.
+        return reply.type('application/json; charset=utf-8').send(json as never);
       },
     );
 
