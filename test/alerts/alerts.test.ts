@@ -8,14 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { startObservatory, type Observatory } from '../../src/observatory.ts';
-import { DnsClient } from '../../src/protocols/dns/client.ts';
-import { Database } from '../../src/store/database.ts';
+import type { Observatory } from '../../src/observatory.ts';
 import { delist, list } from '../lab/dnsbl.ts';
 import { lab } from '../lab/plan.ts';
-import { captureLog, type CapturedLog } from '../helpers/log.ts';
+import type { CapturedLog } from '../helpers/log.ts';
+import { runningObservatory } from '../helpers/observatory.ts';
 import { waitFor } from '../helpers/probes.ts';
 import { httpServer } from '../helpers/servers.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -88,15 +85,12 @@ rules:
     notify: [slack-deliverability, ops-hook, flaky-hook]
 `,
   );
-  const config = loadConfig('mailscope.yaml', {
-    cwd: dir,
+  const { observatory, logs, config } = await runningObservatory(dir, {
+    token: operatorToken,
     env: { SLACK_URL: options.slack, HOOK_URL: options.hook, HOOK_SECRET: hookSecret, FLAKY_URL: options.flaky },
+    dnsServers: [lab.rbldnsd],
+    logLevel: 'debug',
   });
-  const logs = captureLog('debug');
-  const db = Database.open(config.dataDir);
-  const dns = new DnsClient({ servers: [lab.rbldnsd], timeoutMs: 1_000, attempts: 2, cacheEntries: 0 });
-  const observatory = await startObservatory({ config, log: logs.log, clock: systemClock, db, dns, version: 'test' });
-  onTestFinished(() => observatory.stop());
   const definition = config.probes[0]!.definition;
   return { observatory, logs, run: async () => void (await observatory.runner.run(definition, 'cli')) };
 }

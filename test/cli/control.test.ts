@@ -7,15 +7,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { startObservatory } from '../../src/observatory.ts';
-import { DnsClient } from '../../src/protocols/dns/client.ts';
 import { listAudit, listControls } from '../../src/store/controls.ts';
 import { Database } from '../../src/store/database.ts';
 import { cli } from '../helpers/cli.ts';
-import { captureLog } from '../helpers/log.ts';
-import { lab } from '../lab/plan.ts';
+import { runningObservatory } from '../helpers/observatory.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const viewerToken = 'control-cli-viewer-token-01';
@@ -89,11 +84,7 @@ describe('mailscope control', () => {
 
   it('a running observatory on the same store enforces what the CLI wrote, within controls.interval', async () => {
     const dir = project();
-    const config = loadConfig('mailscope.yaml', { cwd: dir, env: {} });
-    const db = Database.open(config.dataDir);
-    const dns = new DnsClient({ servers: [lab.resolver], timeoutMs: 500, attempts: 1 });
-    const observatory = await startObservatory({ config, log: captureLog('warn').log, clock: systemClock, db, dns, version: 'test' });
-    onTestFinished(() => observatory.stop());
+    const { observatory } = await runningObservatory(dir, { token: viewerToken, logLevel: 'warn' });
     const policy = async () => (await (await fetch(`http://127.0.0.1:${observatory.address.port}/v1/policy?pool=shared`, { headers: { authorization: `Bearer ${viewerToken}` } })).json()) as { action: string };
     expect((await policy()).action).toBe('allow');
     expect((await cli(['control', 'pause', 'pool=shared', '--reason', 'by hand'], { cwd: dir, env: { USER: 'dana' } })).code).toBe(0);

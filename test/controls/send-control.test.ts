@@ -10,16 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { startObservatory, type Observatory } from '../../src/observatory.ts';
+import type { Observatory } from '../../src/observatory.ts';
 import { queueOf } from '../../src/platforms/postfix-policy.ts';
-import { DnsClient } from '../../src/protocols/dns/client.ts';
-import { Database } from '../../src/store/database.ts';
 import { delist, list } from '../lab/dnsbl.ts';
 import { findMessages, submit, waitForMessage } from '../lab/mail.ts';
 import { lab, sender } from '../lab/plan.ts';
-import { captureLog } from '../helpers/log.ts';
+import { runningObservatory } from '../helpers/observatory.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const operatorToken = 'send-control-operator-0001';
@@ -67,23 +63,9 @@ rules:
     action: { control: pause, scope: { ip: "{target}" }, liftAfter: 2s }
 `,
   );
-  const config = loadConfig('mailscope.yaml', { cwd: dir, env: {} });
-  const db = Database.open(config.dataDir);
-  const dns = new DnsClient({ servers: [lab.rbldnsd], timeoutMs: 1_000, attempts: 2, cacheEntries: 0 });
-  const started = await startObservatory({ config, log: captureLog('info').log, clock: systemClock, db, dns, version: 'test' });
-  onTestFinished(() => started.stop());
+  const { observatory: started, config, api } = await runningObservatory(dir, { token: operatorToken, dnsServers: [lab.rbldnsd] });
   const definition = config.probes[0]!.definition;
-  return {
-    observatory: started,
-    run: async () => void (await started.runner.run(definition, 'cli')),
-    api: async (path, init = {}) => {
-      const response = await fetch(`http://127.0.0.1:${started.address.port}${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${operatorToken}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
-      });
-      return { status: response.status, body: await response.json() };
-    },
-  };
+  return { observatory: started, run: async () => void (await started.runner.run(definition, 'cli')), api };
 }
 
 const queuedAs = (response: string) => /queued as ([0-9A-Za-z]+)/.exec(response)?.[1];
