@@ -328,7 +328,7 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     .action((pairs: string[], options: { reason: string; expires?: string }) => {
       const scope = scopeOf(pairs);
       const expiresAt = expiryOf(options.expires);
-      return withControls((controls, db) => created(controls.create({ action: 'pause', scope, reason: options.reason, expiresAt, source: 'cli', actor: actor() }), db));
+      return withControls((controls, db) => created(controls.create({ action: 'pause', scope, reason: options.reason, expiresAt, source: actor(), actor: actor() }), db));
     });
   controlCommand
     .command('throttle')
@@ -343,7 +343,7 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     .action((pairs: string[], options: { rate: number; reason: string; expires?: string }) => {
       const scope = scopeOf(pairs);
       const expiresAt = expiryOf(options.expires);
-      return withControls((controls, db) => created(controls.create({ action: 'throttle', scope, ratePerMinute: options.rate, reason: options.reason, expiresAt, source: 'cli', actor: actor() }), db));
+      return withControls((controls, db) => created(controls.create({ action: 'throttle', scope, ratePerMinute: options.rate, reason: options.reason, expiresAt, source: actor(), actor: actor() }), db));
     });
   controlCommand
     .command('resume')

@@ -52,18 +52,27 @@ export class Pusher extends RetryQueue<PushRow> {
             // A lift of another control with the same scope must land first: the platform might take this apply for that one.
             const racing = pendingLiftOfSameScope(db, push.platform, control);
             if (racing) throw new DeliveryError('PUSH_FAILED', `waiting for the lift of control ${racing} (same scope) at ${push.platform}`, { retryable: true });
+            // A renewal of a control lifted since has nothing to renew.
+            if (push.operation === 'renew' && control.liftedAt !== undefined) {
+              markPushSkipped(db, push.id, 'the control was lifted before its renewal', clock.now().getTime());
+              return;
+            }
             const snapshot = snapshotOf(control);
             const ref = await adapter.apply(config, snapshot, ctx);
             const doneAt = clock.now();
-            const renewAt = control.liftedAt === undefined ? adapter.renewAt?.(config, snapshot, doneAt) : undefined;
             db.transaction(() => {
               markPushDone(db, push.id, doneAt.getTime(), ref);
-              if (renewAt) enqueuePush(db, { controlId: control.id, platform: push.platform, operation: 'renew', at: doneAt.getTime(), due: renewAt.getTime() });
+              // Read again: the control may have been lifted while the platform answered.
+              const now = getControl(db, control.id);
+              if (now?.liftedAt === undefined) {
+                const renewAt = adapter.renewAt?.(config, snapshot, doneAt);
+                if (renewAt) enqueuePush(db, { controlId: control.id, platform: push.platform, operation: 'renew', at: doneAt.getTime(), due: renewAt.getTime() });
+                return;
+              }
+              // Lifted meanwhile: a lift still waiting behind this push lifts this ref too; if the lift already ran, one more lift, retried like any push.
+              const liftWaiting = pushesOf(db, control.id).some((other) => other.platform === push.platform && other.operation === 'lift' && other.status === 'pending');
+              if (!liftWaiting) enqueuePush(db, { controlId: control.id, platform: push.platform, operation: 'lift', at: doneAt.getTime() });
             });
-            // Lifted while this renewal was on its way: its lift did not know this ref.
-            if (push.operation === 'renew' && ref !== undefined && getControl(db, control.id)?.liftedAt !== undefined) {
-              await adapter.lift(config, snapshot, ref, ctx).catch((error: unknown) => log.warn({ err: error, control: control.id, platform: push.platform }, 'a renewal landed after the lift and could not be undone; it runs out by itself'));
-            }
             return;
           }
           const applied = pushesOf(db, push.controlId).filter((earlier) => earlier.platform === push.platform && earlier.operation !== 'lift' && earlier.id < push.id);

@@ -10,7 +10,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { deliverNow, queueOf, releaseFromHold, type ReleaseConfig } from '../platforms/postfix-policy.ts';
-import { audit, getControl, heldForLifted, markReleased, reassignHeld, type HeldMessage } from '../store/controls.ts';
+import { audit, getControl, heldForLifted, markReleased, reassignHeld, type ControlRow, type HeldMessage } from '../store/controls.ts';
 import type { Database } from '../store/database.ts';
 import { controlPoint, type ControlService } from './service.ts';
 
@@ -27,6 +27,8 @@ export interface ReleaseReport {
   /** Held on: another active pause covers them. */
   stillPaused: number;
   failed: number;
+  /** Not in the hold queue yet (Postfix still writing them): looked for again shortly. */
+  waiting: number;
 }
 
 /** The postfix-policy platforms that may release: those with `release:` set. */
@@ -42,12 +44,15 @@ export class Releaser {
   readonly #log: Logger;
   readonly #retryMs: number;
   readonly #timeoutMs: number;
+  readonly #graceMs: number;
+  readonly #waitMs: number;
+  readonly #shutdown = new AbortController();
   #running = false;
   #pass: Promise<ReleaseReport> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { db: Database; controls: ControlService; targets: readonly ReleaseTarget[]; clock: Clock; log: Logger; retryMs?: number; timeoutMs?: number }) {
+  constructor(options: { db: Database; controls: ControlService; targets: readonly ReleaseTarget[]; clock: Clock; log: Logger; retryMs?: number; timeoutMs?: number; graceMs?: number; waitMs?: number }) {
     this.#db = options.db;
     this.#controls = options.controls;
     this.#targets = options.targets;
@@ -55,6 +60,8 @@ export class Releaser {
     this.#log = options.log.child({ component: 'release' });
     this.#retryMs = options.retryMs ?? 30_000;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#graceMs = options.graceMs ?? 10 * 60_000;
+    this.#waitMs = options.waitMs ?? 1_000;
   }
 
   start(): void {
@@ -74,20 +81,24 @@ export class Releaser {
     this.#timer = setTimeout(() => void this.#loop(), 0);
   }
 
+  /** Stops; Postfix commands still running are killed (what they did is looked at again at the next start). */
   async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
+    this.#shutdown.abort();
     await this.#pass?.catch(() => {});
   }
 
   /** One pass over every platform. */
   async releaseOnce(): Promise<ReleaseReport> {
-    const report: ReleaseReport = { released: 0, stillPaused: 0, failed: 0 };
+    const report: ReleaseReport = { released: 0, stillPaused: 0, failed: 0, waiting: 0 };
     for (const target of this.#targets) {
+      if (this.#shutdown.signal.aborted) break;
       const part = await this.#releaseAt(target);
       report.released += part.released;
       report.stillPaused += part.stillPaused;
       report.failed += part.failed;
+      report.waiting += part.waiting;
     }
     return report;
   }
@@ -101,34 +112,46 @@ export class Releaser {
         report = await this.#pass;
       } catch (error) {
         this.#log.error({ err: error }, 'release pass failed');
-        report = { released: 0, stillPaused: 0, failed: 1 };
+        report = { released: 0, stillPaused: 0, failed: 1, waiting: 0 };
       } finally {
         this.#pass = undefined;
       }
     } while (this.#again && this.#running);
-    if (report.failed > 0 && this.#running) {
+    if ((report.failed > 0 || report.waiting > 0) && this.#running) {
       clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.#loop(), this.#retryMs);
+      this.#timer = setTimeout(() => void this.#loop(), report.failed > 0 ? this.#retryMs : this.#waitMs);
       this.#timer.unref();
     }
   }
 
-  async #releaseAt(target: ReleaseTarget): Promise<ReleaseReport> {
-    const report: ReleaseReport = { released: 0, stillPaused: 0, failed: 0 };
-    const candidates = heldForLifted(this.#db, target.id);
-    if (candidates.length === 0) return report;
-    const toRelease: HeldMessage[] = [];
-    for (const held of candidates) {
-      // Another pause covers the message: it is that pause's now.
-      const decision = this.#controls.decide(held.traffic);
-      const other = decision.action === 'pause' ? (decision.controls.find((one) => one.action === 'pause') ?? decision.unsure.find((one) => one.control.action === 'pause')?.control) : undefined;
-      if (other) {
-        reassignHeld(this.#db, target.id, held.queueId, other.id);
-        this.#log.info({ platform: target.id, queueId: held.queueId, from: held.controlId, to: other.id }, 'held message stays held: another pause covers it');
-        report.stillPaused++;
-      } else toRelease.push(held);
+  /** The pause that still covers a held message's traffic, if one does. */
+  #coveringPause(held: HeldMessage): ControlRow | undefined {
+    const decision = this.#controls.decide(held.traffic);
+    if (decision.action !== 'pause') return undefined;
+    return decision.controls.find((one) => one.action === 'pause') ?? decision.unsure.find((one) => one.control.action === 'pause')?.control;
+  }
+
+  /** Those still covered by another pause become that pause's; the others are returned. */
+  #handOver(target: ReleaseTarget, messages: readonly HeldMessage[], report: ReleaseReport): HeldMessage[] {
+    const free: HeldMessage[] = [];
+    for (const held of messages) {
+      const other = this.#coveringPause(held);
+      if (!other) {
+        free.push(held);
+        continue;
+      }
+      reassignHeld(this.#db, target.id, held.queueId, other.id);
+      this.#log.info({ platform: target.id, queueId: held.queueId, from: held.controlId, to: other.id }, 'held message stays held: another pause covers it');
+      report.stillPaused++;
     }
+    return free;
+  }
+
+  async #releaseAt(target: ReleaseTarget): Promise<ReleaseReport> {
+    const report: ReleaseReport = { released: 0, stillPaused: 0, failed: 0, waiting: 0 };
+    const toRelease = this.#handOver(target, heldForLifted(this.#db, target.id), report);
     if (toRelease.length === 0) return report;
+    const signal = this.#shutdown.signal;
     const fail = (messages: readonly HeldMessage[], reason: string) => {
       const now = this.#clock.now().getTime();
       this.#db.transaction(() => {
@@ -139,50 +162,57 @@ export class Releaser {
     };
     let before: Map<string, string>;
     try {
-      before = await queueOf(target.release, this.#timeoutMs);
+      before = await queueOf(target.release, { timeoutMs: this.#timeoutMs, signal });
     } catch (error) {
-      fail(toRelease, (error as Error).message);
+      if (!signal.aborted) fail(toRelease, (error as Error).message);
       return report;
     }
-    const inHold = toRelease.filter((held) => before.get(held.queueId) === 'hold');
-    const gone = toRelease.filter((held) => before.get(held.queueId) !== 'hold');
+    const now = this.#clock.now().getTime();
+    // Not in the hold queue yet: Postfix's cleanup may still be writing it (held at END-OF-MESSAGE a moment ago).
+    // Looked for again shortly; only after the grace period is a message no one can find taken as gone.
+    const notYet = toRelease.filter((held) => {
+      const where = before.get(held.queueId);
+      return (where === undefined || where === 'incoming' || where === 'maildrop') && now - held.heldAt < this.#graceMs;
+    });
+    report.waiting += notYet.length;
+    const settled = toRelease.filter((held) => !notYet.includes(held));
+    // A pause made while postqueue ran (the address listed again) covers them: theirs, not released.
+    const inHold = this.#handOver(
+      target,
+      settled.filter((held) => before.get(held.queueId) === 'hold'),
+      report,
+    );
+    const gone = settled.filter((held) => before.get(held.queueId) !== 'hold');
+    let after = new Map<string, string>();
     if (inHold.length > 0) {
       try {
         await releaseFromHold(
           target.release,
           inHold.map((held) => held.queueId),
-          this.#timeoutMs,
+          { timeoutMs: this.#timeoutMs, signal },
         );
+        after = await queueOf(target.release, { timeoutMs: this.#timeoutMs, signal });
       } catch (error) {
-        fail(inHold, (error as Error).message);
-        inHold.length = 0;
-      }
-    }
-    let after = new Map<string, string>();
-    if (inHold.length > 0) {
-      try {
-        after = await queueOf(target.release, this.#timeoutMs);
-      } catch (error) {
-        fail(inHold, `released, but could not be checked: ${(error as Error).message}`);
+        if (!signal.aborted) fail(inHold, (error as Error).message);
         inHold.length = 0;
       }
     }
     const stuck = inHold.filter((held) => after.get(held.queueId) === 'hold');
     if (stuck.length > 0) fail(stuck, 'still in the hold queue after postsuper -H');
     const released = inHold.filter((held) => after.get(held.queueId) !== 'hold');
-    const now = this.#clock.now().getTime();
+    const at = this.#clock.now().getTime();
     this.#db.transaction(() => {
-      for (const held of released) markReleased(this.#db, target.id, held.queueId, now);
+      for (const held of released) markReleased(this.#db, target.id, held.queueId, at);
       for (const held of gone) {
         const where = before.get(held.queueId);
-        markReleased(this.#db, target.id, held.queueId, now, { note: where ? `already out of the hold queue (${where})` : 'no longer in the queue (released or deleted by hand)' });
+        markReleased(this.#db, target.id, held.queueId, at, { note: where ? `already out of the hold queue (${where})` : 'no longer in the queue (released or deleted by hand)' });
       }
       const byControl = Map.groupBy([...released, ...gone], (held) => held.controlId);
       for (const [controlId, messages] of byControl) {
         const control = getControl(this.#db, controlId);
-        if (control) controlPoint(this.#db, control, now);
+        if (control) controlPoint(this.#db, control, at);
         audit(this.#db, {
-          at: now,
+          at,
           actor: 'mailscope',
           action: 'control.released',
           subject: controlId,
@@ -190,15 +220,15 @@ export class Releaser {
         });
       }
     });
+    if (released.length + gone.length > 0) this.#log.info({ platform: target.id, released: released.map((held) => held.queueId), gone: gone.map((held) => held.queueId) }, 'held messages released');
+    report.released += released.length + gone.length;
     // Released mail waits in the deferred queue for the next queue run (300 s by default): ask for it now.
     const unscheduled = await deliverNow(
       target.release,
       released.slice(0, maxScheduled).map((held) => held.queueId),
-      this.#timeoutMs,
+      { timeoutMs: this.#timeoutMs, signal },
     );
-    if (unscheduled.length > 0) this.#log.warn({ platform: target.id, queueIds: unscheduled }, 'released, but could not ask Postfix to deliver now: it goes at the next queue run');
-    if (released.length + gone.length > 0) this.#log.info({ platform: target.id, released: released.map((held) => held.queueId), gone: gone.map((held) => held.queueId) }, 'held messages released');
-    report.released += released.length + gone.length;
+    if (unscheduled.length > 0 && !signal.aborted) this.#log.warn({ platform: target.id, queueIds: unscheduled }, 'released, but could not ask Postfix to deliver now: it goes at the next queue run');
     return report;
   }
 }

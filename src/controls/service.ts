@@ -58,7 +58,7 @@ export interface NewControl {
   ratePerMinute?: number | undefined;
   reason: string;
   expiresAt?: number | undefined;
-  /** `token:<name>`, `rule:<id>`, `cli`. */
+  /** `token:<name>`, `rule:<id>`, `cli:<user>`. */
   source: string;
   /** Who, for the audit log: the token's name, or the rule. */
   actor: string;
@@ -267,22 +267,23 @@ export class ControlService {
     }
     if (input.action === 'pause' && input.ratePerMinute !== undefined) throw new MailscopeError('BAD_REQUEST', 'a pause has no rate (use action throttle)');
     if (input.expiresAt !== undefined && input.expiresAt <= now) throw new MailscopeError('BAD_REQUEST', `expires: ${new Date(input.expiresAt).toISOString()} is not in the future`);
-    let existing = findActiveControl(this.#db, input.action, scope);
-    // The same control, expired but not yet lifted by the timer: lifted now, and a new one made.
-    if (existing?.expiresAt !== undefined && existing.expiresAt <= now) {
-      this.#liftWithin(existing, 'mailscope', 'expired', now);
-      existing = undefined;
-    }
+    const existing = this.#findLive(input.action, scope, now);
     if (existing) {
+      const fromRule = input.source.startsWith('rule:');
+      // A person joining a rule's control takes it over: it stays until a person lifts it.
+      const takenOver = !fromRule && existing.source.startsWith('rule:');
       const updated: ControlRow = {
         ...existing,
         ...(input.ratePerMinute !== undefined ? { ratePerMinute: input.ratePerMinute } : {}),
         ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+        ...(takenOver ? { source: input.source, keepUntilResumed: true } : {}),
+        ...(input.keepUntilResumed ? { keepUntilResumed: true } : {}),
       };
-      // An alert behind it fired (again) during the cool-down: the control stays.
-      if (input.alertId !== undefined) delete updated.liftAt;
+      // An alert behind it fired (again) during the cool-down, or a person took it over: the control stays.
+      if (input.alertId !== undefined || takenOver) delete updated.liftAt;
       const rateChanged = updated.ratePerMinute !== existing.ratePerMinute;
-      if (rateChanged || updated.expiresAt !== existing.expiresAt || updated.liftAt !== existing.liftAt) {
+      const expiryChanged = updated.expiresAt !== existing.expiresAt;
+      if (rateChanged || expiryChanged || updated.liftAt !== existing.liftAt || updated.source !== existing.source || updated.keepUntilResumed !== existing.keepUntilResumed) {
         updated.updatedAt = now;
         updateControl(this.#db, updated);
         audit(this.#db, {
@@ -293,12 +294,14 @@ export class ControlService {
           details: {
             reason: input.reason,
             ...(rateChanged ? { ratePerMinute: { from: existing.ratePerMinute, to: updated.ratePerMinute } } : {}),
-            ...(updated.expiresAt !== existing.expiresAt ? { expiresAt: { from: iso(existing.expiresAt), to: iso(updated.expiresAt) } } : {}),
+            ...(expiryChanged ? { expiresAt: { from: iso(existing.expiresAt), to: iso(updated.expiresAt) } } : {}),
             ...(existing.liftAt !== undefined && updated.liftAt === undefined ? { liftCancelled: true } : {}),
+            ...(takenOver ? { source: { from: existing.source, to: updated.source } } : {}),
+            ...(updated.keepUntilResumed !== existing.keepUntilResumed ? { keepUntilResumed: true } : {}),
           },
         });
-        // A new rate is pushed again; the platforms replace what they had.
-        if (rateChanged) this.#enqueuePushes(updated, 'apply', now);
+        // A new rate or expiry is pushed again; the platforms replace what they had (KumoMTA: a suspension as long as the new expiry).
+        if (rateChanged || expiryChanged) this.#enqueuePushes(updated, 'apply', now);
         controlPoint(this.#db, updated, now);
       }
       return { control: updated, created: false };
@@ -353,12 +356,14 @@ export class ControlService {
    */
   alertFiredWithin(input: NewControl & { ruleId: string; alertId: string }): { control: ControlRow; created: boolean } {
     const now = this.#clock.now().getTime();
-    const existing = findActiveControl(this.#db, input.action, canonicalScope(input.scope));
+    const existing = this.#findLive(input.action, canonicalScope(input.scope), now);
     if (existing && !existing.source.startsWith('rule:')) {
       this.#log.info({ control: existing.id, alert: input.alertId, rule: input.ruleId }, 'the alert fired on a scope a person already controls: their control stays as they made it');
       return { control: existing, created: false };
     }
-    const result = this.createWithin(input);
+    // Two rules on one control: the tighter rate, and "manual" if either asks for it.
+    const rate = existing?.ratePerMinute !== undefined && input.ratePerMinute !== undefined ? Math.min(existing.ratePerMinute, input.ratePerMinute) : input.ratePerMinute;
+    const result = this.createWithin({ ...input, ratePerMinute: rate });
     linkAlert(this.#db, result.control.id, input.alertId, now);
     queueMicrotask(() => this.#changed());
     return result;
@@ -373,6 +378,8 @@ export class ControlService {
     const now = this.#clock.now().getTime();
     const controls = activeControlsOfAlert(this.#db, alertId);
     for (const control of controls) {
+      // Taken over by a person since: theirs to lift.
+      if (!control.source.startsWith('rule:')) continue;
       const stillFiring = firingAlertsOf(this.#db, control.id, alertId);
       if (stillFiring.length > 0) {
         this.#log.info({ control: control.id, alert: alertId, stillFiring }, 'an alert behind the control resolved; others still fire');
@@ -387,6 +394,16 @@ export class ControlService {
       audit(this.#db, { at: now, actor: control.source, action: 'control.lift-scheduled', subject: control.id, details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved', alert: alertId } });
     }
     if (controls.length > 0) queueMicrotask(() => this.#changed());
+  }
+
+  /** The active control with this action and scope; one that expired but was not yet lifted by the timer is lifted now (and is none). */
+  #findLive(action: ControlAction, scope: Scope, now: number): ControlRow | undefined {
+    const existing = findActiveControl(this.#db, action, scope);
+    if (existing?.expiresAt !== undefined && existing.expiresAt <= now) {
+      this.#liftWithin(existing, 'mailscope', 'expired', now);
+      return undefined;
+    }
+    return existing;
   }
 
   /** Expired controls and ended cool-downs are lifted; another process's changes are picked up. */
@@ -446,14 +463,16 @@ export class ControlService {
   #enqueuePushes(control: ControlRow, operation: 'apply' | 'lift', now: number): void {
     const previous = pushesOf(this.#db, control.id);
     for (const platform of this.#platforms) {
+      // A renewal not yet due is superseded by a new apply, and moot after a lift.
+      for (const push of previous) {
+        if (push.platform === platform.id && push.operation === 'renew' && push.status === 'pending') {
+          markPushSkipped(this.#db, push.id, operation === 'apply' ? 'superseded by a new apply' : 'the control was lifted before its renewal', now);
+        }
+      }
       if (operation === 'apply') {
         const skipped = platform.unsupported(snapshotOf(control));
         enqueuePush(this.#db, { controlId: control.id, platform: platform.id, operation, at: now, ...(skipped ? { skipped } : {}) });
         continue;
-      }
-      // A renewal not yet due has nothing left to renew.
-      for (const push of previous) {
-        if (push.platform === platform.id && push.operation === 'renew' && push.status === 'pending') markPushSkipped(this.#db, push.id, 'the control was lifted before its renewal', now);
       }
       const applied = previous.filter((push) => push.platform === platform.id && push.operation !== 'lift' && push.status !== 'skipped' && push.status !== 'failed');
       if (applied.length > 0) enqueuePush(this.#db, { controlId: control.id, platform: platform.id, operation, at: now });

@@ -128,10 +128,16 @@ export async function startPolicyServer(options: {
 // ── the hold queue: postqueue -j to look, postsuper -H to release ─────────────
 
 /** Run a Postfix command; its stdout, or RELEASE_FAILED with what it said on stderr. */
-function run(file: string, args: string[], options: { input?: string; timeoutMs: number }): Promise<string> {
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Kills the command (shutdown). */
+  signal?: AbortSignal;
+}
+
+function run(file: string, args: string[], options: { input?: string; timeoutMs: number; signal?: AbortSignal | undefined }): Promise<string> {
   const what = `${file.split('/').pop()} ${args.join(' ')}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -148,8 +154,8 @@ function run(file: string, args: string[], options: { input?: string; timeoutMs:
 }
 
 /** Where each message is in Postfix's queue (`postqueue -j`): queue id → queue name (hold, deferred, active, incoming, maildrop). */
-export async function queueOf(release: ReleaseConfig, timeoutMs = 30_000): Promise<Map<string, string>> {
-  const output = await run(release.postqueue, ['-c', release.configDir, '-j'], { timeoutMs });
+export async function queueOf(release: ReleaseConfig, options: RunOptions = {}): Promise<Map<string, string>> {
+  const output = await run(release.postqueue, ['-c', release.configDir, '-j'], { timeoutMs: options.timeoutMs ?? 30_000, signal: options.signal });
   const queue = new Map<string, string>();
   for (const line of output.split('\n')) {
     if (line.trim() === '') continue;
@@ -170,11 +176,11 @@ export async function queueOf(release: ReleaseConfig, timeoutMs = 30_000): Promi
 export const queueIdPattern = /^[0-9A-Za-z]{6,32}$/;
 
 /** `postsuper -H -`: release these messages from the hold queue (ids on stdin). */
-export async function releaseFromHold(release: ReleaseConfig, ids: readonly string[], timeoutMs = 30_000): Promise<void> {
+export async function releaseFromHold(release: ReleaseConfig, ids: readonly string[], options: RunOptions = {}): Promise<void> {
   const bad = ids.find((id) => !queueIdPattern.test(id));
   if (bad !== undefined) throw new MailscopeError('RELEASE_FAILED', `not a Postfix queue id: ${JSON.stringify(bad.slice(0, 40))}`);
   if (ids.length === 0) return;
-  await run(release.postsuper, ['-c', release.configDir, '-H', '-'], { input: `${ids.join('\n')}\n`, timeoutMs });
+  await run(release.postsuper, ['-c', release.configDir, '-H', '-'], { input: `${ids.join('\n')}\n`, timeoutMs: options.timeoutMs ?? 30_000, signal: options.signal });
 }
 
 /**
@@ -183,15 +189,19 @@ export async function releaseFromHold(release: ReleaseConfig, ids: readonly stri
  * now (`postqueue -i`, one id per call). Best effort: the ids that could not be
  * scheduled are returned; they go at the next queue run anyway.
  */
-export async function deliverNow(release: ReleaseConfig, ids: readonly string[], timeoutMs = 30_000): Promise<string[]> {
+export async function deliverNow(release: ReleaseConfig, ids: readonly string[], options: RunOptions = {}): Promise<string[]> {
   const failed: string[] = [];
   for (const id of ids) {
+    if (options.signal?.aborted) {
+      failed.push(id);
+      continue;
+    }
     if (!queueIdPattern.test(id)) {
       failed.push(id);
       continue;
     }
     try {
-      await run(release.postqueue, ['-c', release.configDir, '-i', id], { timeoutMs });
+      await run(release.postqueue, ['-c', release.configDir, '-i', id], { timeoutMs: options.timeoutMs ?? 30_000, signal: options.signal });
     } catch {
       failed.push(id);
     }

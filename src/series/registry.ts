@@ -278,7 +278,7 @@ export const measurements = {
     tags: {
       control: 'id of the control (GET /v1/controls/:id)',
       action: 'pause | throttle',
-      source: 'rule:<id> (an alert rule) or token:<name> (a person, by API token), cli',
+      source: 'rule:<id> (an alert rule), token:<name> (a person, by API token) or cli:<user> (a person, at the command line)',
     },
     fields: {
       active: { type: 'boolean', description: 'true until the control is lifted or expires' },

@@ -81,14 +81,16 @@ export function insertControl(db: Database, control: ControlRow): void {
   );
 }
 
-/** The mutable parts of an active control: its rate, reason, expiry and pending lift. */
+/** The mutable parts of an active control: its rate, reason, expiry, pending lift, and who holds it (source, kept until resumed). */
 export function updateControl(db: Database, control: ControlRow): void {
-  db.statement('UPDATE controls SET rate_per_minute = ?, reason = ?, expires_at = ?, lift_at = ?, alert_id = ?, updated_at = ? WHERE id = ?').run(
+  db.statement('UPDATE controls SET rate_per_minute = ?, reason = ?, expires_at = ?, lift_at = ?, alert_id = ?, source = ?, keep_until_resumed = ?, updated_at = ? WHERE id = ?').run(
     control.ratePerMinute ?? null,
     control.reason,
     control.expiresAt ?? null,
     control.liftAt ?? null,
     control.alertId ?? null,
+    control.source,
+    control.keepUntilResumed ? 1 : 0,
     control.updatedAt,
     control.id,
   );

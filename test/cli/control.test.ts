@@ -41,13 +41,13 @@ describe('mailscope control', () => {
     const lines = listed.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+ACTION\s+SCOPE\s+RATE\s+SOURCE\s+CREATED\s+ENDS\s+HELD\/RELEASED\s+REASON$/);
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/).slice(1, 5))).toEqual([
-      ['throttle', 'pool=shared', '120/min', 'cli'],
-      ['pause', 'ip=192.0.2.11 rcpt_domain=gmail.com', 'cli', expect.any(String)],
+      ['throttle', 'pool=shared', '120/min', 'cli:dana'],
+      ['pause', 'ip=192.0.2.11 rcpt_domain=gmail.com', 'cli:dana', expect.any(String)],
     ]);
     expect(lines[2]).toMatch(/expires \d{4}-\d\d-\d\dT/);
     const json = (await cli(['control', 'list', '--json'], { cwd: dir })).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(json.map((control) => control.action)).toEqual(['throttle', 'pause']);
-    expect(json[1]).toMatchObject({ id, scope: { ip: '192.0.2.11', rcpt_domain: 'gmail.com' }, source: 'cli', createdBy: 'cli:dana', held: { held: 0, released: 0 } });
+    expect(json[1]).toMatchObject({ id, scope: { ip: '192.0.2.11', rcpt_domain: 'gmail.com' }, source: 'cli:dana', createdBy: 'cli:dana', held: { held: 0, released: 0 } });
 
     expect(await cli(['control', 'resume', id, '--reason', 'delisted'], { cwd: dir, env })).toEqual({ code: 0, stdout: `lifted: pause ip=192.0.2.11 rcpt_domain=gmail.com (${id})\n`, stderr: '' });
     const again = await cli(['control', 'resume', id, '--reason', 'delisted'], { cwd: dir, env });

@@ -137,6 +137,32 @@ describe('pushing controls to platforms', () => {
     expect(seen).toEqual(['POST gmail.com 3600s → 10', 'POST yahoo.com 1800s → 11', 'POST gmail.com 3600s → 12', 'DELETE 12', 'DELETE 10']);
   });
 
+  it('KumoMTA: lifted while its suspension was on its way: no renewal is queued, and the lift deletes the id the platform gave', async () => {
+    const seen: string[] = [];
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const { db, controls } = await rig({
+      hook: (_request, response) => response.writeHead(200).end(),
+      kumo(request, response, text) {
+        const json = JSON.parse(text) as Record<string, string>;
+        if (request.method === 'POST') {
+          seen.push('POST');
+          // Lifted while the platform is still answering.
+          return void answered.then(() => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e11' })));
+        }
+        seen.push(`DELETE ${json.id}`);
+        response.writeHead(200).end();
+      },
+    });
+    const control = controls.create({ action: 'pause', scope: { rcpt_domain: 'gmail.com' }, reason: 'blocked', source: 'token:ops', actor: 'ops' }).control;
+    await waitFor(() => seen.includes('POST'), 'the suspension request');
+    controls.lift(control.id, 'ops', 'unblocked');
+    answer();
+    await waitFor(() => pushesOf(db, control.id).every((push) => push.status !== 'pending'), 'the lift');
+    expect(summary(db, control.id).filter((line) => line.startsWith('kumo'))).toEqual(['kumo apply done 1', 'kumo lift done 1']);
+    expect(seen).toEqual(['POST', 'DELETE 0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e11']);
+  });
+
   it('an apply waits for the lift of an earlier control with the same scope at that platform', async () => {
     const seen: string[] = [];
     let deleteFailures = 1;

@@ -143,6 +143,62 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
     expect(controls.active[0]!.liftAt).toBeUndefined();
   });
 
+  it("a person's control that expired (the timer not yet by) does not stand in the rule's way", async () => {
+    const { clock, controls, run } = setup({ control: 'pause', scope: { ip: '{target}' } });
+    const mine = controls.create({ action: 'pause', scope: { ip: '192.0.2.7' }, reason: 'until lunch', source: 'token:ops', actor: 'ops', expiresAt: clock.now().getTime() + 60_000 }).control;
+    clock.advance(61_000);
+    await run(listed('192.0.2.7', 'zen', true, clock.now()));
+    expect(controls.active).toEqual([expect.objectContaining({ source: 'rule:ip-listed' })]);
+    expect(controls.active[0]!.id).not.toBe(mine.id);
+    expect(controls.decide({ ip: '192.0.2.7' }).action).toBe('pause');
+  });
+
+  it('a person pausing a scope a rule already paused takes the control over: the cool-down no longer lifts it', async () => {
+    const { db, clock, controls, run } = setup({ control: 'pause', scope: { ip: '{target}' }, liftAfter: '5m' });
+    await run(listed('192.0.2.7', 'zen', true, clock.now()));
+    await run(listed('192.0.2.7', 'zen', false, clock.now()));
+    expect(controls.active[0]!.liftAt).toBeDefined();
+    const joined = controls.create({ action: 'pause', scope: { ip: '192.0.2.7' }, reason: 'keep it until we know why', source: 'token:ops', actor: 'ops' });
+    expect(joined).toMatchObject({ created: false, control: { source: 'token:ops', keepUntilResumed: true } });
+    expect(joined.control.liftAt).toBeUndefined();
+    clock.advance(3_600_000);
+    controls.tick();
+    expect(controls.decide({ ip: '192.0.2.7' }).action).toBe('pause');
+    expect(listAudit(db, { subject: joined.control.id, limit: 1 })[0]).toMatchObject({ action: 'control.updated', actor: 'ops', details: { source: { from: 'rule:ip-listed', to: 'token:ops' }, liftCancelled: true, keepUntilResumed: true } });
+    // Listed and delisted again: the rule leaves the person's control alone.
+    await run(listed('192.0.2.7', 'zen', true, clock.now()));
+    await run(listed('192.0.2.7', 'zen', false, clock.now()));
+    clock.advance(3_600_000);
+    controls.tick();
+    expect(controls.active.map((control) => control.id)).toEqual([joined.control.id]);
+  });
+
+  it('two rules throttling one scope: the tighter rate stays, and "manual" if either asks for it', async () => {
+    const db = Database.open(tempDir());
+    onTestFinished(() => db.close());
+    const clock = new ManualClock('2026-11-24T10:00:00Z');
+    const controls = new ControlService({ db, clock, log: captureLog().log, settings: { failMode: 'open', providers: new Map() } });
+    const rule = (id: string, condition: string, rate: number, liftAfter: string) => RuleSchema.parse({ id, condition, action: { control: 'throttle', rate, scope: { ip: '{target}' }, liftAfter } });
+    const engine = new AlertEngine({
+      db,
+      rules: [rule('listed-zen', 'blacklist.listed == true', 30, 'manual'), rule('listed-count', 'blacklist_target.listed_count >= 1', 120, '1m')],
+      clock,
+      log: captureLog().log,
+      settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } },
+      actions: controlActions(controls),
+    });
+    const target = (count: number): Observation => ({ measurement: 'blacklist_target', tags: { probe: 'pool', target: '192.0.2.7', target_kind: 'ip' }, fields: { lists_checked: 1, listed_count: count, error_count: 0, listed_on: count ? 'zen' : '' }, time: clock.now() });
+    db.transaction(() => engine.evaluate([listed('192.0.2.7', 'zen', true, clock.now())]));
+    db.transaction(() => engine.evaluate([target(1)]));
+    await Promise.resolve();
+    expect(controls.decide({ ip: '192.0.2.7' })).toMatchObject({ action: 'throttle', ratePerMinute: 30 });
+    expect(controls.active[0]!.keepUntilResumed).toBe(true);
+    db.transaction(() => engine.evaluate([listed('192.0.2.7', 'zen', false, clock.now()), target(0)]));
+    clock.advance(3_600_000);
+    controls.tick();
+    expect(controls.decide({ ip: '192.0.2.7' })).toMatchObject({ action: 'throttle', ratePerMinute: 30 });
+  });
+
   it('an action that cannot be taken (a domain where an IP goes) is logged with the reason; the alert still fires and notifies', async () => {
     const { db, clock, controls, run, logs } = setup({ control: 'pause', scope: { ip: '{target}' } });
     await run(listed('mail.example.com', 'dbl', true, clock.now()));

@@ -201,6 +201,11 @@ describe('control service', () => {
     service.lift(domain.id, 'ops', 'done');
     const summary = (id: string) => pushesOf(db, id).map((push) => `${push.platform} ${push.operation} ${push.status}${push.lastError ? `: ${push.lastError}` : ''}`);
     expect(summary(ip.id)).toEqual(['kumo apply skipped: domains only', 'hook apply pending', 'hook lift pending']);
+    // A new expiry is pushed again (a platform whose application runs out, KumoMTA, must know it lasts longer).
+    const expiring = service.create({ action: 'pause', scope: { rcpt_domain: 'yahoo.com' }, reason: 'deferrals', expiresAt: Date.parse('2026-11-24T12:00:00Z'), ...person }).control;
+    service.create({ action: 'pause', scope: { rcpt_domain: 'yahoo.com' }, reason: 'still deferring', expiresAt: Date.parse('2026-11-27T12:00:00Z'), ...person });
+    service.create({ action: 'pause', scope: { rcpt_domain: 'yahoo.com' }, reason: 'same again', ...person });
+    expect(summary(expiring.id)).toEqual(['kumo apply pending', 'hook apply pending', 'kumo apply pending', 'hook apply pending']);
     expect(summary(domain.id)).toEqual(['kumo apply pending', 'hook apply pending', 'kumo lift pending', 'hook lift pending']);
   });
 
