@@ -243,12 +243,12 @@ const controlBoard: Panel = {
   type: 'table',
   title: 'Controls',
   description:
-    'Every send control (pause or throttle) active in the time range, or lifted in it, latest state first (measurement control, written by the control service at each change and every minute while active). GET /v1/controls has the same, with each push to a platform; DELETE /v1/controls/:id lifts one.',
+    'Every slice of traffic (action and scope) a send control held in the time range, with the latest state of the control that holds or held it (measurement control, written by the control service at each change and every minute while active). GET /v1/controls has the same, with each push to a platform; DELETE /v1/controls/:id lifts one.',
   w: 24,
   h: 8,
   queries: [
     {
-      query: `SELECT "active", "scope", "reason", "rate_per_minute", "held", "released", "push_failed" FROM "control" WHERE $timeFilter GROUP BY "action", "source", "control" ORDER BY time DESC LIMIT 1`,
+      query: `SELECT "active", "reason", "source", "rate_per_minute", "held", "released", "push_failed", "control" FROM "control" WHERE $timeFilter GROUP BY "action", "scope" ORDER BY time DESC LIMIT 1`,
       format: 'table',
     },
   ],
@@ -288,9 +288,9 @@ const overview: Dashboard = {
     {
       row: 'Send control',
       panels: [
-        countStat('Pauses active', "Pause controls whose latest state is active: that slice of traffic is held (Postfix's hold queue) or suspended at the platform (measurement control).", countLatest('control', 'active', '"control"', (v) => `${v} = true`, ` AND "action" = 'pause'`), 'red', 8),
-        countStat('Throttles active', 'Throttle controls whose latest state is active: that slice of traffic is limited to its rate.', countLatest('control', 'active', '"control"', (v) => `${v} = true`, ` AND "action" = 'throttle'`), 'orange', 8),
-        countStat('Messages held', 'Messages a Postfix policy service held for a pause and that are not released yet (the latest count per control). They wait in the hold queue: nothing is lost.', 'SELECT sum("v") FROM (SELECT last("held") AS "v" FROM "control" WHERE $timeFilter GROUP BY "control")', 'orange', 8),
+        countStat('Pauses active', "Pause controls whose latest state is active: that slice of traffic is held (Postfix's hold queue) or suspended at the platform (measurement control).", countLatest('control', 'active', '"scope"', (v) => `${v} = true`, ` AND "action" = 'pause'`), 'red', 8),
+        countStat('Throttles active', 'Throttle controls whose latest state is active: that slice of traffic is limited to its rate.', countLatest('control', 'active', '"scope"', (v) => `${v} = true`, ` AND "action" = 'throttle'`), 'orange', 8),
+        countStat('Messages held', 'Messages a Postfix policy service held for a pause and that are not released yet (the latest count per action and scope). They wait in the hold queue: nothing is lost.', 'SELECT sum("v") FROM (SELECT last("held") AS "v" FROM "control" WHERE $timeFilter GROUP BY "action", "scope")', 'orange', 8),
         controlBoard,
       ],
     },

@@ -93,10 +93,12 @@ export function controlPoint(db: Database, control: ControlRow, now: number): vo
   const held = heldCount(db, control.id);
   recordPoint(db, {
     measurement: 'control',
-    tags: { control: control.id, action: control.action, source: control.source },
+    // Tagged by what it controls, not by id: a series per slice of traffic, whichever control holds it.
+    tags: { action: control.action, scope: describeScope(control.scope) },
     fields: {
+      control: control.id,
+      source: control.source,
       active: control.liftedAt === undefined && (control.expiresAt === undefined || control.expiresAt > now),
-      scope: describeScope(control.scope),
       reason: control.reason.slice(0, 1_000),
       ...(control.ratePerMinute !== undefined ? { rate_per_minute: control.ratePerMinute } : {}),
       held: held.held,

@@ -273,16 +273,16 @@ export const measurements = {
   },
   control: {
     description:
-      'Each send control (a pause or a throttle), written by the control service (not a probe): when it is created, changed or lifted, when its held mail is released, and every minute while it is active, so the latest point of a control is its state.',
+      'Each send control (a pause or a throttle), written by the control service (not a probe): when it is created, changed or lifted, when its held mail is released, and every minute while it is active. One series per action and scope, whichever control holds it, so the latest point of a series is the state of that slice of traffic.',
     writtenBy: 'the control service',
     tags: {
-      control: 'id of the control (GET /v1/controls/:id)',
       action: 'pause | throttle',
-      source: 'rule:<id> (an alert rule), token:<name> (a person, by API token) or cli:<user> (a person, at the command line)',
+      scope: 'what it applies to, e.g. "ip=192.0.2.11 rcpt_domain=gmail.com"',
     },
     fields: {
+      control: { type: 'string', description: 'id of the control (GET /v1/controls/:id)' },
+      source: { type: 'string', description: 'rule:<id> (an alert rule), token:<name> (a person, by API token) or cli:<user> (a person, at the command line)' },
       active: { type: 'boolean', description: 'true until the control is lifted or expires' },
-      scope: { type: 'string', description: 'what it applies to, e.g. "ip=192.0.2.11 rcpt_domain=gmail.com"' },
       reason: { type: 'string', description: 'why, as its maker said (a rule: its summary)' },
       rate_per_minute: { type: 'integer', unit: 'messages/min', description: 'a throttle: messages per minute for the whole scope' },
       held: { type: 'integer', description: 'messages a Postfix policy service held for it and not yet released' },

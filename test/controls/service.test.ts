@@ -227,7 +227,8 @@ describe('control service', () => {
     service.tick();
     const lines = points();
     expect(lines.map((line) => `${/active=(\w)/.exec(line)?.[1]} ${/rate_per_minute=(\d+)i/.exec(line)?.[1]}`)).toEqual(['T 60', 'T 30', 'T 30', 'T 30', 'F 30']);
-    expect(lines[0]).toMatch(new RegExp(`^control,action=throttle,control=${throttle.id},source=token:ops active=T,held=0i,push_failed=F,rate_per_minute=60i,reason="gmail deferrals",released=0i,scope="pool=b rcpt_domain=gmail.com" \\d+$`));
+    // One series per action and scope: the tags say what is controlled, the control's id is a field.
+    expect(lines[0]).toMatch(new RegExp(`^control,action=throttle,scope=pool\\\\=b\\\\ rcpt_domain\\\\=gmail.com active=T,control="${throttle.id}",held=0i,push_failed=F,rate_per_minute=60i,reason="gmail deferrals",released=0i,source="token:ops" \\d+$`));
   });
 
   it('survives a restart, and sees what another process (the CLI) wrote to the same store', () => {
