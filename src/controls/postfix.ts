@@ -14,7 +14,7 @@ import { describeScope, scopeKeyNames, type Traffic } from '../core/scope.ts';
 import { queueIdPattern, type PolicyRequest } from '../platforms/postfix-policy.ts';
 import type { Database } from '../store/database.ts';
 import { recordHeld } from '../store/controls.ts';
-import type { ControlService } from './service.ts';
+import { pauseOf, type ControlService } from './service.ts';
 
 const domainOf = (address: string | undefined) => {
   const at = address?.lastIndexOf('@') ?? -1;
@@ -65,8 +65,8 @@ export function postfixPolicyAnswers(options: { platformId: string; controls: Co
       if (state !== 'RCPT') return 'DUNNO';
       const traffic = trafficOf(request);
       const decision = controls.decide(traffic, { consume: true });
-      if (decision.action === 'pause') {
-        const control = decision.controls.find((one) => one.action === 'pause') ?? decision.unsure.find((one) => one.control.action === 'pause')!.control;
+      const control = pauseOf(decision);
+      if (control) {
         if (request.instance) {
           if (heldInstances.size >= maxPending) heldInstances.delete(heldInstances.keys().next().value!);
           heldInstances.set(request.instance, { controlId: control.id, traffic });

@@ -10,9 +10,9 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { deliverNow, queueOf, releaseFromHold, type ReleaseConfig } from '../platforms/postfix-policy.ts';
-import { audit, getControl, heldForLifted, markReleased, reassignHeld, type ControlRow, type HeldMessage } from '../store/controls.ts';
+import { audit, getControl, heldForLifted, markReleased, reassignHeld, type HeldMessage } from '../store/controls.ts';
 import type { Database } from '../store/database.ts';
-import { controlPoint, type ControlService } from './service.ts';
+import { controlPoint, pauseOf, type ControlService } from './service.ts';
 
 /** Beyond this many released at once, the queue manager's next run delivers the rest (postqueue -i is one process per message). */
 const maxScheduled = 100;
@@ -124,18 +124,11 @@ export class Releaser {
     }
   }
 
-  /** The pause that still covers a held message's traffic, if one does. */
-  #coveringPause(held: HeldMessage): ControlRow | undefined {
-    const decision = this.#controls.decide(held.traffic);
-    if (decision.action !== 'pause') return undefined;
-    return decision.controls.find((one) => one.action === 'pause') ?? decision.unsure.find((one) => one.control.action === 'pause')?.control;
-  }
-
   /** Those still covered by another pause become that pause's; the others are returned. */
   #handOver(target: ReleaseTarget, messages: readonly HeldMessage[], report: ReleaseReport): HeldMessage[] {
     const free: HeldMessage[] = [];
     for (const held of messages) {
-      const other = this.#coveringPause(held);
+      const other = pauseOf(this.#controls.decide(held.traffic));
       if (!other) {
         free.push(held);
         continue;

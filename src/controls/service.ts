@@ -52,6 +52,12 @@ export interface Decision {
   overRate?: ControlRow[];
 }
 
+/** The pause a decision to pause rests on: one that applies, else (fail-closed) one that might. */
+export function pauseOf(decision: Decision): ControlRow | undefined {
+  if (decision.action !== 'pause') return undefined;
+  return decision.controls.find((one) => one.action === 'pause') ?? decision.unsure.find((one) => one.control.action === 'pause')?.control;
+}
+
 export interface NewControl {
   action: ControlAction;
   scope: Scope;
