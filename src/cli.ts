@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { checkBlacklist, resolveInput } from './commands/check-blacklist.ts';
 import { checkDns, resolveDnsInput } from './commands/check-dns.ts';
+import { allControls, controlListHeader, controlRow, resolveControlArguments, resumeReasonProblem, type ControlArguments } from './commands/control.ts';
 import type { Env } from './config/interpolate.ts';
 import { ConfigError, defaultConfigFile, loadConfig, type LoadedConfig } from './config/load.ts';
 import { InstanceSchema, type InstanceConfig } from './config/schema.ts';
@@ -10,9 +11,10 @@ import type { Clock } from './core/clock.ts';
 import { isMailscopeError, MailscopeError } from './core/errors.ts';
 import type { Logger, LogLevel } from './core/logger.ts';
 import type { Observation } from './core/observation.ts';
-import { futureTime, parseServerAddress } from './core/schema.ts';
-import { describeScope, scopeKeyNames, scopeSchema, type Scope } from './core/scope.ts';
-import { heldCount, listControls, type ControlRow } from './store/controls.ts';
+import { parseServerAddress } from './core/schema.ts';
+import { describeScope, scopeKeyNames } from './core/scope.ts';
+import { escapeControls } from './core/text.ts';
+import { heldCount, type ControlRow } from './store/controls.ts';
 import type { DnsClient, DnsClientOptions } from './protocols/dns/client.ts';
 import type { DnsServer } from './protocols/dns/types.ts';
 import { startObservatory } from './observatory.ts';
@@ -259,110 +261,77 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       db.close();
     }
   };
-  /** `key=value` arguments as a scope; every problem, and nothing stored, when it is not one. */
-  const scopeOf = (pairs: string[]): Scope => {
-    const problems: string[] = [];
-    const raw: Record<string, string> = {};
-    for (const pair of pairs) {
-      const equals = pair.indexOf('=');
-      if (equals <= 0) problems.push(`"${pair}" is not key=value (keys: ${scopeKeyNames.join(', ')})`);
-      else raw[pair.slice(0, equals)] = pair.slice(equals + 1);
-    }
-    const parsed = scopeSchema.safeParse(raw);
-    if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)));
-    if (problems.length > 0) throw new ExitError(exitCodes.badConfig, problems.join('\n'));
-    return parsed.data!;
-  };
   const actor = () => `cli:${platform.env.USER ?? platform.env.LOGNAME ?? 'unknown'}`;
-  const expiryOf = (text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    try {
-      return futureTime('--expires', text, platform.clock.now().getTime());
-    } catch (error) {
-      throw new ExitError(exitCodes.badConfig, (error as Error).message);
-    }
-  };
-  const describeControl = (control: ControlRow, db: Database) => {
-    const held = heldCount(db, control.id);
-    return [
-      control.id,
-      control.action,
-      describeScope(control.scope),
-      control.ratePerMinute === undefined ? '' : `${control.ratePerMinute}/min`,
-      control.source,
-      new Date(control.createdAt).toISOString(),
-      control.liftedAt !== undefined ? `lifted ${new Date(control.liftedAt).toISOString()}` : control.expiresAt !== undefined ? `expires ${new Date(control.expiresAt).toISOString()}` : control.liftAt !== undefined ? `lifts ${new Date(control.liftAt).toISOString()}` : '',
-      held.held > 0 || held.released > 0 ? `${held.held}/${held.released}` : '',
-      control.reason,
-    ];
-  };
-  const created = (result: { control: ControlRow; created: boolean }, db: Database) => {
-    const [id, action, scope, rate] = describeControl(result.control, db);
-    out(`${result.created ? 'created' : 'already active'}: ${action} ${scope}${rate ? ` at ${rate}` : ''} (${id})`);
+  /** Create (or find) the control the arguments describe; bad input exits 2 with every problem, and stores nothing. */
+  const createControl = (args: ControlArguments) => {
+    const resolved = resolveControlArguments(args, platform.clock.now().getTime());
+    if (!resolved.ok) throw new ExitError(exitCodes.badConfig, resolved.problems.join('\n'));
+    const { action, scope, rate, reason } = resolved.request;
+    return withControls((controls) => {
+      const result = controls.create({ action, scope, ratePerMinute: rate, reason, expiresAt: resolved.expiresAt, source: actor(), actor: actor() });
+      const rateShown = result.control.ratePerMinute === undefined ? '' : ` at ${result.control.ratePerMinute}/min`;
+      out(`${result.created ? 'created' : 'already active'}: ${action} ${escapeControls(describeScope(result.control.scope))}${rateShown} (${result.control.id})`);
+    });
   };
   controlCommand
     .command('list')
-    .description('the active controls (with --all, lifted ones too), newest first')
+    .description('the active controls (with --all, lifted ones too), newest first, every one of them')
     .option('--all', 'lifted and expired controls too')
     .option('--json', 'one JSON object per line')
     .action((options: { all?: boolean; json?: boolean }) =>
       withControls((_controls, db) => {
-        const rows = listControls(db, { ...(options.all ? {} : { active: true }), limit: 1_000 });
-        if (options.json) {
-          for (const control of rows) out(JSON.stringify({ ...control, held: heldCount(db, control.id) }));
-          return;
+        const rows: string[][] = [];
+        for (const control of allControls(db, { all: Boolean(options.all) })) {
+          if (options.json) out(JSON.stringify({ ...control, held: heldCount(db, control.id) }));
+          else rows.push(controlRow(control, db));
         }
+        if (options.json) return;
         if (rows.length === 0) {
           out(options.all ? 'no controls' : 'no active controls');
           return;
         }
-        out(table([['ID', 'ACTION', 'SCOPE', 'RATE', 'SOURCE', 'CREATED', 'ENDS', 'HELD/RELEASED', 'REASON'], ...rows.map((control) => describeControl(control, db))]));
+        out(table([controlListHeader, ...rows]));
       }),
     );
+  const scopeArgument = `key=value pairs, all of which must match: ${scopeKeyNames.join(', ')}`;
   controlCommand
     .command('pause')
     .description('pause a scope: its mail is held (Postfix) or suspended at push platforms until resumed or expired (exit 0 done, 2 bad input: nothing stored)')
-    .argument('<scope...>', `key=value pairs, all of which must match: ${scopeKeyNames.join(', ')}`)
-    .requiredOption('--reason <text>', 'why: kept in the audit log and shown to the platforms')
-    .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time')
-    .action((pairs: string[], options: { reason: string; expires?: string }) => {
-      const scope = scopeOf(pairs);
-      const expiresAt = expiryOf(options.expires);
-      return withControls((controls, db) => created(controls.create({ action: 'pause', scope, reason: options.reason, expiresAt, source: actor(), actor: actor() }), db));
-    });
+    .argument('<scope...>', scopeArgument)
+    .requiredOption('--reason <text>', 'why (one line, at most 1000 characters): kept in the audit log and shown to the platforms')
+    .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time, at most a year ahead')
+    .action((pairs: string[], options: { reason: string; expires?: string }) => createControl({ action: 'pause', pairs, reason: options.reason, expires: options.expires }));
   controlCommand
     .command('throttle')
     .description('limit a scope to a rate (messages per minute for the whole scope) (exit 0 done, 2 bad input: nothing stored)')
-    .argument('<scope...>', `key=value pairs, all of which must match: ${scopeKeyNames.join(', ')}`)
+    .argument('<scope...>', scopeArgument)
     .requiredOption('--rate <per-minute>', 'messages per minute, 0 or more', (value: string) => {
-      if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number of messages per minute (0 or more)`);
+      if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError(`"${escapeControls(value)}" is not a whole number of messages per minute (0 or more)`);
       return Number(value);
     })
-    .requiredOption('--reason <text>', 'why: kept in the audit log and shown to the platforms')
-    .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time')
-    .action((pairs: string[], options: { rate: number; reason: string; expires?: string }) => {
-      const scope = scopeOf(pairs);
-      const expiresAt = expiryOf(options.expires);
-      return withControls((controls, db) => created(controls.create({ action: 'throttle', scope, ratePerMinute: options.rate, reason: options.reason, expiresAt, source: actor(), actor: actor() }), db));
-    });
+    .requiredOption('--reason <text>', 'why (one line, at most 1000 characters): kept in the audit log and shown to the platforms')
+    .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time, at most a year ahead')
+    .action((pairs: string[], options: { rate: number; reason: string; expires?: string }) => createControl({ action: 'throttle', pairs, rate: options.rate, reason: options.reason, expires: options.expires }));
   controlCommand
     .command('resume')
-    .description('lift a control now (exit 0 lifted, 1 already lifted, 2 no such control)')
+    .description('lift a control now (exit 0 lifted, 1 already lifted, 2 no such control or bad input)')
     .argument('<id>', 'the control id (mailscope control list)')
-    .requiredOption('--reason <text>', 'why: kept in the audit log')
-    .action((id: string, options: { reason: string }) =>
-      withControls((controls, db) => {
+    .requiredOption('--reason <text>', 'why (one line, at most 1000 characters): kept in the audit log')
+    .action((id: string, options: { reason: string }) => {
+      const problem = resumeReasonProblem(options.reason);
+      if (problem) throw new ExitError(exitCodes.badConfig, problem);
+      return withControls((controls, db) => {
         try {
-          const lifted = controls.lift(id, actor(), options.reason);
+          const lifted: ControlRow = controls.lift(id, actor(), options.reason);
           const held = heldCount(db, id);
-          out(`lifted: ${lifted.action} ${describeScope(lifted.scope)} (${id})${held.held > 0 ? `; ${held.held} held message(s) are released by the running observatory (platforms with release:)` : ''}`);
+          out(`lifted: ${lifted.action} ${escapeControls(describeScope(lifted.scope))} (${id})${held.held > 0 ? `; ${held.held} held message(s) are released by the running observatory (platforms with release:)` : ''}`);
         } catch (error) {
-          if (isMailscopeError(error) && error.code === 'CONTROL_NOT_FOUND') throw new ExitError(exitCodes.badConfig, error.message);
-          if (isMailscopeError(error) && error.code === 'CONTROL_NOT_ACTIVE') throw new ExitError(exitCodes.failed, error.message);
+          if (isMailscopeError(error) && error.code === 'CONTROL_NOT_FOUND') throw new ExitError(exitCodes.badConfig, escapeControls(error.message));
+          if (isMailscopeError(error) && error.code === 'CONTROL_NOT_ACTIVE') throw new ExitError(exitCodes.failed, escapeControls(error.message));
           throw error;
         }
-      }),
-    );
+      });
+    });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -380,7 +349,7 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       return exitCodes.badConfig;
     }
     if (error instanceof MailscopeError) {
-      err(`mailscope: ${error.code}: ${error.message}`);
+      err(`mailscope: ${error.code}: ${escapeControls(error.message)}`);
       return exitCodes.failed;
     }
     throw error;

@@ -95,7 +95,7 @@ export async function startObservatory(options: {
   try {
     for (const platform of config.instance.platforms) {
       if (platform.kind !== 'postfix-policy') continue;
-      policyServers.push(await startPolicyServer({ listen: platform.listen, ...postfixPolicyAnswers({ platformId: platform.id, controls, db, clock, log, onHeldAfterLift: () => releaser.wake() }) }));
+      policyServers.push(await startPolicyServer({ listen: platform.listen, idleTimeoutMs: platform.idleTimeout, maxConnections: platform.maxConnections, ...postfixPolicyAnswers({ platformId: platform.id, controls, db, clock, log, onHeldAfterLift: () => releaser.wake() }) }));
     }
   } catch (error) {
     await Promise.all(policyServers.map((server) => server.close()));

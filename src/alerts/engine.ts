@@ -81,7 +81,7 @@ export class AlertEngine {
   /** Evaluate every rule on one run's observations. Call inside the transaction that records them. */
   evaluate(observations: readonly Observation[]): void {
     const now = this.#clock.now().getTime();
-    const silences = listSilences(this.#db, { activeAt: now, limit: 10_000 });
+    const silences = listSilences(this.#db, { activeAt: now });
     let queued = 0;
     for (const rule of this.#rules.values()) {
       const condition = rule.compiled;
@@ -117,7 +117,7 @@ export class AlertEngine {
     const now = this.#clock.now().getTime();
     let queued = 0;
     this.#db.transaction(() => {
-      const silences = listSilences(this.#db, { activeAt: now, limit: 10_000 });
+      const silences = listSilences(this.#db, { activeAt: now });
       for (const alert of alertsToReview(this.#db)) {
         const rule = this.#rules.get(alert.ruleId);
         // A rule removed from the config: its alerts stay as they were, and say nothing more.
@@ -138,7 +138,7 @@ export class AlertEngine {
       const updated = { ...alert, machine: machine as unknown as AlertRow['machine'], updatedAt: now };
       saveAlert(this.#db, updated);
       const rule = this.#rules.get(alert.ruleId);
-      if (rule) this.#point(rule, updated, machine, silenced(listSilences(this.#db, { activeAt: now, limit: 10_000 }), silenceLabels(updated, rule)), now);
+      if (rule) this.#point(rule, updated, machine, silenced(listSilences(this.#db, { activeAt: now }), silenceLabels(updated, rule)), now);
       this.#log.info({ alert: id, rule: alert.ruleId, by }, 'alert acknowledged');
       return updated;
     });

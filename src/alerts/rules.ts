@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { FieldValue } from '../core/observation.ts';
-import { duration, identifier, parseDuration } from '../core/schema.ts';
+import { identifier, longDuration, parseDuration } from '../core/schema.ts';
 import { scopeKeyNames, scopeKeys, scopeValueProblem, type ScopeKey } from '../core/scope.ts';
 import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../series/registry.ts';
 
@@ -161,7 +161,7 @@ export const RuleSchema = z
     severity: z.enum(severities).default('warning').describe('critical, warning or info'),
     labels: z.record(z.string(), z.string()).default({}).describe('extra labels carried into notifications (team, runbook, ...)'),
     notify: z.array(identifier).default([]).describe('notifier ids (from `notifiers:` in the instance file)'),
-    renotify: duration.optional().describe('repeat a firing, unacknowledged alert this often; default alerts.renotify'),
+    renotify: longDuration.optional().describe('repeat a firing, unacknowledged alert this often; default alerts.renotify'),
     notifyResolved: z.boolean().optional().describe('send a message when it resolves; default true ("record changed": false)'),
     summary: z.string().min(1).optional().describe('one line for people; {tag} and {value} are replaced, e.g. "{target} listed on {list}"'),
     action: ActionSchema.optional().describe('send control while the alert fires: { control: pause|throttle, rate, scope: { ip: "{target}" }, liftAfter: 15m|manual }'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logLevels } from '../core/logger.ts';
-import { dnsServer, duration, identifier, listenAddress, secret } from '../core/schema.ts';
+import { dnsServer, duration, identifier, listenAddress, longDuration, secret } from '../core/schema.ts';
 import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
 import { RuleSchema } from '../alerts/rules.ts';
 import { platformConfigSchema } from '../platforms/index.ts';
@@ -90,6 +90,9 @@ export const InstanceSchema = z.strictObject({
   http: z
     .strictObject({
       listen: listenAddress.prefault('127.0.0.1:8025').describe('host:port of the API; port 0 picks a free port'),
+      requestTimeout: duration.prefault('30s').describe('a request (headers and body) must arrive in full within this, or it is answered 408 and its connection closed'),
+      keepAliveTimeout: duration.prefault('65s').describe('a kept-alive connection with no request for this long is closed'),
+      maxConnections: z.int().min(1).max(1_000_000).default(1_000).describe('connections open at once; more are refused until some close'),
     })
     .prefault({}),
   tokens: ApiTokens.default([]).describe('API bearer tokens: list of { name, role, token }'),
@@ -140,7 +143,7 @@ export const InstanceSchema = z.strictObject({
     .describe('where time series go (optional: without it, results stay in the store and the outbox)'),
   retention: z
     .strictObject({
-      keep: duration.prefault('30d').describe('runs, observations, resolved alerts and delivered notifications older than this are deleted from the store (time series in InfluxDB keep their own retention)'),
+      keep: longDuration.prefault('30d').describe('runs, observations, resolved alerts and delivered notifications older than this are deleted from the store (time series in InfluxDB keep their own retention)'),
       interval: duration.prefault('1h').describe('how often old rows are pruned'),
       batchSize: z.int().min(100).max(100_000).default(5_000).describe('rows deleted per transaction; the event loop (probes, API) runs between batches'),
     })
@@ -173,10 +176,10 @@ export const InstanceSchema = z.strictObject({
   alerts: z
     .strictObject({
       interval: duration.prefault('30s').describe('how often firing alerts are re-checked for reminders, silences that ended and flapping that stopped'),
-      renotify: duration.prefault('4h').describe('repeat a firing, unacknowledged alert this often (a rule may say otherwise)'),
+      renotify: longDuration.prefault('4h').describe('repeat a firing, unacknowledged alert this often (a rule may say otherwise)'),
       flap: z
         .strictObject({
-          window: duration.prefault('1h'),
+          window: longDuration.prefault('1h'),
           maxTransitions: z.int().min(2).default(4).describe('more firing/resolved changes than this within the window: flapping, notifications held until a window passes without one'),
         })
         .prefault({}),

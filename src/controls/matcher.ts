@@ -32,39 +32,78 @@ function parseAddress(value: string | undefined): ipaddr.IPv4 | ipaddr.IPv6 | un
   }
 }
 
-export class ScopeIndex<T extends { scope: Scope }> {
+/** The first exact (not a range) check: the key and value a control is indexed by. */
+function exactCheck<T>(compiled: Compiled<T>): { key: ScopeKey; value: string } | undefined {
+  return compiled.checks.find((check): check is { key: ScopeKey; value: string } => 'value' in check);
+}
+
+export class ScopeIndex<T extends { id: string | number; scope: Scope }> {
   /** Index key → value → the controls whose first exact key is that. */
   readonly #byKey = new Map<ScopeKey, Map<string, Compiled<T>[]>>();
   /** Controls with no exact key (only CIDR ranges): looked at for every question. */
   readonly #scan: Compiled<T>[] = [];
+  /** Each control by id, to change or remove one without rebuilding the rest. */
+  readonly #byId = new Map<T['id'], Compiled<T>>();
+  #nextOrder = 0;
 
   constructor(items: readonly T[]) {
-    items.forEach((item, order) => {
-      const checks: Check[] = [];
-      let indexKey: ScopeKey | undefined;
-      for (const key of scopeKeyNames) {
-        const value = item.scope[key];
-        if (value === undefined) continue;
-        if (isRange(key, value)) {
-          const [address, bits] = ipaddr.parseCIDR(value);
-          checks.push({ key: 'ip', range: [address, bits] });
-        } else {
-          checks.push({ key, value });
-          indexKey ??= key;
-        }
+    for (const item of items) this.add(item);
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** A control, after the others (or in its old place when it replaces one with the same id). */
+  add(item: T): void {
+    const previous = this.#byId.get(item.id);
+    const order = previous ? previous.order : this.#nextOrder++;
+    if (previous) this.remove(item.id);
+    const checks: Check[] = [];
+    let indexKey: ScopeKey | undefined;
+    for (const key of scopeKeyNames) {
+      const value = item.scope[key];
+      if (value === undefined) continue;
+      if (isRange(key, value)) {
+        const [address, bits] = ipaddr.parseCIDR(value);
+        checks.push({ key: 'ip', range: [address, bits] });
+      } else {
+        checks.push({ key, value });
+        indexKey ??= key;
       }
-      const compiled = { item, order, checks };
-      if (indexKey === undefined) {
-        this.#scan.push(compiled);
-        return;
-      }
-      let byValue = this.#byKey.get(indexKey);
-      if (!byValue) this.#byKey.set(indexKey, (byValue = new Map()));
-      const value = item.scope[indexKey]!;
-      const bucket = byValue.get(value);
-      if (bucket) bucket.push(compiled);
-      else byValue.set(value, [compiled]);
-    });
+    }
+    const compiled: Compiled<T> = { item, order, checks };
+    this.#byId.set(item.id, compiled);
+    this.#bucketOf(compiled, true).push(compiled);
+  }
+
+  /** Forget a control; false when it was not there. */
+  remove(id: T['id']): boolean {
+    const compiled = this.#byId.get(id);
+    if (!compiled) return false;
+    this.#byId.delete(id);
+    const bucket = this.#bucketOf(compiled, false);
+    bucket.splice(bucket.indexOf(compiled), 1);
+    const exact = exactCheck(compiled);
+    if (exact && bucket.length === 0) this.#byKey.get(exact.key)?.delete(exact.value);
+    return true;
+  }
+
+  /** Where a control is kept: the list of its first exact key's value, or the scan list. */
+  #bucketOf(compiled: Compiled<T>, create: boolean): Compiled<T>[] {
+    const exact = exactCheck(compiled);
+    if (!exact) return this.#scan;
+    let byValue = this.#byKey.get(exact.key);
+    if (!byValue) {
+      byValue = new Map();
+      if (create) this.#byKey.set(exact.key, byValue);
+    }
+    let bucket = byValue.get(exact.value);
+    if (!bucket) {
+      bucket = [];
+      if (create) byValue.set(exact.value, bucket);
+    }
+    return bucket;
   }
 
   /** The controls whose scope the traffic (normalized) falls in, and those it cannot be decided for. */

@@ -58,7 +58,7 @@ export function postfixPolicyAnswers(options: { platformId: string; controls: Co
           recordHeld(db, { platform: platformId, queueId: request.queue_id, controlId: held.controlId, traffic: held.traffic, heldAt: clock.now().getTime() });
           log.info({ queueId: request.queue_id, control: held.controlId }, 'message held');
           // Lifted between RCPT and the end of the message: release it now, not at the next change.
-          if (!controls.active.some((control) => control.id === held.controlId)) options.onHeldAfterLift?.();
+          if (!controls.isActive(held.controlId)) options.onHeldAfterLift?.();
         }
         return 'DUNNO';
       }

@@ -126,8 +126,12 @@ export class ControlService {
   readonly #platforms: readonly PushTarget[];
   readonly #listeners: (() => void)[] = [];
   readonly #buckets = new Map<string, Bucket>();
-  #active: ControlRow[] = [];
+  /** The active controls by id, oldest first. */
+  #active = new Map<string, ControlRow>();
+  #activeList: ControlRow[] | undefined;
   #index = new ScopeIndex<ControlRow>([]);
+  /** Controls this process changed since memory last caught up: read again, alone, once the change commits. */
+  readonly #touched = new Set<string>();
   #generation = 0;
   #nextExpiry = Infinity;
   #dataVersion = -1;
@@ -152,20 +156,56 @@ export class ControlService {
     return this.#settings.failMode;
   }
 
-  /** The active controls, as memory has them. */
+  /** The active controls, as memory has them, oldest first. */
   get active(): readonly ControlRow[] {
-    return this.#active;
+    return (this.#activeList ??= [...this.#active.values()]);
   }
 
-  /** Memory from the store. */
+  /** Whether memory has this control as active. */
+  isActive(id: string): boolean {
+    return this.#active.has(id);
+  }
+
+  /** Memory from the store: every active control read again (at start, and when another process changed them). */
   reload(): void {
-    this.#active = activeControls(this.#db);
-    this.#index = new ScopeIndex(this.#active);
+    // Read first: a commit by another process after this line is seen at the next look.
+    this.#dataVersion = this.#readDataVersion();
+    const rows = activeControls(this.#db);
+    this.#active = new Map(rows.map((control) => [control.id, control]));
+    this.#index = new ScopeIndex(rows);
+    this.#touched.clear();
+    this.#memoryChanged();
+  }
+
+  /**
+   * Memory catches up after a commit: with only this process's own writes since the
+   * last look, just the controls they touched are read again (creating one among
+   * thousands costs one row, not all of them); otherwise everything is.
+   */
+  #catchUp(): void {
+    if (this.#readDataVersion() !== this.#dataVersion) {
+      this.reload();
+      return;
+    }
+    for (const id of this.#touched) {
+      const control = getControl(this.#db, id);
+      if (control && control.liftedAt === undefined) {
+        this.#active.set(id, control);
+        this.#index.add(control);
+      } else {
+        this.#active.delete(id);
+        this.#index.remove(id);
+      }
+    }
+    this.#touched.clear();
+    this.#memoryChanged();
+  }
+
+  #memoryChanged(): void {
+    this.#activeList = undefined;
     this.#generation++;
     this.#nextExpiry = this.#expiryAfter(this.#clock.now().getTime());
-    this.#dataVersion = this.#readDataVersion();
-    const ids = new Set(this.#active.map((control) => control.id));
-    for (const id of this.#buckets.keys()) if (!ids.has(id)) this.#buckets.delete(id);
+    for (const id of this.#buckets.keys()) if (!this.#active.has(id)) this.#buckets.delete(id);
   }
 
   /**
@@ -184,7 +224,7 @@ export class ControlService {
 
   #expiryAfter(now: number): number {
     let next = Infinity;
-    for (const control of this.#active) if (control.expiresAt !== undefined && control.expiresAt > now && control.expiresAt < next) next = control.expiresAt;
+    for (const control of this.#active.values()) if (control.expiresAt !== undefined && control.expiresAt > now && control.expiresAt < next) next = control.expiresAt;
     return next;
   }
 
@@ -294,6 +334,7 @@ export class ControlService {
       if (rateChanged || expiryChanged || updated.liftAt !== existing.liftAt || updated.source !== existing.source || updated.keepUntilResumed !== existing.keepUntilResumed) {
         updated.updatedAt = now;
         updateControl(this.#db, updated);
+        this.#touched.add(updated.id);
         audit(this.#db, {
           at: now,
           actor: input.actor,
@@ -330,6 +371,7 @@ export class ControlService {
       keepUntilResumed: input.keepUntilResumed ?? false,
     };
     insertControl(this.#db, control);
+    this.#touched.add(control.id);
     audit(this.#db, {
       at: now,
       actor: input.actor,
@@ -399,6 +441,7 @@ export class ControlService {
       }
       const updated = { ...control, liftAt: now + coolDownMs, updatedAt: now };
       updateControl(this.#db, updated);
+      this.#touched.add(updated.id);
       audit(this.#db, { at: now, actor: control.source, action: 'control.lift-scheduled', subject: control.id, details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved', alert: alertId } });
     }
     if (controls.length > 0) queueMicrotask(() => this.#changed());
@@ -425,7 +468,7 @@ export class ControlService {
       }
       return count;
     });
-    if (lifted > 0) this.#changed();
+    if (lifted > 0 || this.#touched.size > 0) this.#changed();
     else this.refresh();
   }
 
@@ -447,20 +490,28 @@ export class ControlService {
 
   #liftDue(now: number): number {
     let lifted = 0;
-    for (const control of activeControls(this.#db)) {
+    // Memory says which are due; each is read again in the transaction before it is lifted.
+    const due = [...this.#active.values()].filter((control) => (control.expiresAt !== undefined && control.expiresAt <= now) || (control.liftAt !== undefined && control.liftAt <= now));
+    for (const remembered of due) {
+      const control = getControl(this.#db, remembered.id);
+      if (!control || control.liftedAt !== undefined) {
+        this.#touched.add(remembered.id);
+        continue;
+      }
       if (control.expiresAt !== undefined && control.expiresAt <= now) {
         this.#liftWithin(control, 'mailscope', 'expired', now);
         lifted++;
       } else if (control.liftAt !== undefined && control.liftAt <= now) {
         this.#liftWithin(control, control.source, 'the alert resolved and the cool-down ended', now);
         lifted++;
-      }
+      } else this.#touched.add(control.id);
     }
     return lifted;
   }
 
   #liftWithin(control: ControlRow, actor: string, reason: string, now: number): void {
     markLifted(this.#db, control.id, actor, reason, now);
+    this.#touched.add(control.id);
     controlPoint(this.#db, { ...control, liftedAt: now, liftedBy: actor, liftReason: reason }, now);
     audit(this.#db, { at: now, actor, action: 'control.lifted', subject: control.id, details: { reason, scope: control.scope, action: control.action } });
     this.#enqueuePushes(control, 'lift', now);
@@ -488,7 +539,7 @@ export class ControlService {
   }
 
   #changed(): void {
-    this.reload();
+    this.#catchUp();
     for (const listener of this.#listeners) listener();
   }
 }

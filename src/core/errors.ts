@@ -64,6 +64,11 @@ export const errorCodes = {
   // HTTP API
   HTTP_LISTEN_FAILED: 'the API cannot listen on its address (taken, or not on this machine)',
   BAD_REQUEST: 'the request does not match the route\'s schema; every issue is listed',
+  REQUEST_TIMEOUT: 'the request did not arrive in full within http.requestTimeout; the connection is closed',
+  BODY_TOO_LARGE: 'the request body is larger than the API takes',
+  URI_TOO_LONG: 'a path segment of the URL is longer than the API takes',
+  UNSUPPORTED_MEDIA_TYPE: 'the request body is not JSON (Content-Type: application/json)',
+  HEADERS_TOO_LARGE: 'the request line and headers are larger than the API takes',
   UNAUTHORIZED: 'no valid bearer token',
   FORBIDDEN: 'the token\'s role is too low for the route',
   NOT_FOUND: 'no such resource or route',

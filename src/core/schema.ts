@@ -9,26 +9,59 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { MailscopeError } from './errors.ts';
 import { Secret } from './secret.ts';
+import { escapeControls } from './text.ts';
 
 const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const durationPattern = /^(\d+)(ms|s|m|h|d)$/;
+const durationPattern = /^(\d{1,15})(ms|s|m|h|d)$/;
 
-/** "500ms", "30s", "5m", "1h", "7d" → milliseconds; undefined when not a duration. */
+/** The longest duration anything takes: ten years. Longer is a typo, and times past it overflow. */
+export const longestDurationMs = 3_650 * durationUnits.d;
+/**
+ * The longest a timer can wait (setTimeout's limit, about 24.8 days): a config
+ * duration that becomes a timer or a request timeout is at most this.
+ */
+export const longestTimerMs = 2_147_483_647;
+
+/** "500ms", "30s", "5m", "1h", "7d" → milliseconds; undefined when not a duration (or longer than ten years). */
 export function parseDuration(text: string): number | undefined {
   const match = durationPattern.exec(text.trim());
   if (!match) return undefined;
-  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
+  const ms = Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
+  return ms <= longestDurationMs ? ms : undefined;
 }
 
-/** A duration written as "30s" (units ms, s, m, h, d); the output is milliseconds. */
-export const duration = z.string().transform((text, ctx) => {
+/** What is wrong with a duration; undefined when it is one. */
+function durationProblem(text: string, longestMs: number): string | undefined {
   const ms = parseDuration(text);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (expected a number and a unit: 500ms, 30s, 5m, 1h, 7d)` });
-    return z.NEVER;
+    return /^\s*\d+(ms|s|m|h|d)\s*$/.test(text)
+      ? `"${text}" is longer than ${longestDurationMs / durationUnits.d}d`
+      : `"${text}" is not a duration (expected a number and a unit: 500ms, 30s, 5m, 1h, 7d)`;
   }
-  return ms;
-});
+  if (ms > longestMs) return `"${text}" is longer than ${formatLongest(longestMs)}`;
+  return undefined;
+}
+
+function formatLongest(ms: number): string {
+  return ms === longestTimerMs ? '24d (the longest a timer can wait)' : ms % durationUnits.d === 0 ? `${ms / durationUnits.d}d` : `${ms}ms`;
+}
+
+function durationSchema(longestMs: number) {
+  return z.string().transform((text, ctx) => {
+    const problem = durationProblem(text, longestMs);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return parseDuration(text)!;
+  });
+}
+
+/** A duration written as "30s" (units ms, s, m, h, d) that becomes a timer or a timeout: at most 24 days. The output is milliseconds. */
+export const duration = durationSchema(longestTimerMs);
+
+/** A duration that is only compared, never waited for (how long to keep data, a look-back window): at most ten years. */
+export const longDuration = durationSchema(longestDurationMs);
 
 const cronFieldNames: Record<string, string> = { dayOfMonth: 'day of month', dayOfWeek: 'day of week' };
 
@@ -157,15 +190,35 @@ export const readableFile = z
     }
   });
 
+/** How far ahead an expiry (of a control, a silence) may be: a year. */
+export const longestExpiryMs = 366 * durationUnits.d;
+
 /**
  * A time ahead, as a request body or a CLI option says it: an ISO 8601 time, or a duration from now
- * (2h, 1d). In ms since the epoch; a BAD_REQUEST naming the field when it is
- * neither, or not in the future.
+ * (2h, 1d), at most a year ahead. In ms since the epoch; a BAD_REQUEST naming the field when it is
+ * neither, not in the future, or too far.
  */
 export function futureTime(field: string, text: string, now: number): number {
   const ahead = parseDuration(text);
-  const at = ahead !== undefined ? now + ahead : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(at)) throw new MailscopeError('BAD_REQUEST', `${field}: "${text}" is neither an ISO 8601 time nor a duration such as 2h`);
+  const at = ahead !== undefined ? now + ahead : isoTime(text);
+  if (at === undefined) throw new MailscopeError('BAD_REQUEST', `${field}: "${clip(text)}" is neither an ISO 8601 time nor a duration such as 2h (at most 366d)`);
   if (at <= now) throw new MailscopeError('BAD_REQUEST', `${field}: ${new Date(at).toISOString()} is not in the future`);
+  if (at - now > longestExpiryMs) throw new MailscopeError('BAD_REQUEST', `${field}: ${new Date(at).toISOString()} is more than a year ahead (at most 366d)`);
   return at;
 }
+
+/** 10000-01-01: four-digit years only. */
+const latestIsoTime = Date.UTC(10_000, 0, 1);
+
+/** An ISO 8601 date or date-time from 1970 to 9999 → ms since the epoch; undefined when it is not one. */
+export function isoTime(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text.trim())) return undefined;
+  const at = Date.parse(text.trim());
+  return Number.isNaN(at) || at < 0 || at >= latestIsoTime ? undefined : at;
+}
+
+/** Input quoted back in a message: one line, at most 60 characters. */
+const clip = (text: string) => {
+  const shown = escapeControls(text);
+  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
+};

@@ -5,6 +5,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { plainTextProblem } from './text.ts';
 
 /** The keys a scope may combine; a scope with several keys is their intersection. */
 export const scopeKeys = {
@@ -44,8 +45,13 @@ export function normalizeScopeValue(key: ScopeKey, value: string): string {
 export function scopeValueProblem(key: ScopeKey, value: string): string | undefined {
   if (value.trim() === '') return 'must not be empty';
   if (value.length > 253) return 'is longer than 253 characters';
+  const control = plainTextProblem(value);
+  if (control) return control;
   if (key === 'ip') {
-    if (value.includes('/') ? !ipaddr.isValidCIDR(value.trim()) : !ipaddr.isValid(value.trim())) return `"${value}" is not an IP address or CIDR range`;
+    const [address = '', bits] = value.trim().split('/', 2);
+    // Dotted-quad IPv4 only: "10.1" or "0x7f.1" would silently mean 10.0.0.1 or 127.0.0.1.
+    const valid = ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address);
+    if (!valid || (bits !== undefined && !ipaddr.isValidCIDR(value.trim()))) return `"${value}" is not an IP address or CIDR range`;
   }
   if (domainKeys.has(key) && !/^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i.test(value.trim())) return `"${value}" is not a domain name`;
   return undefined;

@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../core/logger.ts';
 import { registerAuth } from './plugins/auth.ts';
-import { registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { controlRoutes } from './routes/controls.ts';
 import { configRoutes } from './routes/config.ts';
@@ -16,6 +16,9 @@ import { runRoutes } from './routes/runs.ts';
 import type { ApiServices } from './services.ts';
 
 const docsPrefix = '/docs';
+
+/** Request bodies are small JSON documents (a control, a silence): 64 KiB is plenty. */
+export const maxBodyBytes = 64 * 1024;
 
 /** Query parameters whose values are credentials when someone puts one in a URL: logged as "[redacted]". */
 const credentialParams = /([?&](?:token|access_token|api_key|apikey|key|password|secret|sig|signature)=)[^&#]*/gi;
@@ -29,11 +32,22 @@ function requestForLog(request: FastifyRequest) {
  * with it, tests use app.inject(). Each route file is registered here, by name.
  */
 export async function buildApp(services: ApiServices, options: { log: Logger; version: string }): Promise<FastifyInstance> {
+  const limits = services.config.instance.http;
   const app = Fastify({
     loggerInstance: options.log.child({ component: 'http' }, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     // Answers carry no server-side stack, and proxies' X-Forwarded-* are not trusted by default.
     trustProxy: false,
+    // A request that never finishes (headers, then half a body) is answered 408 and closed; Node looks at
+    // open requests every connectionsCheckingInterval, so that is kept well under the timeout.
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    http: { headersTimeout: limits.requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.requestTimeout / 4))) },
+    bodyLimit: maxBodyBytes,
+    routerOptions: { maxParamLength: 200 },
+    clientErrorHandler,
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
+  app.server.maxConnections = limits.maxConnections;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -9,12 +9,16 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
-import { listenAddress, readableFile } from '../core/schema.ts';
+import { duration, listenAddress, readableFile } from '../core/schema.ts';
 import { definePlatform, PlatformBase } from './define.ts';
 
 const configSchema = PlatformBase.extend({
   kind: z.literal('postfix-policy'),
   listen: listenAddress.describe('where the policy service listens (Postfix: check_policy_service inet:HOST:PORT)'),
+  idleTimeout: duration
+    .prefault('10m')
+    .describe("a connection with no request for this long is closed (longer than Postfix's smtpd_policy_service_max_idle, 300s, so Postfix closes first)"),
+  maxConnections: z.int().min(1).max(100_000).default(1_000).describe('connections open at once (Postfix keeps one per smtpd process); more are refused'),
   release: z
     .strictObject({
       configDir: z.string().min(1).default('/etc/postfix').describe("Postfix's configuration directory (postsuper/postqueue -c)"),
@@ -53,6 +57,10 @@ export interface PolicyServer {
  */
 export async function startPolicyServer(options: {
   listen: { host: string; port: number };
+  /** A connection idle this long is closed (default 10 minutes). */
+  idleTimeoutMs?: number;
+  /** Connections open at once (default 1,000). */
+  maxConnections?: number;
   answer(request: PolicyRequest): string;
   fallback(reason: string): string;
   onError?(reason: string): void;
@@ -61,6 +69,11 @@ export async function startPolicyServer(options: {
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
+    // A peer that connects and says nothing (or stops halfway) does not keep a socket forever.
+    socket.setTimeout(options.idleTimeoutMs ?? 600_000, () => {
+      options.onError?.('connection idle past idleTimeout: closed');
+      socket.destroy();
+    });
     let buffer = '';
     let attributes: PolicyRequest = {};
     let malformed: string | undefined;
@@ -105,6 +118,7 @@ export async function startPolicyServer(options: {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => sockets.delete(socket));
   });
+  server.maxConnections = options.maxConnections ?? 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.listen.port, options.listen.host, () => {

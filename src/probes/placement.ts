@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SearchObject } from 'imapflow';
 import { z } from 'zod';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
-import { duration, identifier, readableFile, secret } from '../core/schema.ts';
+import { duration, identifier, longDuration, readableFile, secret } from '../core/schema.ts';
 import { parseDsn } from '../protocols/mail/dsn.ts';
 import { fetchSource, searchFolder, type Folder } from '../protocols/imap/seed-mailbox.ts';
 import { submit, type SmtpEndpoint } from '../protocols/smtp/submit.ts';
@@ -112,7 +112,7 @@ const configSchema = ProbeBase.extend({
     .object({
       header: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, { message: 'not a header name' }).describe('the header that identifies the campaign, e.g. X-Campaign-Id or List-Id'),
       value: z.string().min(1).describe('its value (a substring match, as IMAP SEARCH HEADER does)'),
-      window: duration.prefault('24h').describe('how far back to look'),
+      window: longDuration.prefault('24h').describe('how far back to look'),
     })
     .strict()
     .optional()

@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FieldValue } from '../core/observation.ts';
 import type { Database } from './database.ts';
-import { newestFirst } from './runs.ts';
+import { newestFirst, type PageKey } from './runs.ts';
 
 /** The state machine's state, as alerts/state.ts defines it; stored as JSON. */
 export interface StoredMachine {
@@ -76,9 +76,9 @@ export function saveAlert(db: Database, alert: AlertRow): void {
   );
 }
 
-export function listAlerts(db: Database, filter: { states?: readonly string[]; severity?: string; rule?: string; limit: number }): AlertRow[] {
+export function listAlerts(db: Database, filter: { states?: readonly string[]; severity?: string; rule?: string; limit: number; after?: PageKey | undefined }): AlertRow[] {
   const states = filter.states?.length ? filter.states : undefined;
-  return (newestFirst(db, 'alerts', 'updated_at', { state: states, severity: filter.severity, rule_id: filter.rule }, { limit: filter.limit }) as Record<string, unknown>[]).map(toAlert);
+  return (newestFirst(db, 'alerts', 'updated_at', { state: states, severity: filter.severity, rule_id: filter.rule }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map(toAlert);
 }
 
 /** Instances a tick must look at: firing, or what people were told differs, or held back by flapping. */
@@ -157,8 +157,8 @@ export function markAttemptFailed(db: Database, id: number, error: string, retry
   else db.statement(`UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`).run(error, retryAt, id);
 }
 
-export function listNotifications(db: Database, filter: { alertId?: string; status?: DeliveryStatus; limit: number }): NotificationRow[] {
-  return (newestFirst(db, 'notifications', 'created_at', { alert_id: filter.alertId, status: filter.status }, { limit: filter.limit }) as Record<string, unknown>[]).map(toNotification);
+export function listNotifications(db: Database, filter: { alertId?: string; status?: DeliveryStatus; limit: number; after?: PageKey | undefined }): NotificationRow[] {
+  return (newestFirst(db, 'notifications', 'created_at', { alert_id: filter.alertId, status: filter.status }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map(toNotification);
 }
 
 // ── silences ───────────────────────────────────────────────────────────────────
@@ -213,10 +213,15 @@ export function deleteSilence(db: Database, id: string, by: string, at: number):
   return Number(db.statement('UPDATE silences SET deleted_at = ?, deleted_by = ? WHERE id = ? AND deleted_at IS NULL AND ends_at > ?').run(at, by, id, at).changes) > 0;
 }
 
-export function listSilences(db: Database, filter: { activeAt?: number; limit: number }): SilenceRow[] {
-  const rows =
-    filter.activeAt === undefined
-      ? db.statement('SELECT * FROM silences ORDER BY created_at DESC LIMIT ?').all(filter.limit)
-      : db.statement('SELECT * FROM silences WHERE deleted_at IS NULL AND starts_at <= ? AND ends_at > ? ORDER BY created_at DESC LIMIT ?').all(filter.activeAt, filter.activeAt, filter.limit);
+/** Newest first; with `activeAt`, only those in effect then (every one of them when no limit is given). */
+export function listSilences(db: Database, filter: { activeAt?: number; limit?: number; after?: PageKey | undefined }): SilenceRow[] {
+  const active = filter.activeAt === undefined ? {} : { where: ['deleted_at IS NULL', 'starts_at <= ?', 'ends_at > ?'], params: [filter.activeAt, filter.activeAt] };
+  const rows = newestFirst(db, 'silences', 'created_at', {}, { limit: filter.limit ?? -1, after: filter.after }, { ...active, idColumn: 'rowid' });
   return (rows as Record<string, unknown>[]).map(toSilence);
+}
+
+/** Where a silence sits in the newest-first order (its creation time and row). */
+export function silencePageKey(db: Database, id: string): PageKey {
+  const row = db.statement('SELECT created_at, rowid FROM silences WHERE id = ?').get(id) as { created_at: number; rowid: number };
+  return { time: Number(row.created_at), id: Number(row.rowid) };
 }

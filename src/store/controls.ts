@@ -1,9 +1,11 @@
 /** Controls (pauses and throttles), the audit log, pushes to platforms and held messages. */
 import type { Scope, Traffic } from '../core/scope.ts';
 import type { Database } from './database.ts';
-import { newestFirst } from './runs.ts';
+import { newestFirst, type PageKey } from './runs.ts';
 
-export type ControlAction = 'pause' | 'throttle';
+/** What a control does to its scope's mail. */
+export const controlActionNames = ['pause', 'throttle'] as const;
+export type ControlAction = (typeof controlActionNames)[number];
 
 export interface ControlRow {
   id: string;
@@ -139,16 +141,17 @@ export function findActiveControl(db: Database, action: ControlAction, scope: Sc
   return row ? toControl(row) : undefined;
 }
 
-export function listControls(db: Database, filter: { active?: boolean; source?: string; limit: number }): ControlRow[] {
+export function listControls(db: Database, filter: { active?: boolean; source?: string; limit: number; after?: PageKey | undefined }): ControlRow[] {
   const where: string[] = [];
-  const values: (string | number)[] = [];
   if (filter.active !== undefined) where.push(filter.active ? 'lifted_at IS NULL' : 'lifted_at IS NOT NULL');
-  if (filter.source !== undefined) {
-    where.push('source = ?');
-    values.push(filter.source);
-  }
-  const sql = `SELECT * FROM controls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-  return (db.statement(sql).all(...values, filter.limit) as Record<string, unknown>[]).map(toControl);
+  const rows = newestFirst(db, 'controls', 'created_at', { source: filter.source }, { limit: filter.limit, after: filter.after }, { where, idColumn: 'rowid' });
+  return (rows as Record<string, unknown>[]).map(toControl);
+}
+
+/** Where a control sits in the newest-first order (its creation time and row). */
+export function controlPageKey(db: Database, id: string): PageKey {
+  const row = db.statement('SELECT created_at, rowid FROM controls WHERE id = ?').get(id) as { created_at: number; rowid: number };
+  return { time: Number(row.created_at), id: Number(row.rowid) };
 }
 
 // ── audit log ──────────────────────────────────────────────────────────────────
@@ -167,8 +170,8 @@ export function audit(db: Database, entry: Omit<AuditRow, 'id'>): void {
   db.statement('INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)').run(entry.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.details));
 }
 
-export function listAudit(db: Database, filter: { subject?: string; actor?: string; limit: number }): AuditRow[] {
-  return (newestFirst(db, 'audit_log', 'at', { subject: filter.subject, actor: filter.actor }, { limit: filter.limit }) as Record<string, unknown>[]).map((row) => ({
+export function listAudit(db: Database, filter: { subject?: string; actor?: string; limit: number; after?: PageKey | undefined }): AuditRow[] {
+  return (newestFirst(db, 'audit_log', 'at', { subject: filter.subject, actor: filter.actor }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map((row) => ({
     id: Number(row.id),
     at: Number(row.at),
     actor: String(row.actor),

@@ -64,8 +64,10 @@ export interface QuarantinedLine {
   reason: string;
 }
 
-export function listQuarantine(db: Database, limit: number): QuarantinedLine[] {
-  return (db.statement('SELECT id, line, created_at, quarantined_at, reason FROM outbox_quarantine ORDER BY id DESC LIMIT ?').all(limit) as Record<string, unknown>[]).map((row) => ({
+/** Newest first; with `beforeId`, only lines quarantined before that one (the next page). */
+export function listQuarantine(db: Database, limit: number, beforeId?: number): QuarantinedLine[] {
+  const rows = db.statement('SELECT id, line, created_at, quarantined_at, reason FROM outbox_quarantine WHERE id < ? ORDER BY id DESC LIMIT ?').all(beforeId ?? Number.MAX_SAFE_INTEGER, limit);
+  return (rows as Record<string, unknown>[]).map((row) => ({
     id: Number(row.id),
     line: String(row.line),
     createdAt: Number(row.created_at),

@@ -126,16 +126,35 @@ export function insertObservation(db: Database, runId: number, probeId: string, 
   );
 }
 
+/** Where a page of a newest-first list ends: the last row's time and id (the next page starts after it). */
+export interface PageKey {
+  time: number;
+  id: number | string;
+}
+
 export interface TimeWindow {
   since?: Date | undefined;
   until?: Date | undefined;
   limit: number;
+  /** Only rows after this one in the order (older, or as old with a smaller id). */
+  after?: PageKey | undefined;
 }
 
-/** Rows of a table matching the given columns (undefined: any; a list: any of) within a time window, newest first. */
-export function newestFirst(db: Database, table: string, timeColumn: string, equals: Record<string, string | readonly string[] | undefined>, window: TimeWindow): unknown[] {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
+/**
+ * Rows of a table matching the given columns (undefined: any; a list: any of) within a time window,
+ * newest first (ties by id, highest first), after the page key when one is given.
+ */
+export function newestFirst(
+  db: Database,
+  table: string,
+  timeColumn: string,
+  equals: Record<string, string | readonly string[] | undefined>,
+  window: TimeWindow,
+  extra: { where?: string[]; params?: (string | number)[]; idColumn?: string } = {},
+): unknown[] {
+  const idColumn = extra.idColumn ?? 'id';
+  const where: string[] = [...(extra.where ?? [])];
+  const params: (string | number)[] = [...(extra.params ?? [])];
   for (const [column, value] of Object.entries(equals)) {
     if (value === undefined) continue;
     if (typeof value === 'string') where.push(`${column} = ?`);
@@ -150,8 +169,13 @@ export function newestFirst(db: Database, table: string, timeColumn: string, equ
     where.push(`${timeColumn} < ?`);
     params.push(window.until.getTime());
   }
+  if (window.after) {
+    where.push(`(${timeColumn} < ? OR (${timeColumn} = ? AND ${idColumn} < ?))`);
+    params.push(window.after.time, window.after.time, window.after.id);
+  }
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  return db.statement(`SELECT * FROM ${table} ${filter} ORDER BY ${timeColumn} DESC, id DESC LIMIT ?`).all(...params, window.limit);
+  const columns = idColumn === 'id' ? '*' : `*, ${idColumn} AS page_id`;
+  return db.statement(`SELECT ${columns} FROM ${table} ${filter} ORDER BY ${timeColumn} DESC, ${idColumn} DESC LIMIT ?`).all(...params, window.limit);
 }
 
 export function listRuns(db: Database, query: TimeWindow & { probe?: string | undefined }): StoredRun[] {

@@ -67,19 +67,75 @@ describe('mailscope control', () => {
     [['pause', 'ip=192.0.2.300', '--reason', 'x'], 'ip: "192.0.2.300" is not an IP address or CIDR range'],
     [['pause', 'gmail.com', '--reason', 'x'], '"gmail.com" is not key=value (keys: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant)'],
     [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', '2020-01-01T00:00:00Z'], '--expires: 2020-01-01T00:00:00.000Z is not in the future'],
-    [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', 'soon'], '--expires: "soon" is neither an ISO 8601 time nor a duration such as 2h'],
+    [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', 'soon'], '--expires: "soon" is neither an ISO 8601 time nor a duration such as 2h (at most 366d)'],
     [['throttle', 'pool=a', '--rate', '-5', '--reason', 'x'], `error: option '--rate <per-minute>' argument '-5' is invalid. "-5" is not a whole number of messages per minute (0 or more)`],
     [['throttle', 'pool=a', '--rate', '1.5', '--reason', 'x'], `error: option '--rate <per-minute>' argument '1.5' is invalid. "1.5" is not a whole number of messages per minute (0 or more)`],
     [['pause', 'ip=192.0.2.1'], "error: required option '--reason <text>' not specified"],
+    // The API refuses these; so does the CLI, with the same schema.
+    [['pause', 'ip=192.0.2.1', '--reason', ''], '--reason: must not be empty'],
+    [['pause', 'ip=192.0.2.1', '--reason', 'x'.repeat(100_000)], '--reason: at most 1000 characters'],
+    [['pause', 'ip=192.0.2.1', 'ip=192.0.2.2', '--reason', 'x'], 'ip: given twice ("192.0.2.1" and "192.0.2.2"); a scope has one value per key'],
+    [['pause', 'ip=192.0.2.1', '--reason', 'listed\u001b[2J'], '--reason: contains a control character (U+001B at position 7): write plain text on one line'],
+    [['pause', 'ip=192.0.2.1', '--reason', 'x\nID  pause  ip=0.0.0.0/0'], '--reason: contains a control character (U+000A at position 2): write plain text on one line'],
+    [['pause', 'campaign=a\u0000b', '--reason', 'x'], 'campaign: contains a control character (U+0000 at position 2): write plain text on one line'],
+    [['pause', 'ip=10.1', '--reason', 'x'], 'ip: "10.1" is not an IP address or CIDR range'],
+    [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', '100000000d'], '--expires: "100000000d" is neither an ISO 8601 time nor a duration such as 2h (at most 366d)'],
+    [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', '400d'], expect.stringMatching(/^--expires: .* is more than a year ahead \(at most 366d\)$/)],
+    [['throttle', 'pool=a', '--rate', '99999999999', '--reason', 'x'], `error: option '--rate <per-minute>' argument '99999999999' is invalid. "99999999999" is not a whole number of messages per minute (0 or more)`],
+    [['resume', 'some-id', '--reason', ' '], '--reason: must not be empty'],
   ])('control %j → exit 2, %s, nothing stored', async (args, message) => {
     const dir = project();
     const result = await cli(['control', ...args], { cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr.split('\n')[0]).toBe(message);
+    expect(result.stderr.split('\n')[0]).toEqual(message);
     const db = Database.open(join(dir, 'data'));
     onTestFinished(() => db.close());
     expect(listControls(db, { limit: 10 })).toEqual([]);
+  });
+
+  it('every problem at once: duplicate keys, a bad value, an empty reason and a past expiry in one call', async () => {
+    const dir = project();
+    const result = await cli(['control', 'pause', 'ip=192.0.2.1', 'ip=192.0.2.2', 'rcpt_domain=not a domain', '--reason', '', '--expires', '2020-01-01T00:00:00Z'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      'ip: given twice ("192.0.2.1" and "192.0.2.2"); a scope has one value per key',
+      'rcpt_domain: "not a domain" is not a domain name',
+      '--reason: must not be empty',
+      '--expires: 2020-01-01T00:00:00.000Z is not in the future',
+    ]);
+  });
+
+  it('stored text is printed escaped: a control written with escapes before they were refused cannot drive the terminal or fake a row', async () => {
+    const dir = project();
+    expect((await cli(['control', 'pause', 'pool=a', '--reason', 'first'], { cwd: dir })).code).toBe(0);
+    const db = Database.open(join(dir, 'data'));
+    db.statement("UPDATE controls SET reason = ?, scope = ?").run('listed\u001b[2J\nFAKE  pause  ip=0.0.0.0/0', JSON.stringify({ pool: 'a\u001b[31m' }));
+    db.close();
+    const listed = await cli(['control', 'list'], { cwd: dir });
+    expect(listed.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('pool=a\\x1b[31m');
+    expect(lines[1]).toContain('listed\\x1b[2J\\nFAKE  pause  ip=0.0.0.0/0');
+  });
+
+  it('lists every control, however many: paged through the store, not cut at 1,000', async () => {
+    const dir = project();
+    expect((await cli(['control', 'pause', 'pool=first', '--reason', 'x'], { cwd: dir })).code).toBe(0);
+    const db = Database.open(join(dir, 'data'));
+    const now = Date.now();
+    db.transaction(() => {
+      for (let i = 0; i < 1_203; i++) {
+        db.statement("INSERT INTO controls (id, action, scope, reason, source, created_by, created_at, updated_at, keep_until_resumed) VALUES (?, 'pause', ?, 'x', 'cli:dana', 'dana', ?, ?, 0)").run(`id-${i}`, JSON.stringify({ campaign: `c${i}` }), now, now);
+      }
+    });
+    db.close();
+    const listed = await cli(['control', 'list', '--json'], { cwd: dir });
+    const ids = listed.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { id: string }).id);
+    expect(ids).toHaveLength(1_204);
+    expect(new Set(ids).size).toBe(1_204);
+    expect((await cli(['control', 'list'], { cwd: dir })).stdout.trimEnd().split('\n')).toHaveLength(1_205);
   });
 
   it('a running observatory on the same store enforces what the CLI wrote, within controls.interval', async () => {

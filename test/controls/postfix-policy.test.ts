@@ -16,12 +16,12 @@ import { Database } from '../../src/store/database.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-async function serve(failMode: 'open' | 'closed' = 'open') {
+async function serve(failMode: 'open' | 'closed' = 'open', limits: { idleTimeoutMs?: number; maxConnections?: number } = {}) {
   const db = Database.open(tempDir());
   const clock = new ManualClock('2026-11-24T10:00:00Z');
   const logs = captureLog();
   const controls = new ControlService({ db, clock, log: logs.log, settings: { failMode, providers: new Map([['gmail.test', 'gmail']]) } });
-  const server = await startPolicyServer({ listen: { host: '127.0.0.1', port: 0 }, ...postfixPolicyAnswers({ platformId: 'mta', controls, db, clock, log: logs.log }) });
+  const server = await startPolicyServer({ listen: { host: '127.0.0.1', port: 0 }, ...limits, ...postfixPolicyAnswers({ platformId: 'mta', controls, db, clock, log: logs.log }) });
   onTestFinished(async () => {
     await server.close();
     db.close();
@@ -121,5 +121,21 @@ describe('Postfix policy service', () => {
     expect(await openClient.ask(rcpt('u.1', 'seed1@gmail.test'))).toBe('action=DUNNO');
     expect(await closedClient.ask(rcpt('u.1', 'seed1@gmail.test'))).toBe('action=HOLD paused by Mailscope (ip=127.0.0.14 tenant=acme): acme complaints');
     expect(open.logs.entries().some((entry) => entry.msg === 'policy request could not be answered')).toBe(true);
+  });
+
+  it('a connection that says nothing, or stops halfway through a request, is closed after idleTimeout', async () => {
+    const { server } = await serve('open', { idleTimeoutMs: 300 });
+    const closedAfter = (text: string) =>
+      new Promise<number>((resolve) => {
+        const started = Date.now();
+        const socket = connect(server.address.port, '127.0.0.1', () => socket.write(text));
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(Date.now() - started));
+        setTimeout(() => socket.destroy(), 5_000).unref();
+      });
+    const [silent, halfway] = await Promise.all([closedAfter(''), closedAfter('request=smtpd_access_policy\nprotocol_state=RCPT\n')]);
+    expect(silent).toBeGreaterThanOrEqual(250);
+    expect(silent).toBeLessThan(3_000);
+    expect(halfway).toBeLessThan(3_000);
   });
 });

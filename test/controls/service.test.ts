@@ -242,3 +242,56 @@ describe('control service', () => {
     expect(first.service.decide({ pool: 'c' })).toMatchObject({ action: 'pause', controls: [{ id: second.id }] });
   });
 });
+
+describe('memory follows the store incrementally', () => {
+  /** mulberry32: the same sequence every run. */
+  const random = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+
+  it('after 400 creates, updates, lifts and expiries, memory answers exactly as a service that read everything anew', () => {
+    const { db, clock, service } = setup({ failMode: 'closed' });
+    const next = random(20261206);
+    const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
+    const scopes = [{ pool: 'a' }, { pool: 'b' }, { ip: '192.0.2.0/28' }, { ip: '192.0.2.1', rcpt_domain: 'gmail.com' }, { campaign: 'c1' }, { campaign: 'c2', tenant: 't1' }, { provider: 'gmail' }];
+    const questions = [{ pool: 'a', ip: '192.0.2.1', rcpt_domain: 'gmail.com' }, { pool: 'b', campaign: 'c2' }, { ip: '192.0.2.9' }, { campaign: 'c1', tenant: 't1', pool: 'a', ip: '198.51.100.1', rcpt_domain: 'outlook.com' }, {}];
+    const answersOf = (controls: ControlService) => questions.map((question) => {
+      const decision = controls.decide(question);
+      return { action: decision.action, rate: decision.ratePerMinute, controls: decision.controls.map((control) => control.id), unsure: decision.unsure.map((entry) => entry.control.id) };
+    });
+    for (let step = 0; step < 400; step++) {
+      const roll = next();
+      if (roll < 0.5) {
+        const action = pick(['pause', 'throttle'] as const);
+        service.create({ action, scope: pick(scopes), ...(action === 'throttle' ? { ratePerMinute: Math.floor(next() * 100) } : {}), ...(next() < 0.3 ? { expiresAt: clock.now().getTime() + 1_000 + Math.floor(next() * 5_000) } : {}), reason: `step ${step}`, ...person });
+      } else if (roll < 0.75 && service.active.length > 0) {
+        service.lift(pick(service.active).id, 'ops', 'done');
+      } else if (roll < 0.85) {
+        // A transaction that rolls back leaves memory as it was.
+        expect(() => db.transaction(() => {
+          service.createWithin({ action: 'pause', scope: { tenant: `rolled-back-${step}` }, reason: 'x', ...person });
+          throw new Error('rolled back');
+        })).toThrow('rolled back');
+      } else {
+        clock.advance(1_500);
+        service.tick();
+      }
+      const fresh = new ControlService({ db, clock, log: captureLog().log, settings: { failMode: 'closed', providers } });
+      expect(service.active.map((control) => control.id), `step ${step}`).toEqual(fresh.active.map((control) => control.id));
+      expect(answersOf(service), `step ${step}`).toEqual(answersOf(fresh));
+    }
+    expect(service.active.some((control) => control.scope.tenant?.startsWith('rolled-back'))).toBe(false);
+  });
+
+  it("another process's change is seen in full: memory reads everything again", () => {
+    const { dir, service } = setup();
+    const other = setup({ dir });
+    other.service.create({ action: 'pause', scope: { pool: 'a' }, reason: 'from the CLI', ...person });
+    service.create({ action: 'pause', scope: { pool: 'b' }, reason: 'here', ...person });
+    expect(service.active.map((control) => control.scope.pool)).toEqual(['a', 'b']);
+    expect(service.decide({ pool: 'a' }).action).toBe('pause');
+  });
+});

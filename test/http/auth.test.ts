@@ -136,6 +136,6 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
         '/v1/silences/{id}',
       ].sort(),
     );
-    expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['limit', 'probe', 'since', 'until']);
+    expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'limit', 'probe', 'since', 'until']);
   });
 });

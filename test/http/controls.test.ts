@@ -34,9 +34,11 @@ describe('controls API', () => {
       action: 'pause',
       controls: [{ id: control.id, action: 'pause', scope: { ip: '192.0.2.11', rcpt_domain: 'gmail.com' }, reason: 'listed on lab-zen' }],
       unsure: [],
+      unsureCount: 0,
+      missing: [],
     });
-    expect(await policy('ip=192.0.2.11&rcpt_domain=outlook.com')).toEqual({ action: 'allow', controls: [], unsure: [] });
-    expect(await policy('ip=192.0.2.11')).toEqual({ action: 'allow', controls: [], unsure: [{ id: control.id, missing: ['rcpt_domain'] }] });
+    expect(await policy('ip=192.0.2.11&rcpt_domain=outlook.com')).toEqual({ action: 'allow', controls: [], unsure: [], unsureCount: 0, missing: [] });
+    expect(await policy('ip=192.0.2.11')).toEqual({ action: 'allow', controls: [], unsure: [{ id: control.id, missing: ['rcpt_domain'] }], unsureCount: 1, missing: ['rcpt_domain'] });
 
     const throttle = await api.request({ method: 'POST', url: '/v1/controls', as: 'operator', payload: { action: 'throttle', scope: { provider: 'gmail' }, rate: 120, reason: 'deferrals at gmail' } });
     expect(throttle.statusCode).toBe(201);
@@ -68,8 +70,8 @@ describe('controls API', () => {
     ['a bad IP', { action: 'pause', scope: { ip: '192.0.2.300' }, reason: 'x' }, 'body.scope.ip: "192.0.2.300" is not an IP address or CIDR range'],
     ['a negative rate', { action: 'throttle', scope: { pool: 'a' }, rate: -5, reason: 'x' }, 'body.rate: must be 0 or more (messages per minute)'],
     ['a fractional rate', { action: 'throttle', scope: { pool: 'a' }, rate: 2.5, reason: 'x' }, 'body.rate: expected a whole number of messages per minute'],
-    ['a throttle without a rate', { action: 'throttle', scope: { pool: 'a' }, reason: 'x' }, 'a throttle needs a rate: a whole number of messages per minute, 0 or more'],
-    ['a pause with a rate', { action: 'pause', scope: { pool: 'a' }, rate: 5, reason: 'x' }, 'a pause has no rate (use action throttle)'],
+    ['a throttle without a rate', { action: 'throttle', scope: { pool: 'a' }, reason: 'x' }, 'body.rate: a throttle needs a rate: a whole number of messages per minute, 0 or more'],
+    ['a pause with a rate', { action: 'pause', scope: { pool: 'a' }, rate: 5, reason: 'x' }, 'body.rate: a pause has no rate (use action throttle)'],
     ['an expiry in the past', { action: 'pause', scope: { pool: 'a' }, reason: 'x', expires: '2020-01-01T00:00:00Z' }, 'expires: 2020-01-01T00:00:00.000Z is not in the future'],
     ['an expiry that is no time', { action: 'pause', scope: { pool: 'a' }, reason: 'x', expires: 'soon' }, 'expires: "soon" is neither an ISO 8601 time nor a duration such as 2h'],
     ['an unknown action', { action: 'stop', scope: { pool: 'a' }, reason: 'x' }, 'body.action: '],

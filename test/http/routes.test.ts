@@ -120,17 +120,24 @@ describe('API: probes, runs, observations', () => {
 
 describe('API: bad input gets 400 with every issue, and changes nothing', () => {
   it.each([
-    ['/v1/runs?limit=0', 'querystring.limit: expected at least 1, got 0'],
-    ['/v1/runs?limit=5000', 'querystring.limit: expected at most 1000, got 5000'],
-    ['/v1/runs?limit=ten', 'querystring.limit: expected a number, got NaN'],
-    ['/v1/runs?since=yesterday', 'querystring.since: "yesterday" is neither an ISO 8601 time nor a duration such as 15m, 24h, 7d'],
-    ['/v1/runs?until=2026-13-45', 'querystring.until: "2026-13-45" is neither an ISO 8601 time nor a duration such as 15m, 24h, 7d'],
-    ['/v1/runs?probes=smtp', 'querystring: unknown key "probes" (expected one of: probe, since, until, limit)'],
+    ['/v1/runs?limit=0', 'querystring.limit: "0" is not a whole number from 1 to 1000'],
+    ['/v1/runs?limit=5000', 'querystring.limit: "5000" is not a whole number from 1 to 1000'],
+    ['/v1/runs?limit=ten', 'querystring.limit: "ten" is not a whole number from 1 to 1000'],
+    ['/v1/runs?limit=0x10', 'querystring.limit: "0x10" is not a whole number from 1 to 1000'],
+    ['/v1/runs?since=yesterday', 'querystring.since: "yesterday" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d)'],
+    ['/v1/runs?since=99999999999999999999d', 'querystring.since: "99999999999999999999d" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d)'],
+    ['/v1/runs?since=3651d', 'querystring.since: "3651d" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d)'],
+    ['/v1/runs?until=275760-09-13T00:00:00Z', 'querystring.until: "275760-09-13T00:00:00Z" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d)'],
+    ['/v1/runs?until=2026-13-45', 'querystring.until: "2026-13-45" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d)'],
+    ['/v1/runs?probes=smtp', 'querystring: unknown key "probes" (expected one of: probe, since, until, limit, cursor)'],
+    ['/v1/runs?cursor=abc', 'querystring.cursor: not a cursor this API handed out (pass the `next` of the previous page as it is)'],
     ['/v1/runs?probe=', 'querystring.probe: must not be empty'],
-    ['/v1/runs/abc', 'params.id: expected a number, got NaN'],
-    ['/v1/runs/-1', 'params.id: expected more than 0, got -1'],
+    ['/v1/runs/abc', 'params.id: "abc" is not a run id (a whole number, 1 or more)'],
+    ['/v1/runs/0x1', 'params.id: "0x1" is not a run id (a whole number, 1 or more)'],
+    ['/v1/runs/1e0', 'params.id: "1e0" is not a run id (a whole number, 1 or more)'],
+    ['/v1/runs/-1', 'params.id: "-1" is not a run id (a whole number, 1 or more)'],
     ['/v1/observations?measurement=placement_rate', `querystring.measurement: expected one of: ${Object.keys(measurements).join(', ')}; got "placement_rate"`],
-    ['/v1/observations?limit=0&since=x', 'querystring.since: "x" is neither an ISO 8601 time nor a duration such as 15m, 24h, 7d; querystring.limit: expected at least 1, got 0'],
+    ['/v1/observations?limit=0&since=x', 'querystring.since: "x" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d); querystring.limit: "0" is not a whole number from 1 to 1000'],
   ])('GET %s', async (url, message) => {
     const rig = await rigWithSmtp();
     const response = await rig.request({ method: 'GET', url, as: 'viewer' });

@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import { escapeControls } from '../../core/text.ts';
 import type { z } from 'zod';
 import { MailscopeError, type ErrorCode } from '../../core/errors.ts';
 import { errorMap, formatPath } from '../../core/zod-messages.ts';
@@ -56,6 +59,11 @@ export const statusOfCode: Record<ErrorCode, number> = {
   RELEASE_FAILED: 502,
   HTTP_LISTEN_FAILED: 500,
   BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  BODY_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
@@ -89,6 +97,48 @@ function errorBody(code: string, message: string, extra: Record<string, unknown>
   return { error: { code, message, ...extra } };
 }
 
+/** The code of a client error Fastify or Node's HTTP parser answers by status. */
+const clientErrorCodes: Partial<Record<number, ErrorCode>> = { 408: 'REQUEST_TIMEOUT', 413: 'BODY_TOO_LARGE', 414: 'URI_TOO_LONG', 415: 'UNSUPPORTED_MEDIA_TYPE', 431: 'HEADERS_TOO_LARGE' };
+
+/**
+ * Errors before a request reaches a route (a %-escape that is not one, a path
+ * segment longer than maxParamLength): the same error shape, and never the URL
+ * itself, which may carry a credential.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void reply.code(414).send(errorBody('URI_TOO_LONG', 'a path segment is longer than 200 characters'));
+    return;
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    void reply.code(400).send(errorBody('BAD_REQUEST', 'the URL is not valid: a %-escape that is not one, or not UTF-8'));
+    return;
+  }
+  reply.log.error({ err: error }, 'unexpected framework error');
+  void reply.code(500).send(errorBody('INTERNAL', 'internal error'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers too large,
+ * a request that did not arrive within http.requestTimeout, bytes that are not
+ * HTTP): answered in the same error shape, then the connection is closed.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in full within http.requestTimeout']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'the request line and headers are larger than 16 KiB']
+        : [400, 'BAD_REQUEST', 'not an HTTP request this server can read'];
+  this.log.debug({ code: error.code, status }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify(errorBody(code, message));
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 /**
  * One error handler for the whole API: validation → 400 with every issue; a
  * MailscopeError → its status and message; anything else → 500 with no detail
@@ -114,14 +164,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {
-      // Fastify's own client errors (bad JSON, wrong content type, body too large): their messages are safe.
-      return reply.code(status).send(errorBody('BAD_REQUEST', error.message));
+      // Fastify's own client errors (bad JSON, wrong content type, body too large): their messages are
+      // safe, but kept to one bounded line all the same.
+      return reply.code(status).send(errorBody(clientErrorCodes[status] ?? 'BAD_REQUEST', escapeControls(error.message).slice(0, 300)));
     }
     request.log.error({ err: error }, 'unexpected error');
     return reply.code(500).send(errorBody('INTERNAL', 'internal error'));
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+    const path = escapeControls(request.url.split('?')[0]!);
+    reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${path.length > 200 ? `${path.slice(0, 197)}...` : path}`));
   });
 }

@@ -4,12 +4,13 @@ import { silenced, silenceLabels } from '../../alerts/engine.ts';
 import { severities } from '../../alerts/rules.ts';
 import { alertStates, type InstanceState } from '../../alerts/state.ts';
 import { MailscopeError } from '../../core/errors.ts';
-import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
+import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, silencePageKey, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
 import { futureTime } from '../../core/schema.ts';
-import { errorResponses, IdParams, limitParam } from '../schemas.ts';
+import { cursorParam, errorResponses, filterParam, IdParams, iso, limitParam, NextCursor, paged } from '../schemas.ts';
+import { reasonText } from '../../controls/input.ts';
+import { plainTextProblem } from '../../core/text.ts';
 import type { ApiServices } from '../services.ts';
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const fieldValue = z.union([z.number(), z.boolean(), z.string()]);
 
 const AlertSchema = z
@@ -66,17 +67,26 @@ const SilenceSchema = z
   })
   .meta({ id: 'Silence' });
 
+const matcherValue = z
+  .string()
+  .max(253, { error: 'at most 253 characters' })
+  .superRefine((text, ctx) => {
+    const problem = text === '' ? 'must not be empty' : plainTextProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const SilenceBody = z.strictObject({
   matchers: z
-    .record(matcherName, z.string().min(1))
+    .record(matcherName.max(63, { error: 'at most 63 characters' }), matcherValue)
     .refine((matchers) => Object.keys(matchers).length > 0, { message: 'expected at least one matcher: a silence that matches everything hides every alert' })
+    .refine((matchers) => Object.keys(matchers).length <= 20, { message: 'at most 20 matchers' })
     .describe('label → value, all must match: rule, severity, or any tag (target, list, provider, domain, probe, ...)'),
-  until: z.string().describe('when it ends: ISO 8601 time, or a duration from now (2h, 1d)'),
-  comment: z.string().min(1).max(1_000).describe('why: shown to everyone who looks'),
+  until: z.string().max(64, { error: 'at most 64 characters' }).describe('when it ends: ISO 8601 time, or a duration from now (2h, 1d), at most a year ahead'),
+  comment: reasonText.describe('why: shown to everyone who looks'),
 });
 
 export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
-  const activeSilences = () => listSilences(services.db, { activeAt: services.clock.now().getTime(), limit: 10_000 });
+  const activeSilences = () => listSilences(services.db, { activeAt: services.clock.now().getTime() });
 
   const present = (alert: AlertRow, silences: readonly SilenceRow[]): z.output<typeof AlertSchema> => {
     const machine = alert.machine as unknown as InstanceState;
@@ -150,16 +160,19 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
               .optional()
               .describe('comma-separated: pending, firing, resolved, inactive'),
             severity: z.enum(severities).optional(),
-            rule: z.string().min(1).optional(),
+            rule: filterParam.optional(),
             limit: limitParam,
+            cursor: cursorParam.optional(),
           }),
-          response: { 200: z.object({ alerts: z.array(AlertSchema) }), ...errorResponses(400, 401, 403) },
+          response: { 200: z.object({ alerts: z.array(AlertSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
-        const { state, severity, rule, limit } = request.query;
+        const { state, severity, rule, limit, cursor } = request.query;
         const silences = activeSilences();
-        return { alerts: listAlerts(services.db, { ...(state ? { states: state } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}), limit }).map((alert) => present(alert, silences)) };
+        const found = listAlerts(services.db, { ...(state ? { states: state } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (alert) => ({ time: alert.updatedAt, id: alert.id }));
+        return { alerts: items.map((alert) => present(alert, silences)), ...(next ? { next } : {}) };
       },
     );
 
@@ -184,7 +197,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
           tags: ['alerts'],
           summary: 'Acknowledge a firing alert: no more reminders until it resolves',
           params: IdParams,
-          body: z.strictObject({ comment: z.string().min(1).max(1_000).optional() }).nullish(),
+          body: z.strictObject({ comment: reasonText.optional() }).nullish(),
           response: { 200: z.object({ alert: AlertSchema }), ...errorResponses(400, 401, 403, 404, 409) },
         },
       },
@@ -202,13 +215,15 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['alerts'],
           summary: 'The delivery log: each notification to each channel, its attempts and outcome, newest first',
-          querystring: z.strictObject({ alert: z.string().min(1).optional(), status: z.enum(['pending', 'sent', 'failed']).optional(), limit: limitParam }),
-          response: { 200: z.object({ notifications: z.array(NotificationSchema) }), ...errorResponses(400, 401, 403) },
+          querystring: z.strictObject({ alert: filterParam.optional(), status: z.enum(['pending', 'sent', 'failed']).optional(), limit: limitParam, cursor: cursorParam.optional() }),
+          response: { 200: z.object({ notifications: z.array(NotificationSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
-        const { alert, status, limit } = request.query;
-        return { notifications: listNotifications(services.db, { ...(alert ? { alertId: alert } : {}), ...(status ? { status } : {}), limit }).map(presentNotification) };
+        const { alert, status, limit, cursor } = request.query;
+        const found = listNotifications(services.db, { ...(alert ? { alertId: alert } : {}), ...(status ? { status } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (row) => ({ time: row.createdAt, id: row.id }));
+        return { notifications: items.map(presentNotification), ...(next ? { next } : {}) };
       },
     );
 
@@ -219,14 +234,15 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['alerts'],
           summary: 'Silences, newest first (active only with ?active=true)',
-          querystring: z.strictObject({ active: z.enum(['true', 'false']).optional(), limit: limitParam }),
-          response: { 200: z.object({ silences: z.array(SilenceSchema) }), ...errorResponses(400, 401, 403) },
+          querystring: z.strictObject({ active: z.enum(['true', 'false']).optional(), limit: limitParam, cursor: cursorParam.optional() }),
+          response: { 200: z.object({ silences: z.array(SilenceSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
-        const { active, limit } = request.query;
-        const silences = active === 'true' ? listSilences(services.db, { activeAt: services.clock.now().getTime(), limit }) : listSilences(services.db, { limit });
-        return { silences: silences.map(presentSilence) };
+        const { active, limit, cursor } = request.query;
+        const found = listSilences(services.db, { ...(active === 'true' ? { activeAt: services.clock.now().getTime() } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (silence) => silencePageKey(services.db, silence.id));
+        return { silences: items.map(presentSilence), ...(next ? { next } : {}) };
       },
     );
 

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MailscopeError } from '../../core/errors.ts';
-import { scopeKeyNames, scopeKeys, scopeSchema } from '../../core/scope.ts';
-import { getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
-import { futureTime } from '../../core/schema.ts';
-import { errorResponses, limitParam } from '../schemas.ts';
+import { scopeKeyNames, scopeKeys } from '../../core/scope.ts';
+import { ControlRequest, expiryOf, ResumeRequest } from '../../controls/input.ts';
+import type { Decision } from '../../controls/service.ts';
+import { controlActionNames, controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
+import { cursorParam, errorResponses, filterParam, IdParams, iso, limitParam, NextCursor, paged } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
-
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 const ScopeSchema = z.record(z.string(), z.string()).describe(`scope keys: ${scopeKeyNames.join(', ')}`);
 
@@ -26,11 +25,11 @@ const PushSchema = z
 const ControlSchema = z
   .object({
     id: z.string(),
-    action: z.enum(['pause', 'throttle']),
+    action: z.enum(controlActionNames),
     scope: ScopeSchema,
     ratePerMinute: z.int().optional(),
     reason: z.string(),
-    source: z.string().describe('rule:<id> or token:<name>'),
+    source: z.string().describe('rule:<id>, token:<name> or cli:<user>'),
     rule: z.string().optional(),
     alert: z.string().optional(),
     createdBy: z.string(),
@@ -55,28 +54,94 @@ const AuditSchema = z
   .object({ id: z.int(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), details: z.record(z.string(), z.unknown()) })
   .meta({ id: 'AuditEntry' });
 
-const ControlBody = z.strictObject({
-  action: z.enum(['pause', 'throttle']),
-  scope: scopeSchema.describe(`what to pause or throttle; keys (all must match): ${scopeKeyNames.map((key) => `${key} (${scopeKeys[key]})`).join('; ')}`),
-  rate: z.int({ error: 'expected a whole number of messages per minute' }).min(0, { error: 'must be 0 or more (messages per minute)' }).optional().describe('throttle: messages per minute for the whole scope'),
-  reason: z.string().min(1).max(1_000).describe('why: in the audit log and shown to everyone who looks'),
-  expires: z.string().optional().describe('when it lifts by itself: ISO 8601 time, or a duration from now (2h)'),
+/** The routing engine's question: any of the scope keys; `explain` lists every control that might apply. */
+const PolicyQuery = z.strictObject({
+  ...(Object.fromEntries(scopeKeyNames.map((key) => [key, z.string().max(253).optional().describe(scopeKeys[key])])) as Record<(typeof scopeKeyNames)[number], z.ZodOptional<z.ZodString>>),
+  explain: z.enum(['true', 'false']).optional().describe('true: list every control that might apply (not only the first 10), for a person looking into an answer'),
 });
-
-/** The routing engine's question: any of the scope keys. */
-const PolicyQuery = z.strictObject(Object.fromEntries(scopeKeyNames.map((key) => [key, z.string().max(253).optional().describe(scopeKeys[key])])) as Record<(typeof scopeKeyNames)[number], z.ZodOptional<z.ZodString>>);
 
 const PolicySchema = z
   .object({
     action: z.enum(['allow', 'throttle', 'pause']),
     rate: z.int().optional().describe('throttle: messages per minute (the tightest that applies)'),
-    controls: z.array(z.object({ id: z.string(), action: z.enum(['pause', 'throttle']), scope: ScopeSchema, ratePerMinute: z.int().optional(), reason: z.string() })),
-    unsure: z.array(z.object({ id: z.string(), missing: z.array(z.string()) })).describe('controls that might apply: the question lacks these keys (controls.failMode decides)'),
+    controls: z.array(z.object({ id: z.string(), action: z.enum(controlActionNames), scope: ScopeSchema, ratePerMinute: z.int().optional(), reason: z.string() })).describe('the controls that apply'),
+    unsure: z
+      .array(z.object({ id: z.string(), missing: z.array(z.string()) }))
+      .describe(`controls that might apply: the question lacks these keys (controls.failMode decides). At most ${10} (pauses first, then the tightest throttles) unless explain=true`),
+    unsureCount: z.int().describe('how many controls might apply'),
+    missing: z.array(z.string()).describe('the keys whose absence leaves controls unsure: ask with them to be sure'),
   })
   .meta({ id: 'PolicyDecision' });
 
-/** Distinct questions whose answers are kept (the oldest goes first). */
+/** Unsure controls listed in an answer without explain=true. */
+const unsureShown = 10;
+/** Answers kept: at most this many distinct questions, and this many bytes (questions and answers), the oldest going first. */
 const maxAnswers = 10_000;
+const maxAnswerBytes = 8 * 1024 * 1024;
+
+/** The answer to a question, as JSON: small unless explained (only the unsure controls that could tighten it come first). */
+function policyAnswer(decision: Decision, explain: boolean): string {
+  const tightness = (control: ControlRow) => (control.action === 'pause' ? -1 : (control.ratePerMinute ?? 0));
+  const unsure = [...decision.unsure].sort((a, b) => tightness(a.control) - tightness(b.control));
+  const shown = explain ? unsure : unsure.slice(0, unsureShown);
+  const missing = [...new Set(decision.unsure.flatMap((entry) => entry.missing))];
+  const answer: z.output<typeof PolicySchema> = {
+    action: decision.action,
+    ...(decision.ratePerMinute !== undefined ? { rate: decision.ratePerMinute } : {}),
+    controls: decision.controls.map((control) => ({
+      id: control.id,
+      action: control.action,
+      scope: control.scope as Record<string, string>,
+      ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}),
+      reason: control.reason,
+    })),
+    unsure: shown.map((entry) => ({ id: entry.control.id, missing: entry.missing })),
+    unsureCount: decision.unsure.length,
+    missing: scopeKeyNames.filter((key) => missing.includes(key)),
+  };
+  return JSON.stringify(answer);
+}
+
+/** Answers by question, bounded in count and bytes; the oldest question goes first. */
+export class AnswerCache {
+  readonly #answers = new Map<string, string>();
+  #bytes = 0;
+  readonly limits: { entries: number; bytes: number };
+
+  constructor(limits: { entries: number; bytes: number } = { entries: maxAnswers, bytes: maxAnswerBytes }) {
+    this.limits = limits;
+  }
+
+  get(question: string): string | undefined {
+    return this.#answers.get(question);
+  }
+
+  set(question: string, answer: string): void {
+    const size = question.length + answer.length;
+    if (size > this.limits.bytes) return;
+    this.#remove(question);
+    while (this.#answers.size >= this.limits.entries || this.#bytes + size > this.limits.bytes) this.#remove(this.#answers.keys().next().value!);
+    this.#answers.set(question, answer);
+    this.#bytes += size;
+  }
+
+  clear(): void {
+    this.#answers.clear();
+    this.#bytes = 0;
+  }
+
+  /** Questions kept and their size in characters (questions and answers). */
+  get stats(): { entries: number; bytes: number } {
+    return { entries: this.#answers.size, bytes: this.#bytes };
+  }
+
+  #remove(question: string): void {
+    const answer = this.#answers.get(question);
+    if (answer === undefined) return;
+    this.#answers.delete(question);
+    this.#bytes -= question.length + answer.length;
+  }
+}
 
 export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
   const presentPush = (push: PushRow): z.output<typeof PushSchema> => ({
@@ -121,7 +186,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
 
   return async (app) => {
     /** Answers by question (the URL), kept while the controls stay as they are (ControlService.generation). */
-    const answers = new Map<string, string>();
+    const answers = new AnswerCache();
     let answersOf = -1;
     app.get(
       '/v1/policy',
@@ -143,24 +208,12 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
           answers.clear();
           answersOf = generation;
         }
-        let json = answers.get(request.url);
+        const explain = request.query.explain === 'true';
+        // Explained answers are for people, rare and large: built each time, never kept.
+        let json = explain ? undefined : answers.get(request.url);
         if (json === undefined) {
-          const decision = controls.decide(request.query);
-          const answer: z.output<typeof PolicySchema> = {
-            action: decision.action,
-            ...(decision.ratePerMinute !== undefined ? { rate: decision.ratePerMinute } : {}),
-            controls: decision.controls.map((control) => ({
-              id: control.id,
-              action: control.action,
-              scope: control.scope as Record<string, string>,
-              ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}),
-              reason: control.reason,
-            })),
-            unsure: decision.unsure.map((entry) => ({ id: entry.control.id, missing: entry.missing })),
-          };
-          json = JSON.stringify(answer);
-          if (answers.size >= maxAnswers) answers.delete(answers.keys().next().value!);
-          answers.set(request.url, json);
+          json = policyAnswer(controls.decide(request.query), explain);
+          if (!explain) answers.set(request.url, json);
         }
         // A string is sent as it is: the answer was built to the schema above.
         return reply.type('application/json; charset=utf-8').send(json as never);
@@ -174,13 +227,15 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['controls'],
           summary: 'Pauses and throttles, newest first (active only with ?active=true)',
-          querystring: z.strictObject({ active: z.enum(['true', 'false']).optional(), source: z.string().min(1).optional(), limit: limitParam }),
-          response: { 200: z.object({ controls: z.array(ControlSchema) }), ...errorResponses(400, 401, 403) },
+          querystring: z.strictObject({ active: z.enum(['true', 'false']).optional(), source: filterParam.optional(), limit: limitParam, cursor: cursorParam.optional() }),
+          response: { 200: z.object({ controls: z.array(ControlSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
-        const { active, source, limit } = request.query;
-        return { controls: listControls(services.db, { ...(active ? { active: active === 'true' } : {}), ...(source ? { source } : {}), limit }).map(present) };
+        const { active, source, limit, cursor } = request.query;
+        const found = listControls(services.db, { ...(active ? { active: active === 'true' } : {}), ...(source ? { source } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (control) => controlPageKey(services.db, control.id));
+        return { controls: items.map(present), ...(next ? { next } : {}) };
       },
     );
 
@@ -188,7 +243,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       '/v1/controls/:id',
       {
         config: { access: 'viewer' },
-        schema: { tags: ['controls'], summary: 'One control, with its pushes and held messages', params: z.strictObject({ id: z.string().min(1) }), response: { 200: z.object({ control: ControlSchema }), ...errorResponses(401, 403, 404) } },
+        schema: { tags: ['controls'], summary: 'One control, with its pushes and held messages', params: IdParams, response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404) } },
       },
       async (request) => {
         const control = getControl(services.db, request.params.id);
@@ -204,14 +259,13 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['controls'],
           summary: 'Pause or throttle a slice of traffic; the same action on the same scope again is the same control (200)',
-          body: ControlBody,
+          body: ControlRequest,
           response: { 200: z.object({ control: ControlSchema }), 201: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request, reply) => {
         const { action, scope, rate, reason, expires } = request.body;
-        const now = services.clock.now().getTime();
-        const expiresAt = expires === undefined ? undefined : futureTime('expires', expires, now);
+        const expiresAt = expiryOf(expires, services.clock.now().getTime());
         const by = request.principal!.name;
         const { control, created } = controlsService().create({ action, scope, ratePerMinute: rate, reason, expiresAt, source: `token:${by}`, actor: by });
         return reply.code(created ? 201 : 200).send({ control: present(control) });
@@ -225,8 +279,8 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['controls'],
           summary: 'Lift a control now (resume): the lift is pushed to the platforms',
-          params: z.strictObject({ id: z.string().min(1) }),
-          body: z.strictObject({ reason: z.string().min(1).max(1_000).optional() }).nullish(),
+          params: IdParams,
+          body: ResumeRequest.nullish(),
           response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404, 409) },
         },
       },
@@ -243,15 +297,15 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['controls'],
           summary: 'Who changed which control, how and why, newest first',
-          querystring: z.strictObject({ subject: z.string().min(1).optional().describe('a control id'), actor: z.string().min(1).optional(), limit: limitParam }),
-          response: { 200: z.object({ entries: z.array(AuditSchema) }), ...errorResponses(400, 401, 403) },
+          querystring: z.strictObject({ subject: filterParam.optional().describe('a control id'), actor: filterParam.optional(), limit: limitParam, cursor: cursorParam.optional() }),
+          response: { 200: z.object({ entries: z.array(AuditSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
-        const { subject, actor, limit } = request.query;
-        return {
-          entries: listAudit(services.db, { ...(subject ? { subject } : {}), ...(actor ? { actor } : {}), limit }).map((entry) => ({ ...entry, at: iso(entry.at)! })),
-        };
+        const { subject, actor, limit, cursor } = request.query;
+        const found = listAudit(services.db, { ...(subject ? { subject } : {}), ...(actor ? { actor } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (entry) => ({ time: entry.at, id: entry.id }));
+        return { entries: items.map((entry) => ({ ...entry, at: iso(entry.at) })), ...(next ? { next } : {}) };
       },
     );
   };

@@ -2,17 +2,18 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { measurements, tagNames, type MeasurementName } from '../../series/registry.ts';
 import { listObservations } from '../../store/runs.ts';
-import { errorResponses, limitParam, ObservationSchema, timeParam } from '../schemas.ts';
+import { cursorParam, errorResponses, filterParam, limitParam, NextCursor, ObservationSchema, paged, timeParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const measurementNames = Object.keys(measurements) as [MeasurementName, ...MeasurementName[]];
 
 const ObservationsQuery = z.strictObject({
   measurement: z.enum(measurementNames).optional(),
-  probe: z.string().min(1).optional(),
+  probe: filterParam.optional(),
   since: timeParam.optional(),
   until: timeParam.optional(),
   limit: limitParam,
+  cursor: cursorParam.optional(),
 });
 
 const SeriesSchema = z
@@ -38,13 +39,15 @@ export function observationRoutes(services: ApiServices): FastifyPluginAsyncZod 
           tags: ['observations'],
           summary: 'Observations, newest first',
           querystring: ObservationsQuery,
-          response: { 200: z.object({ observations: z.array(ObservationSchema) }), ...errorResponses(400, 401, 403) },
+          response: { 200: z.object({ observations: z.array(ObservationSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
         const now = services.clock.now();
-        const { measurement, probe, since, until, limit } = request.query;
-        return { observations: listObservations(services.db, { measurement, probe, since: since?.(now), until: until?.(now), limit }) };
+        const { measurement, probe, since, until, limit, cursor } = request.query;
+        const found = listObservations(services.db, { measurement, probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (observation) => ({ time: Date.parse(observation.time), id: observation.id }));
+        return { observations: items, ...(next ? { next } : {}) };
       },
     );
 

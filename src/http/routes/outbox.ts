@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listQuarantine, outboxStats } from '../../store/outbox.ts';
 import type { ApiServices } from '../services.ts';
+import { cursorParam, errorResponses, limitParam, NextCursor, paged } from '../schemas.ts';
 
 const OutboxStatus = z.object({
   configured: z.boolean().describe('false: no `influx:` section, so nothing drains the outbox'),
@@ -34,7 +35,7 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/v1/outbox',
-      { config: { access: 'viewer' }, schema: { tags: ['outbox'], summary: 'Points waiting for the time-series database, and the last write error', response: { 200: OutboxStatus } } },
+      { config: { access: 'viewer' }, schema: { tags: ['outbox'], summary: 'Points waiting for the time-series database, and the last write error', response: { 200: OutboxStatus, ...errorResponses(401, 403) } } },
       async () => status(),
     );
 
@@ -45,17 +46,18 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['outbox'],
           summary: 'Lines the server refused as malformed, newest first, with its reason',
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(100) }).strict(),
-          response: { 200: z.object({ lines: z.array(Quarantined) }) },
+          querystring: z.strictObject({ limit: limitParam, cursor: cursorParam.optional() }),
+          response: { 200: z.object({ lines: z.array(Quarantined), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
-      async (request) => ({
-        lines: listQuarantine(services.db, request.query.limit).map((line) => ({
-          ...line,
-          createdAt: new Date(line.createdAt).toISOString(),
-          quarantinedAt: new Date(line.quarantinedAt).toISOString(),
-        })),
-      }),
+      async (request) => {
+        const { limit, cursor } = request.query;
+        const { items, next } = paged(listQuarantine(services.db, limit + 1, cursor === undefined ? undefined : Number(cursor.id)), limit, (line) => ({ time: line.id, id: line.id }));
+        return {
+          lines: items.map((line) => ({ ...line, createdAt: new Date(line.createdAt).toISOString(), quarantinedAt: new Date(line.quarantinedAt).toISOString() })),
+          ...(next ? { next } : {}),
+        };
+      },
     );
 
     app.get(

@@ -2,14 +2,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MailscopeError } from '../../core/errors.ts';
 import { getRun, listRuns, observationsOfRun } from '../../store/runs.ts';
-import { errorResponses, limitParam, ObservationSchema, RunSchema, timeParam } from '../schemas.ts';
+import { cursorParam, errorResponses, filterParam, limitParam, NextCursor, NumericIdParams, ObservationSchema, paged, RunSchema, timeParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const RunsQuery = z.strictObject({
-  probe: z.string().min(1).optional(),
+  probe: filterParam.optional(),
   since: timeParam.optional(),
   until: timeParam.optional(),
   limit: limitParam,
+  cursor: cursorParam.optional(),
 });
 
 export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
@@ -22,13 +23,14 @@ export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
           tags: ['runs'],
           summary: 'Probe runs, newest first',
           querystring: RunsQuery,
-          response: { 200: z.object({ runs: z.array(RunSchema) }), ...errorResponses(400, 401, 403) },
+          response: { 200: z.object({ runs: z.array(RunSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
         const now = services.clock.now();
-        const { probe, since, until, limit } = request.query;
-        return { runs: listRuns(services.db, { probe, since: since?.(now), until: until?.(now), limit }) };
+        const { probe, since, until, limit, cursor } = request.query;
+        const { items, next } = paged(listRuns(services.db, { probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor }), limit, (run) => ({ time: Date.parse(run.startedAt), id: run.id }));
+        return { runs: items, ...(next ? { next } : {}) };
       },
     );
 
@@ -39,7 +41,7 @@ export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['runs'],
           summary: 'One run with its observations',
-          params: z.object({ id: z.coerce.number().int().positive() }),
+          params: NumericIdParams,
           response: {
             200: z.object({ run: RunSchema, observations: z.array(ObservationSchema) }),
             ...errorResponses(400, 401, 403, 404),
