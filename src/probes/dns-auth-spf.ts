@@ -1,10 +1,10 @@
 /**
  * SPF (RFC 7208): the record's shape is linted here; lookups are counted and each
- * sending IP is evaluated by mailauth's SPF evaluator, asking our DNS client.
+ * sending IP is evaluated the way receivers do (protocols/auth/spf.ts: mailauth's
+ * evaluator in strict mode, asking our DNS client).
  */
 import ipaddr from 'ipaddr.js';
-import { spf } from 'mailauth/lib/spf/index.js';
-import { mailauthResolver } from '../protocols/auth/resolver.ts';
+import { evaluateSpf, type SpfEvaluation } from '../protocols/auth/spf.ts';
 import {
   dnsErrorFinding,
   lookup,
@@ -24,6 +24,12 @@ const countingLimit = 40;
 /** An address no SPF record should authorize (RFC 5737 TEST-NET-1): evaluating it walks every term. */
 const unauthorizedProbeIp = '192.0.2.1';
 const mechanisms = new Set(['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists']);
+
+/** Text from DNS put in a message: control characters replaced, cut to a bound. */
+function shown(text: string, max = 120): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
 
 export function isSpfRecord(text: string): boolean {
   return /^v=spf1(\s|$)/i.test(text);
@@ -217,26 +223,22 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
   if (walked.failure) findings.push(walked.failure);
 
   // Count as receivers do, through includes and redirects: evaluate an address no record
-  // authorizes, so every term is visited. With a loop, only as far as receivers go.
-  const adapter = mailauthResolver(ctx.dns, ctx.signal);
+  // authorizes, so every term is visited. With a loop, only as far as receivers go. (A lookup
+  // receivers step over, such as the exp= text's, leaves the counts as they are.)
   const limits = walked.loop ? { count: lookupLimit, void: voidLimit } : { count: countingLimit, void: countingLimit };
-  const counted = await spf({
-    sender: `postmaster@${domain}`,
+  const counted = await evaluateSpf(ctx.dns, {
     ip: unauthorizedProbeIp,
+    mailFrom: `postmaster@${domain}`,
     helo: domain,
-    mta: 'mailscope',
-    resolver: adapter.resolve as never,
-    strict: true,
-    maxResolveCount: limits.count,
-    maxVoidCount: limits.void,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    maxLookups: limits.count,
+    maxVoidLookups: limits.void,
   });
-  const failure = adapter.firstFailure();
   const details: Record<string, string | number | boolean> = {};
-  if (failure) {
-    findings.push(dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message }));
+  if (counted.failure) {
+    findings.push(failureFinding(counted.failure));
   } else {
-    const count = counted.lookups?.count ?? 0;
-    const voids = counted.lookups?.void ?? 0;
+    const { count, void: voids } = counted.lookups;
     details.spf_lookups = count;
     details.spf_void_lookups = voids;
     const atLeast = count > limits.count ? 'more than ' : '';
@@ -260,13 +262,12 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
         message: `SPF makes ${voids} void lookups (names that have no records; receivers allow ${voidLimit}) and returns permerror. Remove the terms that name domains without records.`,
       });
     }
-    const result = counted.status.result;
     const explained = findings.some((finding) => finding.level === 'fail');
-    if (result === 'permerror' && !explained) {
+    if (counted.result === 'permerror' && !explained) {
       findings.push({
         code: 'SPF_PERMERROR',
         level: 'fail',
-        message: `Receivers get permerror evaluating SPF: ${String(counted.status.comment ?? '').replace(/^mailscope: /, '')}. Fix the record.`,
+        message: `Receivers get permerror evaluating SPF: ${shown(counted.reason, 300)}. Fix the record.`,
       });
     }
   }
@@ -280,27 +281,56 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
   });
 }
 
-/** What SPF gives a sending IP for this domain, from mailauth's evaluator (what receivers compute). */
+function failureFinding(failure: NonNullable<SpfEvaluation['failure']>): Finding {
+  return dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message });
+}
+
+/** Lookups that failed and that receivers step over: said beside the result, which stands without them. */
+function skippedFindings(ip: string, evaluation: SpfEvaluation): Finding[] {
+  const findings: Finding[] = [];
+  const explanation = evaluation.skipped.find((skipped) => skipped.purpose === 'explanation');
+  if (explanation) {
+    const { name, code } = explanation.failure;
+    findings.push({
+      code: 'SPF_IP_EXPLANATION_UNAVAILABLE',
+      level: 'pass',
+      message: `The lookup of the explanation text (exp=) at ${shown(name)} failed (${code}); receivers then give no explanation, and the result stands (RFC 7208 6.2).`,
+    });
+  }
+  const ptr = evaluation.skipped.filter((skipped) => skipped.purpose === 'ptr');
+  if (ptr.length > 0) {
+    const { name, type, code, message } = ptr[0]!.failure;
+    const more = ptr.length > 1 ? ` (and ${plural(ptr.length - 1, 'other lookup')})` : '';
+    findings.push({
+      code: 'SPF_IP_PTR_LOOKUP_FAILED',
+      level: 'warn',
+      message: `The ${type} lookup of ${shown(name)} failed (${code}: ${shown(message)})${more} while SPF checked the reverse DNS names of ${ip}; receivers skip such a name (RFC 7208 5.5), so ${ip} gets ${evaluation.result} without it, and may get another result once that lookup answers.`,
+    });
+  }
+  return findings;
+}
+
+/** What SPF gives a sending IP for this domain, evaluated the way receivers do. */
 export async function checkSpfIp(ctx: CheckContext, domain: string, ip: string): Promise<CheckResult> {
   const subject = { check: 'spf_ip' as const, domain, ip };
-  const adapter = mailauthResolver(ctx.dns, ctx.signal);
-  const evaluated = await spf({ sender: `postmaster@${domain}`, ip, helo: domain, mta: 'mailscope', resolver: adapter.resolve as never });
-  const outcome = evaluated.status.result;
-  const failure = adapter.firstFailure();
-  const lines = [`${ip} spf=${outcome} ${domain}`];
-  if (outcome === 'temperror' || (failure && outcome !== 'pass')) {
-    const finding = failure
-      ? dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message })
-      : { code: 'SPF_TEMPERROR', level: 'error' as const, message: `SPF evaluation for ${ip} ended in temperror; try again.` };
+  const evaluation = await evaluateSpf(ctx.dns, { ip, mailFrom: `postmaster@${domain}`, helo: domain, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const outcome = evaluation.result;
+  if (outcome === 'temperror') {
+    // Unknown is not a result: the DNS failure behind it, with our code.
+    const finding: Finding = evaluation.failure
+      ? failureFinding(evaluation.failure)
+      : { code: 'SPF_TEMPERROR', level: 'error', message: `SPF evaluation for ${ip} ended in temperror (${shown(evaluation.reason, 300)}); try again.` };
     return result(subject, { findings: [finding], lines: undefined, summary: '' });
   }
+  const lines = [`${ip} spf=${outcome} ${domain}`];
   const advice: Record<string, string> = {
     fail: `${ip} gets SPF fail for ${domain}: it is not in the record, which ends with "-all", so receivers may reject its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
     softfail: `${ip} gets SPF softfail for ${domain}: it is not in the record (caught by "~all"), so SPF does not pass for its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
     neutral: `${ip} gets SPF neutral for ${domain}: the record neither lists nor rejects it, so SPF does not pass for its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
     none: `${ip} gets no SPF result for ${domain}: the domain publishes no SPF record. Publish one that lists ${ip}.`,
-    permerror: `${ip} gets SPF permerror for ${domain} (${String(evaluated.status.comment ?? '').replace(/^mailscope: /, '')}): SPF fails for all its mail. Fix the record.`,
+    permerror: `${ip} gets SPF permerror for ${domain} (${shown(evaluation.reason, 300)}): SPF fails for all its mail. Fix the record.`,
   };
   const findings: Finding[] = outcome === 'pass' ? [] : [{ code: `SPF_IP_${outcome.toUpperCase()}`, level: 'fail', message: advice[outcome] ?? `${ip} gets SPF ${outcome} for ${domain}.` }];
+  findings.push(...skippedFindings(ip, evaluation));
   return result(subject, { findings, lines, summary: `${ip} passes SPF for ${domain}.`, details: { spf_result: outcome } });
 }
