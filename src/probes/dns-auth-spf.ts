@@ -19,6 +19,8 @@ import {
 
 export const lookupLimit = 10;
 export const voidLimit = 2;
+/** MX hosts whose addresses one "mx" term may look up (RFC 7208 4.6.4); past them, permerror. */
+export const mxHostLimit = 10;
 /** How far lookups are counted past the limit, to say how far over a record is. */
 const countingLimit = 40;
 /** An address no SPF record should authorize (RFC 5737 TEST-NET-1): evaluating it walks every term. */
@@ -182,6 +184,40 @@ function shapeFindings(domain: string, walked: Walk): Finding[] {
   return findings;
 }
 
+/**
+ * An "mx" term whose domain has more than 10 MX hosts: receivers look up the addresses of
+ * 10 and return permerror for the term past them. Counting lookups cannot show it (the MX
+ * hosts are not lookups of the record's), so each term's MX set is looked at.
+ */
+async function mxHostFindings(ctx: CheckContext, records: WalkedRecord[]): Promise<{ findings: Finding[]; failure?: Finding }> {
+  const findings: Finding[] = [];
+  let failure: Finding | undefined;
+  const asked = new Set<string>();
+  for (const record of records) {
+    for (const term of record.parsed.terms) {
+      if (term.name !== 'mx') continue;
+      const target = (term.value ?? record.domain).toLowerCase().replace(/\.$/, '');
+      if (!target || target.includes('%') || asked.has(target)) continue;
+      asked.add(target);
+      const found = await lookup(ctx, target, 'MX');
+      if (found.kind === 'error') {
+        failure ??= dnsErrorFinding(target, 'MX', found);
+        continue;
+      }
+      if (found.kind !== 'records') continue;
+      const hosts = found.records.filter((mx) => (mx.data as { exchange: string }).exchange !== '').length;
+      if (hosts <= mxHostLimit) continue;
+      const written = `${term.qualifier === '+' ? '' : term.qualifier}mx${term.value ? `:${term.value}` : ''}`;
+      findings.push({
+        code: 'SPF_TOO_MANY_MX',
+        level: 'fail',
+        message: `The SPF record of ${shown(record.domain)} has "${shown(written)}", and ${shown(target)} has ${hosts} MX hosts: receivers look up the addresses of at most ${mxHostLimit} for one "mx" term and return permerror past them (RFC 7208 4.6.4), so SPF fails for mail from servers they have not matched by then. List the sending servers with ip4:/ip6: ranges instead.`,
+      });
+    }
+  }
+  return failure ? { findings, failure } : { findings };
+}
+
 /** The domain's SPF record: one, well-formed, within the lookup limits, not open to the world. */
 export async function checkSpf(ctx: CheckContext, domain: string): Promise<CheckResult> {
   const subject = { check: 'spf' as const, domain };
@@ -234,9 +270,13 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
     maxLookups: limits.count,
     maxVoidLookups: limits.void,
   });
+  const mx = await mxHostFindings(ctx, walked.records);
+  findings.push(...mx.findings);
   const details: Record<string, string | number | boolean> = {};
   if (counted.failure) {
     findings.push(failureFinding(counted.failure));
+  } else if (mx.failure) {
+    findings.push(mx.failure);
   } else {
     const { count, void: voids } = counted.lookups;
     details.spf_lookups = count;

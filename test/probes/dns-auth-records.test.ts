@@ -36,9 +36,12 @@ const zone: Record<string, Record<string, string[]>> = {
   '_smtp._tls.tlsbad.test': { TXT: ['v=TLSRPTv1; rua=tls@tlsbad.test'] },
   // exp= names a host that does not answer: the explanation is looked up after the result is decided.
   'explain.test': { TXT: ['v=spf1 ip4:192.0.2.10 -all exp=why.explain.test'] },
+  // 11 MX hosts behind one "mx" term; the 11th is the sender.
+  'manymx.test': { TXT: ['v=spf1 mx -all'], MX: Array.from({ length: 11 }, (_, i) => `${i} mx${i + 1}.manymx.test`) },
   'ptrfail.test': { TXT: ['v=spf1 ptr ip4:192.0.2.10 -all'] },
 };
 for (let i = 1; i <= 9; i++) zone[`h${i}.nine.test`] = { A: ['192.0.2.99'] };
+for (let i = 1; i <= 11; i++) zone[`mx${i}.manymx.test`] = { A: [`192.0.2.${100 + i}`] };
 /** Names whose queries go unanswered, and names the resolver fails on. */
 const silent = new Set(['why.explain.test']);
 const failing = new Set(['servfail.test', '77.2.0.192.in-addr.arpa']);
@@ -52,6 +55,10 @@ function answer(query: Query): Reply {
   return {
     answers: values.map((value): Answer => {
       if (query.type === 'TXT') return txt(query.name, value);
+      if (query.type === 'MX') {
+        const [preference, exchange] = value.split(' ');
+        return { type: 'MX', name: query.name, ttl: 60, data: { preference: Number(preference), exchange } } as Answer;
+      }
       return { type: 'A', name: query.name, ttl: 60, data: value } as Answer;
     }),
   };
@@ -117,6 +124,21 @@ describe('dns-auth: SPF shapes', () => {
     expect(ip!.findings[1]!.message).toBe(
       'The lookup of the explanation text (exp=) at why.explain.test failed (DNS_TIMEOUT); receivers then give no explanation, and the result stands (RFC 7208 6.2).',
     );
+  });
+
+  it('an "mx" term whose domain has more than 10 MX hosts; past the 10th, receivers return permerror', async () => {
+    const checks = await run('manymx.test', { ips: ['192.0.2.101', '192.0.2.111'] });
+    expect(checks.spf!.status).toBe('fail');
+    expect(checks.spf!.findings).toEqual([
+      {
+        code: 'SPF_TOO_MANY_MX',
+        level: 'fail',
+        message:
+          'The SPF record of manymx.test has "mx", and manymx.test has 11 MX hosts: receivers look up the addresses of at most 10 for one "mx" term and return permerror past them (RFC 7208 4.6.4), so SPF fails for mail from servers they have not matched by then. List the sending servers with ip4:/ip6: ranges instead.',
+      },
+    ]);
+    expect(checks['spf_ip:192.0.2.101']).toMatchObject({ status: 'pass', details: { spf_result: 'pass' } });
+    expect(checks['spf_ip:192.0.2.111']).toMatchObject({ status: 'fail', details: { spf_result: 'permerror' } });
   });
 
   it('a PTR lookup that fails makes "ptr" not match, as receivers do: the result, with the lookup said', async () => {
