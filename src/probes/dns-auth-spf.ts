@@ -97,7 +97,12 @@ interface Walk {
   failure?: Finding;
 }
 
-/** Follows include: and redirect= (those without macros) to find loops and flags anywhere in the tree. */
+/** Receivers ignore redirect= in a record that has "all" (RFC 7208 6.1: it applies only when no mechanism matched). */
+function followsRedirect(parsed: ParsedSpf): boolean {
+  return parsed.redirect !== undefined && !parsed.terms.some((term) => term.name === 'all');
+}
+
+/** Follows include: and redirect= (those without macros, as receivers do) to find loops and flags anywhere in the tree. */
 async function walk(ctx: CheckContext, top: { domain: string; text: string }): Promise<Walk> {
   const records: WalkedRecord[] = [];
   const seen = new Set<string>();
@@ -107,7 +112,7 @@ async function walk(ctx: CheckContext, top: { domain: string; text: string }): P
     seen.add(domain);
     const parsed = parseSpf(text);
     records.push({ domain, text, parsed });
-    const targets = [...parsed.terms.filter((term) => term.name === 'include').map((term) => term.value), parsed.redirect];
+    const targets = [...parsed.terms.filter((term) => term.name === 'include').map((term) => term.value), followsRedirect(parsed) ? parsed.redirect : undefined];
     for (const target of targets) {
       if (!target || target.includes('%')) continue;
       const next = target.toLowerCase().replace(/\.$/, '');
@@ -147,6 +152,14 @@ function shapeFindings(domain: string, walked: Walk): Finding[] {
         code: 'SPF_PASS_ALL',
         level: 'fail',
         message: `${record.domain === domain ? 'The SPF record' : `The SPF record of ${record.domain} (included)`} ends with "+all", which authorizes every server on the internet to send as ${domain}. End it with "-all" (or "~all").`,
+      });
+    }
+    if (record.parsed.redirect !== undefined && !followsRedirect(record.parsed)) {
+      const target = shown(record.parsed.redirect);
+      findings.push({
+        code: 'SPF_REDIRECT_IGNORED',
+        level: 'warn',
+        message: `The SPF record of ${shown(record.domain)} has both "all" and "redirect=${target}": receivers never follow the redirect of a record that has "all" (RFC 7208 6.1), so the record at ${target} does not apply. Remove the redirect, or the "all" if the redirect is meant.`,
       });
     }
     if (record.parsed.terms.some((term) => term.name === 'ptr')) {

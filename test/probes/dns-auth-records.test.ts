@@ -38,6 +38,8 @@ const zone: Record<string, Record<string, string[]>> = {
   'explain.test': { TXT: ['v=spf1 ip4:192.0.2.10 -all exp=why.explain.test'] },
   // 11 MX hosts behind one "mx" term; the 11th is the sender.
   'manymx.test': { TXT: ['v=spf1 mx -all'], MX: Array.from({ length: 11 }, (_, i) => `${i} mx${i + 1}.manymx.test`) },
+  // redirect= beside "all" (pointing back at itself): receivers never follow it.
+  'redir.test': { TXT: ['v=spf1 ip4:192.0.2.10 redirect=redir.test -all'] },
   'ptrfail.test': { TXT: ['v=spf1 ptr ip4:192.0.2.10 -all'] },
 };
 for (let i = 1; i <= 9; i++) zone[`h${i}.nine.test`] = { A: ['192.0.2.99'] };
@@ -139,6 +141,21 @@ describe('dns-auth: SPF shapes', () => {
     ]);
     expect(checks['spf_ip:192.0.2.101']).toMatchObject({ status: 'pass', details: { spf_result: 'pass' } });
     expect(checks['spf_ip:192.0.2.111']).toMatchObject({ status: 'fail', details: { spf_result: 'permerror' } });
+  });
+
+  it('redirect= beside "all" is ignored as receivers ignore it: a warning, no loop', async () => {
+    const checks = await run('redir.test', { ips: ['192.0.2.10'] });
+    expect(checks.spf!.status).toBe('warn');
+    expect(checks.spf!.findings).toEqual([
+      {
+        code: 'SPF_REDIRECT_IGNORED',
+        level: 'warn',
+        message:
+          'The SPF record of redir.test has both "all" and "redirect=redir.test": receivers never follow the redirect of a record that has "all" (RFC 7208 6.1), so the record at redir.test does not apply. Remove the redirect, or the "all" if the redirect is meant.',
+      },
+    ]);
+    expect(checks.spf!.record).toBe('redir.test TXT "v=spf1 ip4:192.0.2.10 redirect=redir.test -all"');
+    expect(checks['spf_ip:192.0.2.10']).toMatchObject({ status: 'pass', details: { spf_result: 'pass' } });
   });
 
   it('a PTR lookup that fails makes "ptr" not match, as receivers do: the result, with the lookup said', async () => {
