@@ -1,10 +1,10 @@
 /**
  * SPF (RFC 7208): the record's shape is linted here; lookups are counted and each
- * sending IP is evaluated by mailauth's SPF evaluator, asking our DNS client.
+ * sending IP is evaluated the way receivers do (protocols/auth/spf.ts: mailauth's
+ * evaluator in strict mode, asking our DNS client).
  */
 import ipaddr from 'ipaddr.js';
-import { spf } from 'mailauth/lib/spf/index.js';
-import { mailauthResolver } from '../protocols/auth/resolver.ts';
+import { evaluateSpf, type SpfEvaluation } from '../protocols/auth/spf.ts';
 import {
   dnsErrorFinding,
   lookup,
@@ -19,11 +19,19 @@ import {
 
 export const lookupLimit = 10;
 export const voidLimit = 2;
+/** MX hosts whose addresses one "mx" term may look up (RFC 7208 4.6.4); past them, permerror. */
+export const mxHostLimit = 10;
 /** How far lookups are counted past the limit, to say how far over a record is. */
 const countingLimit = 40;
 /** An address no SPF record should authorize (RFC 5737 TEST-NET-1): evaluating it walks every term. */
 const unauthorizedProbeIp = '192.0.2.1';
 const mechanisms = new Set(['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists']);
+
+/** Text from DNS put in a message: control characters replaced, cut to a bound. */
+function shown(text: string, max = 120): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
 
 export function isSpfRecord(text: string): boolean {
   return /^v=spf1(\s|$)/i.test(text);
@@ -89,7 +97,12 @@ interface Walk {
   failure?: Finding;
 }
 
-/** Follows include: and redirect= (those without macros) to find loops and flags anywhere in the tree. */
+/** Receivers ignore redirect= in a record that has "all" (RFC 7208 6.1: it applies only when no mechanism matched). */
+function followsRedirect(parsed: ParsedSpf): boolean {
+  return parsed.redirect !== undefined && !parsed.terms.some((term) => term.name === 'all');
+}
+
+/** Follows include: and redirect= (those without macros, as receivers do) to find loops and flags anywhere in the tree. */
 async function walk(ctx: CheckContext, top: { domain: string; text: string }): Promise<Walk> {
   const records: WalkedRecord[] = [];
   const seen = new Set<string>();
@@ -99,7 +112,7 @@ async function walk(ctx: CheckContext, top: { domain: string; text: string }): P
     seen.add(domain);
     const parsed = parseSpf(text);
     records.push({ domain, text, parsed });
-    const targets = [...parsed.terms.filter((term) => term.name === 'include').map((term) => term.value), parsed.redirect];
+    const targets = [...parsed.terms.filter((term) => term.name === 'include').map((term) => term.value), followsRedirect(parsed) ? parsed.redirect : undefined];
     for (const target of targets) {
       if (!target || target.includes('%')) continue;
       const next = target.toLowerCase().replace(/\.$/, '');
@@ -141,6 +154,14 @@ function shapeFindings(domain: string, walked: Walk): Finding[] {
         message: `${record.domain === domain ? 'The SPF record' : `The SPF record of ${record.domain} (included)`} ends with "+all", which authorizes every server on the internet to send as ${domain}. End it with "-all" (or "~all").`,
       });
     }
+    if (record.parsed.redirect !== undefined && !followsRedirect(record.parsed)) {
+      const target = shown(record.parsed.redirect);
+      findings.push({
+        code: 'SPF_REDIRECT_IGNORED',
+        level: 'warn',
+        message: `The SPF record of ${shown(record.domain)} has both "all" and "redirect=${target}": receivers never follow the redirect of a record that has "all" (RFC 7208 6.1), so the record at ${target} does not apply. Remove the redirect, or the "all" if the redirect is meant.`,
+      });
+    }
     if (record.parsed.terms.some((term) => term.name === 'ptr')) {
       findings.push({
         code: 'SPF_PTR',
@@ -174,6 +195,40 @@ function shapeFindings(domain: string, walked: Walk): Finding[] {
     });
   }
   return findings;
+}
+
+/**
+ * An "mx" term whose domain has more than 10 MX hosts: receivers look up the addresses of
+ * 10 and return permerror for the term past them. Counting lookups cannot show it (the MX
+ * hosts are not lookups of the record's), so each term's MX set is looked at.
+ */
+async function mxHostFindings(ctx: CheckContext, records: WalkedRecord[]): Promise<{ findings: Finding[]; failure?: Finding }> {
+  const findings: Finding[] = [];
+  let failure: Finding | undefined;
+  const asked = new Set<string>();
+  for (const record of records) {
+    for (const term of record.parsed.terms) {
+      if (term.name !== 'mx') continue;
+      const target = (term.value ?? record.domain).toLowerCase().replace(/\.$/, '');
+      if (!target || target.includes('%') || asked.has(target)) continue;
+      asked.add(target);
+      const found = await lookup(ctx, target, 'MX');
+      if (found.kind === 'error') {
+        failure ??= dnsErrorFinding(target, 'MX', found);
+        continue;
+      }
+      if (found.kind !== 'records') continue;
+      const hosts = found.records.filter((mx) => (mx.data as { exchange: string }).exchange !== '').length;
+      if (hosts <= mxHostLimit) continue;
+      const written = `${term.qualifier === '+' ? '' : term.qualifier}mx${term.value ? `:${term.value}` : ''}`;
+      findings.push({
+        code: 'SPF_TOO_MANY_MX',
+        level: 'fail',
+        message: `The SPF record of ${shown(record.domain)} has "${shown(written)}", and ${shown(target)} has ${hosts} MX hosts: receivers look up the addresses of at most ${mxHostLimit} for one "mx" term and return permerror past them (RFC 7208 4.6.4), so SPF fails for mail from servers they have not matched by then. List the sending servers with ip4:/ip6: ranges instead.`,
+      });
+    }
+  }
+  return failure ? { findings, failure } : { findings };
 }
 
 /** The domain's SPF record: one, well-formed, within the lookup limits, not open to the world. */
@@ -217,26 +272,26 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
   if (walked.failure) findings.push(walked.failure);
 
   // Count as receivers do, through includes and redirects: evaluate an address no record
-  // authorizes, so every term is visited. With a loop, only as far as receivers go.
-  const adapter = mailauthResolver(ctx.dns, ctx.signal);
+  // authorizes, so every term is visited. With a loop, only as far as receivers go. (A lookup
+  // receivers step over, such as the exp= text's, leaves the counts as they are.)
   const limits = walked.loop ? { count: lookupLimit, void: voidLimit } : { count: countingLimit, void: countingLimit };
-  const counted = await spf({
-    sender: `postmaster@${domain}`,
+  const counted = await evaluateSpf(ctx.dns, {
     ip: unauthorizedProbeIp,
+    mailFrom: `postmaster@${domain}`,
     helo: domain,
-    mta: 'mailscope',
-    resolver: adapter.resolve as never,
-    strict: true,
-    maxResolveCount: limits.count,
-    maxVoidCount: limits.void,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    maxLookups: limits.count,
+    maxVoidLookups: limits.void,
   });
-  const failure = adapter.firstFailure();
+  const mx = await mxHostFindings(ctx, walked.records);
+  findings.push(...mx.findings);
   const details: Record<string, string | number | boolean> = {};
-  if (failure) {
-    findings.push(dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message }));
+  if (counted.failure) {
+    findings.push(failureFinding(counted.failure));
+  } else if (mx.failure) {
+    findings.push(mx.failure);
   } else {
-    const count = counted.lookups?.count ?? 0;
-    const voids = counted.lookups?.void ?? 0;
+    const { count, void: voids } = counted.lookups;
     details.spf_lookups = count;
     details.spf_void_lookups = voids;
     const atLeast = count > limits.count ? 'more than ' : '';
@@ -260,13 +315,12 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
         message: `SPF makes ${voids} void lookups (names that have no records; receivers allow ${voidLimit}) and returns permerror. Remove the terms that name domains without records.`,
       });
     }
-    const result = counted.status.result;
     const explained = findings.some((finding) => finding.level === 'fail');
-    if (result === 'permerror' && !explained) {
+    if (counted.result === 'permerror' && !explained) {
       findings.push({
         code: 'SPF_PERMERROR',
         level: 'fail',
-        message: `Receivers get permerror evaluating SPF: ${String(counted.status.comment ?? '').replace(/^mailscope: /, '')}. Fix the record.`,
+        message: `Receivers get permerror evaluating SPF: ${shown(counted.reason, 300)}. Fix the record.`,
       });
     }
   }
@@ -280,27 +334,56 @@ export async function checkSpf(ctx: CheckContext, domain: string): Promise<Check
   });
 }
 
-/** What SPF gives a sending IP for this domain, from mailauth's evaluator (what receivers compute). */
+function failureFinding(failure: NonNullable<SpfEvaluation['failure']>): Finding {
+  return dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message });
+}
+
+/** Lookups that failed and that receivers step over: said beside the result, which stands without them. */
+function skippedFindings(ip: string, evaluation: SpfEvaluation): Finding[] {
+  const findings: Finding[] = [];
+  const explanation = evaluation.skipped.find((skipped) => skipped.purpose === 'explanation');
+  if (explanation) {
+    const { name, code } = explanation.failure;
+    findings.push({
+      code: 'SPF_IP_EXPLANATION_UNAVAILABLE',
+      level: 'pass',
+      message: `The lookup of the explanation text (exp=) at ${shown(name)} failed (${code}); receivers then give no explanation, and the result stands (RFC 7208 6.2).`,
+    });
+  }
+  const ptr = evaluation.skipped.filter((skipped) => skipped.purpose === 'ptr');
+  if (ptr.length > 0) {
+    const { name, type, code, message } = ptr[0]!.failure;
+    const more = ptr.length > 1 ? ` (and ${plural(ptr.length - 1, 'other lookup')})` : '';
+    findings.push({
+      code: 'SPF_IP_PTR_LOOKUP_FAILED',
+      level: 'warn',
+      message: `The ${type} lookup of ${shown(name)} failed (${code}: ${shown(message)})${more} while SPF checked the reverse DNS names of ${ip}; receivers skip such a name (RFC 7208 5.5), so ${ip} gets ${evaluation.result} without it, and may get another result once that lookup answers.`,
+    });
+  }
+  return findings;
+}
+
+/** What SPF gives a sending IP for this domain, evaluated the way receivers do. */
 export async function checkSpfIp(ctx: CheckContext, domain: string, ip: string): Promise<CheckResult> {
   const subject = { check: 'spf_ip' as const, domain, ip };
-  const adapter = mailauthResolver(ctx.dns, ctx.signal);
-  const evaluated = await spf({ sender: `postmaster@${domain}`, ip, helo: domain, mta: 'mailscope', resolver: adapter.resolve as never });
-  const outcome = evaluated.status.result;
-  const failure = adapter.firstFailure();
-  const lines = [`${ip} spf=${outcome} ${domain}`];
-  if (outcome === 'temperror' || (failure && outcome !== 'pass')) {
-    const finding = failure
-      ? dnsErrorFinding(failure.name, failure.type, { kind: 'error', code: failure.code, message: failure.message })
-      : { code: 'SPF_TEMPERROR', level: 'error' as const, message: `SPF evaluation for ${ip} ended in temperror; try again.` };
+  const evaluation = await evaluateSpf(ctx.dns, { ip, mailFrom: `postmaster@${domain}`, helo: domain, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const outcome = evaluation.result;
+  if (outcome === 'temperror') {
+    // Unknown is not a result: the DNS failure behind it, with our code.
+    const finding: Finding = evaluation.failure
+      ? failureFinding(evaluation.failure)
+      : { code: 'SPF_TEMPERROR', level: 'error', message: `SPF evaluation for ${ip} ended in temperror (${shown(evaluation.reason, 300)}); try again.` };
     return result(subject, { findings: [finding], lines: undefined, summary: '' });
   }
+  const lines = [`${ip} spf=${outcome} ${domain}`];
   const advice: Record<string, string> = {
     fail: `${ip} gets SPF fail for ${domain}: it is not in the record, which ends with "-all", so receivers may reject its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
     softfail: `${ip} gets SPF softfail for ${domain}: it is not in the record (caught by "~all"), so SPF does not pass for its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
     neutral: `${ip} gets SPF neutral for ${domain}: the record neither lists nor rejects it, so SPF does not pass for its mail. Add "ip4:${ip}" (or the pool's range) to the SPF record.`,
     none: `${ip} gets no SPF result for ${domain}: the domain publishes no SPF record. Publish one that lists ${ip}.`,
-    permerror: `${ip} gets SPF permerror for ${domain} (${String(evaluated.status.comment ?? '').replace(/^mailscope: /, '')}): SPF fails for all its mail. Fix the record.`,
+    permerror: `${ip} gets SPF permerror for ${domain} (${shown(evaluation.reason, 300)}): SPF fails for all its mail. Fix the record.`,
   };
   const findings: Finding[] = outcome === 'pass' ? [] : [{ code: `SPF_IP_${outcome.toUpperCase()}`, level: 'fail', message: advice[outcome] ?? `${ip} gets SPF ${outcome} for ${domain}.` }];
+  findings.push(...skippedFindings(ip, evaluation));
   return result(subject, { findings, lines, summary: `${ip} passes SPF for ${domain}.`, details: { spf_result: outcome } });
 }

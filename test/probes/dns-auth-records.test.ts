@@ -34,16 +34,35 @@ const zone: Record<string, Record<string, string[]>> = {
   '_dmarc.badp.test': { TXT: ['v=DMARC1; p=block; rua=mailto:d@badp.test'] },
   '_dmarc.twice.test': { TXT: ['v=DMARC1; p=none; rua=mailto:a@twice.test', 'v=DMARC1; p=reject; rua=mailto:a@twice.test'] },
   '_smtp._tls.tlsbad.test': { TXT: ['v=TLSRPTv1; rua=tls@tlsbad.test'] },
+  // exp= names a host that does not answer: the explanation is looked up after the result is decided.
+  'explain.test': { TXT: ['v=spf1 ip4:192.0.2.10 -all exp=why.explain.test'] },
+  // 11 MX hosts behind one "mx" term; the 11th is the sender.
+  'manymx.test': { TXT: ['v=spf1 mx -all'], MX: Array.from({ length: 11 }, (_, i) => `${i} mx${i + 1}.manymx.test`) },
+  // redirect= beside "all" (pointing back at itself): receivers never follow it.
+  'redir.test': { TXT: ['v=spf1 ip4:192.0.2.10 redirect=redir.test -all'] },
+  'ptrfail.test': { TXT: ['v=spf1 ptr ip4:192.0.2.10 -all'] },
 };
 for (let i = 1; i <= 9; i++) zone[`h${i}.nine.test`] = { A: ['192.0.2.99'] };
+for (let i = 1; i <= 11; i++) zone[`mx${i}.manymx.test`] = { A: [`192.0.2.${100 + i}`] };
+/** Names whose queries go unanswered, and names the resolver fails on. */
+const silent = new Set(['why.explain.test']);
+const failing = new Set(['servfail.test', '77.2.0.192.in-addr.arpa']);
 
 function answer(query: Query): Reply {
-  if (query.name === 'servfail.test') return { rcode: 'SERVFAIL' };
+  if (silent.has(query.name)) return { drop: true };
+  if (failing.has(query.name)) return { rcode: 'SERVFAIL' };
   const records = zone[query.name];
   if (!records) return { rcode: 'NXDOMAIN' };
   const values = records[query.type] ?? [];
   return {
-    answers: values.map((value): Answer => (query.type === 'TXT' ? txt(query.name, value) : ({ type: 'A', name: query.name, ttl: 60, data: value } as Answer))),
+    answers: values.map((value): Answer => {
+      if (query.type === 'TXT') return txt(query.name, value);
+      if (query.type === 'MX') {
+        const [preference, exchange] = value.split(' ');
+        return { type: 'MX', name: query.name, ttl: 60, data: { preference: Number(preference), exchange } } as Answer;
+      }
+      return { type: 'A', name: query.name, ttl: 60, data: value } as Answer;
+    }),
   };
 }
 
@@ -95,6 +114,58 @@ describe('dns-auth: SPF shapes', () => {
     const checks = await run('incl-broken.test', { ips: ['192.0.2.10'] });
     expect([checks.spf?.status, checks.spf?.errorCode, checks.spf?.digest]).toEqual(['error', 'DNS_SERVFAIL', undefined]);
     expect([checks['spf_ip:192.0.2.10']?.status, checks['spf_ip:192.0.2.10']?.errorCode]).toEqual(['error', 'DNS_SERVFAIL']);
+  });
+
+  it('a timeout on the exp= lookup changes nothing: the record is checked, and the IP still gets fail', async () => {
+    const checks = await run('explain.test', { ips: ['192.0.2.66'] });
+    expect([checks.spf?.status, found(checks.spf)]).toEqual(['pass', []]);
+    expect(checks.spf?.details).toMatchObject({ spf_lookups: 0 });
+    const ip = checks['spf_ip:192.0.2.66'];
+    expect(ip).toMatchObject({ status: 'fail', details: { spf_result: 'fail' }, record: '192.0.2.66 spf=fail explain.test' });
+    expect(found(ip)).toEqual(['fail SPF_IP_FAIL', 'pass SPF_IP_EXPLANATION_UNAVAILABLE']);
+    expect(ip!.findings[1]!.message).toBe(
+      'The lookup of the explanation text (exp=) at why.explain.test failed (DNS_TIMEOUT); receivers then give no explanation, and the result stands (RFC 7208 6.2).',
+    );
+  });
+
+  it('an "mx" term whose domain has more than 10 MX hosts; past the 10th, receivers return permerror', async () => {
+    const checks = await run('manymx.test', { ips: ['192.0.2.101', '192.0.2.111'] });
+    expect(checks.spf!.status).toBe('fail');
+    expect(checks.spf!.findings).toEqual([
+      {
+        code: 'SPF_TOO_MANY_MX',
+        level: 'fail',
+        message:
+          'The SPF record of manymx.test has "mx", and manymx.test has 11 MX hosts: receivers look up the addresses of at most 10 for one "mx" term and return permerror past them (RFC 7208 4.6.4), so SPF fails for mail from servers they have not matched by then. List the sending servers with ip4:/ip6: ranges instead.',
+      },
+    ]);
+    expect(checks['spf_ip:192.0.2.101']).toMatchObject({ status: 'pass', details: { spf_result: 'pass' } });
+    expect(checks['spf_ip:192.0.2.111']).toMatchObject({ status: 'fail', details: { spf_result: 'permerror' } });
+  });
+
+  it('redirect= beside "all" is ignored as receivers ignore it: a warning, no loop', async () => {
+    const checks = await run('redir.test', { ips: ['192.0.2.10'] });
+    expect(checks.spf!.status).toBe('warn');
+    expect(checks.spf!.findings).toEqual([
+      {
+        code: 'SPF_REDIRECT_IGNORED',
+        level: 'warn',
+        message:
+          'The SPF record of redir.test has both "all" and "redirect=redir.test": receivers never follow the redirect of a record that has "all" (RFC 7208 6.1), so the record at redir.test does not apply. Remove the redirect, or the "all" if the redirect is meant.',
+      },
+    ]);
+    expect(checks.spf!.record).toBe('redir.test TXT "v=spf1 ip4:192.0.2.10 redirect=redir.test -all"');
+    expect(checks['spf_ip:192.0.2.10']).toMatchObject({ status: 'pass', details: { spf_result: 'pass' } });
+  });
+
+  it('a PTR lookup that fails makes "ptr" not match, as receivers do: the result, with the lookup said', async () => {
+    const checks = await run('ptrfail.test', { ips: ['192.0.2.77'] });
+    const ip = checks['spf_ip:192.0.2.77'];
+    expect(ip).toMatchObject({ status: 'fail', details: { spf_result: 'fail' } });
+    expect(found(ip)).toEqual(['fail SPF_IP_FAIL', 'warn SPF_IP_PTR_LOOKUP_FAILED']);
+    expect(ip!.findings[1]!.message).toMatch(
+      /^The PTR lookup of 77\.2\.0\.192\.in-addr\.arpa failed \(DNS_SERVFAIL: 127\.0\.0\.1:\d+ answered SERVFAIL\) while SPF checked the reverse DNS names of 192\.0\.2\.77; receivers skip such a name \(RFC 7208 5\.5\), so 192\.0\.2\.77 gets fail without it, and may get another result once that lookup answers\.$/,
+    );
   });
 
   it('parses terms and reports each syntax problem', () => {

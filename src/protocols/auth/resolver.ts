@@ -2,9 +2,10 @@
  * mailauth asks DNS through a function shaped like `dns.promises.resolve`
  * (`(name, type) => records`, "no such name" and "no data" thrown as ENOTFOUND
  * and ENODATA). This adapter answers it from our DNS client, so mailauth's
- * lookups share our resolvers, cache and rate limits, and remembers the first
- * real DNS failure: mailauth folds those into temperror, and we must be able to
- * tell the person it was DNS, with our code.
+ * lookups share our resolvers, cache and rate limits, and remembers every real
+ * DNS failure in the order they happened: mailauth folds those into temperror
+ * (or, where RFC 7208 says so, skips the lookup), and we must be able to tell the
+ * person it was DNS, with our code.
  */
 import type { DnsOutcome, DnsRecord, RecordType, Resolver } from '../dns/types.ts';
 import { recordTypes } from '../dns/types.ts';
@@ -48,14 +49,16 @@ function shape(type: RecordType, records: DnsRecord[]): MailauthRecords {
   return records.map((record) => String(record.data));
 }
 
+export type DnsFailure = Extract<DnsOutcome, { status: 'error' }>;
+
 export interface AdaptedResolver {
   resolve: MailauthResolver;
-  /** The first lookup that failed for a reason other than "no such name / no data". */
-  firstFailure(): Extract<DnsOutcome, { status: 'error' }> | undefined;
+  /** The lookups that failed for a reason other than "no such name / no data", in the order they failed. */
+  failures(): readonly DnsFailure[];
 }
 
 export function mailauthResolver(dns: Resolver, signal?: AbortSignal): AdaptedResolver {
-  let failure: Extract<DnsOutcome, { status: 'error' }> | undefined;
+  const failures: DnsFailure[] = [];
   const resolve: MailauthResolver = async (name, type) => {
     const upper = type.toUpperCase() as RecordType;
     if (!(recordTypes as readonly string[]).includes(upper)) {
@@ -69,8 +72,8 @@ export function mailauthResolver(dns: Resolver, signal?: AbortSignal): AdaptedRe
       if (records.length > 0) return shape(upper, records);
       throw resolveError({ ...outcome, status: 'nodata', ttl: outcome.ttl });
     }
-    if (outcome.status === 'error') failure ??= outcome;
+    if (outcome.status === 'error') failures.push(outcome);
     throw resolveError(outcome);
   };
-  return { resolve, firstFailure: () => failure };
+  return { resolve, failures: () => failures };
 }

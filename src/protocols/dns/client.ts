@@ -39,11 +39,14 @@ export const dnsClientDefaults = {
   receiveBuffer: 4 * 1024 * 1024,
 } as const;
 
-const queryableName = /^(?=.{1,253}$)(?:[^.\s\\]{1,63}\.)*[^.\s\\]{1,63}$/;
+// A label is octets: a space is one a name may carry (SPF's %_ macro puts it there, RFC 7208 7.3);
+// other whitespace and the backslash (the zone-file escape) are not.
+const queryableName = /^(?=.{1,253}$)(?:[^.\\]{1,63}\.)*[^.\\]{1,63}$/;
+const whitespaceButSpace = /[^\S ]/;
 
 /** A DNS name as a query may carry it (without its trailing dot): labels of 1–63 characters, 253 in all. */
 export function isQueryableName(name: string): boolean {
-  return queryableName.test(name);
+  return queryableName.test(name) && !whitespaceButSpace.test(name);
 }
 
 /**

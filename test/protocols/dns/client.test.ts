@@ -217,9 +217,16 @@ describe('DNS client against an in-process server that misbehaves', () => {
   it('refuses a name that is not a DNS name, and sends nothing', async () => {
     const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
     const dns = client({ servers: [fake.server], ...patient });
-    for (const name of ['', 'a..b', `${'x'.repeat(64)}.test`, 'white space.test']) {
+    for (const name of ['', 'a..b', `${'x'.repeat(64)}.test`, 'tab\tname.test', 'new\nline.test', 'back\\slash.test']) {
       expect(await dns.query(name, 'A')).toMatchObject({ status: 'error', code: 'DNS_MALFORMED' });
     }
     expect(fake.queries).toEqual([]);
+  });
+
+  it('asks for a name with a space in a label (an SPF macro can expand to one)', async () => {
+    const fake = await fakeDns((query) => ({ answers: [a(query.name, '127.0.0.2')] }));
+    const dns = client({ servers: [fake.server], ...patient });
+    expect(await dns.query('macro%percent  space.test', 'A')).toMatchObject({ status: 'answer', records: [{ name: 'macro%percent  space.test', data: '127.0.0.2' }] });
+    expect(fake.queries.map((query) => query.name)).toEqual(['macro%percent  space.test']);
   });
 });
