@@ -41,6 +41,26 @@ const zone: Record<string, Record<string, string[]>> = {
   // redirect= beside "all" (pointing back at itself): receivers never follow it.
   'redir.test': { TXT: ['v=spf1 ip4:192.0.2.10 redirect=redir.test -all'] },
   'ptrfail.test': { TXT: ['v=spf1 ptr ip4:192.0.2.10 -all'] },
+  // DMARC, tag by tag.
+  '_dmarc.dup.test': { TXT: ['v=DMARC1; p=reject; p=none; rua=mailto:d@dup.test'] },
+  '_dmarc.badsp.test': { TXT: ['v=DMARC1; p=reject; sp=rejct; rua=mailto:d@badsp.test'] },
+  '_dmarc.badnp.test': { TXT: ['v=DMARC1; p=reject; np=maybe'] },
+  '_dmarc.flags.test': { TXT: ['v=DMARC1; p=reject; adkim=strict; aspf=x; t=yes; psd=maybe; fo=0:1; rua=mailto:d@flags.test; ruf=mailto:d@flags.test'] },
+  '_dmarc.testing.test': { TXT: ['v=DMARC1; p=reject; t=y; psd=y; rua=mailto:d@testing.test'] },
+  '_dmarc.badpct.test': { TXT: ['v=DMARC1; p=quarantine; pct=150; rua=mailto:d@badpct.test'] },
+  '_dmarc.textpct.test': { TXT: ['v=DMARC1; p=quarantine; pct=half; rua=mailto:d@textpct.test'] },
+  '_dmarc.pctzero.test': { TXT: ['v=DMARC1; p=reject; pct=0; rua=mailto:d@pctzero.test'] },
+  '_dmarc.obsolete.test': { TXT: ['v=DMARC1; p=reject; pct=100; rf=afrf; ri=3600; fo=1; rua=mailto:d@obsolete.test!10m'] },
+  '_dmarc.badobsolete.test': { TXT: ['v=DMARC1; p=reject; rf=xml; ri=daily; rua=mailto:d@badobsolete.test'] },
+  '_dmarc.badrua.test': { TXT: ['v=DMARC1; p=reject; rua=dmarc@badrua.test,mailto:agg@@elsewhere.test,https://reports.badrua.test/dmarc; ruf=mailto:'] },
+  '_dmarc.nop.test': { TXT: ['v=DMARC1; rua=mailto:d@nop.test'] },
+  '_dmarc.nopnorua.test': { TXT: ['v=DMARC1; adkim=s'] },
+  '_dmarc.dmsyntax.test': { TXT: ['v=DMARC1; p reject; foo=bar; Rua=mailto:d@dmsyntax.test'] },
+  '_dmarc.lower.test': { TXT: ['v=dmarc1; p=reject; rua=mailto:d@lower.test'] },
+  '_dmarc.notfirst.test': { TXT: ['p=reject; v=DMARC1'] },
+  '_dmarc.sub.orgok.test': { TXT: ['v=DMARC1 p=none'] },
+  '_dmarc.orgok.test': { TXT: ['v=DMARC1; p=reject; rua=mailto:d@orgok.test'] },
+  '_dmarc.hostile.test': { TXT: [`v=DMARC1; p=re\u0007ject\u202e${'x'.repeat(80)}; ${'z'.repeat(60)}=1; rua=mailto:d@hostile.test`] },
 };
 for (let i = 1; i <= 9; i++) zone[`h${i}.nine.test`] = { A: ['192.0.2.99'] };
 for (let i = 1; i <= 11; i++) zone[`mx${i}.manymx.test`] = { A: [`192.0.2.${100 + i}`] };
@@ -203,11 +223,139 @@ describe('dns-auth: DKIM, DMARC and TLS-RPT shapes', () => {
     expect(found((await run('pct.test')).dmarc)).toEqual(['warn DMARC_PCT', 'warn DMARC_NO_RUA']);
     const badp = (await run('badp.test')).dmarc;
     expect(found(badp)).toEqual(['fail DMARC_INVALID_POLICY']);
-    expect(badp!.message).toBe('The DMARC record at _dmarc.badp.test has an invalid policy p=block; receivers treat it as p=none. Set p=none, p=quarantine or p=reject.');
+    expect(badp!.message).toBe('The DMARC record at _dmarc.badp.test has an invalid policy "p=block"; receivers treat it as p=none. Set p=none, p=quarantine or p=reject.');
+    expect(badp!.details).toMatchObject({ dmarc_policy: 'none', dmarc_rua: true });
     expect(found((await run('twice.test')).dmarc)).toEqual(['fail DMARC_MULTIPLE']);
   });
 
   it('a TLS-RPT destination that is neither mailto: nor https:', async () => {
     expect(found((await run('tlsbad.test')).tls_rpt)).toEqual(['fail TLS_RPT_INVALID']);
+  });
+});
+
+describe('dns-auth: the DMARC record, tag by tag (RFC 7489 and RFC 9989)', () => {
+  it('a repeated p= is a failure that names the tag, never a quiet p=none', async () => {
+    const { dmarc } = await run('dup.test');
+    expect(found(dmarc)).toEqual(['fail DMARC_DUPLICATE_TAG']);
+    expect(dmarc!.message).toBe(
+      'The DMARC record at _dmarc.dup.test repeats p= ("reject", then "none"). A tag may appear only once (DMARC records are DKIM tag-lists, RFC 6376 §3.2): receivers that follow that rule ignore the whole record, and the others keep either the first or the last value, so some apply p=none. Keep each tag once.',
+    );
+    // What some receivers apply, with the failure that says why; not reported as the owner's choice of none.
+    expect(dmarc!.details).toMatchObject({ dmarc_policy: 'none' });
+  });
+
+  it('an invalid sp= or np= sets the whole policy aside', async () => {
+    const badsp = (await run('badsp.test')).dmarc;
+    expect(found(badsp)).toEqual(['fail DMARC_INVALID_SP']);
+    expect(badsp!.message).toBe(
+      'The DMARC record at _dmarc.badsp.test has an invalid subdomain policy "sp=rejct"; receivers then set the record\'s whole policy aside and act as if it said p=none, for badsp.test itself too. Write sp=none, sp=quarantine or sp=reject, or remove sp (subdomains then get p).',
+    );
+    expect(badsp!.details).toMatchObject({ dmarc_policy: 'none' });
+    const badnp = (await run('badnp.test')).dmarc;
+    expect(found(badnp)).toEqual(['fail DMARC_INVALID_NP', 'warn DMARC_NO_RUA']);
+    expect(badnp!.findings[0]!.message).toContain('"np=maybe"; receivers that know np (RFC 9989) then set the record\'s whole policy aside and apply no DMARC policy at all');
+    // No valid p= in effect and no rua=: receivers apply no policy, so none is reported.
+    expect(badnp!.details.dmarc_policy).toBeUndefined();
+  });
+
+  it('adkim, aspf, t, psd and fo values outside their grammar', async () => {
+    const { dmarc } = await run('flags.test');
+    expect(found(dmarc)).toEqual(['warn DMARC_INVALID_T', 'warn DMARC_INVALID_ADKIM', 'warn DMARC_INVALID_ASPF', 'warn DMARC_INVALID_PSD', 'warn DMARC_INVALID_FO']);
+    expect(dmarc!.findings.map((finding) => finding.message)).toEqual([
+      'The DMARC record at _dmarc.flags.test has "t=yes", which is not y or n; receivers use the default, n (the policy applies as written). Write t=y to test a policy, or remove t.',
+      'The DMARC record at _dmarc.flags.test has "adkim=strict", which is not r (relaxed) or s (strict); receivers use the default, r, for DKIM alignment. Write adkim=r or adkim=s.',
+      'The DMARC record at _dmarc.flags.test has "aspf=x", which is not r (relaxed) or s (strict); receivers use the default, r, for SPF alignment. Write aspf=r or aspf=s.',
+      'The DMARC record at _dmarc.flags.test has "psd=maybe", which is not y, n or u; receivers use the default, u. Remove psd, or write psd=n if flags.test is the organizational domain of its subdomains.',
+      'The DMARC record at _dmarc.flags.test has "fo=0:1": 0 and 1 exclude each other (1 already asks for every report 0 does); receivers use the default, fo=0. Write 0 or 1, then d and s if wanted, separated by ":" (for example fo=1 or fo=1:d:s).',
+    ]);
+    expect(dmarc!.details).not.toHaveProperty('dmarc_adkim');
+  });
+
+  it('t=y and psd=y on a domain that is not a public suffix', async () => {
+    const { dmarc } = await run('testing.test');
+    expect(found(dmarc)).toEqual(['warn DMARC_TESTING', 'warn DMARC_PSD']);
+    expect(dmarc!.findings[0]!.message).toBe(
+      'The DMARC record at _dmarc.testing.test has t=y (testing): receivers that follow RFC 9989 apply quarantine instead of reject to failing mail, while RFC 7489 receivers ignore t and apply reject. Remove t=y once the reports show your own mail aligned.',
+    );
+  });
+
+  it('pct: out of range or not a number is invalid (100 applies), 0 is a test, and RFC 9989 removed it', async () => {
+    const badpct = (await run('badpct.test')).dmarc;
+    expect(found(badpct)).toEqual(['warn DMARC_INVALID_PCT']);
+    expect(badpct!.message).toBe(
+      'The DMARC record at _dmarc.badpct.test has "pct=150", which is not a whole number from 0 to 100; receivers that still read pct (RFC 7489) use the default, 100, and RFC 9989 removed pct. Remove it.',
+    );
+    expect(badpct!.details).toMatchObject({ dmarc_pct: 100, dmarc_policy: 'quarantine' });
+    const textpct = (await run('textpct.test')).dmarc;
+    expect([found(textpct), textpct!.details.dmarc_pct]).toEqual([['warn DMARC_INVALID_PCT'], 100]);
+    const pctzero = (await run('pctzero.test')).dmarc;
+    expect(found(pctzero)).toEqual(['warn DMARC_PCT']);
+    expect(pctzero!.message).toContain('has pct=0: receivers that read pct (RFC 7489) apply quarantine instead of reject to all failing mail');
+  });
+
+  it('tags RFC 9989 removed (pct, rf, ri, the !size suffix) are notes when valid, warnings when not', async () => {
+    const obsolete = (await run('obsolete.test')).dmarc;
+    expect(obsolete!.status).toBe('pass');
+    expect(found(obsolete)).toEqual(['pass DMARC_PCT_OBSOLETE', 'pass DMARC_REPORT_SIZE_OBSOLETE', 'pass DMARC_FO_WITHOUT_RUF', 'pass DMARC_RF_OBSOLETE', 'pass DMARC_RI_OBSOLETE']);
+    expect(obsolete!.details).toMatchObject({ dmarc_policy: 'reject', dmarc_pct: 100, dmarc_rua: true });
+    const bad = (await run('badobsolete.test')).dmarc;
+    expect(found(bad)).toEqual(['warn DMARC_INVALID_RF', 'warn DMARC_INVALID_RI']);
+  });
+
+  it('each report URI is checked: no scheme, a broken mailto: address, a scheme receivers do not use; none is looked up for consent', async () => {
+    const server = await fakeDns(answer);
+    const dns = new DnsClient({ servers: [server.server], timeoutMs: 500, attempts: 1 });
+    onTestFinished(() => dns.close());
+    const [dmarc] = await checkDomain({ domain: 'badrua.test', ips: [], selectors: [], skip: ['spf', 'dkim', 'mx', 'address', 'mta_sts', 'tls_rpt', 'bimi'] }, { dns });
+    expect(found(dmarc)).toEqual(['warn DMARC_INVALID_RUA', 'warn DMARC_REPORT_SCHEME', 'warn DMARC_INVALID_RUF']);
+    expect(dmarc!.findings[0]!.message).toBe(
+      'The DMARC record at _dmarc.badrua.test has destinations in rua= that receivers cannot use: "dmarc@badrua.test" (it is not a URI: no scheme (write mailto:<address>)) and "mailto:agg@@elsewhere.test" (the part of its address before "@" is not valid). Receivers skip them. Write each as mailto:<address>, separated by ",".',
+    );
+    expect(dmarc!.findings[2]!.message).toContain('"mailto:" (it has no address). So no failure reports are sent.');
+    expect(server.queries.map((query) => query.name)).toEqual(['_dmarc.badrua.test']);
+    expect(dmarc!.details).toMatchObject({ dmarc_policy: 'reject', dmarc_rua: true });
+  });
+
+  it('no p=: p=none with a valid rua= (RFC 9989), no policy at all without', async () => {
+    const nop = (await run('nop.test')).dmarc;
+    expect(found(nop)).toEqual(['warn DMARC_NO_POLICY']);
+    expect(nop!.details).toMatchObject({ dmarc_policy: 'none' });
+    const bare = (await run('nopnorua.test')).dmarc;
+    expect(found(bare)).toEqual(['fail DMARC_NO_POLICY', 'warn DMARC_NO_RUA']);
+    expect(bare!.details).not.toHaveProperty('dmarc_policy');
+  });
+
+  it('terms that are not tag=value, unknown tags, tag names in capitals', async () => {
+    const { dmarc } = await run('dmsyntax.test');
+    expect(found(dmarc)).toEqual(['warn DMARC_SYNTAX', 'warn DMARC_UNKNOWN_TAG', 'warn DMARC_TAG_CASE', 'warn DMARC_NO_POLICY']);
+    expect(dmarc!.findings.slice(0, 3).map((finding) => finding.message)).toEqual([
+      'The DMARC record at _dmarc.dmsyntax.test has a term that is not tag=value: "p reject" (no "="); receivers ignore it. Write each as tag=value, separated by ";".',
+      'The DMARC record at _dmarc.dmsyntax.test has a tag that is not a DMARC tag: "foo"; receivers ignore it. Remove it or correct the name (DMARC\'s tags are v, p, sp, np, adkim, aspf, rua, ruf, fo, psd and t).',
+      'The DMARC record at _dmarc.dmsyntax.test writes "Rua" with capitals; receivers that read tag names case-sensitively, as DKIM tag-lists are (RFC 6376 §3.2), do not recognize it. Write rua= in lower case.',
+    ]);
+  });
+
+  it('a record whose v= is not exactly "v=DMARC1" first is not a DMARC record to receivers', async () => {
+    const lower = (await run('lower.test')).dmarc;
+    expect(found(lower)).toEqual(['fail DMARC_VERSION']);
+    expect(lower!.message).toBe(
+      'The TXT record "v=dmarc1; p=reject; rua=mailto:d@lower.test" at _dmarc.lower.test is not a DMARC record to receivers: the version must be written "DMARC1", in upper case. Receivers ignore it, so no DMARC policy applies to lower.test. Begin the record with "v=DMARC1;".',
+    );
+    expect(lower!.record).toBe('_dmarc.lower.test TXT "v=dmarc1; p=reject; rua=mailto:d@lower.test"');
+    expect((await run('notfirst.test')).dmarc!.message).toContain('is not a DMARC record to receivers: "v=DMARC1" is not its first tag.');
+    // Receivers pass over the subdomain's record and take the organizational domain's.
+    const sub = (await run('sub.orgok.test')).dmarc;
+    expect(found(sub)).toEqual(['fail DMARC_VERSION', 'pass DMARC_INHERITED']);
+    expect(sub!.findings[0]!.message).toContain('its version is "DMARC1 p=none", not "DMARC1" (a ";" is missing after it). Receivers ignore it and apply the record at _dmarc.orgok.test instead.');
+    expect(sub!.details).toMatchObject({ dmarc_policy: 'reject', dmarc_record_domain: 'orgok.test' });
+  });
+
+  it('record text quoted in a message is cut short and has no control characters', async () => {
+    const { dmarc } = await run('hostile.test');
+    expect(found(dmarc)).toEqual(['warn DMARC_UNKNOWN_TAG', 'fail DMARC_INVALID_POLICY']);
+    expect(dmarc!.message).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
+    expect(dmarc!.message).toBe(
+      `The DMARC record at _dmarc.hostile.test has a tag that is not a DMARC tag: "${'z'.repeat(29)}…"; receivers ignore it. Remove it or correct the name (DMARC's tags are v, p, sp, np, adkim, aspf, rua, ruf, fo, psd and t). The DMARC record at _dmarc.hostile.test has an invalid policy "p=reject${'x'.repeat(51)}…"; receivers treat it as p=none. Set p=none, p=quarantine or p=reject.`,
+    );
   });
 });

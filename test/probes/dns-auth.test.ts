@@ -57,7 +57,9 @@ describe('dns-auth against the lab: a domain with everything right', () => {
     expect(found['spf_ip:127.0.0.10']).toMatchObject({ message: '127.0.0.10 passes SPF for sender.test.', details: { spf_result: 'pass' } });
     expect(found['dkim:lab2026']).toMatchObject({ message: 'DKIM key for selector "lab2026": 2048-bit RSA.', details: { dkim_key_type: 'rsa', dkim_key_bits: 2048, dkim_testing: false } });
     expect(found.dmarc).toMatchObject({
-      message: 'DMARC p=reject (subdomains sp=quarantine), pct=100, aggregate reports to 2 destinations.',
+      // pct=100 changes nothing, and RFC 9989 removed pct: a note, not a warning.
+      message:
+        'DMARC p=reject (subdomains sp=quarantine), pct=100, aggregate reports to 2 destinations. The DMARC record at _dmarc.sender.test has pct=100, which RFC 9989 removed; 100 is what receivers assumed anyway. Remove it.',
       details: { dmarc_policy: 'reject', dmarc_pct: 100, dmarc_record_domain: 'sender.test', dmarc_rua: true, dmarc_adkim: 'r', dmarc_aspf: 'r' },
     });
     // The external report destination's consent is part of what was seen.
@@ -136,6 +138,7 @@ describe('dns-auth against the lab: deliberately broken domains, each with its e
           level: 'pass',
           message: "news.sender.test has no DMARC record of its own; the organizational domain's record at _dmarc.sender.test applies with its subdomain policy sp=quarantine.",
         },
+        { code: 'DMARC_PCT_OBSOLETE', level: 'pass' },
       ],
       details: { dmarc_policy: 'quarantine', dmarc_record_domain: 'sender.test' },
     });
