@@ -95,3 +95,8 @@ export class Secret {
 }
 
 export const redacted = REDACTED;
+
+/** The values of a record of secrets (request headers), for the one request that sends them. */
+export function revealAll(secrets: Readonly<Record<string, Secret>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, value.reveal()]));
+}
