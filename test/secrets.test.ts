@@ -162,6 +162,15 @@ function expectNothingSent(text: string, where: string) {
   for (const basic of basics) expect(text.includes(Buffer.from(basic).toString('base64').slice(0, -4)), `Basic ${basic} in ${where}`).toBe(false);
 }
 
+/** What a peer's text left in lastError: bounded, no control characters, and it is the echo (HTTP 500). */
+function expectSafeError(lastError: unknown, where: string) {
+  expect(lastError, where).toEqual(expect.stringContaining('HTTP 500'));
+  const text = lastError as string;
+  expect(text.length, where).toBeLessThanOrEqual(400);
+  expect(text, where).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  expectNothingSent(text, where);
+}
+
 const boring = new Set(['host', 'connection', 'content-type', 'content-length', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'sec-fetch-mode']);
 
 /**
@@ -197,6 +206,15 @@ async function echoServer(): Promise<{ url: string; requests: string[] }> {
     });
   });
   return { url, requests };
+}
+
+async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function echoProject(influx: string): Promise<{ dir: string; env: Record<string, string>; echo: { url: string; requests: string[] } }> {
@@ -243,6 +261,66 @@ rules:
   };
   return { dir, env, echo };
 }
+
+describe('a peer echoing the request in its error carries no secret into lastError or the logs', () => {
+  it('notifiers (webhook with headers and a URL token, Slack), push platforms (webhook, KumoMTA Basic and token, listmonk) and InfluxDB v2: read by a viewer', { timeout: 60_000 }, async () => {
+    const echoed = await echoServer();
+    const { dir, env, echo } = await echoProject(`influx: { api: v2, url: "${echoed.url}", org: mail, bucket: mailscope, token: "\${INFLUX_TOKEN}", flushInterval: 100ms }`);
+    const { observatory, config, logs } = await runningObservatory(dir, { token: sent.VIEWER_TOKEN, env, logLevel: 'debug' });
+    const base = `http://127.0.0.1:${observatory.address.port}`;
+    const as = async (token: string, path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+      return { status: response.status, text: await response.clone().text(), body: (await response.json()) as any };
+    };
+    const viewer = (path: string) => as(sent.VIEWER_TOKEN, path);
+
+    // The probe finds the port closed: the rule fires, both notifiers are sent to, the outbox has points.
+    await observatory.runner.run(config.probes[0]!.definition, 'cli');
+    // A pause every push platform can apply: each push meets the echo.
+    const created = await as(sent.OPERATOR_TOKEN, '/v1/controls', { method: 'POST', body: JSON.stringify({ action: 'pause', scope: { campaign: '7' }, reason: 'secrets test' }) });
+    expect(created.status).toBe(201);
+    const id = created.body.control.id as string;
+
+    const notifications = await waitUntil(() => viewer('/v1/notifications'), ({ body }) => body.notifications.length === 2 && body.notifications.every((row: any) => row.lastError), 'both notifications to fail');
+    expect(notifications.body.notifications.map((row: any) => row.channel).sort()).toEqual(['chat', 'hook']);
+    for (const row of notifications.body.notifications) expectSafeError(row.lastError, `/v1/notifications ${row.channel}`);
+    expectNothingSent(notifications.text, '/v1/notifications');
+
+    const one = await waitUntil(() => viewer(`/v1/controls/${id}`), ({ body }) => body.control.pushes.length === 4 && body.control.pushes.every((push: any) => push.lastError), 'every push to fail');
+    expect(one.body.control.pushes.map((push: any) => push.platform).sort()).toEqual(['hook-platform', 'kumo-basic', 'kumo-token', 'lists']);
+    for (const push of one.body.control.pushes) expectSafeError(push.lastError, `/v1/controls/:id ${push.platform}`);
+    expectNothingSent(one.text, '/v1/controls/:id');
+    const all = await viewer('/v1/controls');
+    expect(all.body.controls[0].pushes.filter((push: any) => push.lastError)).toHaveLength(4);
+    expectNothingSent(all.text, '/v1/controls');
+
+    const outbox = await waitUntil(() => viewer('/v1/outbox'), ({ body }) => body.lastError !== undefined, 'the outbox to fail');
+    expect(outbox.body.lastError.status).toBe(500);
+    expectSafeError(outbox.body.lastError.message, '/v1/outbox');
+    expectNothingSent(outbox.text, '/v1/outbox');
+
+    // The receivers did get the secrets (else the test proves nothing); the logs kept none.
+    expect(echo.requests.some((request) => request.startsWith('POST /hook/notify?key=url%2BSECRET'))).toBe(true);
+    expect(echoed.requests.some((request) => request.startsWith('POST /api/v2/write?'))).toBe(true);
+    await observatory.stop();
+    const warnings = logs.entries().filter((entry) => entry.level === 'warn' && typeof entry.reason === 'string' && entry.reason.includes('HTTP 500'));
+    expect(warnings.length).toBeGreaterThanOrEqual(7);
+    expectNothingSent(logs.text(), 'logs');
+  });
+
+  it('InfluxDB v1 with username and password: /v1/outbox and the logs', async () => {
+    const echoed = await echoServer();
+    const { dir, env } = await echoProject(`influx: { api: v1, url: "${echoed.url}", database: mailscope, username: writer, password: "\${INFLUX_PASSWORD}", flushInterval: 100ms }`);
+    const { observatory, config, logs, api } = await runningObservatory(dir, { token: sent.VIEWER_TOKEN, env });
+    await observatory.runner.run(config.probes[0]!.definition, 'cli');
+    const outbox = await waitUntil(() => api('/v1/outbox'), ({ body }) => body.lastError !== undefined, 'the outbox to fail');
+    expectSafeError(outbox.body.lastError.message, '/v1/outbox (v1)');
+    expect(echoed.requests.some((request) => request.startsWith('POST /write?db=mailscope'))).toBe(true);
+    await observatory.stop();
+    expect(logs.text()).toContain('time-series write failed');
+    expectNothingSent(logs.text(), 'logs');
+  });
+});
 
 describe('header values and URL credentials are configuration secrets', () => {
   it('GET /v1/config and the "configuration loaded" debug line show each header value as "[redacted]"', async () => {
