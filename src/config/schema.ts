@@ -119,7 +119,11 @@ export const InstanceSchema = z.strictObject({
   influx: z
     .strictObject({
       api: z.enum(['v2', 'v1']).default('v2').describe('v2: the /api/v2/write API (InfluxDB 2.x, 3, v2-compatible servers); v1: /write (InfluxDB 1.x)'),
-      url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).describe('the server, e.g. http://127.0.0.1:8086'),
+      url: z
+        .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+        // The client never sends them, and the URL is shown (GET /v1/config, logs): credentials have their own keys.
+        .refine((text) => !/^[a-z]+:\/\/[^/]*@/i.test(text), { message: 'must not carry credentials (user:password@; not shown: they are secrets): use token (v2) or username and password (v1)' })
+        .describe('the server, e.g. http://127.0.0.1:8086 (no user:password@ in it: use token or username and password)'),
       org: z.string().min(1).optional().describe('v2: the organization'),
       bucket: z.string().min(1).optional().describe('v2: the bucket (on 3.x: the database)'),
       token: secret().optional().describe('v2: an API token with write access; use ${VAR}'),

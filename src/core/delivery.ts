@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { MailscopeError, type ErrorCode } from './errors.ts';
+import { peerExcerpt } from './redact.ts';
 
 /** A failed delivery: `retryable` false means trying again cannot help (a 4xx, a bad address). */
 export class DeliveryError extends MailscopeError {
@@ -27,7 +28,12 @@ export interface DeliveryRequest {
   code: ErrorCode;
 }
 
-/** One request; a non-2xx answer is a DeliveryError (retryable for 408, 429 and 5xx). Returns the response's body. */
+/**
+ * One request; a non-2xx answer is a DeliveryError (retryable for 408, 429 and 5xx)
+ * whose message keeps an excerpt of the body (core/redact.ts: bounded, no control
+ * characters, no secret). Returns the response's body: what the caller quotes of
+ * it goes through peerExcerpt too.
+ */
 export async function deliver(url: string, request: DeliveryRequest): Promise<string> {
   let response: Response;
   try {
@@ -35,13 +41,14 @@ export async function deliver(url: string, request: DeliveryRequest): Promise<st
   } catch (error) {
     const said = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
     // fetch names the URL in some errors (one with credentials in it, for one): the URL may be a secret.
-    const reason = said.split(url).join('<url>');
+    const reason = peerExcerpt(said.split(url).join('<url>'));
     throw new DeliveryError(request.code, `${request.what}: ${reason}`, { retryable: true });
   }
   const text = await response.text().catch(() => '');
   if (response.ok) return text;
   const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
-  const shown = text.slice(0, 200);
+  // The body is the peer's: a proxy or a debug server echoes the request, Authorization header and all.
+  const shown = peerExcerpt(text);
   throw new DeliveryError(request.code, `${request.what}: HTTP ${response.status}${shown ? `: ${shown}` : ''}`, { retryable });
 }
 

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { redactLogLine } from './redact.ts';
 import { redacted } from './secret.ts';
 
 export type { Logger };
@@ -19,7 +20,8 @@ const redactPaths = [
 /**
  * The one root logger. Components take children (`log.child({ component })`);
  * messages are constant strings, the data goes in fields. Secrets are redacted by
- * path here and render as "[redacted]" by themselves (core/secret.ts).
+ * path here and render as "[redacted]" by themselves (core/secret.ts); and no line
+ * leaves with a configured secret's value in any field (core/redact.ts).
  */
 export function createLogger(options: { level?: LogLevel; destination?: DestinationStream } = {}): Logger {
   return pino(
@@ -29,6 +31,7 @@ export function createLogger(options: { level?: LogLevel; destination?: Destinat
       redact: { paths: redactPaths, censor: redacted },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      hooks: { streamWrite: redactLogLine },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );

@@ -162,6 +162,14 @@ export function secret(options: { minLength?: number } = {}) {
   });
 }
 
+/**
+ * Extra HTTP request headers: where people put credentials (Authorization,
+ * X-Api-Key), so every value is a secret, shown as "[redacted]"; the names are not.
+ */
+export function secretHeaders() {
+  return z.record(z.string(), secret()).prefault({});
+}
+
 /** A URL that is a secret (a webhook URL carries its token): checked, never echoed in an error. */
 export function secretUrl() {
   return z

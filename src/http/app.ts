@@ -3,6 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../core/logger.ts';
+import { credentialParams } from '../core/redact.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
@@ -20,9 +21,7 @@ const docsPrefix = '/docs';
 /** Request bodies are small JSON documents (a control, a silence): 64 KiB is plenty. */
 export const maxBodyBytes = 64 * 1024;
 
-/** Query parameters whose values are credentials when someone puts one in a URL: logged as "[redacted]". */
-const credentialParams = /([?&](?:token|access_token|api_key|apikey|key|password|secret|sig|signature)=)[^&#]*/gi;
-
+/** A credential someone put in the URL's query is logged as "[redacted]". */
 function requestForLog(request: FastifyRequest) {
   return { method: request.method, url: request.url.replace(credentialParams, '$1[redacted]'), remoteAddress: request.ip };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { peerExcerpt } from '../core/redact.ts';
 import { duration, readableFile, secret } from '../core/schema.ts';
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
@@ -83,10 +84,11 @@ export const email = defineNotifier({
     } catch (thrown) {
       const error = thrown as SmtpFailure;
       const where = `${smtp.host}:${smtp.port ?? defaultPorts[smtp.security]}`;
-      const reply = (error.response ?? error.message).trim();
+      // The server's words: some echo the AUTH line (base64 of the password) back.
+      const reply = peerExcerpt(error.response ?? error.message);
       // A 5xx refusal or refused credentials will not change by retrying; 4xx and the network may.
       const permanent = error.code === 'EAUTH' || (error.responseCode !== undefined && error.responseCode >= 500);
-      throw new DeliveryError('NOTIFY_FAILED', `email via ${where}: ${reply}`, { retryable: !permanent, cause: error });
+      throw new DeliveryError('NOTIFY_FAILED', `email via ${where}: ${reply}`, { retryable: !permanent });
     } finally {
       ctx.signal.removeEventListener('abort', abort);
       transport.close();

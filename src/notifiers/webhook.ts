@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { webhookHeaders } from '../core/delivery.ts';
-import { secret, secretUrl } from '../core/schema.ts';
+import { secret, secretHeaders, secretUrl } from '../core/schema.ts';
+import { revealAll } from '../core/secret.ts';
 import { defineNotifier, NotifierBase, post, type AlertNotification } from './define.ts';
 
 const configSchema = NotifierBase.extend({
   kind: z.literal('webhook'),
   url: secretUrl().describe('where to POST (a secret: it often carries a token; use ${VAR})'),
   secret: secret({ minLength: 16 }).optional().describe('HMAC-SHA256 key; the X-Mailscope-Signature header lets the receiver verify each request'),
-  headers: z.record(z.string(), z.string()).default({}).describe('extra request headers'),
+  headers: secretHeaders().describe('extra request headers, e.g. { Authorization: "Bearer ${TOKEN}" }; their values are secrets (shown as "[redacted]")'),
 }).strict();
 
 /** The JSON body: the notification as is (documented in the README). */
@@ -21,7 +22,7 @@ export const webhook = defineNotifier({
   configSchema,
   async send(config, notification, ctx) {
     const body = webhookBody(notification);
-    const headers = webhookHeaders({ event: `alert.${notification.event}`, delivery: String(notification.delivery), body, secret: config.secret?.reveal(), extra: config.headers });
+    const headers = webhookHeaders({ event: `alert.${notification.event}`, delivery: String(notification.delivery), body, secret: config.secret?.reveal(), extra: revealAll(config.headers) });
     await post(config.url.reveal(), body, headers, ctx, 'webhook');
   },
 });

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { deliver, DeliveryError } from '../core/delivery.ts';
+import { peerExcerpt } from '../core/redact.ts';
 import { duration, secret } from '../core/schema.ts';
 import { describeScope, type ScopeKey } from '../core/scope.ts';
 import { definePlatform, PlatformBase, type ControlSnapshot, type PushContext } from './define.ts';
@@ -81,7 +82,7 @@ function suspensionId(text: string): string {
   }
   if (typeof id === 'string' && UUID.test(id)) return id;
   // The suspension may exist all the same; it expires after its duration.
-  throw new DeliveryError('PUSH_FAILED', `KumoMTA: the suspension answer has no id (expected {"id": "<uuid>"}, got ${JSON.stringify(text.slice(0, 100))})`, { retryable: false });
+  throw new DeliveryError('PUSH_FAILED', `KumoMTA: the suspension answer has no id (expected {"id": "<uuid>"}, got ${JSON.stringify(peerExcerpt(text, 100))})`, { retryable: false });
 }
 
 export const kumomta = definePlatform({

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { deliver, DeliveryError } from '../core/delivery.ts';
+import { peerExcerpt } from '../core/redact.ts';
 import { duration, secret } from '../core/schema.ts';
 import { describeScope } from '../core/scope.ts';
 import { definePlatform, PlatformBase, type ControlSnapshot, type PushContext } from './define.ts';
@@ -71,7 +72,7 @@ async function status(config: ListmonkConfig, ctx: PushContext, id: string): Pro
     value = undefined;
   }
   if (typeof value !== 'string') {
-    throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: the answer has no campaign status (expected {"data": {"status": ...}}, got ${JSON.stringify(text.slice(0, 100))})`, { retryable: false });
+    throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: the answer has no campaign status (expected {"data": {"status": ...}}, got ${JSON.stringify(peerExcerpt(text, 100))})`, { retryable: false });
   }
   return value;
 }
@@ -84,7 +85,7 @@ async function setStatus(config: ListmonkConfig, ctx: PushContext, id: string, t
 async function moveAndConfirm(config: ListmonkConfig, ctx: PushContext, id: string, to: string): Promise<void> {
   await setStatus(config, ctx, id, to);
   const now = await status(config, ctx, id);
-  if (now !== to) throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: still "${now}" after setting it to "${to}"`, { retryable: true });
+  if (now !== to) throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: still "${peerExcerpt(now, 100)}" after setting it to "${to}"`, { retryable: true });
 }
 
 const isGone = (error: unknown) => error instanceof DeliveryError && /: HTTP (400|404)\b.*not found/i.test(error.message);
@@ -121,7 +122,7 @@ export const listmonk = definePlatform({
         case 'draft':
           throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id} is a draft: listmonk pauses only running campaigns, and nothing would hold this one if someone started it`, { retryable: false });
         default:
-          throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: unknown status "${current}"`, { retryable: false });
+          throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: unknown status "${peerExcerpt(current, 100)}"`, { retryable: false });
       }
     },
     async lift(config, control, ref, ctx) {

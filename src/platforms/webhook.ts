@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { deliver, webhookHeaders } from '../core/delivery.ts';
-import { duration, secret, secretUrl } from '../core/schema.ts';
+import { duration, secret, secretHeaders, secretUrl } from '../core/schema.ts';
+import { revealAll } from '../core/secret.ts';
 import { definePlatform, PlatformBase, type ControlSnapshot, type PushContext } from './define.ts';
 
 function carriesCredentials(text: string): boolean {
@@ -24,7 +25,7 @@ const configSchema = PlatformBase.extend({
     .refine((url) => !carriesCredentials(url.reveal()), { message: 'must not carry credentials (user:password@; not shown: it is a secret): send them in headers' })
     .describe('where to POST (a secret: it often carries a token; use ${VAR})'),
   secret: secret({ minLength: 16 }).optional().describe('HMAC-SHA256 key; the X-Mailscope-Signature header lets the receiver verify each request'),
-  headers: z.record(z.string(), z.string()).default({}).describe('extra request headers'),
+  headers: secretHeaders().describe('extra request headers, e.g. { Authorization: "Bearer ${TOKEN}" }; their values are secrets (shown as "[redacted]")'),
   timeout: duration.prefault('10s').describe('how long one request may take'),
 }).strict();
 
@@ -58,7 +59,7 @@ export const webhook = definePlatform({
 
 async function post(config: z.output<typeof configSchema>, event: ControlEvent, control: ControlSnapshot, ctx: PushContext): Promise<void> {
   const body = controlWebhookBody(event, control, ctx.now.toISOString());
-  const headers = webhookHeaders({ event: `control.${event}`, delivery: ctx.delivery, body, secret: config.secret?.reveal(), extra: config.headers, now: ctx.now });
+  const headers = webhookHeaders({ event: `control.${event}`, delivery: ctx.delivery, body, secret: config.secret?.reveal(), extra: revealAll(config.headers), now: ctx.now });
   await deliver(config.url.reveal(), {
     method: 'POST',
     body,

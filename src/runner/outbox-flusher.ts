@@ -8,6 +8,7 @@
  * Failed writes back off exponentially with jitter, honouring Retry-After.
  */
 import type { Logger } from '../core/logger.ts';
+import { redactSecrets } from '../core/redact.ts';
 import { WriteFailure, type LineWriter } from '../series/influx-writer.ts';
 import type { Database } from '../store/database.ts';
 import { acknowledge, outboxStats, quarantine, takeBatch, type OutboxRow, type OutboxStats } from '../store/outbox.ts';
@@ -98,7 +99,7 @@ export class OutboxFlusher {
       this.#delivered += rows.length;
       return { ok: true, delivered: rows.length, quarantined: 0 };
     } catch (error) {
-      const failure = error instanceof WriteFailure ? error : new WriteFailure('retry', (error as Error).message);
+      const failure = error instanceof WriteFailure ? error : new WriteFailure('retry', redactSecrets(String((error as Error).message)));
       if (failure.kind === 'retry') return { ok: false, failure, delivered: 0, quarantined: 0 };
       if (rows.length === 1) {
         quarantine(this.#db, rows[0]!, failure.message, this.#options.now());

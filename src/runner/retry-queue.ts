@@ -7,6 +7,7 @@
 import type { Clock } from '../core/clock.ts';
 import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
+import { redactSecrets } from '../core/redact.ts';
 
 export interface RetrySettings {
   minMs: number;
@@ -136,7 +137,8 @@ export class RetryQueue<Item extends QueueItem> {
     } catch (error) {
       // Stopping mid-attempt: it stays pending, unchanged, for the next start.
       if (this.#shutdown.signal.aborted) return;
-      const message = error instanceof Error ? error.message : String(error);
+      // Stored and shown to viewers: peer text in it is an excerpt already (core/delivery.ts); no secret either way.
+      const message = redactSecrets(error instanceof Error ? error.message : String(error));
       const retryable = error instanceof DeliveryError ? error.retryable : true;
       const giveUp = !retryable || attemptNumber >= this.#retry.attempts;
       const retryAt = giveUp ? undefined : this.#clock.now().getTime() + this.backoffMs(attemptNumber);

@@ -7,6 +7,7 @@
  * client) holds what is not yet acknowledged.
  */
 import { HttpError, InfluxDB, RequestTimedOutError } from '@influxdata/influxdb-client';
+import { peerExcerpt } from '../core/redact.ts';
 import type { Secret } from '../core/secret.ts';
 
 /** The `influx:` section of the instance config, as far as writing needs it. */
@@ -47,7 +48,8 @@ export interface LineWriter {
 function serverReason(error: HttpError): string {
   const json = error.json as { error?: unknown; message?: unknown } | undefined;
   const text = typeof json?.error === 'string' ? json.error : typeof json?.message === 'string' ? json.message : (error.body ?? error.message);
-  return String(text).trim().slice(0, 1_000);
+  // The server's (or a proxy's) words: bounded, without control characters or a secret it echoed.
+  return peerExcerpt(text);
 }
 
 /** Retry-After as delay seconds or an HTTP date (RFC 9110 §10.2.3), in ms. */
@@ -69,7 +71,8 @@ function failureOf(error: unknown): WriteFailure {
   }
   if (error instanceof RequestTimedOutError) return new WriteFailure('retry', 'the write timed out');
   const code = (error as { code?: string }).code;
-  return new WriteFailure('retry', `${(error as Error).message ?? String(error)}${code && !String((error as Error).message).includes(code) ? ` (${code})` : ''}`);
+  const said = peerExcerpt((error as Error).message ?? String(error));
+  return new WriteFailure('retry', `${said}${code && !said.includes(code) ? ` (${code})` : ''}`);
 }
 
 export function createInfluxWriter(config: InfluxConfig): LineWriter {

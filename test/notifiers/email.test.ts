@@ -80,6 +80,27 @@ describe('email notifier', () => {
     expect((failure as DeliveryError).message).toContain(`${code} ${text}`);
   });
 
+  it('a refusal that echoes the credentials keeps neither them nor control characters (the SMTP reply is peer text)', async () => {
+    const password = 'smtp-SECRET-pw-000001';
+    const port = await smtpServer({
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        const plain = Buffer.from(`\u0000${auth.username}\u0000${auth.password}`).toString('base64');
+        callback(Object.assign(new Error(`\u001b[31m5.7.8 bad credentials\u0000 ${auth.username} / ${auth.password} (AUTH PLAIN ${plain})\u001b[0m`), { responseCode: 535 }));
+      },
+    });
+    const withAuth = email.configSchema.parse({ ...config(port), smtp: { host: '127.0.0.1', port, security: 'none', timeout: '5s', auth: { user: 'alerts@example.com', password } } });
+    const failure = (await email.send(withAuth, notification, ctx).catch((error: unknown) => error)) as DeliveryError;
+    expect(failure).toBeInstanceOf(DeliveryError);
+    expect(failure.retryable).toBe(false);
+    expect(failure.message).toMatch(/^email via 127\.0\.0\.1:\d+: .*535 .*5\.7\.8 bad credentials alerts@example\.com \/ \[redacted\]/);
+    expect(failure.message).not.toContain('SECRET');
+    expect(failure.message).not.toContain(Buffer.from(`\u0000alerts@example.com\u0000${password}`).toString('base64').slice(-16, -4));
+    expect(failure.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(failure.cause).toBeUndefined();
+  });
+
   it('an SMTP server that is not there is retryable', async () => {
     const failure = (await email.send(config(1), notification, ctx).catch((error: unknown) => error)) as DeliveryError;
     expect(failure).toBeInstanceOf(DeliveryError);
