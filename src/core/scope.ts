@@ -63,6 +63,10 @@ export const scopeSchema = z
   .superRefine((scope, ctx) => {
     const keys = Object.keys(scope);
     if (keys.length === 0) ctx.addIssue({ code: 'custom', message: `a scope needs at least one of: ${scopeKeyNames.join(', ')}` });
+    if (keys.length > scopeKeyNames.length) {
+      ctx.addIssue({ code: 'custom', message: `a scope has at most ${scopeKeyNames.length} keys (${scopeKeyNames.join(', ')}), not ${keys.length}` });
+      return;
+    }
     for (const key of keys) {
       if (!Object.hasOwn(scopeKeys, key)) {
         ctx.addIssue({ code: 'custom', path: [key], message: `unknown scope key "${key}" (expected one of: ${scopeKeyNames.join(', ')})` });

@@ -32,7 +32,10 @@ export function escapeControls(text: string): string {
 /** Why the text cannot be stored as one line of plain text; undefined when it can. */
 export function plainTextProblem(text: string): string | undefined {
   const found = controlCharacterIn(text);
-  return found ? `contains a control character (${found.codePoint} at position ${found.index + 1}): write plain text on one line` : undefined;
+  if (found) return `contains a control character (${found.codePoint} at position ${found.index + 1}): write plain text on one line`;
+  // Half of a surrogate pair is no character at all: stored, it turns into U+FFFD or breaks whoever reads it.
+  if (!text.isWellFormed()) return 'is not valid Unicode text (half of a surrogate pair)';
+  return undefined;
 }
 
 /**

@@ -2,7 +2,9 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { escapeControls } from '../core/text.ts';
 import { credentialParams } from '../core/redact.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
@@ -52,6 +54,15 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   registerAuth(app, services.config.instance.tokens, { publicPrefixes: [docsPrefix] });
+  // A route without a query schema takes no query parameters: an unknown key is an error, as everywhere else.
+  app.addHook('preValidation', async (request) => {
+    const route = request.routeOptions.url;
+    if (route === undefined || route.startsWith(docsPrefix) || request.routeOptions.schema?.querystring) return;
+    const keys = Object.keys((request.query as Record<string, unknown> | undefined) ?? {});
+    if (keys.length === 0) return;
+    const shown = keys.slice(0, 5).map((key) => `"${escapeControls(key.slice(0, 60))}"`);
+    throw new MailscopeError('BAD_REQUEST', `invalid request: querystring: unknown key${keys.length > 1 ? 's' : ''} ${shown.join(', ')} (this route takes no query parameters)`);
+  });
 
   await app.register(fastifySwagger, {
     openapi: {

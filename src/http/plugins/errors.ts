@@ -70,6 +70,9 @@ export const statusOfCode: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/** Issues listed in one answer. */
+const maxIssues = 20;
+
 export interface ValidationIssue {
   in: string;
   path: string;
@@ -148,19 +151,23 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (Array.isArray(error.validation)) {
       const where = error.validationContext ?? 'request';
+      // Messages may quote what was sent: one line each, whatever it held.
       const issues: ValidationIssue[] = error.validation.map((item) => ({
         in: where,
-        path: item.instancePath,
-        message: item.message ?? 'invalid',
+        path: escapeControls(item.instancePath),
+        message: escapeControls(item.message ?? 'invalid'),
       }));
-      const summary = issues.map((issue) => (issue.path ? `${issue.in}.${issue.path}: ${issue.message}` : `${issue.in}: ${issue.message}`));
-      return reply.code(400).send(errorBody('BAD_REQUEST', `invalid request: ${summary.join('; ')}`, { issues }));
+      // Every issue, up to a bound: a body with thousands of bad keys gets a page, not a book.
+      const shown = issues.slice(0, maxIssues);
+      const more = issues.length > maxIssues ? `; and ${issues.length - maxIssues} more` : '';
+      const summary = shown.map((issue) => (issue.path ? `${issue.in}.${issue.path}: ${issue.message}` : `${issue.in}: ${issue.message}`));
+      return reply.code(400).send(errorBody('BAD_REQUEST', `invalid request: ${summary.join('; ')}${more}`, { issues: shown }));
     }
     if (error instanceof MailscopeError) {
       const status = statusOfCode[error.code];
       if (status >= 500) request.log.error({ err: error }, 'request failed');
       if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="mailscope"');
-      return reply.code(status).send(errorBody(error.code, error.message));
+      return reply.code(status).send(errorBody(error.code, escapeControls(error.message)));
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

@@ -151,6 +151,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
           querystring: z.strictObject({
             state: z
               .string()
+              .max(100)
               .transform((text, ctx) => {
                 const states = text.split(',').map((state) => state.trim());
                 const unknown = states.filter((state) => !(alertStates as readonly string[]).includes(state));
