@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -60,17 +60,91 @@ function displayPath(file: string, cwd: string): string {
   return fromCwd !== '' && !fromCwd.startsWith('..') && !isAbsolute(fromCwd) ? fromCwd : file;
 }
 
+/**
+ * What the loader reads at most, so that a wrong path (a log file, a disk image,
+ * /dev/zero, the root directory) is refused quickly with a clear problem instead
+ * of exhausting memory or time. Real configurations are a few kilobytes.
+ */
+export const configLimits = {
+  /** One YAML file: the instance file or a probe file. */
+  fileBytes: 1024 * 1024,
+  /** The instance file and every probe file together. */
+  totalBytes: 8 * 1024 * 1024,
+  /** Probe files (*.yaml, *.yml) found below the probes: entries. */
+  probeFiles: 1000,
+  /** Directory entries looked at below the probes: directories. */
+  directoryEntries: 10_000,
+  /** Levels of nested mappings and lists in one file. */
+  depth: 64,
+} as const;
+
+function thousands(count: number): string {
+  return count.toLocaleString('en');
+}
+
+/** `1 MiB (1,048,576 bytes)` */
+function sizeLimit(limit: number): string {
+  return `${limit / (1024 * 1024)} MiB (${thousands(limit)} bytes)`;
+}
+
+type Read = { ok: true; text: string } | { ok: false; message: string };
+
+/** The file's text, read no further than the limit (a device or a pipe has no size to check first). */
+function readBounded(file: string, limit: number): Read {
+  const tooLarge = (size?: number): Read => ({
+    ok: false,
+    message: `too large: ${size === undefined ? '' : `${thousands(size)} bytes, `}more than the maximum of ${sizeLimit(limit)} for one configuration file`,
+  });
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    return { ok: false, message: `cannot read: ${(error as Error).message}` };
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && stat.size > limit) return tooLarge(stat.size);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - total));
+      const count = readSync(fd, chunk, 0, chunk.length, null);
+      if (count === 0) break;
+      chunks.push(chunk.subarray(0, count));
+      total += count;
+      if (total > limit) return tooLarge();
+    }
+    return { ok: true, text: Buffer.concat(chunks, total).toString('utf8') };
+  } catch (error) {
+    return { ok: false, message: `cannot read: ${(error as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const tooDeep = `nested more than ${configLimits.depth} levels deep (mappings and lists); a configuration needs far fewer`;
+
+/** Deeper than the limit; stops looking as soon as it is (never recurses much further than the limit). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((item) => deeperThan(item, limit - 1));
+}
+
 /** Parse one YAML file and resolve ${VAR}s; problems are collected, never thrown. */
 function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem[]): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    problems.push({ file: shown, path: [], message: `cannot read: ${(error as Error).message}` });
+  const read = readBounded(file, configLimits.fileBytes);
+  if (!read.ok) {
+    problems.push({ file: shown, path: [], message: read.message });
     return undefined;
   }
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const document = parseDocument(read.text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
+    // The parser turns running out of stack into errors of its own: one clear problem instead.
+    if (document.errors.some((error) => /Maximum call stack size exceeded|Stack overflow/.test(error.message))) {
+      problems.push({ file: shown, path: [], message: tooDeep });
+      return undefined;
+    }
     for (const error of document.errors) {
       const position = error.linePos?.[0];
       const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
@@ -84,6 +158,10 @@ function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem
     value = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     problems.push({ file: shown, path: [], message: (error as Error).message });
+    return undefined;
+  }
+  if (deeperThan(value, configLimits.depth)) {
+    problems.push({ file: shown, path: [], message: tooDeep });
     return undefined;
   }
   const interpolationProblems: { path: (string | number)[]; message: string }[] = [];
@@ -108,18 +186,35 @@ function validate<S extends z.ZodType>(schema: S, value: unknown, shown: string,
   return undefined;
 }
 
-function collectYamlFiles(directory: string): string[] {
-  const files: string[] = [];
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    if (entry.isDirectory()) files.push(...collectYamlFiles(path));
-    else if (entry.isFile() && /\.ya?ml$/.test(entry.name)) files.push(path);
+/** Below the probes: entries: the files found, how many entries were looked at, and the first reason to stop. */
+interface Walk {
+  files: string[];
+  entries: number;
+  stopped?: string;
+}
+
+function collectYamlFiles(directory: string, entry: string, walk: Walk): void {
+  let entries;
+  try {
+    entries = readdirSync(directory, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (error) {
+    walk.stopped = `cannot read the directory "${directory}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    return;
   }
-  return files.sort();
+  for (const found of entries) {
+    if (walk.stopped) return;
+    if (++walk.entries > configLimits.directoryEntries) {
+      walk.stopped = `"${entry}" has more than ${thousands(configLimits.directoryEntries)} entries below it, the most looked at: is it the right directory?`;
+      return;
+    }
+    const path = join(directory, found.name);
+    if (found.isDirectory()) collectYamlFiles(path, entry, walk);
+    else if (found.isFile() && /\.ya?ml$/.test(found.name)) walk.files.push(path);
+  }
 }
 
 function probeFilesFor(entries: string[], explicit: boolean, base: string, configShown: string, problems: ConfigProblem[]): string[] {
-  const files: string[] = [];
+  const files = new Set<string>();
   entries.forEach((entry, index) => {
     const path = resolve(base, entry);
     const where = entries.length === 1 ? ['probes'] : ['probes', index];
@@ -132,9 +227,30 @@ function probeFilesFor(entries: string[], explicit: boolean, base: string, confi
       problems.push({ file: configShown, path: where, message: `"${entry}" does not exist (paths are relative to the directory of ${configShown})` });
       return;
     }
-    files.push(...(isDirectory ? collectYamlFiles(path) : [path]));
+    if (!isDirectory) {
+      files.add(path);
+      return;
+    }
+    const walk: Walk = { files: [], entries: 0 };
+    collectYamlFiles(path, entry, walk);
+    if (walk.stopped) problems.push({ file: configShown, path: where, message: walk.stopped });
+    else for (const file of walk.files.sort()) files.add(file);
   });
-  return [...new Set(files)];
+  return [...files];
+}
+
+/**
+ * Its size on disk, before a byte is read, as it counts towards the limit for all
+ * files together: 0 when it will not be read whole (too large for one file: that
+ * is its own problem) or cannot be looked at (reading it says why).
+ */
+function countedSize(file: string): number {
+  try {
+    const stat = statSync(file);
+    return stat.isFile() && stat.size <= configLimits.fileBytes ? stat.size : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -161,7 +277,22 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
       ? [rawProbes].flat().filter((entry): entry is string => typeof entry === 'string')
       : ['probes/'];
   const base = dirname(file);
-  const probeFiles = probeFilesFor(probeEntries, rawProbes !== undefined, base, shown, problems);
+  let probeFiles = probeFilesFor(probeEntries, rawProbes !== undefined, base, shown, problems);
+  const where = ['probes'];
+  if (probeFiles.length > configLimits.probeFiles) {
+    problems.push({ file: shown, path: where, message: `${thousands(probeFiles.length)} probe files, more than the maximum of ${thousands(configLimits.probeFiles)}: no probe file was read` });
+    probeFiles = [];
+  }
+  const total = probeFiles.reduce((sum, probeFile) => sum + countedSize(probeFile), countedSize(file));
+  if (total > configLimits.totalBytes) {
+    problems.push({
+      file: shown,
+      path: where,
+      message: `too large together: ${shown} and its ${thousands(probeFiles.length)} probe files have ${thousands(total)} bytes, more than the maximum of ${sizeLimit(configLimits.totalBytes)} for the whole configuration: no probe file was read`,
+    });
+    probeFiles = [];
+  }
+
 
   const probes: LoadedProbe[] = [];
   const firstById = new Map<string, LoadedProbe>();

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, repoRoot } from '../helpers/cli.ts';
@@ -52,6 +52,25 @@ describe('mailscope config check', () => {
     );
     expect((await cli(['config', 'check'], { cwd: dir, env: { MAILSCOPE_CONFIG: 'other.yaml' } })).code).toBe(2);
     expect((await cli(['-c', 'mailscope.yaml', 'config', 'check'], { cwd: dir, env: { MAILSCOPE_CONFIG: 'other.yaml' } })).code).toBe(0);
+  });
+
+  it('refuses a probe file over the size limit quickly, with the other problems, exit 2', async () => {
+    const dir = project(smtpProbe(25, '    schedule: "61 * * * *"\n'));
+    writeFileSync(join(dir, 'probes', 'huge.yaml'), '');
+    truncateSync(join(dir, 'probes', 'huge.yaml'), 50 * 1024 * 1024);
+    const started = performance.now();
+    const result = await cli(['config', 'check'], { cwd: dir });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: [
+        'invalid configuration (2 problems):',
+        '  probes/huge.yaml: too large: 52,428,800 bytes, more than the maximum of 1 MiB (1,048,576 bytes) for one configuration file',
+        '  probes/smtp.yaml: line 7, column 5: Map keys must be unique',
+        '',
+      ].join('\n'),
+    });
   });
 
   it('says when the config file is missing, exit 2', async () => {
