@@ -3,10 +3,10 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
-import type { Rule } from '../alerts/rules.ts';
-import type { ProbeDefinition } from '../probes/index.ts';
+import { RuleSchema, type Rule } from '../alerts/rules.ts';
+import { probeDefinitionSchema, type ProbeDefinition } from '../probes/index.ts';
 import { checkBlacklistProbes } from './blocklists.ts';
-import { interpolate, type Env } from './interpolate.ts';
+import { interpolate, type ConfigPath, type Env, type InterpolationProblem } from './interpolate.ts';
 import { errorMap } from '../core/zod-messages.ts';
 import { formatProblem, problemsFromZod, type ConfigProblem } from './issues.ts';
 import { InstanceSchema, ProbeFileSchema, type InstanceConfig } from './schema.ts';
@@ -131,8 +131,14 @@ function deeperThan(value: unknown, limit: number): boolean {
   return Object.values(value).some((item) => deeperThan(item, limit - 1));
 }
 
+/** A file as read: its value with ${VAR}s resolved, and the problems of the values left unknown (a variable could not be resolved). */
+interface YamlFile {
+  value: unknown;
+  unresolved: ConfigProblem[];
+}
+
 /** Parse one YAML file and resolve ${VAR}s; problems are collected, never thrown. */
-function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem[]): unknown {
+function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem[]): YamlFile | undefined {
   const read = readBounded(file, configLimits.fileBytes);
   if (!read.ok) {
     problems.push({ file: shown, path: [], message: read.message });
@@ -164,26 +170,112 @@ function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem
     problems.push({ file: shown, path: [], message: tooDeep });
     return undefined;
   }
-  const interpolationProblems: { path: (string | number)[]; message: string }[] = [];
+  const interpolationProblems: InterpolationProblem[] = [];
   const interpolated = interpolate(value, env, interpolationProblems);
-  for (const problem of interpolationProblems) problems.push({ file: shown, ...problem });
-  return interpolationProblems.length > 0 ? undefined : interpolated;
+  const unresolved = interpolationProblems.map((problem) => ({ file: shown, ...problem }));
+  problems.push(...unresolved);
+  return { value: interpolated, unresolved };
+}
+
+function isWithin(path: ConfigPath, ancestor: ConfigPath): boolean {
+  return ancestor.length <= path.length && ancestor.every((segment, index) => path[index] === segment);
 }
 
 /** Every notify: entry names a notifier of the instance file. */
-function checkRuleChannels(instance: InstanceConfig, rules: readonly LoadedRule[]): ConfigProblem[] {
-  const ids = instance.notifiers.map((notifier) => notifier.id);
+function checkRuleChannels(ids: readonly string[], rules: readonly LoadedRule[]): ConfigProblem[] {
   const defined = ids.length > 0 ? `defined: ${ids.join(', ')}` : 'none defined: add notifiers: to the instance file';
   return rules.flatMap(({ rule, file, index }) =>
     rule.notify.flatMap((id, position) => (ids.includes(id) ? [] : [{ file, path: ['rules', index, 'notify', position], message: `unknown notifier "${id}" (${defined})` }])),
   );
 }
 
-function validate<S extends z.ZodType>(schema: S, value: unknown, shown: string, problems: ConfigProblem[]): z.output<S> | undefined {
-  const result = schema.safeParse(value ?? {}, { error: errorMap });
+/**
+ * What the probe files are checked against when the instance file is not valid:
+ * as much of it as is known, so that their problems are reported all the same.
+ * The notifier ids as written; the blocklists and DNS sections when they are
+ * valid on their own. Unknown is left out, never guessed.
+ */
+function referencesFromRaw(raw: unknown): { notifierIds?: string[]; instance?: InstanceConfig } {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
+  const { notifiers, blocklists, dns } = raw as Record<string, unknown>;
+  const ids = notifiers === undefined ? [] : Array.isArray(notifiers) ? notifiers.map((notifier) => (notifier as { id?: unknown } | null)?.id) : undefined;
+  const sections = InstanceSchema.safeParse({ ...(blocklists === undefined ? {} : { blocklists }), ...(dns === undefined ? {} : { dns }) });
+  return {
+    ...(ids?.every((id) => typeof id === 'string') ? { notifierIds: ids } : {}),
+    ...(sections.success ? { instance: sections.data } : {}),
+  };
+}
+
+function validate<S extends z.ZodType>(schema: S, read: YamlFile | undefined, shown: string, problems: ConfigProblem[]): z.output<S> | undefined {
+  if (!read) return undefined;
+  const result = schema.safeParse(read.value ?? {}, { error: errorMap });
   if (result.success) return result.data;
   problems.push(...problemsFromZod(shown, result.error));
   return undefined;
+}
+
+/**
+ * A value whose variable is not set is present but unknown: it has its problem
+ * already, so nothing else is said at or below its path (its schema, a path
+ * that does not exist, an unknown list) — only about the rest.
+ */
+function withoutEchoesOfUnknown(problems: ConfigProblem[], unresolved: ReadonlySet<ConfigProblem>): ConfigProblem[] {
+  const unknown = [...unresolved];
+  return problems.filter((problem) => unresolved.has(problem) || !unknown.some((value) => value.file === problem.file && isWithin(problem.path, value.path)));
+}
+
+/** A probe file's entries with their index in it. */
+interface ProbeFileEntries {
+  probes: [ProbeDefinition, number][];
+  rules: [Rule, number][];
+}
+
+/**
+ * The entries of a probe file that are valid on their own, when the file is
+ * not: checked across files all the same (duplicate ids, lists, notifiers). Their
+ * problems were reported with the file's.
+ */
+function validEntries(read: YamlFile | undefined): ProbeFileEntries {
+  const value = read?.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { probes: [], rules: [] };
+  const each = <T>(schema: z.ZodType<T>, items: unknown): [T, number][] =>
+    Array.isArray(items)
+      ? items.flatMap((item, index) => {
+          const result = schema.safeParse(item);
+          return result.success ? [[result.data, index] as [T, number]] : [];
+        })
+      : [];
+  const { probes, rules } = value as { probes?: unknown; rules?: unknown };
+  return { probes: each(probeDefinitionSchema, probes), rules: each(RuleSchema, rules) };
+}
+
+interface Where {
+  file: string;
+  index: number;
+}
+
+/**
+ * The entries of a probe file's probes: or rules: list whose id (as written) is
+ * seen for the first time; a duplicate is a problem naming where the id was first
+ * defined.
+ */
+function firstOfEachId(read: YamlFile | undefined, key: 'probes' | 'rules', file: string, first: Map<string, Where>, problems: ConfigProblem[]): Set<number> {
+  const firsts = new Set<number>();
+  const entries = (read?.value as Record<string, unknown> | null | undefined)?.[key];
+  if (!Array.isArray(entries)) return firsts;
+  const what = key === 'probes' ? 'probe' : 'rule';
+  entries.forEach((entry: unknown, index) => {
+    const id = (entry as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    const seen = first.get(id);
+    if (seen) {
+      problems.push({ file, path: [key, index, 'id'], message: `duplicate ${what} id "${id}" (first defined in ${seen.file}: ${key}[${seen.index}])` });
+      return;
+    }
+    first.set(id, { file, index });
+    firsts.add(index);
+  });
+  return firsts;
 }
 
 /** Below the probes: entries: the files found, how many entries were looked at, and the first reason to stop. */
@@ -267,10 +359,11 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
     throw new MailscopeError('CONFIG_NOT_FOUND', `${shown}: no such file (write one, or pass --config FILE)`);
   }
   const raw = readYaml(file, shown, options.env, problems);
-  const instance = raw === undefined ? undefined : validate(InstanceSchema, raw, shown, problems);
+  const unresolved = new Set(raw?.unresolved);
+  const instance = validate(InstanceSchema, raw, shown, problems);
 
   // Keep going with the probe files even when the instance file is wrong: every error at once.
-  const rawProbes = (raw as { probes?: unknown } | null | undefined)?.probes;
+  const rawProbes = (raw?.value as { probes?: unknown } | null | undefined)?.probes;
   const probeEntries = instance
     ? [instance.probes].flat()
     : typeof rawProbes === 'string' || Array.isArray(rawProbes)
@@ -293,41 +386,29 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
     probeFiles = [];
   }
 
-
   const probes: LoadedProbe[] = [];
-  const firstById = new Map<string, LoadedProbe>();
   const rules: LoadedRule[] = [];
-  const firstRuleById = new Map<string, LoadedRule>();
+  // Ids as written, so that a duplicate is found even when an entry is not valid (an unset variable, a typo).
+  const firstProbe = new Map<string, Where>();
+  const firstRule = new Map<string, Where>();
   for (const probeFile of probeFiles) {
     const probeShown = displayPath(probeFile, options.cwd);
-    const parsed = validate(ProbeFileSchema, readYaml(probeFile, probeShown, options.env, problems), probeShown, problems);
-    parsed?.probes.forEach((definition, index) => {
-      const loaded = { definition, file: probeShown, index };
-      const first = firstById.get(definition.id);
-      if (first) {
-        problems.push({
-          file: probeShown,
-          path: ['probes', index, 'id'],
-          message: `duplicate probe id "${definition.id}" (first defined in ${first.file}: probes[${first.index}])`,
-        });
-        return;
-      }
-      firstById.set(definition.id, loaded);
-      probes.push(loaded);
-    });
-    parsed?.rules.forEach((rule, index) => {
-      const first = firstRuleById.get(rule.id);
-      if (first) {
-        problems.push({ file: probeShown, path: ['rules', index, 'id'], message: `duplicate rule id "${rule.id}" (first defined in ${first.file}: rules[${first.index}])` });
-        return;
-      }
-      const loaded = { rule, file: probeShown, index };
-      firstRuleById.set(rule.id, loaded);
-      rules.push(loaded);
-    });
+    const read = readYaml(probeFile, probeShown, options.env, problems);
+    for (const problem of read?.unresolved ?? []) unresolved.add(problem);
+    const parsed = validate(ProbeFileSchema, read, probeShown, problems);
+    const entries: ProbeFileEntries = parsed
+      ? { probes: parsed.probes.map((definition, index) => [definition, index]), rules: parsed.rules.map((rule, index) => [rule, index]) }
+      : validEntries(read);
+    const probeIds = firstOfEachId(read, 'probes', probeShown, firstProbe, problems);
+    const ruleIds = firstOfEachId(read, 'rules', probeShown, firstRule, problems);
+    for (const [definition, index] of entries.probes) if (probeIds.has(index)) probes.push({ definition, file: probeShown, index });
+    for (const [rule, index] of entries.rules) if (ruleIds.has(index)) rules.push({ rule, file: probeShown, index });
   }
 
-  if (instance) problems.push(...checkBlacklistProbes(instance, probes), ...checkRuleChannels(instance, rules));
-  if (problems.length > 0 || !instance) throw new ConfigError(problems.map(formatProblem));
+  // Checks across files: against the instance, or as much of it as is known when it is not valid.
+  const references = instance ? { notifierIds: instance.notifiers.map((notifier) => notifier.id), instance } : referencesFromRaw(raw?.value);
+  if (references.instance) problems.push(...checkBlacklistProbes(references.instance, probes));
+  if (references.notifierIds) problems.push(...checkRuleChannels(references.notifierIds, rules));
+  if (problems.length > 0 || !instance) throw new ConfigError(withoutEchoesOfUnknown(problems, unresolved).map(formatProblem));
   return { configFile: file, instance, dataDir: resolve(base, instance.dataDir), probeFiles, probes, rules };
 }

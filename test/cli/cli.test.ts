@@ -73,6 +73,26 @@ describe('mailscope config check', () => {
     });
   });
 
+  it('reports every unset variable and every other problem at once, exit 2', async () => {
+    const dir = project(
+      smtpProbe(25, 'rules:\n  - { id: down, condition: reachability.up == false, notify: [chat, pager] }\n').replace('127.0.0.1:25', '${MTA_HOST}:25'),
+      'http: { listen: "${LISTEN}" }\nlog: { level: loud }\nnotifiers:\n  - { id: chat, kind: slack, webhookUrl: "${SLACK_WEBHOOK_URL}" }\n',
+    );
+    const result = await cli(['config', 'check'], { cwd: dir, env: { MTA_HOST: 'mta.example.com' } });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: [
+        'invalid configuration (4 problems):',
+        '  mailscope.yaml: http.listen: environment variable LISTEN is not set (set it, or write ${LISTEN:-default})',
+        '  mailscope.yaml: notifiers[0].webhookUrl: environment variable SLACK_WEBHOOK_URL is not set (set it, or write ${SLACK_WEBHOOK_URL:-default})',
+        '  mailscope.yaml: log.level: expected one of: fatal, error, warn, info, debug, trace, silent; got "loud"',
+        '  probes/smtp.yaml: rules[0].notify[1]: unknown notifier "pager" (defined: chat)',
+        '',
+      ].join('\n'),
+    });
+  });
+
   it('says when the config file is missing, exit 2', async () => {
     const result = await cli(['config', 'check'], { cwd: tempDir() });
     expect(result).toEqual({ code: 2, stdout: '', stderr: 'mailscope.yaml: no such file (write one, or pass --config FILE)\n' });
