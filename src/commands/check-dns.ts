@@ -20,7 +20,7 @@ export type ResolvedDns = { ok: true; target: SendingDomain; extraCa?: Buffer } 
 
 /** The domain, IPs and selectors from the command line, or every problem with them: before a single query. */
 export function resolveDnsInput(input: CheckDnsInput): ResolvedDns {
-  const problems = [domainProblem(input.domain), ...input.ips.map(ipProblem), ...input.selectors.map(selectorProblem)].filter((problem): problem is string => Boolean(problem));
+  const problems = [domainProblem(input.domain, 'with --ip'), ...input.ips.map(ipProblem), ...input.selectors.map(selectorProblem)].filter((problem): problem is string => Boolean(problem));
   for (const check of input.skip) {
     if (!(checkNames as readonly string[]).includes(check)) problems.push(`unknown check "${check}" for --skip (expected one of: ${checkNames.join(', ')})`);
   }
