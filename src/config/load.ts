@@ -1,8 +1,9 @@
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
+import { readBounded } from '../core/read-bounded.ts';
 import { RuleSchema, type Rule } from '../alerts/rules.ts';
 import { probeDefinitionSchema, type ProbeDefinition } from '../probes/index.ts';
 import { checkBlacklistProbes } from './blocklists.ts';
@@ -87,41 +88,6 @@ function sizeLimit(limit: number): string {
   return `${limit / (1024 * 1024)} MiB (${thousands(limit)} bytes)`;
 }
 
-type Read = { ok: true; text: string } | { ok: false; message: string };
-
-/** The file's text, read no further than the limit (a device or a pipe has no size to check first). */
-function readBounded(file: string, limit: number): Read {
-  const tooLarge = (size?: number): Read => ({
-    ok: false,
-    message: `too large: ${size === undefined ? '' : `${thousands(size)} bytes, `}more than the maximum of ${sizeLimit(limit)} for one configuration file`,
-  });
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    return { ok: false, message: `cannot read: ${(error as Error).message}` };
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (stat.isFile() && stat.size > limit) return tooLarge(stat.size);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - total));
-      const count = readSync(fd, chunk, 0, chunk.length, null);
-      if (count === 0) break;
-      chunks.push(chunk.subarray(0, count));
-      total += count;
-      if (total > limit) return tooLarge();
-    }
-    return { ok: true, text: Buffer.concat(chunks, total).toString('utf8') };
-  } catch (error) {
-    return { ok: false, message: `cannot read: ${(error as Error).message}` };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const tooDeep = `nested more than ${configLimits.depth} levels deep (mappings and lists); a configuration needs far fewer`;
 
 /** Deeper than the limit; stops looking as soon as it is (never recurses much further than the limit). */
@@ -141,10 +107,12 @@ interface YamlFile {
 function readYaml(file: string, shown: string, env: Env, problems: ConfigProblem[]): YamlFile | undefined {
   const read = readBounded(file, configLimits.fileBytes);
   if (!read.ok) {
-    problems.push({ file: shown, path: [], message: read.message });
+    const size = read.tooLarge && read.size !== undefined ? `${thousands(read.size)} bytes, ` : '';
+    const message = read.tooLarge ? `too large: ${size}more than the maximum of ${sizeLimit(configLimits.fileBytes)} for one configuration file` : `cannot read: ${read.error.message}`;
+    problems.push({ file: shown, path: [], message });
     return undefined;
   }
-  const document = parseDocument(read.text, { prettyErrors: true, uniqueKeys: true });
+  const document = parseDocument(read.data.toString('utf8'), { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     // The parser turns running out of stack into errors of its own: one clear problem instead.
     if (document.errors.some((error) => /Maximum call stack size exceeded|Stack overflow/.test(error.message))) {

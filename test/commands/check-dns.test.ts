@@ -98,4 +98,11 @@ describe('mailscope check dns', () => {
     expect([result.code, result.stderr.trim()]).toEqual([2, 'cannot read --ca-file "/nonexistent/ca.pem": ENOENT']);
     expect(fake.queries).toEqual([]);
   });
+
+  it('reads a --ca-file no further than 1 MiB (a device or a wrong file), before any query', async () => {
+    const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));
+    const result = await cli(['check', 'dns', 'example.com', '--ca-file', '/dev/zero', '--resolver', `127.0.0.1:${fake.server.port}`], { cwd: tempDir() });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: '--ca-file "/dev/zero" is more than 1 MiB: not a PEM file of CA certificates\n' });
+    expect(fake.queries).toEqual([]);
+  });
 });
