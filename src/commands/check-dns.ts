@@ -3,7 +3,7 @@
  * script. Exit 0 nothing failed (warnings allowed), 1 something failed, 3 nothing
  * failed but some checks could not tell (DNS errors), 2 bad input (nothing sent).
  */
-import { readFileSync } from 'node:fs';
+import { readBounded } from '../core/read-bounded.ts';
 import { checkNames, domainProblem, ipProblem, normalizeDomain, selectorProblem, type CheckName, type CheckResult, type Level } from '../probes/dns-auth-check.ts';
 import { checkDomain, type SendingDomain } from '../probes/dns-auth.ts';
 import type { Resolver } from '../protocols/dns/types.ts';
@@ -16,21 +16,23 @@ export interface CheckDnsInput {
   caFile?: string | undefined;
 }
 
+/** A PEM bundle of CA certificates is kilobytes (the whole system store is about 200 KB). */
+const maxCaFileBytes = 1024 * 1024;
+
 export type ResolvedDns = { ok: true; target: SendingDomain; extraCa?: Buffer } | { ok: false; problems: string[] };
 
 /** The domain, IPs and selectors from the command line, or every problem with them: before a single query. */
 export function resolveDnsInput(input: CheckDnsInput): ResolvedDns {
-  const problems = [domainProblem(input.domain), ...input.ips.map(ipProblem), ...input.selectors.map(selectorProblem)].filter((problem): problem is string => Boolean(problem));
+  const problems = [domainProblem(input.domain, 'with --ip'), ...input.ips.map(ipProblem), ...input.selectors.map(selectorProblem)].filter((problem): problem is string => Boolean(problem));
   for (const check of input.skip) {
     if (!(checkNames as readonly string[]).includes(check)) problems.push(`unknown check "${check}" for --skip (expected one of: ${checkNames.join(', ')})`);
   }
   let extraCa: Buffer | undefined;
   if (input.caFile) {
-    try {
-      extraCa = readFileSync(input.caFile);
-    } catch (error) {
-      problems.push(`cannot read --ca-file "${input.caFile}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    const read = readBounded(input.caFile, maxCaFileBytes);
+    if (read.ok) extraCa = read.data;
+    else if (read.tooLarge) problems.push(`--ca-file "${input.caFile}" is more than ${maxCaFileBytes / 1024 / 1024} MiB: not a PEM file of CA certificates`);
+    else problems.push(`cannot read --ca-file "${input.caFile}": ${read.error.code ?? read.error.message}`);
   }
   if (problems.length > 0) return { ok: false, problems };
   const target: SendingDomain = { domain: normalizeDomain(input.domain)!, ips: input.ips, selectors: input.selectors, skip: input.skip as CheckName[] };

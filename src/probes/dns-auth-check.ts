@@ -174,24 +174,50 @@ const domainPattern = new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})+$`);
 const selectorLabel = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
 const selectorPattern = new RegExp(`^${selectorLabel}(?:\\.${selectorLabel})*$`, 'i');
 
+/** Text from a person echoed in a message: quoted, control and direction characters escaped, cut to a bound. */
+function quoted(text: string): string {
+  const cut = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The address, when the text is an IP address where a domain belongs: IPv6 bare
+ * or in brackets, IPv4 in any form a host name takes (127.1 is 127.0.0.1).
+ */
+export function ipAddressIn(text: string): string | undefined {
+  const bare = text.trim().replace(/^\[(.*)\]$/, '$1');
+  if (bare.includes(':')) return ipaddr.IPv6.isValid(bare) ? ipaddr.parse(bare).toString() : undefined;
+  const ascii = domainToASCII(bare.replace(/\.$/, ''));
+  return ascii && ipaddr.IPv4.isValidFourPartDecimal(ascii) ? ascii : undefined;
+}
+
 /** The domain in the form it is queried in (lower case, A-labels, no trailing dot), or undefined when it is not a domain name. */
 export function normalizeDomain(text: string): string | undefined {
   const trimmed = text.trim().replace(/\.$/, '');
-  if (!trimmed || /[\s/@:]/.test(trimmed)) return undefined;
+  // "%" too: a host name parser would decode %41 to "a".
+  if (!trimmed || /[\s/@:%]/.test(trimmed) || ipAddressIn(trimmed)) return undefined;
   const ascii = domainToASCII(trimmed);
   return ascii && domainPattern.test(ascii) ? ascii : undefined;
 }
 
-export function domainProblem(text: string): string | undefined {
-  return normalizeDomain(text) ? undefined : `"${text}" is not a domain name (expected something like example.com)`;
+/** Why the text is not a sending domain: an IP address (whose place is `ipsGoIn`), control characters, too long, or not a name at all. */
+export function domainProblem(text: string, ipsGoIn = 'in ips'): string | undefined {
+  if (normalizeDomain(text)) return undefined;
+  if (ipAddressIn(text)) return `${quoted(text)} is an IP address, not a domain: give the sending domain, and the IP ${ipsGoIn}`;
+  if (/\p{Cc}/u.test(text)) return `${quoted(text)} is not a domain name: it contains a control character`;
+  const ascii = domainToASCII(text.trim().replace(/\.$/, ''));
+  if (ascii.length > 253) return `${quoted(text)} is not a domain name: ${ascii.length} characters, more than the 253 a domain name may have`;
+  const label = ascii.split('.').find((part) => part.length > 63);
+  if (label) return `${quoted(text)} is not a domain name: a label of ${label.length} characters, more than the 63 a DNS label may have`;
+  return `${quoted(text)} is not a domain name (expected something like example.com)`;
 }
 
 export function selectorProblem(text: string): string | undefined {
-  return selectorPattern.test(text) && text.length <= 200 ? undefined : `"${text}" is not a DKIM selector (letters, digits, "-", "_", dot-separated labels)`;
+  return selectorPattern.test(text) && text.length <= 200 ? undefined : `${quoted(text)} is not a DKIM selector (letters, digits, "-", "_", dot-separated labels)`;
 }
 
 /** A single sending address: IPv4 in dotted-quad form or IPv6; no ranges. */
 export function ipProblem(text: string): string | undefined {
   if (ipaddr.IPv4.isValidFourPartDecimal(text) || (text.includes(':') && ipaddr.IPv6.isValid(text))) return undefined;
-  return `"${text}" is not an IP address (one IPv4 or IPv6 address; ranges are not checked here)`;
+  return `${quoted(text)} is not an IP address (one IPv4 or IPv6 address; ranges are not checked here)`;
 }

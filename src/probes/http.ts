@@ -9,9 +9,10 @@ import { readCaFile } from './ca-file.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
 
 const targetUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).superRefine((text, ctx) => {
-  const url = new URL(text);
+  // zod runs this check even when the URL check above failed: not a URL is that check's problem.
+  const url = URL.parse(text);
   // The URL becomes a tag and appears in the API: credentials have no place in it.
-  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'credentials in the URL are not allowed' });
+  if (url && (url.username || url.password)) ctx.addIssue({ code: 'custom', message: 'credentials in the URL are not allowed' });
 });
 
 const configSchema = ProbeBase.extend({

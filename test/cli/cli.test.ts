@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, repoRoot } from '../helpers/cli.ts';
@@ -52,6 +52,45 @@ describe('mailscope config check', () => {
     );
     expect((await cli(['config', 'check'], { cwd: dir, env: { MAILSCOPE_CONFIG: 'other.yaml' } })).code).toBe(2);
     expect((await cli(['-c', 'mailscope.yaml', 'config', 'check'], { cwd: dir, env: { MAILSCOPE_CONFIG: 'other.yaml' } })).code).toBe(0);
+  });
+
+  it('refuses a probe file over the size limit quickly, with the other problems, exit 2', async () => {
+    const dir = project(smtpProbe(25, '    schedule: "61 * * * *"\n'));
+    writeFileSync(join(dir, 'probes', 'huge.yaml'), '');
+    truncateSync(join(dir, 'probes', 'huge.yaml'), 50 * 1024 * 1024);
+    const started = performance.now();
+    const result = await cli(['config', 'check'], { cwd: dir });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: [
+        'invalid configuration (2 problems):',
+        '  probes/huge.yaml: too large: 52,428,800 bytes, more than the maximum of 1 MiB (1,048,576 bytes) for one configuration file',
+        '  probes/smtp.yaml: line 7, column 5: Map keys must be unique',
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('reports every unset variable and every other problem at once, exit 2', async () => {
+    const dir = project(
+      smtpProbe(25, 'rules:\n  - { id: down, condition: reachability.up == false, notify: [chat, pager] }\n').replace('127.0.0.1:25', '${MTA_HOST}:25'),
+      'http: { listen: "${LISTEN}" }\nlog: { level: loud }\nnotifiers:\n  - { id: chat, kind: slack, webhookUrl: "${SLACK_WEBHOOK_URL}" }\n',
+    );
+    const result = await cli(['config', 'check'], { cwd: dir, env: { MTA_HOST: 'mta.example.com' } });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: [
+        'invalid configuration (4 problems):',
+        '  mailscope.yaml: http.listen: environment variable LISTEN is not set (set it, or write ${LISTEN:-default})',
+        '  mailscope.yaml: notifiers[0].webhookUrl: environment variable SLACK_WEBHOOK_URL is not set (set it, or write ${SLACK_WEBHOOK_URL:-default})',
+        '  mailscope.yaml: log.level: expected one of: fatal, error, warn, info, debug, trace, silent; got "loud"',
+        '  probes/smtp.yaml: rules[0].notify[1]: unknown notifier "pager" (defined: chat)',
+        '',
+      ].join('\n'),
+    });
   });
 
   it('says when the config file is missing, exit 2', async () => {

@@ -76,10 +76,33 @@ describe('mailscope check dns', () => {
     expect(fake.queries).toEqual([]);
   });
 
+  it.each([
+    ['192.0.2.1', '"192.0.2.1" is an IP address, not a domain: give the sending domain, and the IP with --ip'],
+    ['[2001:db8::25]', '"[2001:db8::25]" is an IP address, not a domain: give the sending domain, and the IP with --ip'],
+    ['2001:db8::25', '"2001:db8::25" is an IP address, not a domain: give the sending domain, and the IP with --ip'],
+    ['127.1', '"127.1" is an IP address, not a domain: give the sending domain, and the IP with --ip'],
+    ['exa\u001b[2Jmple.com', '"exa\\u001b[2Jmple.com" is not a domain name: it contains a control character'],
+    [`${'a'.repeat(64)}.example.com`, `"${'a'.repeat(64)}.example.com" is not a domain name: a label of 64 characters, more than the 63 a DNS label may have`],
+    [`${'a'.repeat(60)}.`.repeat(5) + 'com', `"${'a'.repeat(60)}.${'a'.repeat(16)}..." is not a domain name: 308 characters, more than the 253 a domain name may have`],
+    ['example.123', '"example.123" is not a domain name (expected something like example.com)'],
+  ])('refuses %j as the domain, exit 2, and sends no query', async (domain, message) => {
+    const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));
+    const result = await cli(['check', 'dns', domain, '--resolver', `127.0.0.1:${fake.server.port}`], { cwd: tempDir() });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `${message}\n` });
+    expect(fake.queries).toEqual([]);
+  });
+
   it('refuses an unreadable --ca-file before any query', async () => {
     const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));
     const result = await cli(['check', 'dns', 'example.com', '--ca-file', '/nonexistent/ca.pem', '--resolver', `127.0.0.1:${fake.server.port}`], { cwd: tempDir() });
     expect([result.code, result.stderr.trim()]).toEqual([2, 'cannot read --ca-file "/nonexistent/ca.pem": ENOENT']);
+    expect(fake.queries).toEqual([]);
+  });
+
+  it('reads a --ca-file no further than 1 MiB (a device or a wrong file), before any query', async () => {
+    const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));
+    const result = await cli(['check', 'dns', 'example.com', '--ca-file', '/dev/zero', '--resolver', `127.0.0.1:${fake.server.port}`], { cwd: tempDir() });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: '--ca-file "/dev/zero" is more than 1 MiB: not a PEM file of CA certificates\n' });
     expect(fake.queries).toEqual([]);
   });
 });

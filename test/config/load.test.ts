@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { ConfigError, configLimits, loadConfig } from '../../src/config/load.ts';
 import { MailscopeError } from '../../src/core/errors.ts';
 import { Secret } from '../../src/core/secret.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -118,5 +118,91 @@ describe('blacklist probes checked against the instance', () => {
       'probes:\n  - { id: big-range, kind: blacklist, schedule: "*/5 * * * *", timeout: 60s, targets: [10.0.0.0/20], lists: [spamhaus-zen, spamcop, psbl, uceprotect-1] }\n',
     );
     expect(loadConfig('mailscope.yaml', { env: {}, cwd: dir }).probes).toHaveLength(1);
+  });
+});
+
+describe('limits: a wrong path is refused quickly, with every other problem', () => {
+  const { fileBytes, totalBytes, probeFiles, directoryEntries, depth } = configLimits;
+
+  function project(instance = 'dataDir: ./data\n'): string {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'mailscope.yaml'), instance);
+    mkdirSync(join(dir, 'probes'));
+    return dir;
+  }
+
+  /** A file of that size that takes no room on disk (it reads as zeros). */
+  function sparseFile(path: string, size: number): void {
+    writeFileSync(path, '');
+    truncateSync(path, size);
+  }
+
+  /** Valid YAML of exactly `size` bytes: a comment fills what the content leaves. */
+  function yamlOfSize(content: string, size: number): string {
+    return `${content}#${'x'.repeat(size - content.length - 2)}\n`;
+  }
+
+  it('documents its limits', () => {
+    expect(configLimits).toEqual({ fileBytes: 1_048_576, totalBytes: 8_388_608, probeFiles: 1000, directoryEntries: 10_000, depth: 64 });
+  });
+
+  it('refuses a 50 MiB probe file without reading it, and still reports the other files', () => {
+    const dir = project();
+    sparseFile(join(dir, 'probes', 'big.yaml'), 50 * 1024 * 1024);
+    writeFileSync(join(dir, 'probes', 'other.yaml'), 'probes:\n  - { id: p, kind: tcp, schedule: "61 * * * *", targets: ["127.0.0.1:25"] }\n');
+    const started = performance.now();
+    expect(problemsOf(dir)).toEqual([
+      'probes/big.yaml: too large: 52,428,800 bytes, more than the maximum of 1 MiB (1,048,576 bytes) for one configuration file',
+      'probes/other.yaml: probes[0].schedule: "61 * * * *" is not a valid cron expression: invalid minute "61"',
+    ]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('loads a file of exactly the limit, and refuses one byte more', () => {
+    const dir = project();
+    const content = 'probes:\n  - { id: p, kind: tcp, schedule: "*/5 * * * *", targets: ["127.0.0.1:25"] }\n';
+    writeFileSync(join(dir, 'probes', 'p.yaml'), yamlOfSize(content, fileBytes));
+    expect(statSync(join(dir, 'probes', 'p.yaml')).size).toBe(fileBytes);
+    expect(loadConfig('mailscope.yaml', { env: {}, cwd: dir }).probes).toHaveLength(1);
+
+    writeFileSync(join(dir, 'probes', 'p.yaml'), yamlOfSize(content, fileBytes + 1));
+    expect(problemsOf(dir)).toEqual(['probes/p.yaml: too large: 1,048,577 bytes, more than the maximum of 1 MiB (1,048,576 bytes) for one configuration file']);
+  });
+
+  it('reads a device or a pipe no further than the limit', () => {
+    expect(() => loadConfig('/dev/zero', { env: {}, cwd: tempDir() })).toThrow(
+      expect.objectContaining({ problems: ['/dev/zero: too large: more than the maximum of 1 MiB (1,048,576 bytes) for one configuration file'] }) as ConfigError,
+    );
+  });
+
+  it('refuses probe files too large together, reading none of them', () => {
+    const dir = project();
+    for (let i = 0; i < totalBytes / fileBytes; i++) sparseFile(join(dir, 'probes', `p${i}.yaml`), fileBytes);
+    expect(problemsOf(dir)).toEqual([
+      'mailscope.yaml: probes: too large together: mailscope.yaml and its 8 probe files have 8,388,624 bytes, more than the maximum of 8 MiB (8,388,608 bytes) for the whole configuration: no probe file was read',
+    ]);
+  });
+
+  it('refuses more probe files than the limit', () => {
+    const dir = project();
+    for (let i = 0; i <= probeFiles; i++) writeFileSync(join(dir, 'probes', `p${i}.yaml`), 'probes: []\n');
+    expect(problemsOf(dir)).toEqual(['mailscope.yaml: probes: 1,001 probe files, more than the maximum of 1,000: no probe file was read']);
+  });
+
+  it('stops walking a directory with more entries than the limit (probes: / by mistake)', () => {
+    const dir = project('probes: [probes/, ./]\n');
+    for (let i = 0; i <= directoryEntries; i++) writeFileSync(join(dir, 'probes', `note-${i}.txt`), '');
+    expect(problemsOf(dir)).toEqual([
+      'mailscope.yaml: probes[0]: "probes/" has more than 10,000 entries below it, the most looked at: is it the right directory?',
+      'mailscope.yaml: probes[1]: "./" has more than 10,000 entries below it, the most looked at: is it the right directory?',
+    ]);
+  });
+
+  it(`refuses YAML nested more than ${depth} levels, however deep`, () => {
+    const nested = (levels: number) => `dataDir: ${'['.repeat(levels)}${']'.repeat(levels)}\n`;
+    const tooDeep = `mailscope.yaml: nested more than ${depth} levels deep (mappings and lists); a configuration needs far fewer`;
+    expect(problemsOf(project(nested(depth - 1)))).toEqual(['mailscope.yaml: dataDir: expected a string, got a list']);
+    expect(problemsOf(project(nested(depth)))).toEqual([tooDeep]);
+    expect(problemsOf(project(nested(10_000)))).toEqual([tooDeep]);
   });
 });
