@@ -56,7 +56,8 @@ class ExitError extends Error {
 
 function formatFields(record: Record<string, unknown>): string {
   return Object.entries(record)
-    .map(([key, value]) => `${key}=${typeof value === 'string' && /[\s"=]/.test(value) ? JSON.stringify(value) : String(value)}`)
+    // Values a peer sent (a banner, a DNS record) are shown escaped: they cannot drive the terminal.
+    .map(([key, value]) => `${key}=${typeof value === 'string' && /[\s"=]/.test(value) ? escapeControls(JSON.stringify(value)) : escapeControls(String(value))}`)
     .join(' ');
 }
 

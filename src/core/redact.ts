@@ -6,6 +6,7 @@
  * told never to emit; each is looked for as sent and as commonly re-encoded.
  */
 import { minRedactedLength, neverEmittedValues, redacted } from './secret.ts';
+import { controlCharacters } from './text.ts';
 
 /** The stretches of base64 that encode `value` wherever it sits in the encoded text (three byte alignments). */
 function base64Pieces(value: string): string[] {
@@ -62,7 +63,6 @@ export function redactCredentials(text: string): string {
 // line and paragraph separators, bidirectional overrides) go, whitespace among them becomes a space.
 const escapeSequences = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])/g;
 const spacing = /[\t\n\v\f\r\u0085\u2028\u2029]+/g;
-const controls = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Peer text is read this far: enough for any excerpt, bounded whatever the peer sends. */
 const window = 65_536;
@@ -80,7 +80,7 @@ export function peerExcerpt(text: unknown, max = excerptLength): string {
   const raw = typeof text === 'string' ? text : text instanceof Buffer ? text.toString('utf8') : String(text ?? '');
   const cut = raw.length > window;
   let excerpt = redactCredentials(redactSecrets(cut ? raw.slice(0, window) : raw));
-  excerpt = excerpt.replace(escapeSequences, '').replace(spacing, ' ').replace(controls, '');
+  excerpt = excerpt.replace(escapeSequences, '').replace(spacing, ' ').replace(controlCharacters, '');
   // Removing control characters can join the halves of a secret a peer split with them.
   excerpt = redactSecrets(excerpt).replace(/ {2,}/g, ' ').trim();
   // The window may have cut a secret in two; its first half is at the end, unrecognised: drop as much as the longest secret.

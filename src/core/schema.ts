@@ -9,7 +9,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { MailscopeError } from './errors.ts';
 import { Secret } from './secret.ts';
-import { escapeControls } from './text.ts';
+import { shownText } from './text.ts';
 
 const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const durationPattern = /^(\d{1,15})(ms|s|m|h|d)$/;
@@ -209,7 +209,7 @@ export const longestExpiryMs = 366 * durationUnits.d;
 export function futureTime(field: string, text: string, now: number): number {
   const ahead = parseDuration(text);
   const at = ahead !== undefined ? now + ahead : isoTime(text);
-  if (at === undefined) throw new MailscopeError('BAD_REQUEST', `${field}: "${clip(text)}" is neither an ISO 8601 time nor a duration such as 2h (at most 366d)`);
+  if (at === undefined) throw new MailscopeError('BAD_REQUEST', `${field}: "${shownText(text)}" is neither an ISO 8601 time nor a duration such as 2h (at most 366d)`);
   if (at <= now) throw new MailscopeError('BAD_REQUEST', `${field}: ${new Date(at).toISOString()} is not in the future`);
   if (at - now > longestExpiryMs) throw new MailscopeError('BAD_REQUEST', `${field}: ${new Date(at).toISOString()} is more than a year ahead (at most 366d)`);
   return at;
@@ -225,8 +225,4 @@ export function isoTime(text: string): number | undefined {
   return Number.isNaN(at) || at < 0 || at >= latestIsoTime ? undefined : at;
 }
 
-/** Input quoted back in a message: one line, at most 60 characters. */
-const clip = (text: string) => {
-  const shown = escapeControls(text);
-  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
-};
+

@@ -7,11 +7,12 @@ import { z } from 'zod';
 
 /**
  * C0 and C1 controls (NUL, ESC, CR, LF, TAB, DEL, ...), the Unicode line and
- * paragraph separators, and the bidirectional overrides and isolates (which make
- * text read differently from how it is stored).
+ * paragraph separators, and the bidirectional marks, overrides and isolates
+ * (which make text read differently from how it is stored).
  */
-const controlPattern = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
-const controlPatternGlobal = new RegExp(controlPattern.source, 'gu');
+const controlPattern = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+/** The same, to find or replace every one. */
+export const controlCharacters = new RegExp(controlPattern.source, 'gu');
 
 /** The first control character in the text: its code point (U+001B) and position; undefined when there is none. */
 export function controlCharacterIn(text: string): { codePoint: string; index: number } | undefined {
@@ -22,7 +23,7 @@ export function controlCharacterIn(text: string): { codePoint: string; index: nu
 
 /** The text with each control character written as a visible escape (\x1b, \n, \u202e): safe to print on one line. */
 export function escapeControls(text: string): string {
-  return text.replace(controlPatternGlobal, (character) => {
+  return text.replace(controlCharacters, (character) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     const code = character.codePointAt(0)!;
     return named[character] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
@@ -54,4 +55,10 @@ export function plainText(options: { max: number }) {
       const problem = plainTextProblem(text);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     });
+}
+
+/** Text someone sent, quoted back in a message: escaped onto one line, cut to `max` characters ("..." says it was cut). */
+export function shownText(text: string, max = 60): string {
+  const shown = escapeControls(text);
+  return shown.length > max ? `${shown.slice(0, max - 3)}...` : shown;
 }

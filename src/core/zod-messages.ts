@@ -1,28 +1,22 @@
 import type { z } from 'zod';
-import { escapeControls } from './text.ts';
+import { shownText } from './text.ts';
 
 /** `probes[1].schedule`; a key that is not a plain name is quoted: `codes["10.0.0.2"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let text = '';
   for (const segment of path) {
     if (typeof segment === 'number') text += `[${segment}]`;
-    else if (!/^[A-Za-z_$][\w$-]{0,59}$/.test(String(segment))) text += `["${clip(String(segment)).replaceAll('"', '\\"')}"]`;
+    else if (!/^[A-Za-z_$][\w$-]{0,59}$/.test(String(segment))) text += `["${shownText(String(segment)).replaceAll('"', '\\"')}"]`;
     else text += text === '' ? String(segment) : `.${String(segment)}`;
   }
   return text;
-}
-
-/** Input quoted in a message: one line, no escape sequences, at most 60 characters. */
-function clip(text: string): string {
-  const shown = escapeControls(text);
-  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
 }
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `"${clip(value)}"`;
+  if (typeof value === 'string') return `"${shownText(value)}"`;
   return String(value);
 }
 
@@ -50,7 +44,7 @@ function shapeKeys(issue: RawIssue): string[] {
 export const errorMap = (issue: RawIssue): string | undefined => {
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const shownKeys = issue.keys.slice(0, 5).map((key) => `"${clip(key)}"`);
+      const shownKeys = issue.keys.slice(0, 5).map((key) => `"${shownText(key)}"`);
       const keys = `${shownKeys.join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`;
       const allowed = shapeKeys(issue);
       const expected = allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : '';

@@ -5,6 +5,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { evaluateSpf, type SpfEvaluation } from '../protocols/auth/spf.ts';
+import { shownText } from '../core/text.ts';
 import {
   dnsErrorFinding,
   lookup,
@@ -27,11 +28,8 @@ const countingLimit = 40;
 const unauthorizedProbeIp = '192.0.2.1';
 const mechanisms = new Set(['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists']);
 
-/** Text from DNS put in a message: control characters replaced, cut to a bound. */
-function shown(text: string, max = 120): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
-}
+/** Text from DNS put in a message: control characters escaped, cut to a bound. */
+const shown = (text: string, max = 120) => shownText(text, max);
 
 export function isSpfRecord(text: string): boolean {
   return /^v=spf1(\s|$)/i.test(text);

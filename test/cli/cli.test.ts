@@ -129,6 +129,15 @@ describe('mailscope probe list / probe run', () => {
     expect(observations.map((o) => o.tags.probe)).toEqual(['smtp', 'smtp']);
   });
 
+  it("prints a hostile peer's text escaped: a banner with terminal escapes cannot clear the screen or fake a line", async () => {
+    const { port } = await tcpServer((socket) => socket.write('220\u001b[2J\u001b[31mFAKE\u202e\r\n'));
+    const dir = project(smtpProbe(port));
+    const result = await cli(['probe', 'run', 'smtp'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/[\u001b\u0080-\u009f\u202e]/);
+    expect(result.stdout).toContain('banner=220\\x1b[2J\\x1b[31mFAKE');
+  });
+
   it('exits 0 when the probe measured a service as down: a finding, not a failure', async () => {
     const dir = project(smtpProbe(await closedPort()));
     const result = await cli(['probe', 'run', 'smtp', '--json'], { cwd: dir });
