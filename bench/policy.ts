@@ -579,7 +579,7 @@ async function main(): Promise<void> {
           bodies[q] = text;
           answersChecked++;
           if (response.status !== 200) return mismatch(`GET ${path}: HTTP ${response.status} ${text.slice(0, 200)}`);
-          const body = JSON.parse(text) as { action: string; rate?: number; controls: { id: string }[]; unsure: { id: string; missing: string[] }[] };
+          const body = JSON.parse(text) as { action: string; rate?: number; controls: { id: string }[]; unsure: { id: string; missing: string[] }[]; unsureCount: number; missing: string[] };
           const { matched, unsure } = httpExpected[q]!;
           const pauses = matched.filter((spec) => spec.action === 'pause');
           const throttles = matched.filter((spec) => spec.action === 'throttle');
@@ -589,14 +589,18 @@ async function main(): Promise<void> {
           const ids = (list: { id?: string | undefined }[]) => list.map((entry) => entry.id).sort().join(',');
           if (body.action !== action || body.rate !== rate) return mismatch(`GET ${path}: ${body.action}${body.rate !== undefined ? ` ${body.rate}/min` : ''}, expected ${action}${rate !== undefined ? ` ${rate}/min` : ''}`);
           if (ids(body.controls) !== ids(matched)) return mismatch(`GET ${path}: controls ${ids(body.controls)}, expected ${ids(matched)}`);
-          const unsureOf = (list: { id?: string | undefined; missing: string[] }[]) => list.map((entry) => `${entry.id}:${entry.missing.join('+')}`).sort().join(',');
-          if (unsureOf(body.unsure) !== unsureOf(unsure.map(({ spec, missing }) => ({ id: spec.id, missing })))) return mismatch(`GET ${path}: unsure differs from expected`);
+          // The answer lists at most 10 of the controls that might apply (pauses first) and counts them all.
+          if (body.unsureCount !== unsure.length) return mismatch(`GET ${path}: unsureCount ${body.unsureCount}, expected ${unsure.length}`);
+          const expectedUnsure = new Map(unsure.map(({ spec, missing }) => [spec.id, missing.join('+')]));
+          if (body.unsure.length !== Math.min(10, unsure.length) || body.unsure.some((entry) => expectedUnsure.get(entry.id) !== entry.missing.join('+'))) return mismatch(`GET ${path}: unsure differs from expected`);
+          const missingKeys = keyOrder.filter((key) => unsure.some((entry) => entry.missing.includes(key)));
+          if (body.missing.join(',') !== missingKeys.join(',')) return mismatch(`GET ${path}: missing ${body.missing.join(',')}, expected ${missingKeys.join(',')}`);
         }),
       );
     }
     const meanBody = sequence.reduce((sum, q) => sum + Buffer.byteLength(bodies[q] ?? ''), 0) / sequence.length;
     // The reference's answer: a decision-shaped constant object of the same mean size.
-    const constant: { action: string; controls: unknown[]; unsure: { id: string; missing: string[] }[] } = { action: 'allow', controls: [], unsure: [] };
+    const constant: { action: string; controls: unknown[]; unsure: { id: string; missing: string[] }[]; unsureCount: number; missing: string[] } = { action: 'allow', controls: [], unsure: [], unsureCount: 0, missing: ['campaign'] };
     while (JSON.stringify(constant).length < meanBody) constant.unsure.push({ id: `00000000-0000-4000-8000-${String(constant.unsure.length).padStart(12, '0')}`, missing: ['campaign'] });
     const constantBody = JSON.stringify(constant);
     await reference.ask({ type: 'body', body: constant });

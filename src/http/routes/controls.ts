@@ -188,6 +188,15 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
     /** Answers by question (the URL), kept while the controls stay as they are (ControlService.generation). */
     const answers = new AnswerCache();
     let answersOf = -1;
+    /** The answer kept for this question, while the controls are as they were when it was worked out. */
+    const keptAnswer = (question: string): string | undefined => {
+      const generation = controlsService().generation;
+      if (generation !== answersOf) {
+        answers.clear();
+        answersOf = generation;
+      }
+      return answers.get(question);
+    };
     app.get(
       '/v1/policy',
       {
@@ -200,19 +209,20 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
           querystring: PolicyQuery,
           response: { 200: PolicySchema, ...errorResponses(400, 401, 403) },
         },
+        // A question answered before (the same URL) was valid then and is answered again without
+        // being checked again: most questions are repeats, and the check costs more than the answer.
+        preValidation: async (request, reply) => {
+          const kept = keptAnswer(request.url);
+          if (kept !== undefined) return reply.type('application/json; charset=utf-8').send(kept as never);
+          return undefined;
+        },
       },
       async (request, reply) => {
-        const controls = controlsService();
-        const generation = controls.generation;
-        if (generation !== answersOf) {
-          answers.clear();
-          answersOf = generation;
-        }
         const explain = request.query.explain === 'true';
         // Explained answers are for people, rare and large: built each time, never kept.
-        let json = explain ? undefined : answers.get(request.url);
+        let json = explain ? undefined : keptAnswer(request.url);
         if (json === undefined) {
-          json = policyAnswer(controls.decide(request.query), explain);
+          json = policyAnswer(controlsService().decide(request.query), explain);
           if (!explain) answers.set(request.url, json);
         }
         // A string is sent as it is: the answer was built to the schema above.
