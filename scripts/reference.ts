@@ -1,8 +1,8 @@
 /**
- * The README's reference tables, rendered from the registries and schemas
- * themselves: configuration keys, probe kinds, measurements, API routes, error
- * codes. `npm run docs` writes them into README.md; test/readme.test.ts fails
- * when the README and the code disagree.
+ * The reference tables, rendered from the registries and schemas themselves:
+ * configuration keys, probe kinds, measurements, API routes, error codes.
+ * `npm run docs` writes them into docs/reference.md; test/readme.test.ts fails
+ * when the reference and the code disagree.
  */
 import { z } from 'zod';
 import { RuleSchema } from '../src/alerts/rules.ts';
@@ -167,14 +167,14 @@ export async function renderSections(): Promise<Record<string, string>> {
 
 const marker = (name: string) => [`<!-- generated:${name} -->`, `<!-- /generated:${name} -->`] as const;
 
-/** The README with every generated section replaced; throws when a marker pair is missing. */
+/** The document (docs/reference.md) with every generated section replaced; throws when a marker pair is missing. */
 export function fillReadme(readme: string, sections: Record<string, string>): string {
   let text = readme;
   for (const [name, content] of Object.entries(sections)) {
     const [open, close] = marker(name);
     const start = text.indexOf(open);
     const end = text.indexOf(close);
-    if (start === -1 || end === -1 || end < start) throw new Error(`README.md lacks the markers ${open} … ${close}`);
+    if (start === -1 || end === -1 || end < start) throw new Error(`the document lacks the markers ${open} … ${close}`);
     text = `${text.slice(0, start + open.length)}\n${content}\n${text.slice(end)}`;
   }
   return text;
