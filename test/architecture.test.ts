@@ -29,6 +29,8 @@ const allowed: Record<string, string[]> = {
   notifiers: ['core'],
   platforms: ['core'],
   series: ['core'],
+  // The series registry of this build: Mailscope's own measurements (series/) and each kind's (probes/).
+  measurements: ['core', 'series', 'probes'],
 };
 
 describe('one-way dependencies (DESIGN.md)', () => {

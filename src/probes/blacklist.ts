@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MeasurementSpec } from '../core/measurement.ts';
 import type { Observation } from '../core/observation.ts';
 import { identifier } from '../core/schema.ts';
 import { sweep, type PairResult } from './dnsbl-check.ts';
@@ -92,10 +93,56 @@ async function run(config: BlacklistConfig, ctx: ProbeContext): Promise<Observat
   return observations;
 }
 
+/** What a sweep writes: one point per (target, list), per target and per list. */
+const measurements = {
+  blacklist: {
+    description: 'One target on one DNS blocklist: listed, not listed, or an error (never a guess).',
+    tags: {
+      target: 'the IP address or domain looked up',
+      target_kind: 'ip | domain',
+      list: 'list id (spamhaus-zen, spamcop, or your own)',
+      range: 'the configured CIDR range the address belongs to, when it came from one',
+    },
+    fields: {
+      status: { type: 'string', description: 'listed | not_listed | error' },
+      listed: { type: 'boolean', description: 'absent when status is error: unknown is not clean' },
+      codes: { type: 'string', description: 'the answer addresses, comma-separated (127.0.0.2,127.0.0.4)' },
+      meanings: { type: 'string', description: "what the codes mean, from the list's catalog entry" },
+      reason: { type: 'string', description: "the list's TXT record for the listing" },
+      delist_url: { type: 'string', description: 'where to ask for delisting' },
+      listed_since: { type: 'integer', unit: 'ms', description: 'when this listing was first seen (ms since the epoch); present while listed' },
+      query_ms: { type: 'float', unit: 'ms', description: 'time of the A lookup' },
+      error_code: { type: 'string', description: 'UPPER_SNAKE code when status is error (DNS_TIMEOUT, DNSBL_REFUSED, DNSBL_BROKEN, ...)' },
+      error: { type: 'string', description: 'the error in words' },
+    },
+    since: { when: 'listed', field: 'listed_since' },
+  },
+  blacklist_target: {
+    description: 'Per target and run: how many lists were checked, list it, or could not answer.',
+    tags: { target: 'the IP address or domain', target_kind: 'ip | domain', range: 'the configured CIDR range, when it came from one' },
+    fields: {
+      lists_checked: { type: 'integer', description: 'lists that apply to the target' },
+      listed_count: { type: 'integer', description: 'lists that list it' },
+      error_count: { type: 'integer', description: 'lists that could not answer' },
+      listed_on: { type: 'string', description: 'ids of the lists that list it, comma-separated' },
+    },
+  },
+  blacklist_list: {
+    description: "Per list and run: whether it passed its RFC 5782 test points (a broken list's answers are errors that run).",
+    tags: { list: 'list id' },
+    fields: {
+      healthy: { type: 'boolean', description: 'the listed test point is listed and the other is not' },
+      reason: { type: 'string', description: 'why it is broken' },
+      test_ms: { type: 'float', unit: 'ms', description: 'time of the test-point lookups' },
+    },
+  },
+} as const satisfies Record<string, MeasurementSpec>;
+
 /** Is any sending IP, range or domain on a blocklist? One observation per (target, list), a summary per target. */
 export const blacklist = defineProbe({
   kind: 'blacklist',
   description: 'Looks up IPs, CIDR ranges and domains on DNS blocklists, each list health-checked with its test points every run.',
   configSchema,
+  measurements,
   run,
 });
