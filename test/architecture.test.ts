@@ -52,6 +52,28 @@ describe('one-way dependencies (DESIGN.md)', () => {
     expect(violations).toEqual([]);
   });
 
+  it('has no import cycle between files', () => {
+    const imports = new Map(files.map((f) => [f.file, f.imports]));
+    const cycles: string[] = [];
+    const done = new Set<string>();
+    const visit = (file: string, path: string[]) => {
+      const at = path.indexOf(file);
+      if (at !== -1) return void cycles.push([...path.slice(at), file].join(' → '));
+      if (done.has(file)) return;
+      for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
+      done.add(file);
+    };
+    for (const f of files) visit(f.file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('config/ never picks a kind by name: kinds check themselves at load (checkAtLoad)', () => {
+    const picks = files
+      .filter((f) => layerOf(f.file) === 'config')
+      .flatMap((f) => [...readFileSync(join(src, f.file), 'utf8').matchAll(/\bkind\s*[!=]==?\s*['"][^'"]+['"]/g)].map((match) => `${f.file}: ${match[0]}`));
+    expect(picks).toEqual([]);
+  });
+
   it('only main.ts reads the process environment', () => {
     const readers = files.filter((f) => f.file !== 'main.ts' && /process\.(env|argv|cwd\(\))/.test(readFileSync(join(src, f.file), 'utf8')));
     expect(readers.map((f) => f.file)).toEqual([]);

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { MeasurementSpec } from '../core/measurement.ts';
 import type { Observation } from '../core/observation.ts';
 import { identifier } from '../core/schema.ts';
-import { sweep, type PairResult } from './dnsbl-check.ts';
+import { applies, sweep, type PairResult } from './dnsbl-check.ts';
+import { unknownListProblem } from './dnsbl-config.ts';
 import { defaultListIds } from './dnsbl-lists.ts';
 import { defaultMaxRangeSize, expandTargets, parseTarget } from './dnsbl-targets.ts';
-import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
+import { defineProbe, ProbeBase, type DefinitionProblem, type ProbeContext, type ProbeLoadContext } from './define.ts';
 
 const configSchema = ProbeBase.extend({
   kind: z.literal('blacklist'),
@@ -93,6 +94,37 @@ async function run(config: BlacklistConfig, ctx: ProbeContext): Promise<Observat
   return observations;
 }
 
+/**
+ * Checked at load, like every reference: each list exists in the catalog (built
+ * in, DQS with its key, or the user's own), and the sweep fits in the timeout at
+ * the configured DNS rate limit.
+ */
+function checkAtLoad(config: BlacklistConfig, context: ProbeLoadContext): DefinitionProblem[] {
+  const problems: DefinitionProblem[] = [];
+  const unknown: string[] = [];
+  config.lists.forEach((id, position) => {
+    const problem = unknownListProblem(id, context.blocklists);
+    if (problem) {
+      problems.push({ path: ['lists', position], message: problem });
+      unknown.push(id);
+    }
+  });
+  const rate = context.dnsRateLimit;
+  if (unknown.length > 0 || rate === 0) return problems;
+  const lists = config.lists.map((id) => context.blocklists.get(id)!);
+  const { targets } = expandTargets(config.targets, config.maxRangeSize);
+  const pairs = targets.reduce((sum, target) => sum + lists.filter((list) => applies(list, target)).length, 0);
+  // Two test points per list, then one query per pair: the least the sweep asks.
+  const seconds = (pairs + 2 * lists.length) / rate;
+  if (seconds * 1000 > config.timeout) {
+    problems.push({
+      path: ['timeout'],
+      message: `${pairs} (target, list) lookups need at least ${Math.ceil(seconds)} s at dns.rateLimit ${rate}/s, more than the timeout of ${config.timeout} ms: raise timeout or dns.rateLimit`,
+    });
+  }
+  return problems;
+}
+
 /** What a sweep writes: one point per (target, list), per target and per list. */
 const measurements = {
   blacklist: {
@@ -144,5 +176,6 @@ export const blacklist = defineProbe({
   description: 'Looks up IPs, CIDR ranges and domains on DNS blocklists, each list health-checked with its test points every run.',
   configSchema,
   measurements,
+  checkAtLoad,
   run,
 });
