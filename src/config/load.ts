@@ -172,9 +172,10 @@ function checkRuleChannels(ids: readonly string[], rules: readonly LoadedRule[])
  */
 function referencesFromRaw(raw: unknown): { notifierIds?: string[]; instance?: InstanceConfig } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
-  const { notifiers } = raw as Record<string, unknown>;
+  const written = raw as Record<string, unknown>;
+  const { notifiers } = written;
   const ids = notifiers === undefined ? [] : Array.isArray(notifiers) ? notifiers.map((notifier) => (notifier as { id?: unknown } | null)?.id) : undefined;
-  const given = probeLoadContextSections.flatMap((key) => ((raw as Record<string, unknown>)[key] === undefined ? [] : [[key, (raw as Record<string, unknown>)[key]]]));
+  const given = probeLoadContextSections.filter((key) => written[key] !== undefined).map((key) => [key, written[key]]);
   const sections = InstanceSchema.safeParse(Object.fromEntries(given));
   return {
     ...(ids?.every((id) => typeof id === 'string') ? { notifierIds: ids } : {}),

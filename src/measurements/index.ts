@@ -5,12 +5,12 @@
  * the kinds; this module sees both, and everything that needs the registry
  * (record(), the alert rules, the API, the docs) reads it from here.
  */
+import { MailscopeError } from '../core/errors.ts';
 import type { Observation } from '../core/observation.ts';
 import { probes } from '../probes/index.ts';
 import { lineProtocolOf } from '../series/line-protocol.ts';
 import { composeSeriesRegistry, specIn, type MeasurementSpec } from '../series/registry.ts';
 import { selfMeasurements } from '../series/self.ts';
-import { MailscopeError } from '../core/errors.ts';
 import { observationProblemsIn } from '../series/validate.ts';
 
 export { commonTags, fieldTypes, tagNames, type FieldSpec, type FieldType, type MeasurementSpec } from '../series/registry.ts';

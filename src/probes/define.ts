@@ -51,7 +51,8 @@ export type ProbeBaseOutput = z.output<typeof ProbeBase>;
 
 /**
  * What a kind's load-time checks see of the instance: built from the instance
- * configuration by config/ (probeLoadContext), so that a kind never sees config/.
+ * configuration by probeLoadContext (index.ts), which the config loader calls,
+ * so that a kind never sees config/.
  */
 export interface ProbeLoadContext {
   /** dns.rateLimit: queries per second to each resolver; 0 = no limit. */
