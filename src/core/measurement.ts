@@ -36,8 +36,8 @@ export interface MeasurementSpec {
    */
   changes?: { digest: string; value: string; into: string };
   /**
-   * Written by Mailscope itself (the alert engine), not observed by a probe: no
-   * run carries it, so an alert rule cannot watch it.
+   * Written by Mailscope itself (the alert engine, the control service), not
+   * observed by a probe: no run carries it, so an alert rule cannot watch it.
    */
   writtenBy?: string;
 }
