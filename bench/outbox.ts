@@ -13,7 +13,7 @@ import { createLogger } from '../src/core/logger.ts';
 import type { Observation } from '../src/core/observation.ts';
 import { OutboxFlusher } from '../src/runner/outbox-flusher.ts';
 import { createInfluxWriter, type InfluxConfig } from '../src/series/influx-writer.ts';
-import { toLineProtocol } from '../src/series/line-protocol.ts';
+import { toLineProtocol } from '../src/measurements/index.ts';
 import { Database } from '../src/store/database.ts';
 import { enqueueLine } from '../src/store/outbox.ts';
 import { labUp } from '../test/lab/lab.ts';

@@ -20,7 +20,7 @@ import { builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
-import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '../src/series/registry.ts';
+import { commonTags, measurements, type FieldSpec, type MeasurementSpec } from '../src/measurements/index.ts';
 import { Database } from '../src/store/database.ts';
 
 type JsonSchema = {

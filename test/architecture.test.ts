@@ -29,6 +29,8 @@ const allowed: Record<string, string[]> = {
   notifiers: ['core'],
   platforms: ['core'],
   series: ['core'],
+  // The series registry of this build: Mailscope's own measurements (series/) and each kind's (probes/).
+  measurements: ['core', 'series', 'probes'],
 };
 
 describe('one-way dependencies (DESIGN.md)', () => {
@@ -48,6 +50,28 @@ describe('one-way dependencies (DESIGN.md)', () => {
   it('http/ never talks to protocols/ directly', () => {
     const violations = files.filter((f) => layerOf(f.file) === 'http').flatMap((f) => f.imports.filter((path) => layerOf(path) === 'protocols').map((path) => `${f.file} → ${path}`));
     expect(violations).toEqual([]);
+  });
+
+  it('has no import cycle between files', () => {
+    const imports = new Map(files.map((f) => [f.file, f.imports]));
+    const cycles: string[] = [];
+    const done = new Set<string>();
+    const visit = (file: string, path: string[]) => {
+      const at = path.indexOf(file);
+      if (at !== -1) return void cycles.push([...path.slice(at), file].join(' → '));
+      if (done.has(file)) return;
+      for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
+      done.add(file);
+    };
+    for (const f of files) visit(f.file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('config/ never picks a kind by name: kinds check themselves at load (checkAtLoad)', () => {
+    const picks = files
+      .filter((f) => layerOf(f.file) === 'config')
+      .flatMap((f) => [...readFileSync(join(src, f.file), 'utf8').matchAll(/\bkind\s*[!=]==?\s*['"][^'"]+['"]/g)].map((match) => `${f.file}: ${match[0]}`));
+    expect(picks).toEqual([]);
   });
 
   it('only main.ts reads the process environment', () => {

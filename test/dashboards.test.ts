@@ -21,7 +21,7 @@ import { OutboxFlusher } from '../src/runner/outbox-flusher.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { createInfluxWriter } from '../src/series/influx-writer.ts';
-import { commonTags, measurements, type MeasurementSpec } from '../src/series/registry.ts';
+import { commonTags, measurements, type MeasurementSpec } from '../src/measurements/index.ts';
 import { listAlerts } from '../src/store/alerts.ts';
 import { heldCount, listControls, recordHeld } from '../src/store/controls.ts';
 import { controlActions } from '../src/controls/rule-actions.ts';

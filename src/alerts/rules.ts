@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { FieldValue } from '../core/observation.ts';
 import { identifier, longDuration, parseDuration } from '../core/schema.ts';
 import { scopeKeyNames, scopeKeys, scopeValueProblem, type ScopeKey } from '../core/scope.ts';
-import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../series/registry.ts';
+import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../measurements/index.ts';
 
 export const severities = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof severities)[number];

@@ -3,10 +3,10 @@
  * in a script. Exit 0 nothing listed, 1 something listed, 3 nothing listed but
  * some lookups failed (unknown is not clean), 2 bad input (nothing sent).
  */
-import { catalogOf, listChoices } from '../config/blocklists.ts';
 import type { InstanceConfig } from '../config/schema.ts';
 import { pairObservation } from '../probes/blacklist.ts';
 import { sweep, type PairResult } from '../probes/dnsbl-check.ts';
+import { catalogOf, listChoices } from '../probes/dnsbl-config.ts';
 import type { Resolver } from '../protocols/dns/types.ts';
 import { defaultListIds, keyedListIds, rfc5782TestPoints } from '../probes/dnsbl-lists.ts';
 import { defaultMaxRangeSize, expandTargets, type DnsblTarget } from '../probes/dnsbl-targets.ts';

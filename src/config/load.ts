@@ -5,8 +5,7 @@ import type { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
 import { readBounded } from '../core/read-bounded.ts';
 import { RuleSchema, type Rule } from '../alerts/rules.ts';
-import { probeDefinitionSchema, type ProbeDefinition } from '../probes/index.ts';
-import { checkBlacklistProbes } from './blocklists.ts';
+import { findProbeKind, probeDefinitionSchema, probeLoadContext, probeLoadContextSections, type ProbeDefinition } from '../probes/index.ts';
 import { interpolate, type ConfigPath, type Env, type InterpolationProblem } from './interpolate.ts';
 import { errorMap } from '../core/zod-messages.ts';
 import { formatProblem, problemsFromZod, type ConfigProblem } from './issues.ts';
@@ -149,6 +148,14 @@ function isWithin(path: ConfigPath, ancestor: ConfigPath): boolean {
   return ancestor.length <= path.length && ancestor.every((segment, index) => path[index] === segment);
 }
 
+/** Each kind's own checks of its definitions against the rest of the configuration (its checkAtLoad). */
+function checkProbesAtLoad(instance: InstanceConfig, probes: readonly LoadedProbe[]): ConfigProblem[] {
+  const context = probeLoadContext(instance);
+  return probes.flatMap(({ definition, file, index }) =>
+    (findProbeKind(definition.kind)?.checkAtLoad?.(definition, context) ?? []).map((problem) => ({ file, path: ['probes', index, ...problem.path], message: problem.message })),
+  );
+}
+
 /** Every notify: entry names a notifier of the instance file. */
 function checkRuleChannels(ids: readonly string[], rules: readonly LoadedRule[]): ConfigProblem[] {
   const defined = ids.length > 0 ? `defined: ${ids.join(', ')}` : 'none defined: add notifiers: to the instance file';
@@ -160,14 +167,16 @@ function checkRuleChannels(ids: readonly string[], rules: readonly LoadedRule[])
 /**
  * What the probe files are checked against when the instance file is not valid:
  * as much of it as is known, so that their problems are reported all the same.
- * The notifier ids as written; the blocklists and DNS sections when they are
- * valid on their own. Unknown is left out, never guessed.
+ * The notifier ids as written; the sections the kinds' load checks read (DNS,
+ * blocklists) when they are valid on their own. Unknown is left out, never guessed.
  */
 function referencesFromRaw(raw: unknown): { notifierIds?: string[]; instance?: InstanceConfig } {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
-  const { notifiers, blocklists, dns } = raw as Record<string, unknown>;
+  const written = raw as Record<string, unknown>;
+  const { notifiers } = written;
   const ids = notifiers === undefined ? [] : Array.isArray(notifiers) ? notifiers.map((notifier) => (notifier as { id?: unknown } | null)?.id) : undefined;
-  const sections = InstanceSchema.safeParse({ ...(blocklists === undefined ? {} : { blocklists }), ...(dns === undefined ? {} : { dns }) });
+  const given = probeLoadContextSections.filter((key) => written[key] !== undefined).map((key) => [key, written[key]]);
+  const sections = InstanceSchema.safeParse(Object.fromEntries(given));
   return {
     ...(ids?.every((id) => typeof id === 'string') ? { notifierIds: ids } : {}),
     ...(sections.success ? { instance: sections.data } : {}),
@@ -375,7 +384,7 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
 
   // Checks across files: against the instance, or as much of it as is known when it is not valid.
   const references = instance ? { notifierIds: instance.notifiers.map((notifier) => notifier.id), instance } : referencesFromRaw(raw?.value);
-  if (references.instance) problems.push(...checkBlacklistProbes(references.instance, probes));
+  if (references.instance) problems.push(...checkProbesAtLoad(references.instance, probes));
   if (references.notifierIds) problems.push(...checkRuleChannels(references.notifierIds, rules));
   if (problems.length > 0 || !instance) throw new ConfigError(withoutEchoesOfUnknown(problems, unresolved).map(formatProblem));
   return { configFile: file, instance, dataDir: resolve(base, instance.dataDir), probeFiles, probes, rules };

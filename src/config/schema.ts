@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { logLevels } from '../core/logger.ts';
-import { dnsServer, duration, identifier, listenAddress, longDuration, secret } from '../core/schema.ts';
-import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
+import { dnsServer, duration, identifier, listenAddress, longDuration, secret, uniqueIds } from '../core/schema.ts';
+import { blocklistsSchema } from '../probes/dnsbl-config.ts';
 import { RuleSchema } from '../alerts/rules.ts';
 import { platformConfigSchema } from '../platforms/index.ts';
 import { notifierConfigSchema } from '../notifiers/index.ts';
@@ -31,50 +31,6 @@ const ApiTokens = z.array(ApiToken).superRefine((tokens, ctx) => {
   });
 });
 
-/** A list's entries have distinct ids: `duplicate <what> id "x" (also <key>[i])`. */
-function uniqueIds(what: string, key: string) {
-  return (entries: readonly { id: string }[], ctx: z.RefinementCtx) => {
-    const seen = new Map<string, number>();
-    entries.forEach((entry, index) => {
-      const first = seen.get(entry.id);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate ${what} id "${entry.id}" (also ${key}[${first}])` });
-      else seen.set(entry.id, index);
-    });
-  };
-}
-
-const loopbackAnswer = z
-  .string()
-  .regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'expected an answer address in 127.0.0.0/8 (e.g. 127.0.0.2)' });
-
-const reservedListIds = new Set([...builtinLists.map((list) => list.id), ...keyedListIds]);
-
-/** A DNSBL of the user's own (or one the catalog lacks). */
-const CustomList = z
-  .strictObject({
-    id: identifier.describe('how probes and `check blacklist --list` name it'),
-    name: z.string().min(1).optional().describe('for people; default: the id'),
-    zone: z.string().regex(/^([a-z0-9_-]+\.)+[a-z0-9_-]+$/i, { message: 'expected a DNS zone name (e.g. bl.example.net)' }),
-    kind: z.enum(['ip', 'domain']).describe('ip: queried with reversed addresses; domain: with the domain'),
-    ipv6: z.boolean().default(false).describe('the list answers IPv6 queries'),
-    codes: z.record(loopbackAnswer, z.string().min(1)).optional().describe('answer → meaning; without codes, any 127/8 answer is a listing'),
-    bitmask: z.record(z.string().regex(/^(1|2|4|8|16|32|64|128)$/, { message: 'expected a bit value: 1, 2, 4, … 128' }), z.string().min(1)).optional().describe('bit of the last octet → meaning'),
-    errors: z.record(loopbackAnswer, z.string().min(1)).optional().describe('answers that are errors, not listings → meaning'),
-    testPoints: z
-      .union([z.literal(false), z.strictObject({ listed: z.string().min(1), unlisted: z.string().min(1) })])
-      .optional()
-      .describe('RFC 5782 test points checked each run; default 127.0.0.2 / 127.0.0.1 (IP) or test / invalid (domain); false: none'),
-    delistUrl: z.url().optional(),
-    terms: z.string().optional(),
-  })
-  .superRefine((list, ctx) => {
-    if (reservedListIds.has(list.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: `"${list.id}" is a built-in list; choose another id` });
-    if (list.codes && list.bitmask) ctx.addIssue({ code: 'custom', path: ['bitmask'], message: 'give codes or bitmask, not both' });
-  });
-
-export type CustomListConfig = z.output<typeof CustomList>;
-
-/** mailscope.yaml: the instance. */
 /** Deliveries retried with backoff: notifications, and controls pushed to platforms. */
 const retrySchema = z
   .strictObject({
@@ -85,6 +41,7 @@ const retrySchema = z
   })
   .prefault({});
 
+/** mailscope.yaml: the instance. */
 export const InstanceSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data').describe('where the SQLite store lives (relative to the config file)'),
   http: z
@@ -106,16 +63,7 @@ export const InstanceSchema = z.strictObject({
       cacheEntries: z.int().min(0).default(10_000).describe('answers cached for their TTL; 0 = no cache'),
     })
     .prefault({}),
-  blocklists: z
-    .strictObject({
-      spamhausDqsKey: secret({ minLength: 8 }).optional().describe('Spamhaus DQS key: enables the spamhaus-*-dqs lists'),
-      lists: z
-        .array(CustomList)
-        .default([])
-        .superRefine(uniqueIds('list', 'lists'))
-        .describe('your own DNSBLs, usable by id like the built-in ones'),
-    })
-    .prefault({}),
+  blocklists: blocklistsSchema,
   influx: z
     .strictObject({
       api: z.enum(['v2', 'v1']).default('v2').describe('v2: the /api/v2/write API (InfluxDB 2.x, 3, v2-compatible servers); v1: /write (InfluxDB 1.x)'),

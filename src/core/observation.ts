@@ -5,7 +5,7 @@ export type FieldValue = number | boolean | string;
 export const maxStringFieldLength = 16_384;
 
 /**
- * One measured fact. Checked against the series registry (src/series/registry.ts)
+ * One measured fact. Checked against the series registry (src/measurements/)
  * before it is recorded. Tags are low-cardinality (probe, provider, list, target);
  * message ids and tokens are fields, never tags.
  */

@@ -225,4 +225,14 @@ export function isoTime(text: string): number | undefined {
   return Number.isNaN(at) || at < 0 || at >= latestIsoTime ? undefined : at;
 }
 
-
+/** A list's entries have distinct ids: `duplicate <what> id "x" (also <key>[i])`. */
+export function uniqueIds(what: string, key: string) {
+  return (entries: readonly { id: string }[], ctx: z.RefinementCtx) => {
+    const seen = new Map<string, number>();
+    entries.forEach((entry, index) => {
+      const first = seen.get(entry.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate ${what} id "${entry.id}" (also ${key}[${first}])` });
+      else seen.set(entry.id, index);
+    });
+  };
+}

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import type { MeasurementSpec } from '../core/measurement.ts';
 import type { Observation } from '../core/observation.ts';
 import { identifier } from '../core/schema.ts';
-import { sweep, type PairResult } from './dnsbl-check.ts';
+import { applies, sweep, type PairResult } from './dnsbl-check.ts';
+import { unknownListProblem } from './dnsbl-config.ts';
 import { defaultListIds } from './dnsbl-lists.ts';
 import { defaultMaxRangeSize, expandTargets, parseTarget } from './dnsbl-targets.ts';
-import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
+import { defineProbe, ProbeBase, type DefinitionProblem, type ProbeContext, type ProbeLoadContext } from './define.ts';
 
 const configSchema = ProbeBase.extend({
   kind: z.literal('blacklist'),
@@ -92,10 +94,88 @@ async function run(config: BlacklistConfig, ctx: ProbeContext): Promise<Observat
   return observations;
 }
 
+/**
+ * Checked at load, like every reference: each list exists in the catalog (built
+ * in, DQS with its key, or the user's own), and the sweep fits in the timeout at
+ * the configured DNS rate limit.
+ */
+function checkAtLoad(config: BlacklistConfig, context: ProbeLoadContext): DefinitionProblem[] {
+  const problems: DefinitionProblem[] = [];
+  const unknown: string[] = [];
+  config.lists.forEach((id, position) => {
+    const problem = unknownListProblem(id, context.blocklists);
+    if (problem) {
+      problems.push({ path: ['lists', position], message: problem });
+      unknown.push(id);
+    }
+  });
+  const rate = context.dnsRateLimit;
+  if (unknown.length > 0 || rate === 0) return problems;
+  const lists = config.lists.map((id) => context.blocklists.get(id)!);
+  const { targets } = expandTargets(config.targets, config.maxRangeSize);
+  const pairs = targets.reduce((sum, target) => sum + lists.filter((list) => applies(list, target)).length, 0);
+  // Two test points per list, then one query per pair: the least the sweep asks.
+  const seconds = (pairs + 2 * lists.length) / rate;
+  if (seconds * 1000 > config.timeout) {
+    problems.push({
+      path: ['timeout'],
+      message: `${pairs} (target, list) lookups need at least ${Math.ceil(seconds)} s at dns.rateLimit ${rate}/s, more than the timeout of ${config.timeout} ms: raise timeout or dns.rateLimit`,
+    });
+  }
+  return problems;
+}
+
+/** What a sweep writes: one point per (target, list), per target and per list. */
+const measurements = {
+  blacklist: {
+    description: 'One target on one DNS blocklist: listed, not listed, or an error (never a guess).',
+    tags: {
+      target: 'the IP address or domain looked up',
+      target_kind: 'ip | domain',
+      list: 'list id (spamhaus-zen, spamcop, or your own)',
+      range: 'the configured CIDR range the address belongs to, when it came from one',
+    },
+    fields: {
+      status: { type: 'string', description: 'listed | not_listed | error' },
+      listed: { type: 'boolean', description: 'absent when status is error: unknown is not clean' },
+      codes: { type: 'string', description: 'the answer addresses, comma-separated (127.0.0.2,127.0.0.4)' },
+      meanings: { type: 'string', description: "what the codes mean, from the list's catalog entry" },
+      reason: { type: 'string', description: "the list's TXT record for the listing" },
+      delist_url: { type: 'string', description: 'where to ask for delisting' },
+      listed_since: { type: 'integer', unit: 'ms', description: 'when this listing was first seen (ms since the epoch); present while listed' },
+      query_ms: { type: 'float', unit: 'ms', description: 'time of the A lookup' },
+      error_code: { type: 'string', description: 'UPPER_SNAKE code when status is error (DNS_TIMEOUT, DNSBL_REFUSED, DNSBL_BROKEN, ...)' },
+      error: { type: 'string', description: 'the error in words' },
+    },
+    since: { when: 'listed', field: 'listed_since' },
+  },
+  blacklist_target: {
+    description: 'Per target and run: how many lists were checked, list it, or could not answer.',
+    tags: { target: 'the IP address or domain', target_kind: 'ip | domain', range: 'the configured CIDR range, when it came from one' },
+    fields: {
+      lists_checked: { type: 'integer', description: 'lists that apply to the target' },
+      listed_count: { type: 'integer', description: 'lists that list it' },
+      error_count: { type: 'integer', description: 'lists that could not answer' },
+      listed_on: { type: 'string', description: 'ids of the lists that list it, comma-separated' },
+    },
+  },
+  blacklist_list: {
+    description: "Per list and run: whether it passed its RFC 5782 test points (a broken list's answers are errors that run).",
+    tags: { list: 'list id' },
+    fields: {
+      healthy: { type: 'boolean', description: 'the listed test point is listed and the other is not' },
+      reason: { type: 'string', description: 'why it is broken' },
+      test_ms: { type: 'float', unit: 'ms', description: 'time of the test-point lookups' },
+    },
+  },
+} as const satisfies Record<string, MeasurementSpec>;
+
 /** Is any sending IP, range or domain on a blocklist? One observation per (target, list), a summary per target. */
 export const blacklist = defineProbe({
   kind: 'blacklist',
   description: 'Looks up IPs, CIDR ranges and domains on DNS blocklists, each list health-checked with its test points every run.',
   configSchema,
+  measurements,
+  checkAtLoad,
   run,
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Measurements } from '../core/measurement.ts';
 import type { Observation } from '../core/observation.ts';
 import { cronExpression, duration, identifier, timeZone } from '../core/schema.ts';
 import type { Resolver } from '../protocols/dns/types.ts';
@@ -48,10 +49,45 @@ export const ProbeBase = z.object({
 
 export type ProbeBaseOutput = z.output<typeof ProbeBase>;
 
-export interface ProbeKind<K extends string = string, S extends z.ZodType<ProbeBaseOutput & { kind: K }> = z.ZodType<ProbeBaseOutput & { kind: K }>> {
+/**
+ * What a kind's load-time checks see of the instance: built from the instance
+ * configuration by probeLoadContext (index.ts), which the config loader calls,
+ * so that a kind never sees config/.
+ */
+export interface ProbeLoadContext {
+  /** dns.rateLimit: queries per second to each resolver; 0 = no limit. */
+  dnsRateLimit: number;
+  /** The blocklists in effect: built-in, DQS when keyed, and the user's own. */
+  blocklists: ListCatalog;
+}
+
+/** A problem with one probe definition: where in it (['lists', 2]) and what is wrong. */
+export interface DefinitionProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export interface ProbeKind<
+  K extends string = string,
+  S extends z.ZodType<ProbeBaseOutput & { kind: K }> = z.ZodType<ProbeBaseOutput & { kind: K }>,
+  M extends Measurements = Measurements,
+> {
   kind: K;
   description: string;
   configSchema: S;
+  /**
+   * The measurements its observations belong to: tags, typed fields, units,
+   * `since` and `changes` state. The series registry is composed from these
+   * (src/measurements/); record() refuses an observation that does not match.
+   * A measurement another kind also writes is declared with the same spec object.
+   */
+  measurements: M;
+  /**
+   * Checks of a definition against the rest of the configuration, at load time
+   * (its schema checks the definition alone): e.g. that the lists it names exist.
+   * Every problem is reported with the others, at its path below the definition.
+   */
+  checkAtLoad?(definition: z.output<S>, context: ProbeLoadContext): DefinitionProblem[];
   /**
    * Measure and return what was found. Throw a MailscopeError only when nothing
    * could be measured; runner/ turns that throw into a failed run.
@@ -59,6 +95,6 @@ export interface ProbeKind<K extends string = string, S extends z.ZodType<ProbeB
   run(config: z.output<S>, ctx: ProbeContext): Promise<Observation[]>;
 }
 
-export function defineProbe<K extends string, S extends z.ZodType<ProbeBaseOutput & { kind: K }>>(probe: ProbeKind<K, S>): ProbeKind<K, S> {
+export function defineProbe<K extends string, S extends z.ZodType<ProbeBaseOutput & { kind: K }>, M extends Measurements>(probe: ProbeKind<K, S, M>): ProbeKind<K, S, M> {
   return probe;
 }

@@ -7,6 +7,7 @@ import { netLookup } from '../protocols/dns/net-lookup.ts';
 import { describeSocketError, isResolutionFailure, socketErrorCode } from '../protocols/socket-errors.ts';
 import { readCaFile } from './ca-file.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
+import { reachability } from './reachability.ts';
 
 const targetUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).superRefine((text, ctx) => {
   // zod runs this check even when the URL check above failed: not a URL is that check's problem.
@@ -81,6 +82,7 @@ export const http = defineProbe({
   kind: 'http',
   description: 'Requests each URL and checks the status code (redirects are not followed); names resolve through the configured DNS.',
   configSchema,
+  measurements: { reachability },
   async run(config, ctx) {
     const ca = readCaFile(config.caFile);
     return Promise.all(config.targets.map((url) => probeUrl(url, config, ctx, ca)));

@@ -16,6 +16,20 @@ export const outbox = defineProbe({
   kind: 'outbox',
   description: "Mailscope's own outbox toward the time-series database: depth, oldest point's age, quarantined lines, failed writes",
   configSchema,
+  measurements: {
+    outbox: {
+      description: "Mailscope's own outbox toward the time-series database (probe kind outbox): points waiting, the oldest one's age, refused lines, failed writes.",
+      tags: {},
+      fields: {
+        configured: { type: 'boolean', description: 'an influx: section is configured, so something drains the outbox' },
+        depth: { type: 'integer', description: 'points waiting' },
+        oldest_age_s: { type: 'float', unit: 's', description: 'age of the oldest waiting point; 0 when none waits' },
+        quarantined: { type: 'integer', description: 'lines the server refused as malformed (GET /v1/outbox/quarantine)' },
+        consecutive_failures: { type: 'integer', description: 'failed writes in a row; 0 when the last write succeeded' },
+        last_error: { type: 'string', description: 'the last write error, while writes are failing (no credentials)' },
+      },
+    },
+  },
   async run(_config, ctx): Promise<Observation[]> {
     const snapshot = ctx.outbox();
     return [

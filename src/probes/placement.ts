@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SearchObject } from 'imapflow';
 import { z } from 'zod';
+import type { FieldSpec, MeasurementSpec } from '../core/measurement.ts';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { duration, identifier, longDuration, readableFile, secret } from '../core/schema.ts';
 import { parseDsn } from '../protocols/mail/dsn.ts';
@@ -419,11 +420,91 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
   return observations;
 }
 
+/** Placement counts, rates and latency: per provider and per run. */
+const placementCountFields = {
+  seeds: { type: 'integer', description: 'seed mailboxes' },
+  inbox: { type: 'integer', description: 'seeds where the message landed in the inbox' },
+  spam: { type: 'integer', description: 'seeds where it landed in the spam folder' },
+  category: { type: 'integer', description: 'seeds where it landed in a category (tab or folder)' },
+  missing: { type: 'integer', description: 'seeds where it was not found by the deadline' },
+  rejected: { type: 'integer', description: 'seeds that refused it (at submission, or a bounce)' },
+  errors: { type: 'integer', description: 'seeds that could not be read (IMAP or submission failure): excluded from the rates' },
+  inbox_rate: { type: 'float', unit: 'ratio', description: 'inbox / seeds with a known outcome (0..1); absent when none is known' },
+  spam_rate: { type: 'float', unit: 'ratio', description: 'spam / seeds with a known outcome' },
+  category_rate: { type: 'float', unit: 'ratio', description: 'category / seeds with a known outcome' },
+  missing_rate: { type: 'float', unit: 'ratio', description: 'missing / seeds with a known outcome' },
+  rejected_rate: { type: 'float', unit: 'ratio', description: 'rejected / seeds with a known outcome' },
+  latency_p50_ms: { type: 'float', unit: 'ms', description: 'median delivery latency of the messages found' },
+  latency_p90_ms: { type: 'float', unit: 'ms', description: '90th percentile delivery latency' },
+  latency_max_ms: { type: 'float', unit: 'ms', description: 'slowest delivery' },
+} as const satisfies Record<string, FieldSpec>;
+
+/** What a placement run writes: one point per seed, per provider and per run. */
+const measurements = {
+  placement: {
+    description: 'Where one seed mailbox received the probe message (or the campaign message, in passive mode), and what its headers say.',
+    tags: { provider: 'the mailbox provider the seed belongs to (as configured: gmail, outlook, ...)', seed: 'the seed address' },
+    fields: {
+      outcome: { type: 'string', description: 'inbox | spam | category:<name> | missing | rejected | error (an IMAP or submission failure is never missing)' },
+      folder: { type: 'string', description: 'the folder it was found in' },
+      found_by: { type: 'string', description: 'how that folder was identified: inbox | special-use | name | config | gmail-category' },
+      category: { type: 'string', description: 'the category (promotions, social, ...) when outcome is category:<name>' },
+      delivery_ms: { type: 'float', unit: 'ms', description: "submission → the receiver's Received time (1 s resolution; INTERNALDATE when there is no Received time)" },
+      found_ms: { type: 'float', unit: 'ms', description: 'submission → the probe found it (includes polling)' },
+      spf: { type: 'string', description: 'SPF result as the receiver wrote it in Authentication-Results' },
+      dkim: { type: 'string', description: 'DKIM result as the receiver saw it (pass if any signature passed)' },
+      dmarc: { type: 'string', description: 'DMARC result as the receiver saw it' },
+      arc: { type: 'string', description: 'ARC result, when the receiver checked it' },
+      authserv_id: { type: 'string', description: 'the receiver that wrote those results' },
+      spam_flag: { type: 'boolean', description: "the spam filter's verdict (X-Spam-Flag / X-Spam-Status)" },
+      spam_score: { type: 'float', description: 'the spam score (X-Spam-Score / X-Spam-Status score=)' },
+      spam_status: { type: 'string', description: 'the X-Spam-Status header, with the rules that fired' },
+      rspamd_action: { type: 'string', description: 'X-Rspamd-Action' },
+      rspamd_score: { type: 'float', description: 'X-Rspamd-Score' },
+      tls: { type: 'boolean', description: 'the receiving hop used TLS (its Received header)' },
+      tls_version: { type: 'string', description: 'TLS version of the receiving hop' },
+      hops: { type: 'integer', description: 'Received headers' },
+      rejected_at: { type: 'string', description: 'submission (the routing engine refused the recipient) | delivery (a bounce came back)' },
+      smtp_code: { type: 'integer', description: 'SMTP reply code of a refusal at submission' },
+      smtp_response: { type: 'string', description: 'SMTP reply text of a refusal at submission' },
+      bounce_reason: { type: 'string', description: "the bounce's Diagnostic-Code (e.g. 554 5.7.1 ... blocked using zen.spamhaus.org)" },
+      bounce_status: { type: 'string', description: "the bounce's enhanced status code (5.7.1)" },
+      matches: { type: 'integer', description: 'passive mode: campaign messages found in the window' },
+      message_id: { type: 'string', description: 'Message-ID of the message found' },
+      token: { type: 'string', description: 'the probe token (active mode) in X-Mailscope-Token and the Message-ID' },
+      searches: { type: 'integer', description: 'server-side searches run for this seed' },
+      search_ms: { type: 'float', unit: 'ms', description: 'mean time of one folder search' },
+      cleanup: { type: 'string', description: 'deleted | moved | kept | failed' },
+      error_code: { type: 'string', description: 'IMAP_AUTH_FAILED, IMAP_UNREACHABLE, IMAP_TLS_FAILED, IMAP_ERROR, OAUTH_TOKEN_FAILED, SMTP_UNREACHABLE, ... when outcome is error' },
+      error: { type: 'string', description: 'the error in words' },
+    },
+  },
+  placement_provider: {
+    description: 'Per provider and run: placement rates and delivery latency across its seeds.',
+    tags: { provider: 'the mailbox provider (as configured)' },
+    fields: {
+      ...placementCountFields,
+    },
+  },
+  placement_run: {
+    description: 'Per run: placement over every seed, and the submission.',
+    tags: {},
+    fields: {
+      mode: { type: 'string', description: 'active | passive' },
+      submitted: { type: 'boolean', description: 'active mode: the routing engine accepted the message for at least one seed' },
+      smtp_response: { type: 'string', description: "the routing engine's reply to the submission" },
+      token: { type: 'string', description: 'the probe token' },
+      ...placementCountFields,
+    },
+  },
+} as const satisfies Record<string, MeasurementSpec>;
+
 /** Where do messages land at each provider: inbox, spam, a category, or nowhere, and how fast? */
 export const placement = defineProbe({
   kind: 'placement',
   description:
     'Sends a seed message through the routing engine (active) or finds real campaign messages (passive), then reads every seed mailbox over IMAP: inbox, spam, category, missing, rejected or error per seed, with the receiver’s authentication results, spam verdict, TLS and latency; rates and latency percentiles per provider.',
   configSchema,
+  measurements,
   run,
 });

@@ -5,6 +5,7 @@ import { duration, formatHostPort, hostPort, type HostPort } from '../core/schem
 import { netLookup } from '../protocols/dns/net-lookup.ts';
 import { describeSocketError, isResolutionFailure, socketErrorCode } from '../protocols/socket-errors.ts';
 import { defineProbe, ProbeBase, type ProbeContext } from './define.ts';
+import { reachability } from './reachability.ts';
 
 const bannerPattern = z.string().superRefine((pattern, ctx) => {
   try {
@@ -98,6 +99,7 @@ export const tcp = defineProbe({
   kind: 'tcp',
   description: 'Connects to each host:port target and, optionally, checks the first line the server sends.',
   configSchema,
+  measurements: { reachability },
   async run(config, ctx) {
     const outcomes = await Promise.all(config.targets.map((target) => probeTarget(target, config, ctx)));
     return config.targets.map((target, index) => toObservation(target, outcomes[index]!, ctx));

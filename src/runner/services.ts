@@ -1,4 +1,4 @@
-import { catalogOf } from '../config/blocklists.ts';
+import { catalogOf } from '../probes/dnsbl-config.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';

@@ -1,5 +1,5 @@
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
-import { commonTags, measurementSpec, type FieldType } from './registry.ts';
+import { commonTags, specIn, type FieldType, type Measurements } from './registry.ts';
 
 export { maxStringFieldLength };
 
@@ -18,12 +18,13 @@ function typeMismatch(type: FieldType, value: unknown): string | undefined {
 }
 
 /**
- * What is wrong with an observation against the series registry; empty when it
+ * What is wrong with an observation against a series registry; empty when it
  * may be recorded. A non-empty answer is a bug in the probe that produced it.
+ * (src/measurements/ binds it to the app's registry: observationProblems.)
  */
-export function observationProblems(observation: Observation): string[] {
+export function observationProblemsIn(registry: Measurements, observation: Observation): string[] {
   const { measurement } = observation;
-  const spec = measurementSpec(measurement);
+  const spec = specIn(registry, measurement);
   if (!spec) return [`unknown measurement "${measurement}"`];
   const problems: string[] = [];
   for (const [tag, value] of Object.entries(observation.tags)) {

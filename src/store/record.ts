@@ -1,6 +1,5 @@
 import type { Observation } from '../core/observation.ts';
-import { toLineProtocol } from '../series/line-protocol.ts';
-import { observationProblems } from '../series/validate.ts';
+import { observationProblems, toLineProtocol } from '../measurements/index.ts';
 import type { Database } from './database.ts';
 import { enqueueLine } from './outbox.ts';
 import { insertObservation, insertRun, type RunResult } from './runs.ts';

@@ -1,5 +1,5 @@
 import type { Observation } from '../core/observation.ts';
-import { measurementSpec } from '../series/registry.ts';
+import { measurementSpec } from '../measurements/index.ts';
 import type { Database } from './database.ts';
 
 /** One series: the measurement and every tag, in a stable order. */

@@ -13,6 +13,7 @@ export function testKind(kind: string, run: (definition: ProbeDefinition, ctx: P
     kind,
     description: `test kind ${kind}`,
     configSchema: ProbeBase.extend({ kind: z.literal(kind) }),
+    measurements: {},
     run: (config, ctx) => run(config as unknown as ProbeDefinition, ctx),
   }) as unknown as AnyProbeKind;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measurements } from '../../src/series/registry.ts';
+import { measurements } from '../../src/measurements/index.ts';
 import { listRuns } from '../../src/store/runs.ts';
 import { apiRig, tcpProbeYaml } from '../helpers/api.ts';
 import { waitFor } from '../helpers/probes.ts';

@@ -6,7 +6,7 @@ import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { catalogOf } from '../../src/config/blocklists.ts';
+import { catalogOf } from '../../src/probes/dnsbl-config.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { withFileLock } from './lock.ts';
 import { dnsbl, lab } from './plan.ts';

@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
 import { OutboxFlusher } from '../../src/runner/outbox-flusher.ts';
 import { createInfluxWriter } from '../../src/series/influx-writer.ts';
-import { toLineProtocol } from '../../src/series/line-protocol.ts';
+import { toLineProtocol } from '../../src/measurements/index.ts';
 import { Database } from '../../src/store/database.ts';
 import { enqueueLine, listQuarantine, outboxStats } from '../../src/store/outbox.ts';
 import { lab } from '../lab/plan.ts';

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
-import { toLineProtocol } from '../../src/series/line-protocol.ts';
-import { measurements } from '../../src/series/registry.ts';
-import { maxStringFieldLength, observationProblems } from '../../src/series/validate.ts';
+import { maxStringFieldLength, measurements, observationProblems, toLineProtocol } from '../../src/measurements/index.ts';
 
 const time = new Date('2026-11-23T10:00:00.123Z');
 

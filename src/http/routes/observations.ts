@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { measurements, tagNames, type MeasurementName } from '../../series/registry.ts';
+import { measurements, tagNames, type MeasurementName } from '../../measurements/index.ts';
 import { listObservations } from '../../store/runs.ts';
 import { cursorParam, errorResponses, filterParam, limitParam, NextCursor, ObservationSchema, paged, timeParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
