@@ -9,11 +9,12 @@ import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
 import { controlActions } from './controls/rule-actions.ts';
-import { postfixPolicyAnswers } from './controls/postfix.ts';
 import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { Releaser, releaseTargetsOf } from './controls/release.ts';
+import { sendPolicyOf } from './controls/send-policy.ts';
 import { ControlService, controlSettingsOf } from './controls/service.ts';
-import { startPolicyServer, type PolicyServer } from './platforms/postfix-policy.ts';
+import type { RunningPlatform } from './platforms/define.ts';
+import { findPlatform } from './platforms/index.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
@@ -30,8 +31,8 @@ export interface Observatory {
   scheduler: Scheduler;
   /** The address the API listens on (the real port when the config said 0). */
   address: { host: string; port: number };
-  /** Where each Postfix policy service listens, by platform id. */
-  policyAddresses: Record<string, { host: string; port: number }>;
+  /** Where each platform's runtime (the Postfix policy service) listens, by platform id. */
+  platformAddresses: Record<string, { host: string; port: number }>;
   /** Stop taking requests, stop scheduling, abort and record runs in progress, close the store. */
   stop(): Promise<void>;
 }
@@ -91,18 +92,21 @@ export async function startObservatory(options: {
       { cause: error },
     );
   }
-  const policyServers: PolicyServer[] = [];
-  try {
-    for (const platform of config.instance.platforms) {
-      if (platform.kind !== 'postfix-policy') continue;
-      policyServers.push(await startPolicyServer({ listen: platform.listen, idleTimeoutMs: platform.idleTimeout, maxConnections: platform.maxConnections, ...postfixPolicyAnswers({ platformId: platform.id, controls, db, clock, log, onHeldAfterLift: () => releaser.wake() }) }));
+  // Every platform whose kind has a runtime, whatever the kind: the routing engine's questions are answered by the controls.
+  const running: (RunningPlatform & { id: string })[] = [];
+  for (const platform of config.instance.platforms) {
+    const runtime = findPlatform(platform.kind)?.runtime;
+    if (!runtime) continue;
+    try {
+      const policy = sendPolicyOf({ platformId: platform.id, controls, db, clock, onHeldAfterLift: () => releaser.wake() });
+      running.push({ id: platform.id, ...(await runtime.start(platform, { policy, log: log.child({ component: platform.kind, platform: platform.id }) })) });
+    } catch (error) {
+      await Promise.all(running.map((started) => started.stop()));
+      await app.close();
+      dns.close();
+      db.close();
+      throw new MailscopeError('HTTP_LISTEN_FAILED', `${runtime.what} cannot listen: ${describeSocketError(error)} (set platforms[].listen in ${config.configFile})`, { cause: error });
     }
-  } catch (error) {
-    await Promise.all(policyServers.map((server) => server.close()));
-    await app.close();
-    dns.close();
-    db.close();
-    throw new MailscopeError('HTTP_LISTEN_FAILED', `the Postfix policy service cannot listen: ${describeSocketError(error)} (set platforms[].listen in ${config.configFile})`, { cause: error });
   }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;
@@ -124,7 +128,7 @@ export async function startObservatory(options: {
     runner,
     scheduler,
     address: bound,
-    policyAddresses: Object.fromEntries(config.instance.platforms.filter((platform) => platform.kind === 'postfix-policy').map((platform, index) => [platform.id, policyServers[index]!.address])),
+    platformAddresses: Object.fromEntries(running.map((started) => [started.id, started.address])),
     stop() {
       stopping ??= (async () => {
         try {
@@ -134,7 +138,7 @@ export async function startObservatory(options: {
           // What was not acknowledged stays in the outbox for the next start.
           alerts.stop();
           controls.stop();
-          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), releaser.stop(), ...policyServers.map((server) => server.close())]);
+          await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), releaser.stop(), ...running.map((started) => started.stop())]);
         } finally {
           dns.close();
           db.close();

@@ -63,3 +63,17 @@ describe('error codes kept in step across layers', () => {
     expect(Object.keys(dnsErrorCodes).filter((code) => !(code in errorCodes))).toEqual([]);
   });
 });
+
+describe('a kind is picked by what it declares, never by its name', () => {
+  it('no platform kind is compared by name outside its own file', async () => {
+    const { platforms } = await import('../src/platforms/index.ts');
+    const violations = sourceFiles(src).flatMap((file) => {
+      const text = readFileSync(file, 'utf8');
+      return platforms
+        .filter((platform) => relative(src, file) !== `platforms/${platform.kind}.ts`)
+        .filter((platform) => new RegExp(`[!=]==\\s*['"]${platform.kind}['"]|['"]${platform.kind}['"]\\s*[!=]==`).test(text))
+        .map((platform) => `${relative(src, file)} compares a kind with '${platform.kind}'`);
+    });
+    expect(violations).toEqual([]);
+  });
+});
