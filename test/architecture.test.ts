@@ -77,3 +77,10 @@ describe('a kind is picked by what it declares, never by its name', () => {
     expect(violations).toEqual([]);
   });
 });
+
+describe('services are assembled once', () => {
+  it.each(['ControlService', 'AlertEngine', 'Runner', 'Releaser', 'Pusher', 'Dispatcher', 'Scheduler'])('new %s appears only in assemble.ts', (name) => {
+    const builders = sourceFiles(src).filter((file) => new RegExp(`\\bnew ${name}\\(`).test(readFileSync(file, 'utf8')));
+    expect(builders.map((file) => relative(src, file))).toEqual(['assemble.ts']);
+  });
+});
