@@ -45,8 +45,8 @@ export interface AssembleOptions {
 
 export class Services {
   readonly config: LoadedConfig;
-  readonly log: Logger;
-  readonly clock: Clock;
+  readonly #log: Logger;
+  readonly #clock: Clock;
   readonly #open: AssembleOptions['open'];
   readonly #observatory: boolean;
   #store: Database | undefined;
@@ -63,8 +63,8 @@ export class Services {
 
   constructor(options: AssembleOptions) {
     this.config = options.config;
-    this.log = options.log;
-    this.clock = options.clock;
+    this.#log = options.log;
+    this.#clock = options.clock;
     this.#open = options.open;
     this.#observatory = options.role === 'observatory';
   }
@@ -80,7 +80,7 @@ export class Services {
   get controls(): ControlService {
     if (!this.#controls) {
       const { instance } = this.config;
-      this.#controls = new ControlService({ db: this.store, clock: this.clock, log: this.log, settings: controlSettingsOf(instance), platforms: pushTargetsOf(instance.platforms) });
+      this.#controls = new ControlService({ db: this.store, clock: this.#clock, log: this.#log, settings: controlSettingsOf(instance), platforms: pushTargetsOf(instance.platforms) });
       if (this.#observatory) {
         this.#controls.onChange(() => {
           this.pusher.wake();
@@ -96,8 +96,8 @@ export class Services {
     return (this.#alerts ??= new AlertEngine({
       db: this.store,
       rules: this.config.rules.map(({ rule }) => rule),
-      clock: this.clock,
-      log: this.log,
+      clock: this.#clock,
+      log: this.#log,
       settings: alertSettingsOf(this.config.instance),
       ...(this.#observatory ? { onQueued: () => this.dispatcher.wake() } : {}),
       actions: controlActions(this.controls),
@@ -110,8 +110,8 @@ export class Services {
       // Built before the first run: never inside a run's recording transaction.
       const alerts = this.alerts;
       // The outbox probe sees this process's flusher when it has one; a command counts the store's rows.
-      const outbox = outboxSnapshotOf(this.store, this.clock, instance.influx !== undefined, this.#observatory ? this.flusher : undefined);
-      this.#runner = new Runner({ db: this.store, clock: this.clock, log: this.log, services: probeServicesOf(instance, this.dns, outbox), onRecord: (observations) => alerts.evaluate(observations) });
+      const outbox = outboxSnapshotOf(this.store, this.#clock, instance.influx !== undefined, this.#observatory ? this.flusher : undefined);
+      this.#runner = new Runner({ db: this.store, clock: this.#clock, log: this.#log, services: probeServicesOf(instance, this.dns, outbox), onRecord: (observations) => alerts.evaluate(observations) });
     }
     return this.#runner;
   }
@@ -122,35 +122,35 @@ export class Services {
   get flusher(): OutboxFlusher | undefined {
     const influx = this.config.instance.influx;
     if (!influx) return undefined;
-    return (this.#flusher ??= new OutboxFlusher(this.store, createInfluxWriter(influx), this.log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay }));
+    return (this.#flusher ??= new OutboxFlusher(this.store, createInfluxWriter(influx), this.#log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay }));
   }
 
   get dispatcher(): Dispatcher {
     const { instance } = this.config;
-    return (this.#dispatcher ??= new Dispatcher({ db: this.store, channels: instance.notifiers, clock: this.clock, log: this.log, retry: retrySettingsOf(instance.alerts.retry) }));
+    return (this.#dispatcher ??= new Dispatcher({ db: this.store, channels: instance.notifiers, clock: this.#clock, log: this.#log, retry: retrySettingsOf(instance.alerts.retry) }));
   }
 
   get pusher(): Pusher {
     const { instance } = this.config;
-    return (this.#pusher ??= new Pusher({ db: this.store, platforms: instance.platforms, clock: this.clock, log: this.log, retry: retrySettingsOf(instance.controls.retry) }));
+    return (this.#pusher ??= new Pusher({ db: this.store, platforms: instance.platforms, clock: this.#clock, log: this.#log, retry: retrySettingsOf(instance.controls.retry) }));
   }
 
   get releaser(): Releaser {
-    return (this.#releaser ??= new Releaser({ db: this.store, controls: this.controls, targets: releaseTargetsOf(this.config.instance.platforms), clock: this.clock, log: this.log }));
+    return (this.#releaser ??= new Releaser({ db: this.store, controls: this.controls, targets: releaseTargetsOf(this.config.instance.platforms), clock: this.#clock, log: this.#log }));
   }
 
   get scheduler(): Scheduler {
-    return (this.#scheduler ??= new Scheduler({ runner: this.runner, definitions: this.config.probes.map((probe) => probe.definition), log: this.log }));
+    return (this.#scheduler ??= new Scheduler({ runner: this.runner, definitions: this.config.probes.map((probe) => probe.definition), log: this.#log }));
   }
 
   get pruner(): RetentionPruner {
     const { retention, influx } = this.config.instance;
-    return (this.#pruner ??= new RetentionPruner(this.store, this.log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx }));
+    return (this.#pruner ??= new RetentionPruner(this.store, this.#log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx }));
   }
 
   /** What a platform's runtime asks: the controls; a message held for a pause lifted meanwhile wakes the releaser. */
   sendPolicy(platformId: string): SendPolicy {
-    return sendPolicyOf({ platformId, controls: this.controls, db: this.store, clock: this.clock, onHeldAfterLift: () => this.releaser.wake() });
+    return sendPolicyOf({ platformId, controls: this.controls, db: this.store, clock: this.#clock, onHeldAfterLift: () => this.releaser.wake() });
   }
 
   /** Close the DNS client and the store, those that were opened. */
