@@ -34,13 +34,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load.ts';
-import { postfixPolicyAnswers } from '../src/controls/postfix.ts';
 import { builtinProviders } from '../src/controls/providers.ts';
+import { sendPolicyOf } from '../src/controls/send-policy.ts';
 import { ControlService, controlSettingsOf } from '../src/controls/service.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { buildApp } from '../src/http/app.ts';
-import { startPolicyServer } from '../src/platforms/postfix-policy.ts';
+import { policyAnswers, startPolicyServer } from '../src/platforms/postfix-policy.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
@@ -84,7 +84,7 @@ async function serveMailscope(dir: string): Promise<void> {
   controls.start(config.instance.controls.interval);
   const app = await buildApp({ config, probes: config.probes, db, runner, clock, controls }, { log, version: 'bench' });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const policy = await startPolicyServer({ listen: { host: '127.0.0.1', port: 0 }, ...postfixPolicyAnswers({ platformId: 'mta', controls, db, clock, log }) });
+  const policy = await startPolicyServer({ listen: { host: '127.0.0.1', port: 0 }, ...policyAnswers(sendPolicyOf({ platformId: 'mta', controls, db, clock }), log.child({ component: 'postfix-policy', platform: 'mta' })) });
   const address = app.server.address();
   onMessages(async (message) => {
     if (message.type === 'cpu') return { type: 'cpu', micros: cpuMicros() };

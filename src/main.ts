@@ -4,7 +4,7 @@
  * system clock). Everything else receives them.
  */
 import packageJson from '../package.json' with { type: 'json' };
-import { runCli, type Platform } from './cli.ts';
+import { runCli, type Host } from './cli.ts';
 import { systemClock } from './core/clock.ts';
 import { createLogger } from './core/logger.ts';
 import { Database } from './store/database.ts';
@@ -24,7 +24,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-const platform: Platform = {
+const host: Host = {
   env: process.env,
   cwd: process.cwd(),
   stdout: process.stdout,
@@ -41,6 +41,6 @@ const platform: Platform = {
   }),
 };
 
-process.exitCode = await runCli(process.argv.slice(2), platform);
+process.exitCode = await runCli(process.argv.slice(2), host);
 // Whatever a misbehaving probe left running (a timer, a socket) must not keep a finished command alive.
 setTimeout(() => process.exit(), 2_000).unref();

@@ -87,3 +87,24 @@ describe('error codes kept in step across layers', () => {
     expect(Object.keys(dnsErrorCodes).filter((code) => !(code in errorCodes))).toEqual([]);
   });
 });
+
+describe('a kind is picked by what it declares, never by its name', () => {
+  it('no platform kind is compared by name outside its own file', async () => {
+    const { platforms } = await import('../src/platforms/index.ts');
+    const violations = sourceFiles(src).flatMap((file) => {
+      const text = readFileSync(file, 'utf8');
+      return platforms
+        .filter((platform) => relative(src, file) !== `platforms/${platform.kind}.ts`)
+        .filter((platform) => new RegExp(`[!=]==\\s*['"]${platform.kind}['"]|['"]${platform.kind}['"]\\s*[!=]==`).test(text))
+        .map((platform) => `${relative(src, file)} compares a kind with '${platform.kind}'`);
+    });
+    expect(violations).toEqual([]);
+  });
+});
+
+describe('services are assembled once', () => {
+  it.each(['ControlService', 'AlertEngine', 'Runner', 'Releaser', 'Pusher', 'Dispatcher', 'Scheduler'])('new %s appears only in assemble.ts', (name) => {
+    const builders = sourceFiles(src).filter((file) => new RegExp(`\\bnew ${name}\\(`).test(readFileSync(file, 'utf8')));
+    expect(builders.map((file) => relative(src, file))).toEqual(['assemble.ts']);
+  });
+});

@@ -3,6 +3,7 @@
  * in a script. Exit 0 nothing listed, 1 something listed, 3 nothing listed but
  * some lookups failed (unknown is not clean), 2 bad input (nothing sent).
  */
+import { InvalidArgumentError } from 'commander';
 import type { InstanceConfig } from '../config/schema.ts';
 import { pairObservation } from '../probes/blacklist.ts';
 import { sweep, type PairResult } from '../probes/dnsbl-check.ts';
@@ -11,6 +12,7 @@ import type { Resolver } from '../protocols/dns/types.ts';
 import { defaultListIds, keyedListIds, rfc5782TestPoints } from '../probes/dnsbl-lists.ts';
 import { defaultMaxRangeSize, expandTargets, type DnsblTarget } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';
+import { exitCodes, ExitError, type CommandContext } from './context.ts';
 
 export interface CheckBlacklistInput {
   targets: string[];
@@ -92,4 +94,25 @@ export async function checkBlacklist(
   if (results.some((result) => result.verdict.status === 'listed')) return 1;
   if (results.some((result) => result.verdict.status === 'error')) return 3;
   return 0;
+}
+
+/** `--max-range`: how many addresses a CIDR range may expand to. */
+export function parseMaxRange(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65_536) throw new InvalidArgumentError(`"${value}" is not a number of addresses from 1 to 65536`);
+  return parsed;
+}
+
+/** The command: the input checked (exit 2 with every problem, nothing sent), then the sweep printed; exit as `checkBlacklist` says. */
+export async function checkBlacklistCommand(ctx: CommandContext, targets: string[], options: { list?: string[]; json?: boolean; maxRange?: number }): Promise<void> {
+  const instance = ctx.instanceIfPresent();
+  const resolved = resolveInput({ targets, lists: options.list ?? [], json: Boolean(options.json), ...(options.maxRange ? { maxRangeSize: options.maxRange } : {}) }, instance);
+  if (!resolved.ok) throw new ExitError(exitCodes.badConfig, resolved.problems.join('\n'));
+  const dns = ctx.dns(instance);
+  try {
+    const code = await checkBlacklist(dns, resolved, { json: Boolean(options.json), now: () => ctx.host.clock.now(), write: ctx.out });
+    if (code !== 0) throw new ExitError(code, '');
+  } finally {
+    dns.close();
+  }
 }

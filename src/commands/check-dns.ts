@@ -7,6 +7,7 @@ import { readBounded } from '../core/read-bounded.ts';
 import { checkNames, domainProblem, ipProblem, normalizeDomain, selectorProblem, type CheckName, type CheckResult, type Level } from '../probes/dns-auth-check.ts';
 import { checkDomain, type SendingDomain } from '../probes/dns-auth.ts';
 import type { Resolver } from '../protocols/dns/types.ts';
+import { exitCodes, ExitError, type CommandContext } from './context.ts';
 
 export interface CheckDnsInput {
   domain: string;
@@ -85,4 +86,18 @@ export async function checkDns(dns: Resolver, resolved: Extract<ResolvedDns, { o
   options.write('');
   options.write(`${checks.length} checks: ${counts.pass} pass, ${counts.warn} warn, ${counts.fail} fail, ${counts.error} error`);
   return exitCodeOf(checks);
+}
+
+/** The command: the input checked (exit 2 with every problem, nothing sent), then the checks printed; exit as `checkDns` says. */
+export async function checkDnsCommand(ctx: CommandContext, domain: string, options: { ip?: string[]; selector?: string[]; skip?: string[]; caFile?: string; json?: boolean }): Promise<void> {
+  const resolved = resolveDnsInput({ domain, ips: options.ip ?? [], selectors: options.selector ?? [], skip: options.skip ?? [], caFile: options.caFile });
+  if (!resolved.ok) throw new ExitError(exitCodes.badConfig, resolved.problems.join('\n'));
+  const instance = ctx.instanceIfPresent();
+  const dns = ctx.dns(instance);
+  try {
+    const code = await checkDns(dns, resolved, { json: Boolean(options.json), write: ctx.out });
+    if (code !== 0) throw new ExitError(code, '');
+  } finally {
+    dns.close();
+  }
 }

@@ -4,7 +4,9 @@
  * is checked by the same schema as `POST /v1/controls`, so the CLI refuses
  * exactly what the API refuses; stored text is printed escaped.
  */
+import { InvalidArgumentError } from 'commander';
 import { ControlRequest, expiryOf, reasonText } from '../controls/input.ts';
+import type { ControlService } from '../controls/service.ts';
 import { isMailscopeError } from '../core/errors.ts';
 import { describeScope, scopeKeyNames } from '../core/scope.ts';
 import { escapeControls } from '../core/text.ts';
@@ -12,6 +14,7 @@ import { formatPath } from '../core/zod-messages.ts';
 import { errorMap } from '../core/zod-messages.ts';
 import { controlPageKey, heldCount, listControls, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { Database } from '../store/database.ts';
+import { exitCodes, ExitError, table, type CommandContext } from './context.ts';
 
 export interface ControlArguments {
   action: ControlAction;
@@ -109,4 +112,70 @@ export const controlListHeader = ['ID', 'ACTION', 'SCOPE', 'RATE', 'SOURCE', 'CR
 /** A stored time past what Date can show (written before times had a range) prints as the latest it can. */
 function safeIso(ms: number): string {
   return new Date(Math.min(ms, 8.64e15)).toISOString();
+}
+
+/** `--rate`: messages per minute, a whole number. */
+export function parseRate(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError(`"${escapeControls(value)}" is not a whole number of messages per minute (0 or more)`);
+  return Number(value);
+}
+
+/** The store and the control service, for one command; closed after it. */
+async function withControls<T>(ctx: CommandContext, use: (services: { readonly controls: ControlService; readonly store: Database }) => T | Promise<T>): Promise<T> {
+  const services = ctx.services(ctx.config());
+  try {
+    return await use(services);
+  } finally {
+    services.close();
+  }
+}
+
+/** Who did it, for the audit log. */
+const actorOf = (ctx: CommandContext) => `cli:${ctx.host.env.USER ?? ctx.host.env.LOGNAME ?? 'unknown'}`;
+
+/** `control list`. */
+export function controlList(ctx: CommandContext, options: { all?: boolean; json?: boolean }): Promise<void> {
+  return withControls(ctx, ({ store: db }) => {
+    const rows: string[][] = [];
+    for (const control of allControls(db, { all: Boolean(options.all) })) {
+      if (options.json) ctx.out(JSON.stringify({ ...control, held: heldCount(db, control.id) }));
+      else rows.push(controlRow(control, db));
+    }
+    if (options.json) return;
+    if (rows.length === 0) {
+      ctx.out(options.all ? 'no controls' : 'no active controls');
+      return;
+    }
+    ctx.out(table([controlListHeader, ...rows]));
+  });
+}
+
+/** `control pause` and `control throttle`: create (or find) the control the arguments describe; bad input exits 2 with every problem, and stores nothing. */
+export function controlCreate(ctx: CommandContext, args: ControlArguments): Promise<void> {
+  const resolved = resolveControlArguments(args, ctx.host.clock.now().getTime());
+  if (!resolved.ok) throw new ExitError(exitCodes.badConfig, resolved.problems.join('\n'));
+  const { action, scope, rate, reason } = resolved.request;
+  const actor = actorOf(ctx);
+  return withControls(ctx, ({ controls }) => {
+    const result = controls.create({ action, scope, ratePerMinute: rate, reason, expiresAt: resolved.expiresAt, source: actor, actor });
+    const rateShown = result.control.ratePerMinute === undefined ? '' : ` at ${result.control.ratePerMinute}/min`;
+    ctx.out(`${result.created ? 'created' : 'already active'}: ${action} ${escapeControls(describeScope(result.control.scope))}${rateShown} (${result.control.id})`);
+  });
+}
+
+/** `control resume`: exit 0 lifted, 1 already lifted, 2 no such control or bad input. */
+export function controlResume(ctx: CommandContext, id: string, options: { reason: string }): Promise<void> {
+  const problem = resumeReasonProblem(options.reason);
+  if (problem) throw new ExitError(exitCodes.badConfig, problem);
+  return withControls(ctx, ({ controls, store: db }) => {
+    try {
+      const lifted: ControlRow = controls.lift(id, actorOf(ctx), options.reason);
+      const held = heldCount(db, id);
+      ctx.out(`lifted: ${lifted.action} ${escapeControls(describeScope(lifted.scope))} (${id})${held.held > 0 ? `; ${held.held} held message(s) are released by the running observatory (platforms with release:)` : ''}`);
+    } catch (error) {
+      if (isMailscopeError(error) && error.code === 'CONTROL_NOT_FOUND') throw new ExitError(exitCodes.badConfig, escapeControls(error.message));
+      if (isMailscopeError(error) && error.code === 'CONTROL_NOT_ACTIVE') throw new ExitError(exitCodes.failed, escapeControls(error.message));
+      throw error;
+    }
+  });
 }

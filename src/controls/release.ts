@@ -1,25 +1,27 @@
 /**
- * Held mail goes when its pause lifts. For each `postfix-policy` platform with a
- * `release:` section, the messages its policy service held for controls since
- * lifted are released from Postfix's hold queue (postsuper -H), unless another
- * active pause still covers them (then they are that pause's to release). Postfix
- * is asked before and after (postqueue -j): a message is marked released only
- * when it has left the hold queue; a failure is kept on the message, with the
- * reason, and retried.
+ * Held mail goes when its pause lifts. For each platform with a hold queue Mailscope
+ * may release from (the platform kind's `runtime.holdQueue`: Postfix with a
+ * `release:` section), the messages it held for controls since lifted are
+ * released, unless another active pause still covers them (then they are that
+ * pause's to release). The queue is listed before and after: a message is marked
+ * released only when it has left the hold queue; a failure is kept on the
+ * message, with the reason, and retried.
  */
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { deliverNow, queueOf, releaseFromHold, type ReleaseConfig } from '../platforms/postfix-policy.ts';
+import type { HoldQueue, QueuePlace } from '../platforms/define.ts';
+import { findPlatform, type PlatformConfig } from '../platforms/index.ts';
 import { audit, getControl, heldForLifted, markReleased, reassignHeld, type HeldMessage } from '../store/controls.ts';
 import type { Database } from '../store/database.ts';
 import { controlPoint, pauseOf, type ControlService } from './service.ts';
 
-/** Beyond this many released at once, the queue manager's next run delivers the rest (postqueue -i is one process per message). */
+/** Beyond this many released at once, the platform's next queue run delivers the rest (asking may cost a process per message: Postfix's postqueue -i). */
 const maxScheduled = 100;
 
 export interface ReleaseTarget {
+  /** The platform's id. */
   id: string;
-  release: ReleaseConfig;
+  queue: HoldQueue;
 }
 
 export interface ReleaseReport {
@@ -31,9 +33,12 @@ export interface ReleaseReport {
   waiting: number;
 }
 
-/** The postfix-policy platforms that may release: those with `release:` set. */
-export function releaseTargetsOf(platforms: readonly { id: string; kind: string; release?: ReleaseConfig | undefined }[]): ReleaseTarget[] {
-  return platforms.filter((platform) => platform.kind === 'postfix-policy' && platform.release).map((platform) => ({ id: platform.id, release: platform.release! }));
+/** The configured platforms Mailscope releases held mail from: those whose kind has a hold queue that this configuration lets it use. */
+export function releaseTargetsOf(platforms: readonly PlatformConfig[]): ReleaseTarget[] {
+  return platforms.flatMap((config) => {
+    const queue = findPlatform(config.kind)?.runtime?.holdQueue?.(config);
+    return queue ? [{ id: config.id, queue }] : [];
+  });
 }
 
 export class Releaser {
@@ -81,7 +86,7 @@ export class Releaser {
     this.#timer = setTimeout(() => void this.#loop(), 0);
   }
 
-  /** Stops; Postfix commands still running are killed (what they did is looked at again at the next start). */
+  /** Stops; the platform's commands still running are killed (what they did is looked at again at the next start). */
   async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
@@ -153,52 +158,53 @@ export class Releaser {
       this.#log.error({ code: 'RELEASE_FAILED', platform: target.id, queueIds: messages.map((held) => held.queueId), reason }, 'held messages could not be released; retrying');
       report.failed += messages.length;
     };
-    let before: Map<string, string>;
+    const queue = { timeoutMs: this.#timeoutMs, signal };
+    let before: Map<string, QueuePlace>;
     try {
-      before = await queueOf(target.release, { timeoutMs: this.#timeoutMs, signal });
+      before = await target.queue.list(queue);
     } catch (error) {
       if (!signal.aborted) fail(toRelease, (error as Error).message);
       return report;
     }
     const now = this.#clock.now().getTime();
-    // Not in the hold queue yet: Postfix's cleanup may still be writing it (held at END-OF-MESSAGE a moment ago).
+    // Not in the hold queue yet: the platform may still be writing it (Postfix's cleanup, held at END-OF-MESSAGE a moment ago).
     // Looked for again shortly; only after the grace period is a message no one can find taken as gone.
     const notYet = toRelease.filter((held) => {
-      const where = before.get(held.queueId);
-      return (where === undefined || where === 'incoming' || where === 'maildrop') && now - held.heldAt < this.#graceMs;
+      const place = before.get(held.queueId);
+      return (place === undefined || place.state === 'arriving') && now - held.heldAt < this.#graceMs;
     });
     report.waiting += notYet.length;
     const settled = toRelease.filter((held) => !notYet.includes(held));
-    // A pause made while postqueue ran (the address listed again) covers them: theirs, not released.
+    // A pause made while the queue was listed (the address listed again) covers them: theirs, not released.
+    const isHeld = (place: QueuePlace | undefined) => place?.state === 'held';
     const inHold = this.#handOver(
       target,
-      settled.filter((held) => before.get(held.queueId) === 'hold'),
+      settled.filter((held) => isHeld(before.get(held.queueId))),
       report,
     );
-    const gone = settled.filter((held) => before.get(held.queueId) !== 'hold');
-    let after = new Map<string, string>();
+    const gone = settled.filter((held) => !isHeld(before.get(held.queueId)));
+    let after = new Map<string, QueuePlace>();
     if (inHold.length > 0) {
       try {
-        await releaseFromHold(
-          target.release,
+        await target.queue.release(
           inHold.map((held) => held.queueId),
-          { timeoutMs: this.#timeoutMs, signal },
+          queue,
         );
-        after = await queueOf(target.release, { timeoutMs: this.#timeoutMs, signal });
+        after = await target.queue.list(queue);
       } catch (error) {
         if (!signal.aborted) fail(inHold, (error as Error).message);
         inHold.length = 0;
       }
     }
-    const stuck = inHold.filter((held) => after.get(held.queueId) === 'hold');
-    if (stuck.length > 0) fail(stuck, 'still in the hold queue after postsuper -H');
-    const released = inHold.filter((held) => after.get(held.queueId) !== 'hold');
+    const stuck = inHold.filter((held) => isHeld(after.get(held.queueId)));
+    if (stuck.length > 0) fail(stuck, `still in the hold queue after ${target.queue.releasedBy}`);
+    const released = inHold.filter((held) => !isHeld(after.get(held.queueId)));
     const at = this.#clock.now().getTime();
     this.#db.transaction(() => {
       for (const held of released) markReleased(this.#db, target.id, held.queueId, at);
       for (const held of gone) {
-        const where = before.get(held.queueId);
-        markReleased(this.#db, target.id, held.queueId, at, { note: where ? `already out of the hold queue (${where})` : 'no longer in the queue (released or deleted by hand)' });
+        const place = before.get(held.queueId);
+        markReleased(this.#db, target.id, held.queueId, at, { note: place ? `already out of the hold queue (${place.where})` : 'no longer in the queue (released or deleted by hand)' });
       }
       const byControl = Map.groupBy([...released, ...gone], (held) => held.controlId);
       for (const [controlId, messages] of byControl) {
@@ -215,13 +221,12 @@ export class Releaser {
     });
     if (released.length + gone.length > 0) this.#log.info({ platform: target.id, released: released.map((held) => held.queueId), gone: gone.map((held) => held.queueId) }, 'held messages released');
     report.released += released.length + gone.length;
-    // Released mail waits in the deferred queue for the next queue run (300 s by default): ask for it now.
-    const unscheduled = await deliverNow(
-      target.release,
+    // Released mail waits for the platform's next queue run (Postfix: the deferred queue, 300 s by default): ask for it now.
+    const unscheduled = await target.queue.deliverNow(
       released.slice(0, maxScheduled).map((held) => held.queueId),
-      { timeoutMs: this.#timeoutMs, signal },
+      queue,
     );
-    if (unscheduled.length > 0 && !signal.aborted) this.#log.warn({ platform: target.id, queueIds: unscheduled }, 'released, but could not ask Postfix to deliver now: it goes at the next queue run');
+    if (unscheduled.length > 0 && !signal.aborted) this.#log.warn({ platform: target.id, queueIds: unscheduled }, 'released, but could not ask the platform to deliver now: it goes at the next queue run');
     return report;
   }
 }

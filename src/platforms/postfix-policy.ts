@@ -1,16 +1,23 @@
 /**
- * Postfix's policy delegation protocol (SMTPD_POLICY_README), server side: Postfix
- * connects over TCP, sends requests of `name=value` lines ended by an empty line,
- * and reads `action=...` followed by an empty line; a connection carries many
- * requests. What to answer is the caller's (controls/); this file only speaks the
- * protocol, and answers `fallback` when the caller fails or a request is malformed.
+ * Postfix: a policy delegation service (SMTPD_POLICY_README) and its hold queue.
+ * Postfix connects over TCP, sends requests of `name=value` lines ended by an
+ * empty line, and reads `action=...` followed by an empty line; a connection
+ * carries many requests. Per recipient (RCPT) the answer is HOLD for a paused
+ * scope (the message waits in Postfix's hold queue: nothing is lost),
+ * DEFER_IF_PERMIT when a throttle's rate is spent, DUNNO otherwise; at the end of
+ * the message Postfix sends the queue id, and a held message is recorded with the
+ * control that held it, so lifting that control releases exactly it (postsuper -H,
+ * checked with postqueue -j). What the controls decide is the `SendPolicy`'s
+ * (controls/); this file speaks Postfix.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { MailscopeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { duration, listenAddress, readableFile } from '../core/schema.ts';
-import { definePlatform, PlatformBase } from './define.ts';
+import { describeScope, scopeKeyNames, type Traffic } from '../core/scope.ts';
+import { definePlatform, PlatformBase, type HoldQueue, type QueuePlace, type SendPolicy } from './define.ts';
 
 const configSchema = PlatformBase.extend({
   kind: z.literal('postfix-policy'),
@@ -36,6 +43,14 @@ export const postfixPolicy = definePlatform({
   kind: 'postfix-policy',
   description: "a Postfix policy delegation service: Postfix asks about each recipient; a paused scope's mail goes to the hold queue (HOLD), a throttle over its rate is deferred (DEFER_IF_PERMIT)",
   configSchema,
+  runtime: {
+    what: 'the Postfix policy service',
+    async start(config, ctx) {
+      const server = await startPolicyServer({ listen: config.listen, idleTimeoutMs: config.idleTimeout, maxConnections: config.maxConnections, ...policyAnswers(ctx.policy, ctx.log) });
+      return { address: server.address, stop: () => server.close() };
+    },
+    holdQueue: (config) => (config.release ? holdQueueOf(config.release) : undefined),
+  },
 });
 
 /** One request's attributes, as Postfix sent them. */
@@ -139,6 +154,78 @@ export async function startPolicyServer(options: {
   };
 }
 
+// ── the answers: the scope a request describes, and what the controls say of it ──
+
+const domainOf = (address: string | undefined) => {
+  const at = address?.lastIndexOf('@') ?? -1;
+  return at >= 0 ? address!.slice(at + 1) : undefined;
+};
+
+/** The traffic a request describes: `policy_context` (set per submission service: "ip=192.0.2.11 pool=b tenant=acme"), the sender's and the recipient's domains. */
+export function trafficOf(request: PolicyRequest): Traffic {
+  const traffic: Traffic = {};
+  for (const pair of (request.policy_context ?? '').split(/[\s,;]+/)) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) continue;
+    const key = pair.slice(0, equals);
+    if ((scopeKeyNames as string[]).includes(key)) traffic[key as keyof Traffic] = pair.slice(equals + 1);
+  }
+  const from = domainOf(request.sender);
+  if (from && traffic.from_domain === undefined) traffic.from_domain = from;
+  const to = domainOf(request.recipient);
+  if (to && traffic.rcpt_domain === undefined) traffic.rcpt_domain = to;
+  return traffic;
+}
+
+/** Messages held at RCPT, waiting for their queue id (END-OF-MESSAGE): by Postfix's `instance`. */
+const maxPending = 10_000;
+
+/** What the service answers (startPolicyServer's answer, fallback and onError), asking `policy`. */
+export function policyAnswers(policy: SendPolicy, log: Logger) {
+  const heldInstances = new Map<string, { controlId: string; traffic: Traffic }>();
+  return {
+    answer(request: PolicyRequest): string {
+      const state = request.protocol_state ?? '';
+      if (state === 'END-OF-MESSAGE') {
+        const held = request.instance ? heldInstances.get(request.instance) : undefined;
+        if (held && request.queue_id) {
+          heldInstances.delete(request.instance!);
+          if (!queueIdPattern.test(request.queue_id)) {
+            log.warn({ queueId: request.queue_id.slice(0, 40), control: held.controlId }, 'a held message came with a queue id that is not Postfix\'s: not recorded');
+            return 'DUNNO';
+          }
+          policy.held({ id: request.queue_id, controlId: held.controlId, traffic: held.traffic });
+          log.info({ queueId: request.queue_id, control: held.controlId }, 'message held');
+        }
+        return 'DUNNO';
+      }
+      if (state !== 'RCPT') return 'DUNNO';
+      const traffic = trafficOf(request);
+      const verdict = policy.decide(traffic);
+      if (verdict.action === 'pause') {
+        const { control } = verdict;
+        if (request.instance) {
+          if (heldInstances.size >= maxPending) heldInstances.delete(heldInstances.keys().next().value!);
+          heldInstances.set(request.instance, { controlId: control.id, traffic });
+        }
+        return `HOLD paused by Mailscope (${describeScope(control.scope)}): ${control.reason}`;
+      }
+      if (verdict.action === 'over-rate') {
+        const { control } = verdict;
+        return `DEFER_IF_PERMIT 4.7.1 Mailscope throttle (${describeScope(control.scope)}, ${control.ratePerMinute}/min): try again later`;
+      }
+      return 'DUNNO';
+    },
+    /** Mailscope could not answer: open lets the mail go, closed defers it (the client retries; nothing lost). */
+    fallback(reason: string): string {
+      return policy.failMode === 'closed' ? `DEFER_IF_PERMIT 4.3.0 Mailscope policy unavailable (${reason.slice(0, 100)})` : 'DUNNO';
+    },
+    onError(reason: string): void {
+      log.warn({ reason }, 'policy request could not be answered');
+    },
+  };
+}
+
 // ── the hold queue: postqueue -j to look, postsuper -H to release ─────────────
 
 /** Run a Postfix command; its stdout, or RELEASE_FAILED with what it said on stderr. */
@@ -221,4 +308,24 @@ export async function deliverNow(release: ReleaseConfig, ids: readonly string[],
     }
   }
   return failed;
+}
+
+/** Where Postfix's queues put a message, as the releaser sees it: hold is held; incoming and maildrop are still arriving. */
+function placeOf(queueName: string): QueuePlace {
+  if (queueName === 'hold') return { state: 'held', where: queueName };
+  if (queueName === 'incoming' || queueName === 'maildrop') return { state: 'arriving', where: queueName };
+  return { state: 'queued', where: queueName };
+}
+
+/** Postfix's hold queue through postqueue and postsuper, with the paths and config directory of `release:`. */
+export function holdQueueOf(release: ReleaseConfig): HoldQueue {
+  return {
+    releasedBy: 'postsuper -H',
+    async list(ctx) {
+      const queue = await queueOf(release, ctx);
+      return new Map([...queue].map(([id, name]) => [id, placeOf(name)]));
+    },
+    release: (ids, ctx) => releaseFromHold(release, ids, ctx),
+    deliverNow: (ids, ctx) => deliverNow(release, ids, ctx),
+  };
 }

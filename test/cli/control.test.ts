@@ -151,4 +151,19 @@ describe('mailscope control', () => {
     }
     expect(seen).toBe('pause');
   });
+
+  it('needs no DNS: the control commands work on a machine without a resolver', async () => {
+    const dir = project();
+    const host = {
+      systemResolvers: [],
+      createDnsClient: () => {
+        throw new Error('no DNS client for a control command');
+      },
+    };
+    const paused = await cli(['control', 'pause', 'pool=shared', '--reason', 'by hand'], { cwd: dir, host });
+    expect(paused).toMatchObject({ code: 0, stderr: '' });
+    const id = /\(([^)]+)\)$/.exec(paused.stdout.trimEnd())![1]!;
+    expect(await cli(['control', 'list'], { cwd: dir, host })).toMatchObject({ code: 0, stderr: '' });
+    expect(await cli(['control', 'resume', id, '--reason', 'done'], { cwd: dir, host })).toMatchObject({ code: 0, stderr: '' });
+  });
 });

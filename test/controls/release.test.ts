@@ -10,7 +10,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { Releaser } from '../../src/controls/release.ts';
 import { ControlService } from '../../src/controls/service.ts';
 import { ManualClock } from '../../src/core/clock.ts';
-import { queueOf, releaseFromHold } from '../../src/platforms/postfix-policy.ts';
+import { holdQueueOf, queueOf, releaseFromHold } from '../../src/platforms/postfix-policy.ts';
 import { heldCount, listAudit, recordHeld } from '../../src/store/controls.ts';
 import { Database } from '../../src/store/database.ts';
 import { lab } from '../lab/plan.ts';
@@ -26,7 +26,7 @@ function setup(target = release) {
   const clock = new ManualClock('2026-11-24T10:00:00Z');
   const logs = captureLog();
   const controls = new ControlService({ db, clock, log: logs.log, settings: { failMode: 'open', providers: new Map() } });
-  const releaser = new Releaser({ db, controls, targets: [{ id: 'mta', release: target }], clock, log: logs.log });
+  const releaser = new Releaser({ db, controls, targets: [{ id: 'mta', queue: holdQueueOf(target) }], clock, log: logs.log });
   const hold = (queueId: string, controlId: string, ip: string, pool = 'a') => recordHeld(db, { platform: 'mta', queueId, controlId, traffic: { ip, pool, rcpt_domain: 'gmail.test' }, heldAt: clock.now().getTime() });
   return { db, clock, controls, releaser, hold, logs };
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { runCli, type Platform } from '../../src/cli.ts';
+import { runCli, type Host } from '../../src/cli.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Database } from '../../src/store/database.ts';
@@ -18,7 +18,7 @@ export interface CliResult {
 }
 
 /** The CLI in this process, with its output captured and a real store on disk. */
-export async function cli(argv: string[], options: { cwd: string; env?: Record<string, string>; shutdown?: AbortSignal }): Promise<CliResult> {
+export async function cli(argv: string[], options: { cwd: string; env?: Record<string, string>; shutdown?: AbortSignal; host?: Partial<Host> }): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const sink = (append: (text: string) => void) =>
@@ -28,7 +28,7 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
         callback();
       },
     });
-  const platform: Platform = {
+  const host: Host = {
     env: options.env ?? {},
     cwd: options.cwd,
     stdout: { write: (text: string) => (stdout += text) },
@@ -40,8 +40,9 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
     openDatabase: (dataDir) => Database.open(dataDir),
     createDnsClient: (dnsOptions) => new DnsClient(dnsOptions),
     systemResolvers: [lab.resolver],
+    ...options.host,
   };
-  const code = await runCli(argv, platform);
+  const code = await runCli(argv, host);
   return { code, stdout, stderr };
 }
 

@@ -7,13 +7,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { postfixPolicyAnswers, trafficOf } from '../../src/controls/postfix.ts';
 import { ControlService } from '../../src/controls/service.ts';
 import { ManualClock } from '../../src/core/clock.ts';
-import { startPolicyServer } from '../../src/platforms/postfix-policy.ts';
+import { startPolicyServer, trafficOf } from '../../src/platforms/postfix-policy.ts';
 import { heldBy } from '../../src/store/controls.ts';
 import { Database } from '../../src/store/database.ts';
 import { captureLog } from '../helpers/log.ts';
+import { postfixPolicyAnswers } from '../helpers/platforms.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 async function serve(failMode: 'open' | 'closed' = 'open', limits: { idleTimeoutMs?: number; maxConnections?: number } = {}) {
