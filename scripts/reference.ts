@@ -10,10 +10,9 @@ import { InstanceSchema } from '../src/config/schema.ts';
 import { notifiers } from '../src/notifiers/index.ts';
 import { platforms } from '../src/platforms/index.ts';
 import { systemClock } from '../src/core/clock.ts';
-import { errorCodes, type ErrorCode } from '../src/core/errors.ts';
+import { errorCodes } from '../src/core/errors.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { buildApp } from '../src/http/app.ts';
-import { statusOfCode } from '../src/http/plugins/errors.ts';
 import { ProbeBase } from '../src/probes/define.ts';
 import { probes } from '../src/probes/index.ts';
 import { builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-lists.ts';
@@ -131,7 +130,7 @@ async function apiRoutes(): Promise<string> {
 }
 
 function errorCodeTable(): string {
-  const rows = (Object.entries(errorCodes) as [ErrorCode, string][]).map(([code, meaning]) => `| \`${code}\` | ${statusOfCode[code]} | ${cell(meaning)} |`);
+  const rows = Object.entries(errorCodes).map(([code, { status, meaning }]) => `| \`${code}\` | ${status} | ${cell(meaning)} |`);
   return ['| code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
