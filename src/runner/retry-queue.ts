@@ -4,6 +4,7 @@
  * no other, retried with exponential backoff and jitter until it succeeds or is
  * given up; every attempt is recorded by the caller's `settle`.
  */
+import { backoffMs } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
@@ -71,9 +72,7 @@ export class RetryQueue<Item extends QueueItem> {
 
   /** The delay before attempt n + 1 after n failed attempts. */
   backoffMs(failedAttempts: number): number {
-    const { minMs, maxMs, jitter, random } = this.#retry;
-    const exponential = Math.min(maxMs, minMs * 2 ** Math.max(0, failedAttempts - 1));
-    return Math.round(exponential * (1 - jitter * random()));
+    return Math.round(backoffMs(failedAttempts, this.#retry));
   }
 
   start(): void {
