@@ -22,7 +22,7 @@ import { createInfluxWriter } from './series/influx-writer.ts';
 import { Scheduler } from './runner/scheduler.ts';
 import { outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
-import { retrySettingsOf } from './runner/retry-queue.ts';
+import { retrySettingsOf } from './core/retry-queue.ts';
 
 export interface Observatory {
   app: FastifyInstance;

@@ -4,11 +4,11 @@
  * no other, retried with exponential backoff and jitter until it succeeds or is
  * given up; every attempt is recorded by the caller's `settle`.
  */
-import { backoffMs } from '../core/backoff.ts';
-import type { Clock } from '../core/clock.ts';
-import { DeliveryError } from '../core/delivery.ts';
-import type { Logger } from '../core/logger.ts';
-import { redactSecrets } from '../core/redact.ts';
+import { backoffMs } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import { DeliveryError } from './delivery.ts';
+import type { Logger } from './logger.ts';
+import { redactSecrets } from './redact.ts';
 
 export interface RetrySettings {
   minMs: number;
