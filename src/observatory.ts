@@ -7,12 +7,12 @@ import { formatHostPort } from './core/schema.ts';
 import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
-import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { AlertEngine } from './alerts/engine.ts';
 import { controlActions } from './controls/rule-actions.ts';
 import { postfixPolicyAnswers } from './controls/postfix.ts';
 import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { Releaser, releaseTargetsOf } from './controls/release.ts';
-import { ControlService, controlSettingsOf } from './controls/service.ts';
+import { ControlService } from './controls/service.ts';
 import { startPolicyServer, type PolicyServer } from './platforms/postfix-policy.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
@@ -22,7 +22,7 @@ import { createInfluxWriter } from './series/influx-writer.ts';
 import { Scheduler } from './runner/scheduler.ts';
 import { outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import type { Database } from './store/database.ts';
-import { retrySettingsOf } from './core/retry-queue.ts';
+import { alertSettingsOf, controlSettingsOf, retrySettingsOf } from './config/settings.ts';
 
 export interface Observatory {
   app: FastifyInstance;

@@ -6,7 +6,6 @@
  * and when another process (the CLI) changed it (SQLite's data_version).
  */
 import { randomUUID } from 'node:crypto';
-import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -16,7 +15,6 @@ import { recordPoint } from '../store/record.ts';
 import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { ScopeIndex } from './matcher.ts';
-import { providerMap } from './providers.ts';
 
 export type FailMode = 'open' | 'closed';
 
@@ -30,11 +28,6 @@ export interface ControlSettings {
   failMode: FailMode;
   /** Recipient domain → provider name (gmail.com → gmail). */
   providers: ReadonlyMap<string, string>;
-}
-
-/** The service's settings from the instance file's `controls:` section. */
-export function controlSettingsOf(instance: InstanceConfig): ControlSettings {
-  return { failMode: instance.controls.failMode, providers: providerMap(instance.controls.providers) };
 }
 
 export interface Decision {

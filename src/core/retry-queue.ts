@@ -20,11 +20,6 @@ export interface RetrySettings {
   random?: () => number;
 }
 
-/** RetrySettings from a config `retry:` section (alerts.retry, controls.retry). */
-export function retrySettingsOf(retry: { min: number; max: number; attempts: number; timeout: number }): RetrySettings {
-  return { minMs: retry.min, maxMs: retry.max, attempts: retry.attempts, timeoutMs: retry.timeout };
-}
-
 export interface QueueItem {
   id: number;
   attempts: number;

@@ -4,7 +4,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { onTestFinished } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { ControlService, controlSettingsOf } from '../../src/controls/service.ts';
+import { controlSettingsOf } from '../../src/config/settings.ts';
+import { ControlService } from '../../src/controls/service.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { Runner } from '../../src/runner/runner.ts';
 import { Scheduler } from '../../src/runner/scheduler.ts';
