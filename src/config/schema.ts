@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logLevels } from '../core/logger.ts';
+import { orList } from '../core/text.ts';
 import { dnsServer, duration, identifier, listenAddress, longDuration, secret } from '../core/schema.ts';
 import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
 import { RuleSchema } from '../alerts/rules.ts';
@@ -194,7 +195,7 @@ export const InstanceSchema = z.strictObject({
     .prefault({}),
   log: z
     .strictObject({
-      level: z.enum(logLevels).default('info').describe('fatal, error, warn, info, debug, trace or silent'),
+      level: z.enum(logLevels).default('info').describe(orList(logLevels)),
     })
     .prefault({}),
   probes: z

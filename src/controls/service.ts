@@ -7,12 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
+import type { ControlAction, PolicyAction } from '../core/control-vocabulary.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { ScopeIndex } from './matcher.ts';
 
@@ -31,7 +32,7 @@ export interface ControlSettings {
 }
 
 export interface Decision {
-  action: 'allow' | 'throttle' | 'pause';
+  action: PolicyAction;
   /** The tightest throttle's rate, messages per minute. */
   ratePerMinute?: number;
   /** The controls that apply. */

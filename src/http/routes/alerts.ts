@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { silenced, silenceLabels } from '../../alerts/engine.ts';
-import { severities } from '../../alerts/rules.ts';
 import { alertStates, type InstanceState } from '../../alerts/state.ts';
+import { deliveryStatuses, notifiedStates, severities, type Severity } from '../../core/alert-vocabulary.ts';
 import { MailscopeError } from '../../core/errors.ts';
 import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, silencePageKey, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
 import { futureTime } from '../../core/schema.ts';
@@ -27,7 +27,7 @@ const AlertSchema = z
     firedAt: z.string().optional(),
     resolvedAt: z.string().optional(),
     flapping: z.boolean(),
-    notified: z.enum(['firing', 'resolved']).optional().describe('what people were last told'),
+    notified: z.enum(notifiedStates).optional().describe('what people were last told'),
     lastNotifiedAt: z.string().optional(),
     acknowledged: z.object({ by: z.string(), at: z.string(), comment: z.string().optional() }).optional(),
     silenced: z.boolean().describe('an active silence matches it'),
@@ -41,7 +41,7 @@ const NotificationSchema = z
     alert: z.string(),
     channel: z.string(),
     event: z.string(),
-    status: z.enum(['pending', 'sent', 'failed']),
+    status: z.enum(deliveryStatuses),
     attempts: z.int(),
     nextAttemptAt: z.string().optional().describe('while pending'),
     lastError: z.string().optional(),
@@ -95,7 +95,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       id: alert.id,
       rule: alert.ruleId,
       state: alert.state as InstanceState['state'],
-      severity: alert.severity as (typeof severities)[number],
+      severity: alert.severity as Severity,
       ...(rule?.description ? { summary: rule.description } : {}),
       labels: alert.labels,
       ...(alert.lastValue !== undefined ? { value: alert.lastValue } : {}),
@@ -159,7 +159,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
                 return states;
               })
               .optional()
-              .describe('comma-separated: pending, firing, resolved, inactive'),
+              .describe(`comma-separated: ${alertStates.join(', ')}`),
             severity: z.enum(severities).optional(),
             rule: filterParam.optional(),
             limit: limitParam,
@@ -216,7 +216,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['alerts'],
           summary: 'The delivery log: each notification to each channel, its attempts and outcome, newest first',
-          querystring: z.strictObject({ alert: filterParam.optional(), status: z.enum(['pending', 'sent', 'failed']).optional(), limit: limitParam, cursor: cursorParam.optional() }),
+          querystring: z.strictObject({ alert: filterParam.optional(), status: z.enum(deliveryStatuses).optional(), limit: limitParam, cursor: cursorParam.optional() }),
           response: { 200: z.object({ notifications: z.array(NotificationSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },

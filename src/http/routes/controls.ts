@@ -4,7 +4,8 @@ import { MailscopeError } from '../../core/errors.ts';
 import { scopeKeyNames, scopeKeys } from '../../core/scope.ts';
 import { ControlRequest, expiryOf, ResumeRequest } from '../../controls/input.ts';
 import type { Decision } from '../../controls/service.ts';
-import { controlActionNames, controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
+import { controlActionNames, policyActions, pushOperations, pushStatuses } from '../../core/control-vocabulary.ts';
+import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
 import { cursorParam, errorResponses, filterParam, IdParams, iso, limitParam, NextCursor, paged } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
@@ -13,8 +14,8 @@ const ScopeSchema = z.record(z.string(), z.string()).describe(`scope keys: ${sco
 const PushSchema = z
   .object({
     platform: z.string(),
-    operation: z.enum(['apply', 'renew', 'lift']).describe('renew: applied again before the platform lets it run out (KumoMTA)'),
-    status: z.enum(['pending', 'done', 'failed', 'skipped']).describe('skipped: the platform cannot apply this control exactly (lastError says why)'),
+    operation: z.enum(pushOperations).describe('renew: applied again before the platform lets it run out (KumoMTA)'),
+    status: z.enum(pushStatuses).describe('skipped: the platform cannot apply this control exactly (lastError says why)'),
     attempts: z.int(),
     lastError: z.string().optional(),
     nextAttemptAt: z.string().optional(),
@@ -62,7 +63,7 @@ const PolicyQuery = z.strictObject({
 
 const PolicySchema = z
   .object({
-    action: z.enum(['allow', 'throttle', 'pause']),
+    action: z.enum(policyActions),
     rate: z.int().optional().describe('throttle: messages per minute (the tightest that applies)'),
     controls: z.array(z.object({ id: z.string(), action: z.enum(controlActionNames), scope: ScopeSchema, ratePerMinute: z.int().optional(), reason: z.string() })).describe('the controls that apply'),
     unsure: z
