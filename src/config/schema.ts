@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { failModes } from '../core/control-vocabulary.ts';
 import { logLevels } from '../core/logger.ts';
 import { orList } from '../core/text.ts';
 import { dnsServer, duration, identifier, listenAddress, longDuration, secret } from '../core/schema.ts';
@@ -166,7 +167,7 @@ export const InstanceSchema = z.strictObject({
   controls: z
     .strictObject({
       failMode: z
-        .enum(['open', 'closed'])
+        .enum(failModes)
         .default('open')
         .describe('when a control might apply but the question lacks a key its scope names (or Mailscope fails to answer): open lets the mail go; closed holds or defers it'),
       interval: duration.prefault('5s').describe('how often expiries and cool-downs are checked, and controls changed by another process (the CLI) picked up'),

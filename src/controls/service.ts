@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
-import type { ControlAction, PolicyAction } from '../core/control-vocabulary.ts';
+import type { ControlAction, FailMode, PolicyAction } from '../core/control-vocabulary.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
@@ -16,8 +16,6 @@ import { recordPoint } from '../store/record.ts';
 import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { ScopeIndex } from './matcher.ts';
-
-export type FailMode = 'open' | 'closed';
 
 /** A platform Mailscope pushes controls to: its id, and whether it can apply one exactly. */
 export interface PushTarget {

@@ -13,6 +13,10 @@ export type ControlAction = (typeof controlActionNames)[number];
 export const policyActions = ['allow', controlActionNames[1], controlActionNames[0]] as const;
 export type PolicyAction = (typeof policyActions)[number];
 
+/** When a control might apply but the question lacks a key its scope names: open lets the mail go, closed holds or defers it. */
+export const failModes = ['open', 'closed'] as const;
+export type FailMode = (typeof failModes)[number];
+
 /** What a push asks of a platform; renew: apply again before the platform's own limit runs out (KumoMTA's suspension duration). */
 export const pushOperations = ['apply', 'renew', 'lift'] as const;
 export type PushOperation = (typeof pushOperations)[number];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertStates } from '../../src/alerts/state.ts';
 import { deliveryStatuses, notificationEvents, notifiedStates, severities } from '../../src/core/alert-vocabulary.ts';
-import { controlActionNames, policyActions, pushOperations, pushStatuses } from '../../src/core/control-vocabulary.ts';
+import { controlActionNames, failModes, policyActions, pushOperations, pushStatuses } from '../../src/core/control-vocabulary.ts';
 import { orList } from '../../src/core/text.ts';
 
 describe('the lists several layers share, declared once', () => {
@@ -26,7 +26,7 @@ describe('orList: words listed the way people write them', () => {
   it('joins with commas and a last "or"', () => {
     expect(orList([])).toBe('');
     expect(orList(['info'])).toBe('info');
-    expect(orList(['open', 'closed'])).toBe('open or closed');
+    expect(orList(failModes)).toBe('open or closed');
     expect(orList(severities)).toBe('critical, warning or info');
   });
 });
