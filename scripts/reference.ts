@@ -15,6 +15,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { buildApp } from '../src/http/app.ts';
 import { ProbeBase } from '../src/probes/define.ts';
 import { probes } from '../src/probes/index.ts';
+import { storeQueries } from '../src/queries/index.ts';
 import { builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-lists.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
@@ -113,7 +114,7 @@ async function apiRoutes(): Promise<string> {
   // Never asked: the routes only need a runner to exist.
   const dns = new DnsClient({ servers: [{ host: '127.0.0.1', port: 53 }] });
   const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, false)) });
-  const app = await buildApp({ config, probes: [], db, runner, clock: systemClock }, { log, version: 'docs' });
+  const app = await buildApp({ config, probes: [], queries: storeQueries(db), runner, clock: systemClock }, { log, version: 'docs' });
   const document = app.swagger() as { paths: Record<string, Record<string, { summary?: string }>> };
   const access = new Map(app.routeAccess.map((route) => [`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.access]));
   const rows: string[] = [];

@@ -14,6 +14,7 @@ import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { Releaser, releaseTargetsOf } from './controls/release.ts';
 import { ControlService } from './controls/service.ts';
 import { startPolicyServer, type PolicyServer } from './platforms/postfix-policy.ts';
+import { storeQueries } from './queries/index.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
@@ -73,7 +74,7 @@ export async function startObservatory(options: {
   const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx });
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
+    app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
   } catch (error) {
     dns.close();
     db.close();

@@ -5,7 +5,7 @@ import { scopeKeyNames, scopeKeys } from '../../core/scope.ts';
 import { ControlRequest, expiryOf, ResumeRequest } from '../../controls/input.ts';
 import type { Decision } from '../../controls/service.ts';
 import { controlActionNames, policyActions, pushOperations, pushStatuses } from '../../core/control-vocabulary.ts';
-import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
+import type { ControlRow, PushRow } from '../../queries/index.ts';
 import { cursorParam, errorResponses, filterParam, IdParams, iso, limitParam, NextCursor, paged } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
@@ -156,7 +156,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
   });
 
   const present = (control: ControlRow): z.output<typeof ControlSchema> => {
-    const pushes = pushesOf(services.db, control.id);
+    const pushes = services.queries.controls.pushesOf(control.id);
     return {
       id: control.id,
       action: control.action,
@@ -176,7 +176,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       ...(control.liftedAt !== undefined ? { liftedAt: iso(control.liftedAt), liftedBy: control.liftedBy, ...(control.liftReason ? { liftReason: control.liftReason } : {}) } : {}),
       pushes: pushes.map(presentPush),
       pushFailed: pushes.some((push) => push.status === 'failed'),
-      held: heldCount(services.db, control.id),
+      held: services.queries.controls.heldCount(control.id),
     };
   };
 
@@ -244,8 +244,8 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { active, source, limit, cursor } = request.query;
-        const found = listControls(services.db, { ...(active ? { active: active === 'true' } : {}), ...(source ? { source } : {}), limit: limit + 1, after: cursor });
-        const { items, next } = paged(found, limit, (control) => controlPageKey(services.db, control.id));
+        const found = services.queries.controls.list({ ...(active ? { active: active === 'true' } : {}), ...(source ? { source } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (control) => services.queries.controls.pageKey(control.id));
         return { controls: items.map(present), ...(next ? { next } : {}) };
       },
     );
@@ -257,7 +257,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: { tags: ['controls'], summary: 'One control, with its pushes and held messages', params: IdParams, response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404) } },
       },
       async (request) => {
-        const control = getControl(services.db, request.params.id);
+        const control = services.queries.controls.get(request.params.id);
         if (!control) throw new MailscopeError('CONTROL_NOT_FOUND', `no control "${request.params.id}"`);
         return { control: present(control) };
       },
@@ -314,7 +314,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { subject, actor, limit, cursor } = request.query;
-        const found = listAudit(services.db, { ...(subject ? { subject } : {}), ...(actor ? { actor } : {}), limit: limit + 1, after: cursor });
+        const found = services.queries.audit.list({ ...(subject ? { subject } : {}), ...(actor ? { actor } : {}), limit: limit + 1, after: cursor });
         const { items, next } = paged(found, limit, (entry) => ({ time: entry.at, id: entry.id }));
         return { entries: items.map((entry) => ({ ...entry, at: iso(entry.at) })), ...(next ? { next } : {}) };
       },
