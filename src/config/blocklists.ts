@@ -2,8 +2,8 @@ import { applies } from '../probes/dnsbl-check.ts';
 import { buildCatalog, keyedListIds, rfc5782TestPoints, type ListCatalog } from '../probes/dnsbl-lists.ts';
 import { expandTargets } from '../probes/dnsbl-targets.ts';
 import type { ListSpec } from '../probes/dnsbl-verdict.ts';
+import type { ProbeDefinition } from '../probes/index.ts';
 import type { ConfigProblem } from './issues.ts';
-import type { LoadedProbe } from './load.ts';
 import type { CustomListConfig, InstanceConfig } from './schema.ts';
 
 function toListSpec(list: CustomListConfig): ListSpec {
@@ -46,8 +46,9 @@ export function unknownListProblem(id: string, catalog: ListCatalog): string | u
 /**
  * Every blacklist probe's lists exist in the catalog (checked at load, like every
  * reference), and its sweep fits in its timeout at the configured DNS rate limit.
+ * (The loaded probes' shape is spelled out: importing it from load.ts, which calls this, was an import cycle.)
  */
-export function checkBlacklistProbes(instance: InstanceConfig, probes: readonly LoadedProbe[]): ConfigProblem[] {
+export function checkBlacklistProbes(instance: InstanceConfig, probes: readonly { definition: ProbeDefinition; file: string; index: number }[]): ConfigProblem[] {
   const catalog = catalogOf(instance);
   const problems: ConfigProblem[] = [];
   for (const { definition, file, index } of probes) {
