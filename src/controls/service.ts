@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
-import type { ControlAction, FailMode, PolicyAction } from '../core/control-vocabulary.ts';
+import type { ControlAction, FailMode, PolicyAction, PushOperation } from '../core/control-vocabulary.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
@@ -511,7 +511,7 @@ export class ControlService {
   }
 
   /** One push per platform: applied where the platform can; lifted where it was applied (or is about to be). */
-  #enqueuePushes(control: ControlRow, operation: 'apply' | 'lift', now: number): void {
+  #enqueuePushes(control: ControlRow, operation: Exclude<PushOperation, 'renew'>, now: number): void {
     const previous = pushesOf(this.#db, control.id);
     for (const platform of this.#platforms) {
       // A renewal not yet due is superseded by a new apply, and moot after a lift.
