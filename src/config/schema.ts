@@ -5,8 +5,8 @@ import { orList } from '../core/text.ts';
 import { dnsServer, duration, identifier, listenAddress, longDuration, secret } from '../core/schema.ts';
 import { builtinLists, keyedListIds } from '../probes/dnsbl-lists.ts';
 import { RuleSchema } from '../alerts/rules.ts';
-import { platformConfigSchema } from '../platforms/index.ts';
-import { notifierConfigSchema } from '../notifiers/index.ts';
+import { platformConfigSchema, platforms } from '../platforms/index.ts';
+import { notifierConfigSchema, notifiers } from '../notifiers/index.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
 
 export const roles = ['viewer', 'operator', 'admin'] as const;
@@ -158,12 +158,12 @@ export const InstanceSchema = z.strictObject({
     .array(notifierConfigSchema)
     .default([])
     .superRefine(uniqueIds('notifier', 'notifiers'))
-    .describe('where alerts go: list of { id, kind: slack | webhook | email, ... }; rules name them in notify:'),
+    .describe(`where alerts go: list of { id, kind: ${notifiers.map((notifier) => notifier.kind).join(' | ')}, ... }; rules name them in notify:`),
   platforms: z
     .array(platformConfigSchema)
     .default([])
     .superRefine(uniqueIds('platform', 'platforms'))
-    .describe('sending platforms under control: list of { id, kind: postfix-policy | kumomta | webhook | listmonk, ... }'),
+    .describe(`sending platforms under control: list of { id, kind: ${platforms.map((platform) => platform.kind).join(' | ')}, ... }`),
   controls: z
     .strictObject({
       failMode: z
