@@ -35,8 +35,11 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load.ts';
 import { builtinProviders } from '../src/controls/providers.ts';
+import { controlSettingsOf } from '../src/config/settings.ts';
+import type { ControlAction } from '../src/core/control-vocabulary.ts';
+import { storeQueries } from '../src/queries/index.ts';
 import { sendPolicyOf } from '../src/controls/send-policy.ts';
-import { ControlService, controlSettingsOf } from '../src/controls/service.ts';
+import { ControlService } from '../src/controls/service.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { buildApp } from '../src/http/app.ts';
@@ -82,7 +85,7 @@ async function serveMailscope(dir: string): Promise<void> {
   const runner = new Runner({ db, clock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, clock, false)) });
   const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance) });
   controls.start(config.instance.controls.interval);
-  const app = await buildApp({ config, probes: config.probes, db, runner, clock, controls }, { log, version: 'bench' });
+  const app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, clock, controls }, { log, version: 'bench' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const policy = await startPolicyServer({ listen: { host: '127.0.0.1', port: 0 }, ...policyAnswers(sendPolicyOf({ platformId: 'mta', controls, db, clock }), log.child({ component: 'postfix-policy', platform: 'mta' })) });
   const address = app.server.address();
@@ -188,7 +191,7 @@ const keyOrder: Key[] = ['ip', 'pool', 'from_domain', 'rcpt_domain', 'provider',
 type Traffic = Partial<Record<Key, string>>;
 
 interface Spec {
-  action: 'pause' | 'throttle';
+  action: ControlAction;
   scope: Traffic;
   rate?: number;
   reason: string;

@@ -4,6 +4,9 @@
 // or when a query returns nothing on a real InfluxDB loaded with Mailscope's own points.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AlertState } from '../src/alerts/state.ts';
+import type { Severity } from '../src/core/alert-vocabulary.ts';
+import type { ControlAction } from '../src/core/control-vocabulary.ts';
 
 const datasource = { type: 'influxdb', uid: '${datasource}' } as const;
 
@@ -70,12 +73,14 @@ const statusLevel: Mapping = {
 };
 const dnsStatus: Mapping = { pass: { text: 'pass', color: 'green' }, warn: { text: 'warn', color: 'yellow' }, fail: { text: 'fail', color: 'red' }, error: { text: 'error', color: 'orange' } };
 const listingStatus: Mapping = { listed: { text: 'listed', color: 'red' }, not_listed: { text: 'not listed', color: 'green' }, error: { text: 'error', color: 'orange' } };
-const alertStates: Mapping = {
+const alertStates = {
   firing: { text: 'firing', color: 'red' },
   pending: { text: 'pending', color: 'orange' },
   resolved: { text: 'resolved', color: 'green' },
   inactive: { text: 'inactive', color: 'green' },
-};
+} satisfies Record<AlertState, Mapping[string]>;
+const severityColors = { critical: { text: 'critical', color: 'red' }, warning: { text: 'warning', color: 'orange' }, info: { text: 'info', color: 'blue' } } satisfies Record<Severity, Mapping[string]>;
+const controlActionColors = { pause: { text: 'pause', color: 'red' }, throttle: { text: 'throttle', color: 'orange' } } satisfies Record<ControlAction, Mapping[string]>;
 const yesNo = (yes: string): Mapping => ({ true: { text: 'yes', color: yes }, false: { text: 'no', color: 'transparent' } });
 const runSuccess: Mapping = { true: { text: 'ok', color: 'green' }, false: { text: 'failed', color: 'red' } };
 const upDown: Mapping = { up: { text: 'up', color: 'green' }, down: { text: 'down', color: 'red' }, error: { text: 'error', color: 'orange' } };
@@ -230,7 +235,7 @@ const alertBoard: Panel = {
   ],
   overrides: {
     state: { mappings: alertStates, cell: 'color-background', width: 100 },
-    severity: { mappings: { critical: { text: 'critical', color: 'red' }, warning: { text: 'warning', color: 'orange' }, info: { text: 'info', color: 'blue' } }, cell: 'color-text', width: 90 },
+    severity: { mappings: severityColors, cell: 'color-text', width: 90 },
     acknowledged: { mappings: yesNo('blue'), width: 110 },
     silenced: { mappings: yesNo('purple'), width: 90 },
     flapping: { mappings: yesNo('orange'), width: 90 },
@@ -254,7 +259,7 @@ const controlBoard: Panel = {
   ],
   overrides: {
     active: { mappings: { true: { text: 'active', color: 'orange' }, false: { text: 'lifted', color: 'green' } }, cell: 'color-background', width: 90 },
-    action: { mappings: { pause: { text: 'pause', color: 'red' }, throttle: { text: 'throttle', color: 'orange' } }, cell: 'color-text', width: 90 },
+    action: { mappings: controlActionColors, cell: 'color-text', width: 90 },
     push_failed: { mappings: yesNo('red'), width: 110 },
     rate_per_minute: { unit: 'none', width: 130 },
     Time: { unit: 'dateTimeAsIso', width: 170 },

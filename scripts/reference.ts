@@ -10,12 +10,12 @@ import { InstanceSchema } from '../src/config/schema.ts';
 import { notifiers } from '../src/notifiers/index.ts';
 import { platforms } from '../src/platforms/index.ts';
 import { systemClock } from '../src/core/clock.ts';
-import { errorCodes, type ErrorCode } from '../src/core/errors.ts';
+import { errorCodes } from '../src/core/errors.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { buildApp } from '../src/http/app.ts';
-import { statusOfCode } from '../src/http/plugins/errors.ts';
 import { ProbeBase } from '../src/probes/define.ts';
 import { probes } from '../src/probes/index.ts';
+import { storeQueries } from '../src/queries/index.ts';
 import { builtinLists, defaultListIds, keyedListIds } from '../src/probes/dnsbl-lists.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
@@ -114,7 +114,7 @@ async function apiRoutes(): Promise<string> {
   // Never asked: the routes only need a runner to exist.
   const dns = new DnsClient({ servers: [{ host: '127.0.0.1', port: 53 }] });
   const runner = new Runner({ db, clock: systemClock, log, services: probeServicesOf(config.instance, dns, outboxSnapshotOf(db, systemClock, false)) });
-  const app = await buildApp({ config, probes: [], db, runner, clock: systemClock }, { log, version: 'docs' });
+  const app = await buildApp({ config, probes: [], queries: storeQueries(db), runner, clock: systemClock }, { log, version: 'docs' });
   const document = app.swagger() as { paths: Record<string, Record<string, { summary?: string }>> };
   const access = new Map(app.routeAccess.map((route) => [`${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.access]));
   const rows: string[] = [];
@@ -131,7 +131,7 @@ async function apiRoutes(): Promise<string> {
 }
 
 function errorCodeTable(): string {
-  const rows = (Object.entries(errorCodes) as [ErrorCode, string][]).map(([code, meaning]) => `| \`${code}\` | ${statusOfCode[code]} | ${cell(meaning)} |`);
+  const rows = Object.entries(errorCodes).map(([code, { status, meaning }]) => `| \`${code}\` | ${status} | ${cell(meaning)} |`);
   return ['| code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 

@@ -7,21 +7,21 @@
  * Each is built when first asked for, so `control list` opens the store and
  * never creates a DNS client.
  */
-import { AlertEngine, alertSettingsOf } from './alerts/engine.ts';
+import { AlertEngine } from './alerts/engine.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
 import type { LoadedConfig } from './config/load.ts';
+import { alertSettingsOf, controlSettingsOf, retrySettingsOf } from './config/settings.ts';
 import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { Releaser, releaseTargetsOf } from './controls/release.ts';
 import { controlActions } from './controls/rule-actions.ts';
 import { sendPolicyOf } from './controls/send-policy.ts';
-import { ControlService, controlSettingsOf } from './controls/service.ts';
+import { ControlService } from './controls/service.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/logger.ts';
 import type { SendPolicy } from './platforms/define.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import { OutboxFlusher } from './runner/outbox-flusher.ts';
 import { RetentionPruner } from './runner/retention.ts';
-import { retrySettingsOf } from './runner/retry-queue.ts';
 import { Runner } from './runner/runner.ts';
 import { Scheduler } from './runner/scheduler.ts';
 import { outboxSnapshotOf, probeServicesOf } from './runner/services.ts';

@@ -7,6 +7,7 @@ import { MailscopeError } from './core/errors.ts';
 import { formatHostPort } from './core/schema.ts';
 import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
+import { storeQueries } from './queries/index.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import type { RunningPlatform } from './platforms/define.ts';
 import { findPlatform } from './platforms/index.ts';
@@ -42,7 +43,7 @@ export async function startObservatory(options: {
   const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner } = services;
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
+    app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
   } catch (error) {
     services.close();
     throw error;

@@ -12,16 +12,34 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every import of a file inside src/, as a path relative to src/ ("core/errors.ts"). */
+/** Every import of a file inside src/, as a path relative to src/ ("core/errors.ts"): static, re-exports, side effects and import(). */
 function appImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"](\.[^'"]+)['"]/g)].map((match) => match[1]!);
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"](\.[^'"]+)['"]/g),
+    ...text.matchAll(/(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]/g),
+    ...text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g),
+  ].map((match) => match[1]!);
   return specifiers.map((specifier) => relative(src, resolve(dirname(file), specifier))).filter((path) => !path.startsWith('..'));
 }
 
-const layerOf = (path: string) => (path.includes('/') ? path.split('/')[0]! : path);
+/**
+ * The files directly in src/ that assemble the services (assemble.ts) and run them
+ * (observatory.ts): a layer of their own, below the CLI's commands, which use them.
+ */
+const assembly = new Set(['assemble.ts', 'observatory.ts']);
 
-/** DESIGN.md: which layers each layer may import (besides itself). */
+const layerOf = (path: string) => (path.includes('/') ? path.split('/')[0]! : assembly.has(path) ? 'assembly' : path);
+
+/** The other files directly in src/ (main.ts, cli.ts): the composition root, which may import anything. */
+const isRoot = (path: string) => !path.includes('/') && !assembly.has(path);
+
+/**
+ * DESIGN.md: which layers each layer (a folder of src/) may import, besides
+ * itself. Every folder is listed: a new one fails the test until its place is
+ * declared here. No layer lists a file of the composition root, so nothing
+ * below it imports main.ts, cli.ts or observatory.ts.
+ */
 const allowed: Record<string, string[]> = {
   core: [],
   protocols: [],
@@ -31,7 +49,73 @@ const allowed: Record<string, string[]> = {
   series: ['core'],
   // The series registry of this build: Mailscope's own measurements (series/) and each kind's (probes/).
   measurements: ['core', 'series', 'probes'],
+  // Turn 2: what pushes or is tailed into Mailscope, beside the probes.
+  sources: ['core', 'protocols'],
+  store: ['core', 'series', 'measurements'],
+  // The store as the API reads it: http/'s only way to the store.
+  queries: ['core', 'series', 'measurements', 'store'],
+  // The retry queue they share is in core/, not runner/.
+  alerts: ['core', 'series', 'measurements', 'store', 'notifiers'],
+  controls: ['core', 'store', 'platforms', 'alerts'],
+  // The instance schema is composed from the kinds' and the rules' schemas; config/settings.ts maps it onto each service's settings.
+  config: ['core', 'probes', 'notifiers', 'platforms', 'alerts', 'controls'],
+  runner: ['core', 'protocols', 'probes', 'series', 'measurements', 'store', 'config'],
+  // Services only: never protocols/ or store/.
+  http: ['core', 'probes', 'series', 'measurements', 'queries', 'alerts', 'controls', 'config', 'runner'],
+  // assemble.ts builds the services once, for `mailscope run` and the CLI; observatory.ts runs them with the API.
+  assembly: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'config', 'runner', 'http'],
+  // One file per CLI command: the assembled services, never the API's routes or the composition root.
+  commands: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'config', 'runner', 'assembly'],
 };
+
+/** The strongly connected groups of more than one node (or a node that imports itself): each is an import cycle. */
+function cyclesOf(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  // Tarjan's algorithm, iterative so a deep chain of imports cannot overflow the stack.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  let next = 0;
+  for (const start of graph.keys()) {
+    if (index.has(start)) continue;
+    const work: { node: string; edge: number }[] = [{ node: start, edge: 0 }];
+    index.set(start, next);
+    low.set(start, next++);
+    stack.push(start);
+    onStack.add(start);
+    while (work.length > 0) {
+      const frame = work.at(-1)!;
+      const edges = graph.get(frame.node) ?? [];
+      if (frame.edge < edges.length) {
+        const target = edges[frame.edge++]!;
+        if (!index.has(target)) {
+          index.set(target, next);
+          low.set(target, next++);
+          stack.push(target);
+          onStack.add(target);
+          work.push({ node: target, edge: 0 });
+        } else if (onStack.has(target)) {
+          low.set(frame.node, Math.min(low.get(frame.node)!, index.get(target)!));
+        }
+        continue;
+      }
+      work.pop();
+      const parent = work.at(-1);
+      if (parent) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
+      if (low.get(frame.node) !== index.get(frame.node)) continue;
+      const group: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        group.push(member);
+      } while (member !== frame.node);
+      if (group.length > 1 || edges.includes(frame.node)) cycles.push(group.sort());
+    }
+  }
+  return cycles;
+}
 
 describe('one-way dependencies (DESIGN.md)', () => {
   const files = sourceFiles(src).map((file) => ({ file: relative(src, file), imports: appImports(file) }));
@@ -47,24 +131,40 @@ describe('one-way dependencies (DESIGN.md)', () => {
     expect(violations).toEqual([]);
   });
 
+  it('declares every folder of src/ in the rules above', () => {
+    const folders = [...new Set(files.filter((f) => !isRoot(f.file)).map((f) => layerOf(f.file)))];
+    expect(folders.filter((folder) => !Object.hasOwn(allowed, folder))).toEqual([]);
+  });
+
+  it('declares rules that are one-way themselves: no layer may reach back to itself', () => {
+    const graph = new Map(Object.entries(allowed));
+    expect(cyclesOf(graph)).toEqual([]);
+    expect(Object.values(allowed).flat().filter((layer) => !Object.hasOwn(allowed, layer))).toEqual([]);
+  });
+
   it('http/ never talks to protocols/ directly', () => {
     const violations = files.filter((f) => layerOf(f.file) === 'http').flatMap((f) => f.imports.filter((path) => layerOf(path) === 'protocols').map((path) => `${f.file} → ${path}`));
     expect(violations).toEqual([]);
   });
 
+  it('http/ never talks to store/ directly (queries/ and the services do)', () => {
+    const violations = files.filter((f) => layerOf(f.file) === 'http').flatMap((f) => f.imports.filter((path) => layerOf(path) === 'store').map((path) => `${f.file} → ${path}`));
+    expect(violations).toEqual([]);
+  });
+
   it('has no import cycle between files', () => {
-    const imports = new Map(files.map((f) => [f.file, f.imports]));
-    const cycles: string[] = [];
-    const done = new Set<string>();
-    const visit = (file: string, path: string[]) => {
-      const at = path.indexOf(file);
-      if (at !== -1) return void cycles.push([...path.slice(at), file].join(' → '));
-      if (done.has(file)) return;
-      for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
-      done.add(file);
-    };
-    for (const f of files) visit(f.file, []);
-    expect(cycles).toEqual([]);
+    const graph = new Map(files.map((f) => [f.file, f.imports]));
+    expect(cyclesOf(graph)).toEqual([]);
+  });
+
+  it('has no import cycle between folders', () => {
+    const graph = new Map<string, string[]>();
+    for (const { file, imports } of files) {
+      const from = isRoot(file) ? '(root)' : layerOf(file);
+      const to = imports.map((path) => (isRoot(path) ? '(root)' : layerOf(path))).filter((layer) => layer !== from);
+      graph.set(from, [...new Set([...(graph.get(from) ?? []), ...to])]);
+    }
+    expect(cyclesOf(graph)).toEqual([]);
   });
 
   it('config/ never picks a kind by name: kinds check themselves at load (checkAtLoad)', () => {
@@ -77,6 +177,28 @@ describe('one-way dependencies (DESIGN.md)', () => {
   it('only main.ts reads the process environment', () => {
     const readers = files.filter((f) => f.file !== 'main.ts' && /process\.(env|argv|cwd\(\))/.test(readFileSync(join(src, f.file), 'utf8')));
     expect(readers.map((f) => f.file)).toEqual([]);
+  });
+});
+
+describe('the cycle finder', () => {
+  it('finds each cycle once, a file that imports itself, and nothing in a chain', () => {
+    const graph = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a', 'd']],
+      ['d', ['e']],
+      ['e', []],
+      ['f', ['f']],
+      ['g', ['h', 'e']],
+      ['h', ['g']],
+    ]);
+    expect(cyclesOf(graph)).toEqual([['a', 'b', 'c'], ['f'], ['g', 'h']]);
+    expect(cyclesOf(new Map([['x', ['y']], ['y', ['z']], ['z', []]]))).toEqual([]);
+  });
+
+  it('follows a chain of ten thousand imports without overflowing', () => {
+    const chain = new Map(Array.from({ length: 10_000 }, (_, n) => [`m${n}`, n < 9_999 ? [`m${n + 1}`] : ['m0']]));
+    expect(cyclesOf(chain)).toHaveLength(1);
   });
 });
 

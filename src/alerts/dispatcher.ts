@@ -8,7 +8,7 @@ import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
 import type { AlertNotification } from '../notifiers/define.ts';
 import { findNotifier, type NotifierConfig } from '../notifiers/index.ts';
-import { RetryQueue, type RetrySettings } from '../runner/retry-queue.ts';
+import { RetryQueue, type RetrySettings } from '../core/retry-queue.ts';
 import type { Database } from '../store/database.ts';
 import { dueNotifications, markAttemptFailed, markSent, nextNotificationAt, type NotificationRow } from '../store/alerts.ts';
 

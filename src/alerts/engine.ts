@@ -5,7 +5,6 @@
  * re-checks firing alerts for reminders, silences that ended and flapping that
  * stopped. Delivery is the dispatcher's, never in the way of a probe.
  */
-import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -23,12 +22,6 @@ export interface AlertSettings {
   flap: FlapSettings;
   externalUrl?: string | undefined;
   dashboardUrl?: string | undefined;
-}
-
-/** The engine's settings from the instance file's `alerts:` section. */
-export function alertSettingsOf(instance: InstanceConfig): AlertSettings {
-  const { alerts } = instance;
-  return { intervalMs: alerts.interval, renotifyMs: alerts.renotify, flap: { windowMs: alerts.flap.window, maxTransitions: alerts.flap.maxTransitions }, externalUrl: alerts.externalUrl, dashboardUrl: alerts.dashboardUrl };
 }
 
 /** The labels a silence matches: the series' tags, the rule's labels, `rule` and `severity`. */

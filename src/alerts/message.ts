@@ -1,9 +1,10 @@
 /** What a notification about an alert says: built once, rendered by each notifier. */
+import type { NotificationEvent } from '../core/alert-vocabulary.ts';
 import type { FieldValue, Observation } from '../core/observation.ts';
 import { detailLabels, type AlertNotification } from '../notifiers/define.ts';
 import type { AlertRow } from '../store/alerts.ts';
 import { describeCondition, type Rule } from './rules.ts';
-import type { InstanceState, NotificationEvent } from './state.ts';
+import type { InstanceState } from './state.ts';
 
 /** The details of the observation that made the alert what it is; a dns-auth check's message is the fix. */
 export function detailsOf(observation: Observation, change?: Observation): Record<string, string> {

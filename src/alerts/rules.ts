@@ -4,13 +4,13 @@
  * load time, so a typo is a config error and not an alert that never fires.
  */
 import { z } from 'zod';
+import { severities } from '../core/alert-vocabulary.ts';
+import { controlActionNames, type ControlAction } from '../core/control-vocabulary.ts';
 import type { FieldValue } from '../core/observation.ts';
 import { identifier, longDuration, parseDuration } from '../core/schema.ts';
 import { scopeKeyNames, scopeKeys, scopeValueProblem, type ScopeKey } from '../core/scope.ts';
+import { orList } from '../core/text.ts';
 import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../measurements/index.ts';
-
-export const severities = ['critical', 'warning', 'info'] as const;
-export type Severity = (typeof severities)[number];
 
 export const operators = ['==', '!=', '<', '<=', '>', '>='] as const;
 export type Operator = (typeof operators)[number];
@@ -90,6 +90,9 @@ const forSpec = z.union([z.number(), z.string()]).transform((value, ctx): ForSpe
 
 const placeholders = (text: string) => [...text.matchAll(/\{([^}]*)\}/g)].map((match) => match[1]!);
 
+/** What each control does, as a rule's author reads it. */
+const controlMeanings: Record<ControlAction, string> = { pause: "hold the scope's mail", throttle: 'at most `rate` messages a minute' };
+
 /**
  * What a firing alert does at the routing engine: a pause or a throttle on a scope
  * made from the alert's tags ({target}), lifted a while after it resolves, or kept
@@ -97,7 +100,7 @@ const placeholders = (text: string) => [...text.matchAll(/\{([^}]*)\}/g)].map((m
  */
 const ActionSchema = z
   .strictObject({
-    control: z.enum(['pause', 'throttle']).describe('pause (hold the scope\'s mail) or throttle (at most `rate` messages a minute)'),
+    control: z.enum(controlActionNames).describe(orList(controlActionNames.map((action) => `${action} (${controlMeanings[action]})`))),
     rate: z.number().int().nonnegative().optional().describe('throttle only: messages per minute, 0 or more'),
     scope: z
       .record(z.string(), z.string().min(1))
@@ -155,16 +158,16 @@ export const RuleSchema = z
     condition: z
       .string()
       .min(1)
-      .describe('"measurement.field <op> value" (ops: == != < <= > >=; fields and types from the series registry), or "probe failing", or "record changed"'),
+      .describe(`"measurement.field <op> value" (ops: ${operators.join(' ')}; fields and types from the series registry), or "probe failing", or "record changed"`),
     where: z.record(z.string(), tagValues).default({}).describe('tag filters: tag → value or list of values (any of); e.g. { provider: gmail }'),
     for: forSpec.prefault(1).describe('how long the condition must hold before it fires: N runs in a row (3), or a duration (10m)'),
-    severity: z.enum(severities).default('warning').describe('critical, warning or info'),
+    severity: z.enum(severities).default('warning').describe(orList(severities)),
     labels: z.record(z.string(), z.string()).default({}).describe('extra labels carried into notifications (team, runbook, ...)'),
     notify: z.array(identifier).default([]).describe('notifier ids (from `notifiers:` in the instance file)'),
     renotify: longDuration.optional().describe('repeat a firing, unacknowledged alert this often; default alerts.renotify'),
     notifyResolved: z.boolean().optional().describe('send a message when it resolves; default true ("record changed": false)'),
     summary: z.string().min(1).optional().describe('one line for people; {tag} and {value} are replaced, e.g. "{target} listed on {list}"'),
-    action: ActionSchema.optional().describe('send control while the alert fires: { control: pause|throttle, rate, scope: { ip: "{target}" }, liftAfter: 15m|manual }'),
+    action: ActionSchema.optional().describe(`send control while the alert fires: { control: ${controlActionNames.join('|')}, rate, scope: { ip: "{target}" }, liftAfter: 15m|manual }`),
   })
   .transform((rule, ctx) => {
     const compiled = compileCondition(rule.condition);

@@ -4,12 +4,11 @@
  * functions of the previous state, what was observed and the time, so they are
  * tested with a table and a clock that stands still.
  */
+import { notifiedStates, type NotificationEvent, type NotifiedState } from '../core/alert-vocabulary.ts';
 import type { ForSpec } from './rules.ts';
 
-export const alertStates = ['pending', 'firing', 'resolved', 'inactive'] as const;
+export const alertStates = ['pending', ...notifiedStates, 'inactive'] as const;
 export type AlertState = (typeof alertStates)[number];
-
-export type NotificationEvent = 'firing' | 'resolved' | 'reminder';
 
 export interface InstanceState {
   state: AlertState;
@@ -23,7 +22,7 @@ export interface InstanceState {
   transitions: number[];
   flapping: boolean;
   /** The state the last notification said: what people believe. */
-  notified?: 'firing' | 'resolved';
+  notified?: NotifiedState;
   lastNotifiedAt?: number;
   ackedBy?: string;
   ackedAt?: number;

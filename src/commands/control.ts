@@ -12,7 +12,8 @@ import { describeScope, scopeKeyNames } from '../core/scope.ts';
 import { escapeControls } from '../core/text.ts';
 import { formatPath } from '../core/zod-messages.ts';
 import { errorMap } from '../core/zod-messages.ts';
-import { controlPageKey, heldCount, listControls, type ControlAction, type ControlRow } from '../store/controls.ts';
+import type { ControlAction } from '../core/control-vocabulary.ts';
+import { controlPageKey, heldCount, listControls, type ControlRow } from '../store/controls.ts';
 import type { Database } from '../store/database.ts';
 import { exitCodes, ExitError, table, type CommandContext } from './context.ts';
 

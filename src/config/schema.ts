@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { failModes } from '../core/control-vocabulary.ts';
 import { logLevels } from '../core/logger.ts';
+import { orList } from '../core/text.ts';
 import { dnsServer, duration, identifier, listenAddress, longDuration, secret, uniqueIds } from '../core/schema.ts';
 import { blocklistsSchema } from '../probes/dnsbl-config.ts';
 import { RuleSchema } from '../alerts/rules.ts';
-import { platformConfigSchema } from '../platforms/index.ts';
-import { notifierConfigSchema } from '../notifiers/index.ts';
+import { platformConfigSchema, platforms } from '../platforms/index.ts';
+import { notifierConfigSchema, notifiers } from '../notifiers/index.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
 
 export const roles = ['viewer', 'operator', 'admin'] as const;
@@ -104,16 +106,16 @@ export const InstanceSchema = z.strictObject({
     .array(notifierConfigSchema)
     .default([])
     .superRefine(uniqueIds('notifier', 'notifiers'))
-    .describe('where alerts go: list of { id, kind: slack | webhook | email, ... }; rules name them in notify:'),
+    .describe(`where alerts go: list of { id, kind: ${notifiers.map((notifier) => notifier.kind).join(' | ')}, ... }; rules name them in notify:`),
   platforms: z
     .array(platformConfigSchema)
     .default([])
     .superRefine(uniqueIds('platform', 'platforms'))
-    .describe('sending platforms under control: list of { id, kind: postfix-policy | kumomta | webhook | listmonk, ... }'),
+    .describe(`sending platforms under control: list of { id, kind: ${platforms.map((platform) => platform.kind).join(' | ')}, ... }`),
   controls: z
     .strictObject({
       failMode: z
-        .enum(['open', 'closed'])
+        .enum(failModes)
         .default('open')
         .describe('when a control might apply but the question lacks a key its scope names (or Mailscope fails to answer): open lets the mail go; closed holds or defers it'),
       interval: duration.prefault('5s').describe('how often expiries and cool-downs are checked, and controls changed by another process (the CLI) picked up'),
@@ -142,7 +144,7 @@ export const InstanceSchema = z.strictObject({
     .prefault({}),
   log: z
     .strictObject({
-      level: z.enum(logLevels).default('info').describe('fatal, error, warn, info, debug, trace or silent'),
+      level: z.enum(logLevels).default('info').describe(orList(logLevels)),
     })
     .prefault({}),
   probes: z

@@ -3,10 +3,10 @@
  * (arguments): one schema for both, so each refuses exactly what the other does.
  */
 import { z } from 'zod';
+import { controlActionNames } from '../core/control-vocabulary.ts';
 import { futureTime } from '../core/schema.ts';
 import { scopeKeyNames, scopeKeys, scopeSchema } from '../core/scope.ts';
 import { plainText } from '../core/text.ts';
-import { controlActionNames } from '../store/controls.ts';
 
 /** A reason or a comment: shown to everyone who looks, kept in the audit log. */
 export const reasonText = plainText({ max: 1_000 });

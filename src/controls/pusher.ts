@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.ts';
 import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
 import { findPlatform, type PlatformConfig } from '../platforms/index.ts';
-import { RetryQueue, type RetrySettings } from '../runner/retry-queue.ts';
+import { RetryQueue, type RetrySettings } from '../core/retry-queue.ts';
 import type { Database } from '../store/database.ts';
 import { duePushesInOrder, enqueuePush, getControl, markPushDone, markPushFailed, markPushSkipped, nextPushAt, pendingLiftOfSameScope, pushesOf, type PushRow } from '../store/controls.ts';
 import { controlPoint, snapshotOf, type PushTarget } from './service.ts';

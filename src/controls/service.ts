@@ -6,19 +6,16 @@
  * and when another process (the CLI) changed it (SQLite's data_version).
  */
 import { randomUUID } from 'node:crypto';
-import type { InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
+import type { ControlAction, FailMode, PolicyAction, PushOperation } from '../core/control-vocabulary.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlAction, type ControlRow } from '../store/controls.ts';
+import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlRow } from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { ScopeIndex } from './matcher.ts';
-import { providerMap } from './providers.ts';
-
-export type FailMode = 'open' | 'closed';
 
 /** A platform Mailscope pushes controls to: its id, and whether it can apply one exactly. */
 export interface PushTarget {
@@ -32,13 +29,8 @@ export interface ControlSettings {
   providers: ReadonlyMap<string, string>;
 }
 
-/** The service's settings from the instance file's `controls:` section. */
-export function controlSettingsOf(instance: InstanceConfig): ControlSettings {
-  return { failMode: instance.controls.failMode, providers: providerMap(instance.controls.providers) };
-}
-
 export interface Decision {
-  action: 'allow' | 'throttle' | 'pause';
+  action: PolicyAction;
   /** The tightest throttle's rate, messages per minute. */
   ratePerMinute?: number;
   /** The controls that apply. */
@@ -519,7 +511,7 @@ export class ControlService {
   }
 
   /** One push per platform: applied where the platform can; lifted where it was applied (or is about to be). */
-  #enqueuePushes(control: ControlRow, operation: 'apply' | 'lift', now: number): void {
+  #enqueuePushes(control: ControlRow, operation: Exclude<PushOperation, 'renew'>, now: number): void {
     const previous = pushesOf(this.#db, control.id);
     for (const platform of this.#platforms) {
       // A renewal not yet due is superseded by a new apply, and moot after a lift.

@@ -62,3 +62,8 @@ export function shownText(text: string, max = 60): string {
   const shown = escapeControls(text);
   return shown.length > max ? `${shown.slice(0, max - 3)}...` : shown;
 }
+
+/** Words listed the way people write them: "a", "a or b", "a, b or c". */
+export function orList(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoTime, parseDuration } from '../core/schema.ts';
 import { escapeControls, plainTextProblem } from '../core/text.ts';
-import { runTriggers, type PageKey } from '../store/runs.ts';
+import { runTriggers, type PageKey } from '../queries/index.ts';
 
 export const ErrorBody = z
   .object({

@@ -4,14 +4,15 @@ import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FlusherStatus } from '../runner/outbox-flusher.ts';
 import type { Runner } from '../runner/runner.ts';
+import type { StoreQueries } from '../queries/index.ts';
 import type { Scheduler } from '../runner/scheduler.ts';
-import type { Database } from '../store/database.ts';
 
-/** What the API talks to. It never reaches protocol clients directly. */
+/** What the API talks to. It never reaches protocol clients or the store directly. */
 export interface ApiServices {
   config: LoadedConfig;
   probes: readonly LoadedProbe[];
-  db: Database;
+  /** What the routes read of the store (and the silences they make and end). */
+  queries: StoreQueries;
   runner: Runner;
   /** Absent when the API runs without scheduling (tests, one-shot tools). */
   scheduler?: Scheduler;

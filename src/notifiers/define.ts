@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { NotificationEvent, NotifiedState, Severity } from '../core/alert-vocabulary.ts';
 import { deliver, DeliveryError } from '../core/delivery.ts';
 import type { FieldValue } from '../core/observation.ts';
 import { identifier } from '../core/schema.ts';
@@ -7,14 +8,14 @@ import { identifier } from '../core/schema.ts';
 export interface AlertNotification {
   /** The delivery's id: receivers can use it to ignore a retried delivery they already took. */
   delivery: number;
-  event: 'firing' | 'resolved' | 'reminder';
+  event: NotificationEvent;
   /** When the transition happened (ISO 8601). */
   at: string;
   alert: {
     id: string;
     rule: string;
-    severity: 'critical' | 'warning' | 'info';
-    state: 'firing' | 'resolved';
+    severity: Severity;
+    state: NotifiedState;
     summary: string;
     description?: string;
     /** `blacklist.listed == true` */

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { DeliveryError } from '../core/delivery.ts';
 import type { Logger } from '../core/logger.ts';
 import { identifier } from '../core/schema.ts';
+import type { ControlAction } from '../core/control-vocabulary.ts';
 import type { Scope, Traffic } from '../core/scope.ts';
 
 export { DeliveryError };
@@ -20,7 +21,7 @@ export { DeliveryError };
 /** A control as platforms see it. */
 export interface ControlSnapshot {
   id: string;
-  action: 'pause' | 'throttle';
+  action: ControlAction;
   scope: Scope;
   /** Throttle: messages per minute for the whole scope. */
   ratePerMinute?: number;

@@ -4,6 +4,7 @@
  * own way). It can take any scope and both actions, since the receiver decides.
  */
 import { z } from 'zod';
+import type { ControlAction } from '../core/control-vocabulary.ts';
 import { deliver, webhookHeaders } from '../core/delivery.ts';
 import { duration, secret, secretHeaders, secretUrl } from '../core/schema.ts';
 import { revealAll } from '../core/secret.ts';
@@ -29,7 +30,7 @@ const configSchema = PlatformBase.extend({
   timeout: duration.prefault('10s').describe('how long one request may take'),
 }).strict();
 
-export type ControlEvent = 'pause' | 'throttle' | 'resume';
+export type ControlEvent = ControlAction | 'resume';
 
 /**
  * The JSON body (documented in the README): `event` is what the receiver should do now

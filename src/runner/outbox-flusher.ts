@@ -7,6 +7,7 @@
  * those go to the quarantine with the server's reason and the rest is delivered.
  * Failed writes back off exponentially with jitter, honouring Retry-After.
  */
+import { backoffMs } from '../core/backoff.ts';
 import type { Logger } from '../core/logger.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { WriteFailure, type LineWriter } from '../series/influx-writer.ts';
@@ -72,8 +73,7 @@ export class OutboxFlusher {
   /** The delay before attempt n+1 after n consecutive failures. */
   backoffMs(failures: number, retryAfterMs?: number): number {
     const { minRetryMs, maxRetryMs, jitter, random } = this.#options;
-    const exponential = Math.min(maxRetryMs, minRetryMs * 2 ** Math.max(0, failures - 1));
-    const jittered = exponential * (1 - jitter * random());
+    const jittered = backoffMs(failures, { minMs: minRetryMs, maxMs: maxRetryMs, jitter, random });
     return Math.min(maxRetryMs, Math.max(jittered, retryAfterMs ?? 0));
   }
 

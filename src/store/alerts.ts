@@ -1,5 +1,6 @@
 /** Alert instances, their notifications (a delivery queue per channel) and silences. */
 import { createHash, randomUUID } from 'node:crypto';
+import type { DeliveryStatus } from '../core/alert-vocabulary.ts';
 import type { FieldValue } from '../core/observation.ts';
 import type { Database } from './database.ts';
 import { newestFirst, type PageKey } from './runs.ts';
@@ -93,8 +94,6 @@ export function alertsToReview(db: Database): AlertRow[] {
 }
 
 // ── notifications ──────────────────────────────────────────────────────────────
-
-export type DeliveryStatus = 'pending' | 'sent' | 'failed';
 
 export interface NotificationRow {
   id: number;

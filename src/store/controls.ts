@@ -1,11 +1,8 @@
 /** Controls (pauses and throttles), the audit log, pushes to platforms and held messages. */
+import type { ControlAction, PushOperation, PushStatus } from '../core/control-vocabulary.ts';
 import type { Scope, Traffic } from '../core/scope.ts';
 import type { Database } from './database.ts';
 import { newestFirst, type PageKey } from './runs.ts';
-
-/** What a control does to its scope's mail. */
-export const controlActionNames = ['pause', 'throttle'] as const;
-export type ControlAction = (typeof controlActionNames)[number];
 
 export interface ControlRow {
   id: string;
@@ -183,14 +180,11 @@ export function listAudit(db: Database, filter: { subject?: string; actor?: stri
 
 // ── pushes to platforms ────────────────────────────────────────────────────────
 
-export type PushStatus = 'pending' | 'done' | 'failed' | 'skipped';
-
 export interface PushRow {
   id: number;
   controlId: string;
   platform: string;
-  /** renew: apply again before the platform's own limit runs out (KumoMTA's suspension duration). */
-  operation: 'apply' | 'renew' | 'lift';
+  operation: PushOperation;
   status: PushStatus;
   attempts: number;
   nextAttemptAt: number;

@@ -4,8 +4,10 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { onTestFinished } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { ControlService, controlSettingsOf } from '../../src/controls/service.ts';
+import { controlSettingsOf } from '../../src/config/settings.ts';
+import { ControlService } from '../../src/controls/service.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { storeQueries } from '../../src/queries/index.ts';
 import { Runner } from '../../src/runner/runner.ts';
 import { Scheduler } from '../../src/runner/scheduler.ts';
 import { Database } from '../../src/store/database.ts';
@@ -61,7 +63,7 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
   const definitions = config.probes.map((probe) => probe.definition);
   const scheduler = options.scheduler ? new Scheduler({ runner, definitions, log: logs.log }) : undefined;
   const controls = new ControlService({ db, clock: systemClock, log: logs.log, settings: controlSettingsOf(config.instance) });
-  const app = await buildApp({ config, probes: config.probes, db, runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}) }, { log: logs.log, version: 'test' });
+  const app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}) }, { log: logs.log, version: 'test' });
   scheduler?.start();
   onTestFinished(async () => {
     await app.close();

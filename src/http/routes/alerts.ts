@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { silenced, silenceLabels } from '../../alerts/engine.ts';
-import { severities } from '../../alerts/rules.ts';
 import { alertStates, type InstanceState } from '../../alerts/state.ts';
+import { deliveryStatuses, notifiedStates, severities, type Severity } from '../../core/alert-vocabulary.ts';
 import { MailscopeError } from '../../core/errors.ts';
-import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, silencePageKey, type AlertRow, type NotificationRow, type SilenceRow } from '../../store/alerts.ts';
 import { futureTime } from '../../core/schema.ts';
 import { cursorParam, errorResponses, filterParam, IdParams, iso, limitParam, NextCursor, paged } from '../schemas.ts';
 import { reasonText } from '../../controls/input.ts';
 import { plainTextProblem } from '../../core/text.ts';
+import type { AlertRow, NotificationRow, SilenceRow } from '../../queries/index.ts';
 import type { ApiServices } from '../services.ts';
 
 const fieldValue = z.union([z.number(), z.boolean(), z.string()]);
@@ -27,7 +27,7 @@ const AlertSchema = z
     firedAt: z.string().optional(),
     resolvedAt: z.string().optional(),
     flapping: z.boolean(),
-    notified: z.enum(['firing', 'resolved']).optional().describe('what people were last told'),
+    notified: z.enum(notifiedStates).optional().describe('what people were last told'),
     lastNotifiedAt: z.string().optional(),
     acknowledged: z.object({ by: z.string(), at: z.string(), comment: z.string().optional() }).optional(),
     silenced: z.boolean().describe('an active silence matches it'),
@@ -41,7 +41,7 @@ const NotificationSchema = z
     alert: z.string(),
     channel: z.string(),
     event: z.string(),
-    status: z.enum(['pending', 'sent', 'failed']),
+    status: z.enum(deliveryStatuses),
     attempts: z.int(),
     nextAttemptAt: z.string().optional().describe('while pending'),
     lastError: z.string().optional(),
@@ -86,7 +86,7 @@ const SilenceBody = z.strictObject({
 });
 
 export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
-  const activeSilences = () => listSilences(services.db, { activeAt: services.clock.now().getTime() });
+  const activeSilences = () => services.queries.silences.list({ activeAt: services.clock.now().getTime() });
 
   const present = (alert: AlertRow, silences: readonly SilenceRow[]): z.output<typeof AlertSchema> => {
     const machine = alert.machine as unknown as InstanceState;
@@ -95,7 +95,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       id: alert.id,
       rule: alert.ruleId,
       state: alert.state as InstanceState['state'],
-      severity: alert.severity as (typeof severities)[number],
+      severity: alert.severity as Severity,
       ...(rule?.description ? { summary: rule.description } : {}),
       labels: alert.labels,
       ...(alert.lastValue !== undefined ? { value: alert.lastValue } : {}),
@@ -159,7 +159,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
                 return states;
               })
               .optional()
-              .describe('comma-separated: pending, firing, resolved, inactive'),
+              .describe(`comma-separated: ${alertStates.join(', ')}`),
             severity: z.enum(severities).optional(),
             rule: filterParam.optional(),
             limit: limitParam,
@@ -171,7 +171,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       async (request) => {
         const { state, severity, rule, limit, cursor } = request.query;
         const silences = activeSilences();
-        const found = listAlerts(services.db, { ...(state ? { states: state } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}), limit: limit + 1, after: cursor });
+        const found = services.queries.alerts.list({ ...(state ? { states: state } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}), limit: limit + 1, after: cursor });
         const { items, next } = paged(found, limit, (alert) => ({ time: alert.updatedAt, id: alert.id }));
         return { alerts: items.map((alert) => present(alert, silences)), ...(next ? { next } : {}) };
       },
@@ -184,7 +184,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: { tags: ['alerts'], summary: 'One alert instance', params: IdParams, response: { 200: z.object({ alert: AlertSchema }), ...errorResponses(401, 403, 404) } },
       },
       async (request) => {
-        const alert = getAlert(services.db, request.params.id);
+        const alert = services.queries.alerts.get(request.params.id);
         if (!alert) throw new MailscopeError('ALERT_NOT_FOUND', `no alert "${request.params.id}"`);
         return { alert: present(alert, activeSilences()) };
       },
@@ -216,13 +216,13 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: {
           tags: ['alerts'],
           summary: 'The delivery log: each notification to each channel, its attempts and outcome, newest first',
-          querystring: z.strictObject({ alert: filterParam.optional(), status: z.enum(['pending', 'sent', 'failed']).optional(), limit: limitParam, cursor: cursorParam.optional() }),
+          querystring: z.strictObject({ alert: filterParam.optional(), status: z.enum(deliveryStatuses).optional(), limit: limitParam, cursor: cursorParam.optional() }),
           response: { 200: z.object({ notifications: z.array(NotificationSchema), next: NextCursor }), ...errorResponses(400, 401, 403) },
         },
       },
       async (request) => {
         const { alert, status, limit, cursor } = request.query;
-        const found = listNotifications(services.db, { ...(alert ? { alertId: alert } : {}), ...(status ? { status } : {}), limit: limit + 1, after: cursor });
+        const found = services.queries.notifications.list({ ...(alert ? { alertId: alert } : {}), ...(status ? { status } : {}), limit: limit + 1, after: cursor });
         const { items, next } = paged(found, limit, (row) => ({ time: row.createdAt, id: row.id }));
         return { notifications: items.map(presentNotification), ...(next ? { next } : {}) };
       },
@@ -241,8 +241,8 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { active, limit, cursor } = request.query;
-        const found = listSilences(services.db, { ...(active === 'true' ? { activeAt: services.clock.now().getTime() } : {}), limit: limit + 1, after: cursor });
-        const { items, next } = paged(found, limit, (silence) => silencePageKey(services.db, silence.id));
+        const found = services.queries.silences.list({ ...(active === 'true' ? { activeAt: services.clock.now().getTime() } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (silence) => services.queries.silences.pageKey(silence.id));
         return { silences: items.map(presentSilence), ...(next ? { next } : {}) };
       },
     );
@@ -262,7 +262,7 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
         const now = services.clock.now().getTime();
         const { matchers, until, comment } = request.body;
         const endsAt = futureTime('until', until, now);
-        const silence = createSilence(services.db, { matchers, startsAt: now, endsAt, comment, createdBy: request.principal!.name, createdAt: now });
+        const silence = services.queries.silences.create({ matchers, startsAt: now, endsAt, comment, createdBy: request.principal!.name, createdAt: now });
         request.log.info({ silence: silence.id, matchers, until: iso(endsAt), by: silence.createdBy }, 'silence created');
         return reply.code(201).send({ silence: presentSilence(silence) });
       },
@@ -276,12 +276,12 @@ export function alertRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const now = services.clock.now().getTime();
-        if (!deleteSilence(services.db, request.params.id, request.principal!.name, now)) {
+        if (!services.queries.silences.end(request.params.id, request.principal!.name, now)) {
           throw new MailscopeError('SILENCE_NOT_FOUND', `no active silence "${request.params.id}"`);
         }
         // Alerts it held back speak up at the next tick.
         services.alerts?.tick();
-        return { silence: presentSilence(getSilence(services.db, request.params.id)!) };
+        return { silence: presentSilence(services.queries.silences.get(request.params.id)!) };
       },
     );
   };

@@ -4,7 +4,8 @@ import { MailscopeError } from '../../core/errors.ts';
 import { scopeKeyNames, scopeKeys } from '../../core/scope.ts';
 import { ControlRequest, expiryOf, ResumeRequest } from '../../controls/input.ts';
 import type { Decision } from '../../controls/service.ts';
-import { controlActionNames, controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf, type ControlRow, type PushRow } from '../../store/controls.ts';
+import { controlActionNames, policyActions, pushOperations, pushStatuses } from '../../core/control-vocabulary.ts';
+import type { ControlRow, PushRow } from '../../queries/index.ts';
 import { cursorParam, errorResponses, filterParam, IdParams, iso, limitParam, NextCursor, paged } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
@@ -13,8 +14,8 @@ const ScopeSchema = z.record(z.string(), z.string()).describe(`scope keys: ${sco
 const PushSchema = z
   .object({
     platform: z.string(),
-    operation: z.enum(['apply', 'renew', 'lift']).describe('renew: applied again before the platform lets it run out (KumoMTA)'),
-    status: z.enum(['pending', 'done', 'failed', 'skipped']).describe('skipped: the platform cannot apply this control exactly (lastError says why)'),
+    operation: z.enum(pushOperations).describe('renew: applied again before the platform lets it run out (KumoMTA)'),
+    status: z.enum(pushStatuses).describe('skipped: the platform cannot apply this control exactly (lastError says why)'),
     attempts: z.int(),
     lastError: z.string().optional(),
     nextAttemptAt: z.string().optional(),
@@ -62,7 +63,7 @@ const PolicyQuery = z.strictObject({
 
 const PolicySchema = z
   .object({
-    action: z.enum(['allow', 'throttle', 'pause']),
+    action: z.enum(policyActions),
     rate: z.int().optional().describe('throttle: messages per minute (the tightest that applies)'),
     controls: z.array(z.object({ id: z.string(), action: z.enum(controlActionNames), scope: ScopeSchema, ratePerMinute: z.int().optional(), reason: z.string() })).describe('the controls that apply'),
     unsure: z
@@ -155,7 +156,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
   });
 
   const present = (control: ControlRow): z.output<typeof ControlSchema> => {
-    const pushes = pushesOf(services.db, control.id);
+    const pushes = services.queries.controls.pushesOf(control.id);
     return {
       id: control.id,
       action: control.action,
@@ -175,7 +176,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       ...(control.liftedAt !== undefined ? { liftedAt: iso(control.liftedAt), liftedBy: control.liftedBy, ...(control.liftReason ? { liftReason: control.liftReason } : {}) } : {}),
       pushes: pushes.map(presentPush),
       pushFailed: pushes.some((push) => push.status === 'failed'),
-      held: heldCount(services.db, control.id),
+      held: services.queries.controls.heldCount(control.id),
     };
   };
 
@@ -243,8 +244,8 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { active, source, limit, cursor } = request.query;
-        const found = listControls(services.db, { ...(active ? { active: active === 'true' } : {}), ...(source ? { source } : {}), limit: limit + 1, after: cursor });
-        const { items, next } = paged(found, limit, (control) => controlPageKey(services.db, control.id));
+        const found = services.queries.controls.list({ ...(active ? { active: active === 'true' } : {}), ...(source ? { source } : {}), limit: limit + 1, after: cursor });
+        const { items, next } = paged(found, limit, (control) => services.queries.controls.pageKey(control.id));
         return { controls: items.map(present), ...(next ? { next } : {}) };
       },
     );
@@ -256,7 +257,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
         schema: { tags: ['controls'], summary: 'One control, with its pushes and held messages', params: IdParams, response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404) } },
       },
       async (request) => {
-        const control = getControl(services.db, request.params.id);
+        const control = services.queries.controls.get(request.params.id);
         if (!control) throw new MailscopeError('CONTROL_NOT_FOUND', `no control "${request.params.id}"`);
         return { control: present(control) };
       },
@@ -313,7 +314,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { subject, actor, limit, cursor } = request.query;
-        const found = listAudit(services.db, { ...(subject ? { subject } : {}), ...(actor ? { actor } : {}), limit: limit + 1, after: cursor });
+        const found = services.queries.audit.list({ ...(subject ? { subject } : {}), ...(actor ? { actor } : {}), limit: limit + 1, after: cursor });
         const { items, next } = paged(found, limit, (entry) => ({ time: entry.at, id: entry.id }));
         return { entries: items.map((entry) => ({ ...entry, at: iso(entry.at) })), ...(next ? { next } : {}) };
       },

@@ -31,7 +31,7 @@ export function healthRoutes(services: ApiServices): FastifyPluginAsyncZod {
         },
       },
       async (_request, reply) => {
-        const store = services.db.ping() ? 'open' : 'unavailable';
+        const store = services.queries.ping() ? 'open' : 'unavailable';
         const scheduler = services.scheduler ? (services.scheduler.running ? 'running' : 'stopped') : 'disabled';
         const ready = store === 'open' && scheduler === 'running';
         return reply.code(ready ? 200 : 503).send({ ready, store, scheduler });

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { measurements, tagNames, type MeasurementName } from '../../measurements/index.ts';
-import { listObservations } from '../../store/runs.ts';
 import { cursorParam, errorResponses, filterParam, limitParam, NextCursor, ObservationSchema, paged, timeParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
@@ -45,7 +44,7 @@ export function observationRoutes(services: ApiServices): FastifyPluginAsyncZod 
       async (request) => {
         const now = services.clock.now();
         const { measurement, probe, since, until, limit, cursor } = request.query;
-        const found = listObservations(services.db, { measurement, probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor });
+        const found = services.queries.observations.list({ measurement, probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor });
         const { items, next } = paged(found, limit, (observation) => ({ time: Date.parse(observation.time), id: observation.id }));
         return { observations: items, ...(next ? { next } : {}) };
       },

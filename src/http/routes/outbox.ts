@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { listQuarantine, outboxStats } from '../../store/outbox.ts';
 import type { ApiServices } from '../services.ts';
 import { cursorParam, errorResponses, limitParam, NextCursor, paged } from '../schemas.ts';
 
@@ -31,7 +30,7 @@ function prometheusText(metrics: { name: string; type: 'gauge' | 'counter'; help
 
 /** The outbox towards the time-series database: depth, age, quarantine; and the same as Prometheus metrics. */
 export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
-  const status = () => (services.outbox ? { configured: true, ...services.outbox.status() } : { configured: false, ...outboxStats(services.db, services.clock.now()) });
+  const status = () => (services.outbox ? { configured: true, ...services.outbox.status() } : { configured: false, ...services.queries.outbox.stats(services.clock.now()) });
   return async (app) => {
     app.get(
       '/v1/outbox',
@@ -52,7 +51,7 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { limit, cursor } = request.query;
-        const { items, next } = paged(listQuarantine(services.db, limit + 1, cursor === undefined ? undefined : Number(cursor.id)), limit, (line) => ({ time: line.id, id: line.id }));
+        const { items, next } = paged(services.queries.outbox.quarantine(limit + 1, cursor === undefined ? undefined : Number(cursor.id)), limit, (line) => ({ time: line.id, id: line.id }));
         return {
           lines: items.map((line) => ({ ...line, createdAt: new Date(line.createdAt).toISOString(), quarantinedAt: new Date(line.quarantinedAt).toISOString() })),
           ...(next ? { next } : {}),

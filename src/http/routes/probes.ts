@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { LoadedProbe } from '../../config/load.ts';
 import { MailscopeError } from '../../core/errors.ts';
 import { probeKindNames } from '../../probes/index.ts';
-import { getRun, lastRunOf, observationsOfRun } from '../../store/runs.ts';
 import { errorResponses, IdParams, ObservationSchema, RunSchema } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
@@ -52,7 +51,7 @@ export function probeRoutes(services: ApiServices): FastifyPluginAsyncZod {
     file,
     running: services.runner.isRunning(definition.id),
     nextRun: services.scheduler?.nextRun(definition.id)?.toISOString() ?? null,
-    lastRun: lastRunOf(services.db, definition.id) ?? null,
+    lastRun: services.queries.runs.lastOf(definition.id) ?? null,
     // Secrets turn into "[redacted]" on the way through JSON (core/secret.ts).
     definition: JSON.parse(JSON.stringify(definition)) as Record<string, unknown>,
   });
@@ -113,9 +112,9 @@ export function probeRoutes(services: ApiServices): FastifyPluginAsyncZod {
           return reply.code(202).send({ status: 'started' as const, probe: definition.id });
         }
         const completed = await running;
-        const run = getRun(services.db, completed.runId);
+        const run = services.queries.runs.get(completed.runId);
         if (!run) throw new MailscopeError('INTERNAL', 'the run was recorded but cannot be read back');
-        return { run, observations: observationsOfRun(services.db, completed.runId) };
+        return { run, observations: services.queries.runs.observationsOf(completed.runId) };
       },
     );
   };

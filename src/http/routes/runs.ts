@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MailscopeError } from '../../core/errors.ts';
-import { getRun, listRuns, observationsOfRun } from '../../store/runs.ts';
 import { cursorParam, errorResponses, filterParam, limitParam, NextCursor, NumericIdParams, ObservationSchema, paged, RunSchema, timeParam } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
@@ -29,7 +28,7 @@ export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
       async (request) => {
         const now = services.clock.now();
         const { probe, since, until, limit, cursor } = request.query;
-        const { items, next } = paged(listRuns(services.db, { probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor }), limit, (run) => ({ time: Date.parse(run.startedAt), id: run.id }));
+        const { items, next } = paged(services.queries.runs.list({ probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor }), limit, (run) => ({ time: Date.parse(run.startedAt), id: run.id }));
         return { runs: items, ...(next ? { next } : {}) };
       },
     );
@@ -49,9 +48,9 @@ export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const run = getRun(services.db, request.params.id);
+        const run = services.queries.runs.get(request.params.id);
         if (!run) throw new MailscopeError('NOT_FOUND', `no run ${request.params.id}`);
-        return { run, observations: observationsOfRun(services.db, run.id) };
+        return { run, observations: services.queries.runs.observationsOf(run.id) };
       },
     );
   };

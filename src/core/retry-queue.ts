@@ -4,10 +4,11 @@
  * no other, retried with exponential backoff and jitter until it succeeds or is
  * given up; every attempt is recorded by the caller's `settle`.
  */
-import type { Clock } from '../core/clock.ts';
-import { DeliveryError } from '../core/delivery.ts';
-import type { Logger } from '../core/logger.ts';
-import { redactSecrets } from '../core/redact.ts';
+import { backoffMs } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import { DeliveryError } from './delivery.ts';
+import type { Logger } from './logger.ts';
+import { redactSecrets } from './redact.ts';
 
 export interface RetrySettings {
   minMs: number;
@@ -17,11 +18,6 @@ export interface RetrySettings {
   /** 0..1: how much of each delay is random. */
   jitter?: number;
   random?: () => number;
-}
-
-/** RetrySettings from a config `retry:` section (alerts.retry, controls.retry). */
-export function retrySettingsOf(retry: { min: number; max: number; attempts: number; timeout: number }): RetrySettings {
-  return { minMs: retry.min, maxMs: retry.max, attempts: retry.attempts, timeoutMs: retry.timeout };
 }
 
 export interface QueueItem {
@@ -71,9 +67,7 @@ export class RetryQueue<Item extends QueueItem> {
 
   /** The delay before attempt n + 1 after n failed attempts. */
   backoffMs(failedAttempts: number): number {
-    const { minMs, maxMs, jitter, random } = this.#retry;
-    const exponential = Math.min(maxMs, minMs * 2 ** Math.max(0, failedAttempts - 1));
-    return Math.round(exponential * (1 - jitter * random()));
+    return Math.round(backoffMs(failedAttempts, this.#retry));
   }
 
   start(): void {

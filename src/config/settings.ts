@@ -1,0 +1,26 @@
+/**
+ * Each service's settings from the instance file: the one place that knows both
+ * the instance's shape and what the services take. alerts/ and controls/ take
+ * plain settings and never import config/ (config composes their schemas).
+ */
+import type { AlertSettings } from '../alerts/engine.ts';
+import { providerMap } from '../controls/providers.ts';
+import type { ControlSettings } from '../controls/service.ts';
+import type { RetrySettings } from '../core/retry-queue.ts';
+import type { InstanceConfig } from './schema.ts';
+
+/** The engine's settings from the instance file's `alerts:` section. */
+export function alertSettingsOf(instance: InstanceConfig): AlertSettings {
+  const { alerts } = instance;
+  return { intervalMs: alerts.interval, renotifyMs: alerts.renotify, flap: { windowMs: alerts.flap.window, maxTransitions: alerts.flap.maxTransitions }, externalUrl: alerts.externalUrl, dashboardUrl: alerts.dashboardUrl };
+}
+
+/** The service's settings from the instance file's `controls:` section. */
+export function controlSettingsOf(instance: InstanceConfig): ControlSettings {
+  return { failMode: instance.controls.failMode, providers: providerMap(instance.controls.providers) };
+}
+
+/** RetrySettings from a config `retry:` section (alerts.retry, controls.retry). */
+export function retrySettingsOf(retry: { min: number; max: number; attempts: number; timeout: number }): RetrySettings {
+  return { minMs: retry.min, maxMs: retry.max, attempts: retry.attempts, timeoutMs: retry.timeout };
+}

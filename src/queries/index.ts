@@ -1,0 +1,37 @@
+/**
+ * What the API reads of the store, and the silences it makes and ends, bound to
+ * the open database in this one place: http/ talks to this service and never
+ * imports store/ (test/architecture.test.ts). The rows are the store's own types,
+ * passed on as they are.
+ */
+import type { Database } from '../store/database.ts';
+import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, silencePageKey } from '../store/alerts.ts';
+import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf } from '../store/controls.ts';
+import { listQuarantine, outboxStats } from '../store/outbox.ts';
+import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun } from '../store/runs.ts';
+
+export type { AlertRow, NotificationRow, SilenceRow } from '../store/alerts.ts';
+export type { AuditRow, ControlRow, PushRow } from '../store/controls.ts';
+export { runTriggers, type PageKey } from '../store/runs.ts';
+
+/** A store function with the database already given. */
+function bound<A extends unknown[], R>(db: Database, query: (db: Database, ...args: A) => R): (...args: A) => R {
+  return (...args) => query(db, ...args);
+}
+
+export function storeQueries(db: Database) {
+  return {
+    /** The store can be used (readiness). */
+    ping: () => db.ping(),
+    runs: { list: bound(db, listRuns), get: bound(db, getRun), lastOf: bound(db, lastRunOf), observationsOf: bound(db, observationsOfRun) },
+    observations: { list: bound(db, listObservations) },
+    alerts: { list: bound(db, listAlerts), get: bound(db, getAlert) },
+    notifications: { list: bound(db, listNotifications) },
+    silences: { list: bound(db, listSilences), get: bound(db, getSilence), pageKey: bound(db, silencePageKey), create: bound(db, createSilence), end: bound(db, deleteSilence) },
+    controls: { list: bound(db, listControls), get: bound(db, getControl), pageKey: bound(db, controlPageKey), pushesOf: bound(db, pushesOf), heldCount: bound(db, heldCount) },
+    audit: { list: bound(db, listAudit) },
+    outbox: { stats: bound(db, outboxStats), quarantine: bound(db, listQuarantine) },
+  };
+}
+
+export type StoreQueries = ReturnType<typeof storeQueries>;
