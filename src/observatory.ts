@@ -50,7 +50,7 @@ export async function startObservatory(options: {
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   const influx = config.instance.influx;
   const flusher = influx
-    ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay })
+    ? new OutboxFlusher(db, createInfluxWriter(influx), log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay, clock })
     : undefined;
   const dispatcher = new Dispatcher({ db, channels: config.instance.notifiers, clock, log, retry: retrySettingsOf(config.instance.alerts.retry) });
   const controls = new ControlService({ db, clock, log, settings: controlSettingsOf(config.instance), platforms: pushTargetsOf(config.instance.platforms) });
@@ -70,7 +70,7 @@ export async function startObservatory(options: {
   });
   const scheduler = new Scheduler({ runner, definitions: config.probes.map((probe) => probe.definition), log });
   const { retention } = config.instance;
-  const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx });
+  const pruner = new RetentionPruner(db, log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx, clock });
   let app: FastifyInstance;
   try {
     app = await buildApp({ config, probes: config.probes, db, runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });

@@ -3,9 +3,10 @@
  * and VictoriaMetrics (api v2). Outages are made by a proxy in front of them.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { ManualClock } from '../../src/core/clock.ts';
 import type { Observation } from '../../src/core/observation.ts';
 import { OutboxFlusher } from '../../src/runner/outbox-flusher.ts';
-import { createInfluxWriter } from '../../src/series/influx-writer.ts';
+import { createInfluxWriter, WriteFailure } from '../../src/series/influx-writer.ts';
 import { toLineProtocol } from '../../src/series/line-protocol.ts';
 import { Database } from '../../src/store/database.ts';
 import { enqueueLine, listQuarantine, outboxStats } from '../../src/store/outbox.ts';
@@ -194,5 +195,40 @@ describe('outbox: backoff', () => {
     expect(!outcome.ok && [outcome.failure.kind, outcome.failure.status, outcome.failure.retryAfterMs, outcome.failure.message]).toEqual(['retry', 429, 7_000, 'HTTP 429: too many requests']);
     expect(requests).toBe(1);
     expect(outboxStats(db, new Date()).depth).toBe(10);
+  });
+});
+
+describe('outbox: the clock', () => {
+  it('reads every time of day it reports from its injected clock: the oldest point’s age, the last error, the next retry, the last flush', async () => {
+    const clock = new ManualClock('2026-11-23T10:00:00Z');
+    const db = Database.open(tempDir());
+    onTestFinished(() => db.close());
+    enqueueLine(db, 'reachability,probe=clock duration_ms=1 1795428000000000000', new Date('2026-11-23T09:55:00Z'));
+    let up = false;
+    const writes: number[] = [];
+    const writer = {
+      target: 'nowhere',
+      write: async (lines: string[]) => {
+        writes.push(lines.length);
+        if (!up) throw new WriteFailure('retry', 'HTTP 503: down', { status: 503 });
+      },
+    };
+    const flusher = new OutboxFlusher(db, writer, captureLog().log, { batchSize: 10, intervalMs: 10, minRetryMs: 20, maxRetryMs: 20, random: () => 0, clock });
+    expect(flusher.status()).toMatchObject({ depth: 1, oldestAgeMs: 5 * 60_000 });
+    clock.advance(60_000);
+    expect(flusher.status().oldestAgeMs).toBe(6 * 60_000);
+
+    flusher.start();
+    onTestFinished(() => flusher.stop());
+    await waitFor(() => flusher.status().consecutiveFailures >= 1, 'a failed write');
+    expect(flusher.status()).toMatchObject({ lastError: { at: '2026-11-23T10:01:00.000Z', message: 'HTTP 503: down', status: 503 }, retryAt: '2026-11-23T10:01:00.020Z' });
+    expect(flusher.status().lastFlushAt).toBeUndefined();
+
+    clock.advance(60_000);
+    up = true;
+    await waitFor(() => flusher.status().depth === 0, 'the point delivered');
+    expect(flusher.status()).toMatchObject({ lastFlushAt: '2026-11-23T10:02:00.000Z', consecutiveFailures: 0, delivered: 1, oldestAgeMs: 0 });
+    expect(flusher.status().retryAt).toBeUndefined();
+    expect(writes.length).toBeGreaterThanOrEqual(2);
   });
 });
