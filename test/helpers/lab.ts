@@ -3,7 +3,7 @@
  * lab's resolver. A unit test never imports this file (test/tiers.test.ts checks).
  */
 import { onTestFinished } from 'vitest';
-import { ManualClock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/core/clock.ts';
 import type { ProbeContext, ProbeServices } from '../../src/probes/define.ts';
 import { buildCatalog } from '../../src/probes/dnsbl-lists.ts';
 import { DnsClient, type DnsClientOptions } from '../../src/protocols/dns/client.ts';
@@ -21,9 +21,13 @@ export function labServices(options: Partial<DnsClientOptions> = {}): ProbeServi
   return { dns, blocklists: buildCatalog(), outbox: () => ({ configured: false, depth: 0, oldestAgeMs: 0, quarantined: 0, consecutiveFailures: 0 }) };
 }
 
-/** A probe's context: a clock that stays put, a captured log, the lab's DNS, the built-in lists. */
-export function probeContext(signal: AbortSignal = new AbortController().signal, services: Partial<Omit<ProbeContext, 'clock'>> = {}): ProbeContext & { clock: ManualClock } {
-  return { ...labServices(), clock: new ManualClock('2026-11-23T10:00:00Z'), log: captureLog().log, signal, ...services };
+/**
+ * A probe's context against the lab: the system clock (the lab's servers keep real
+ * time: a Received header, an IMAP INTERNALDATE or SINCE is read against the probe's
+ * clock, and a wait ends on it), a captured log, the lab's DNS, the built-in lists.
+ */
+export function probeContext(signal: AbortSignal = new AbortController().signal, services: Partial<ProbeContext> = {}): ProbeContext {
+  return { ...labServices(), clock: systemClock, log: captureLog().log, signal, ...services };
 }
 
 /** The CLI in this process (helpers/cli.ts) with the lab's resolver as the system's. */
