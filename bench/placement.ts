@@ -20,7 +20,7 @@ import { searchFolder } from '../src/protocols/imap/seed-mailbox.ts';
 import { labUp } from '../test/lab/lab.ts';
 import { imapClient } from '../test/lab/mail.ts';
 import { benchMailboxes, lab, labPassword, sender } from '../test/lab/plan.ts';
-import { ManualClock } from '../src/core/clock.ts';
+import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { buildCatalog } from '../src/probes/dnsbl-lists.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
@@ -47,7 +47,8 @@ async function placementRun(pollInterval: string): Promise<void> {
   const dns = new DnsClient({ servers: [lab.resolver] });
   const started = performance.now();
   const observations: Observation[] = await placement.run(config, {
-    clock: new ManualClock('2026-11-23T10:00:00Z'),
+    // The lab's servers keep real time: latencies and the wait are read on the same clock.
+    clock: systemClock,
     log: createLogger({ level: 'error' }),
     signal: new AbortController().signal,
     dns,

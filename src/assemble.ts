@@ -122,7 +122,7 @@ export class Services {
   get flusher(): OutboxFlusher | undefined {
     const influx = this.config.instance.influx;
     if (!influx) return undefined;
-    return (this.#flusher ??= new OutboxFlusher(this.store, createInfluxWriter(influx), this.#log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay }));
+    return (this.#flusher ??= new OutboxFlusher(this.store, createInfluxWriter(influx), this.#log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay, clock: this.#clock }));
   }
 
   get dispatcher(): Dispatcher {
@@ -145,7 +145,7 @@ export class Services {
 
   get pruner(): RetentionPruner {
     const { retention, influx } = this.config.instance;
-    return (this.#pruner ??= new RetentionPruner(this.store, this.#log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx }));
+    return (this.#pruner ??= new RetentionPruner(this.store, this.#log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx, clock: this.#clock }));
   }
 
   /** What a platform's runtime asks: the controls; a message held for a pause lifted meanwhile wakes the releaser. */

@@ -5,13 +5,13 @@ import { loadConfig } from '../src/config/load.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { startObservatory } from '../src/observatory.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
-import { lab } from './lab/plan.ts';
 import { Database } from '../src/store/database.ts';
 import { ConfigError } from '../src/config/load.ts';
 import { cli } from './helpers/cli.ts';
 import { captureLog } from './helpers/log.ts';
 import { runningObservatory } from './helpers/observatory.ts';
 import { closedPort, httpServer, tcpServer } from './helpers/servers.ts';
+import { noResolver } from './helpers/services.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const secrets = {
@@ -62,7 +62,7 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
     const dir = await project();
     const logs = captureLog('trace');
     const config = loadConfig('mailscope.yaml', { cwd: dir, env: secrets });
-    const observatory = await startObservatory({ config, log: logs.log, clock: systemClock, db: Database.open(config.dataDir), dns: new DnsClient({ servers: [lab.resolver] }), version: 'test' });
+    const observatory = await startObservatory({ config, log: logs.log, clock: systemClock, db: Database.open(config.dataDir), dns: new DnsClient({ servers: [noResolver] }), version: 'test' });
     const base = `http://127.0.0.1:${observatory.address.port}`;
     const bodies: string[] = [];
     const call = async (method: string, path: string, authorization?: string) => {

@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImapFlow, SearchObject } from 'imapflow';
+import type { Clock } from '../core/clock.ts';
 import { accessToken, TokenFailure, type TokenSource } from '../protocols/oauth/access-token.ts';
 import {
   discoverFolders,
@@ -111,6 +112,7 @@ export interface Found {
 }
 
 async function timedSearch(session: SeedSession, path: string, criteria: SearchObject): Promise<number[]> {
+  // What a search costs the server: an elapsed time (monotonic, below the millisecond), not a time of day from the probe's clock.
   const started = performance.now();
   try {
     return await searchFolder(session.client, path, criteria);
@@ -143,17 +145,17 @@ async function gmailCategoryOf(session: SeedSession, folder: Folder, uid: number
 
 export type ReadResult = { found: Found } | { missing: true } | { failure: Failure };
 
-/** Search until found, the deadline, or `stop` (the seed was settled otherwise, e.g. by a bounce). */
+/** Search until found, the deadline (on `clock`), or `stop` (the seed was settled otherwise, e.g. by a bounce). */
 export async function readSeed(
   session: SeedSession,
   criteria: (folder: Folder) => SearchObject,
-  options: { deadline: number; pollMs: number; signal: AbortSignal },
+  options: { deadline: number; pollMs: number; signal: AbortSignal; clock: Clock },
 ): Promise<ReadResult> {
   try {
     for (;;) {
       const hit = await searchOnce(session, criteria);
       if (hit) {
-        const foundAt = new Date();
+        const foundAt = options.clock.now();
         const { headers, internalDate } = await fetchHeaders(session.client, hit.folder.path, hit.uid);
         const facts = await messageFacts(headers, { authservId: session.target.authservId });
         const found: Found = { folder: hit.folder, uid: hit.uid, matches: hit.matches, facts, internalDate, foundAt };
@@ -163,7 +165,7 @@ export async function readSeed(
         }
         return { found };
       }
-      const remaining = options.deadline - Date.now();
+      const remaining = options.deadline - options.clock.now().getTime();
       if (remaining <= 0 || options.signal.aborted) return { missing: true };
       try {
         await sleep(Math.min(options.pollMs, remaining), undefined, { signal: options.signal });

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SearchObject } from 'imapflow';
 import { z } from 'zod';
 import type { FieldSpec, MeasurementSpec } from '../core/measurement.ts';
+import type { Clock } from '../core/clock.ts';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { duration, identifier, longDuration, readableFile, secret } from '../core/schema.ts';
 import { parseDsn } from '../protocols/mail/dsn.ts';
@@ -233,12 +234,12 @@ async function watchBounces(
   session: SeedSession,
   token: string,
   onBounce: (recipient: string, reason: { status?: string | undefined; diagnostic?: string | undefined }) => void,
-  options: { deadline: number; pollMs: number; signal: AbortSignal },
+  options: { deadline: number; pollMs: number; signal: AbortSignal; clock: Clock },
 ): Promise<void> {
   const inbox = session.folders.folders[0]!;
   const base = session.baseline.get(inbox.path) ?? 1;
   const seen = new Set<number>();
-  while (!options.signal.aborted && Date.now() < options.deadline) {
+  while (!options.signal.aborted && options.clock.now().getTime() < options.deadline) {
     try {
       // A DSN returns the message (or its headers): the token is in its text.
       const uids = await searchFolder(session.client, inbox.path, { uid: `${base}:*`, text: token });
@@ -251,7 +252,7 @@ async function watchBounces(
     } catch {
       return; // The bounce mailbox is a help, not a verdict: seeds stay as their own reading says.
     }
-    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - Date.now())), undefined, { signal: options.signal }).catch(() => {});
+    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - options.clock.now().getTime())), undefined, { signal: options.signal }).catch(() => {});
   }
 }
 
@@ -267,7 +268,7 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
 
   // 1. Every mailbox open, its folders known and (active) where new mail starts, before anything is sent.
   const bounceTarget = active && config.bounces ? targetOf('bounces', config.bounces, config.imap) : undefined;
-  const windowStart = new Date(Date.now() - (config.passive?.window ?? 0));
+  const windowStart = new Date(ctx.clock.now().getTime() - (config.passive?.window ?? 0));
   const baseline = active ? ('uidnext' as const) : { since: windowStart };
   const opened = await Promise.all([...targets, ...(bounceTarget ? [bounceTarget] : [])].map(async (target) => ({ target, session: await openSeed(target, { baseline, signal: ctx.signal }) })));
   const sessions = new Map<string, SeedSession>();
@@ -310,7 +311,7 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
             messageId: `<${token}.mailscope@${domainOf(message.from)}>`,
             headers: { ...message.headers, [tokenHeader]: token },
           },
-          () => new Date(),
+          () => ctx.clock.now(),
         );
         if (!result.ok) {
           runFields.submitted = false;
@@ -339,7 +340,7 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
     }
 
     // 3. Read every unsettled seed in parallel until found or the deadline; bounces settle seeds too.
-    const deadline = Date.now() + config.wait;
+    const deadline = ctx.clock.now().getTime() + config.wait;
     const stop = new AbortController();
     const stopAll = () => stop.abort();
     ctx.signal.addEventListener('abort', stopAll, { once: true });
@@ -370,14 +371,14 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
               });
               perSeed.get(recipient)?.abort();
             },
-            { deadline, pollMs: config.pollInterval, signal: stop.signal },
+            { deadline, pollMs: config.pollInterval, signal: stop.signal, clock: ctx.clock },
           )
         : Promise.resolve();
     const cleanupAction = config.cleanup ?? (active ? 'delete' : 'keep');
     await Promise.all(
       pending.map(async (session) => {
         const seedStop = perSeed.get(session.target.address)!;
-        const result = await readSeed(session, criteria(session), { deadline, pollMs: config.pollInterval, signal: AbortSignal.any([seedStop.signal, stop.signal]) });
+        const result = await readSeed(session, criteria(session), { deadline, pollMs: config.pollInterval, signal: AbortSignal.any([seedStop.signal, stop.signal]), clock: ctx.clock });
         if (ctx.signal.aborted) return;
         if ('failure' in result) settle(errorOutcome(session.target, result.failure));
         else if ('missing' in result) settle({ target: session.target, outcome: 'missing', fields: { outcome: 'missing' } });

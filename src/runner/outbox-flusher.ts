@@ -8,6 +8,7 @@
  * Failed writes back off exponentially with jitter, honouring Retry-After.
  */
 import { backoffMs } from '../core/backoff.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { WriteFailure, type LineWriter } from '../series/influx-writer.ts';
@@ -24,7 +25,8 @@ export interface FlusherOptions {
   maxRetryMs: number;
   /** 0..1: each delay is scaled by a random factor in [1 - jitter, 1]. */
   jitter?: number;
-  now?: () => Date;
+  /** Times of day (last flush, last error, next retry, the oldest point's age); default the system clock. The waits themselves are timers. */
+  clock?: Clock;
   random?: () => number;
 }
 
@@ -59,11 +61,11 @@ export class OutboxFlusher {
     this.#db = db;
     this.#writer = writer;
     this.#log = log.child({ component: 'outbox', target: writer.target });
-    this.#options = { minRetryMs: 1_000, jitter: 0.5, concurrency: 4, now: () => new Date(), random: Math.random, ...options };
+    this.#options = { minRetryMs: 1_000, jitter: 0.5, concurrency: 4, clock: systemClock, random: Math.random, ...options };
   }
 
   status(): FlusherStatus {
-    const status: FlusherStatus = { ...outboxStats(this.#db, this.#options.now()), target: this.#writer.target, delivered: this.#delivered, consecutiveFailures: this.#failures };
+    const status: FlusherStatus = { ...outboxStats(this.#db, this.#options.clock.now()), target: this.#writer.target, delivered: this.#delivered, consecutiveFailures: this.#failures };
     if (this.#lastFlushAt) status.lastFlushAt = this.#lastFlushAt.toISOString();
     if (this.#lastError) status.lastError = this.#lastError;
     if (this.#retryAt) status.retryAt = this.#retryAt.toISOString();
@@ -86,7 +88,7 @@ export class OutboxFlusher {
     const outcomes = await Promise.all(batches.map((batch) => this.#deliver(batch)));
     const delivered = outcomes.reduce((sum, outcome) => sum + outcome.delivered, 0);
     const quarantined = outcomes.reduce((sum, outcome) => sum + outcome.quarantined, 0);
-    if (delivered > 0 || quarantined > 0) this.#lastFlushAt = this.#options.now();
+    if (delivered > 0 || quarantined > 0) this.#lastFlushAt = this.#options.clock.now();
     const failed = outcomes.find((outcome) => !outcome.ok);
     return failed && !failed.ok ? { ok: false, failure: failed.failure, delivered, quarantined } : { ok: true, delivered, quarantined };
   }
@@ -102,7 +104,7 @@ export class OutboxFlusher {
       const failure = error instanceof WriteFailure ? error : new WriteFailure('retry', redactSecrets(String((error as Error).message)));
       if (failure.kind === 'retry') return { ok: false, failure, delivered: 0, quarantined: 0 };
       if (rows.length === 1) {
-        quarantine(this.#db, rows[0]!, failure.message, this.#options.now());
+        quarantine(this.#db, rows[0]!, failure.message, this.#options.clock.now());
         this.#log.warn({ reason: failure.message, line: rows[0]!.line.slice(0, 300) }, 'line refused by the server: quarantined');
         return { ok: true, delivered: 0, quarantined: 1 };
       }
@@ -157,7 +159,7 @@ export class OutboxFlusher {
       }
       this.#failures++;
       const delay = this.backoffMs(this.#failures, outcome.failure.retryAfterMs);
-      const now = this.#options.now();
+      const now = this.#options.clock.now();
       this.#retryAt = new Date(now.getTime() + delay);
       this.#lastError = { at: now.toISOString(), message: outcome.failure.message, ...(outcome.failure.status !== undefined ? { status: outcome.failure.status } : {}) };
       (this.#failures === 1 ? this.#log.warn.bind(this.#log) : this.#log.debug.bind(this.#log))(

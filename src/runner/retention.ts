@@ -5,6 +5,7 @@
  * API answers while a large backlog is deleted.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Database } from '../store/database.ts';
 import { pruneStep, type PruneStep } from '../store/retention.ts';
@@ -15,7 +16,8 @@ export interface RetentionOptions {
   batchSize: number;
   /** Without a time-series database nothing drains the outbox: old lines go too. */
   pruneOutbox: boolean;
-  now?: () => Date;
+  /** What "older than `keepMs`" counts from; default the system clock. */
+  clock?: Clock;
 }
 
 export interface PruneReport {
@@ -34,12 +36,12 @@ export class RetentionPruner {
   constructor(db: Database, log: Logger, options: RetentionOptions) {
     this.#db = db;
     this.#log = log.child({ component: 'retention' });
-    this.#options = { now: () => new Date(), ...options };
+    this.#options = { clock: systemClock, ...options };
   }
 
   /** Prunes everything older than the cutoff, one batch at a time. */
   async pruneAll(): Promise<PruneReport> {
-    const cutoff = new Date(this.#options.now().getTime() - this.#options.keepMs);
+    const cutoff = new Date(this.#options.clock.now().getTime() - this.#options.keepMs);
     const report: PruneReport = { deleted: { observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 }, batches: 0 };
     for (;;) {
       const step = pruneStep(this.#db, cutoff, this.#options.batchSize, { pruneOutbox: this.#options.pruneOutbox });

@@ -12,7 +12,7 @@ import { Runner } from '../../src/runner/runner.ts';
 import { Scheduler } from '../../src/runner/scheduler.ts';
 import { Database } from '../../src/store/database.ts';
 import { captureLog, type CapturedLog } from './log.ts';
-import { labServices } from './services.ts';
+import { unitServices } from './services.ts';
 import { tempDir } from './temp.ts';
 
 export const tokens = {
@@ -59,7 +59,7 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
   });
   const logs = captureLog('trace');
   const db = Database.open(config.dataDir);
-  const runner = new Runner({ db, clock: systemClock, log: logs.log, services: labServices() });
+  const runner = new Runner({ db, clock: systemClock, log: logs.log, services: unitServices() });
   const definitions = config.probes.map((probe) => probe.definition);
   const scheduler = options.scheduler ? new Scheduler({ runner, definitions, log: logs.log }) : undefined;
   const controls = new ControlService({ db, clock: systemClock, log: logs.log, settings: controlSettingsOf(config.instance) });

@@ -5,7 +5,8 @@ import { systemClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Database } from '../../src/store/database.ts';
 import { DnsClient } from '../../src/protocols/dns/client.ts';
-import { lab } from '../lab/plan.ts';
+import type { DnsServer } from '../../src/protocols/dns/types.ts';
+import { noResolver } from './services.ts';
 import { Writable } from 'node:stream';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -17,8 +18,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The CLI in this process, with its output captured and a real store on disk. */
-export async function cli(argv: string[], options: { cwd: string; env?: Record<string, string>; shutdown?: AbortSignal; host?: Partial<Host> }): Promise<CliResult> {
+/**
+ * The CLI in this process, with its output captured and a real store on disk. The
+ * system's resolvers are `systemResolvers` (default: none there; the lab's in helpers/lab.ts).
+ */
+export async function cli(argv: string[], options: { cwd: string; env?: Record<string, string>; shutdown?: AbortSignal; systemResolvers?: DnsServer[]; host?: Partial<Host> }): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const sink = (append: (text: string) => void) =>
@@ -39,7 +43,7 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
     createLogger: ({ level, to }) => createLogger({ level, destination: sink(to === 'stdout' ? (t) => (stdout += t) : (t) => (stderr += t)) }),
     openDatabase: (dataDir) => Database.open(dataDir),
     createDnsClient: (dnsOptions) => new DnsClient(dnsOptions),
-    systemResolvers: [lab.resolver],
+    systemResolvers: options.systemResolvers ?? [noResolver],
     ...options.host,
   };
   const code = await runCli(argv, host);

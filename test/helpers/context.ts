@@ -1,9 +1,9 @@
 import { ManualClock } from '../../src/core/clock.ts';
 import type { ProbeContext } from '../../src/probes/define.ts';
 import { captureLog } from './log.ts';
-import { labServices } from './services.ts';
+import { unitServices } from './services.ts';
 
-/** A probe's context: a clock that stays put, a captured log, the lab's DNS, the built-in lists. */
+/** A probe's context in a unit test: a clock that stays put, a captured log, DNS on no resolver (pass `dns`), the built-in lists. */
 export function probeContext(signal: AbortSignal = new AbortController().signal, services: Partial<Omit<ProbeContext, 'clock'>> = {}): ProbeContext & { clock: ManualClock } {
-  return { ...labServices(), clock: new ManualClock('2026-11-23T10:00:00Z'), log: captureLog().log, signal, ...services };
+  return { ...unitServices(), clock: new ManualClock('2026-11-23T10:00:00Z'), log: captureLog().log, signal, ...services };
 }

@@ -7,8 +7,8 @@ import { startObservatory, type Observatory } from '../../src/observatory.ts';
 import { DnsClient } from '../../src/protocols/dns/client.ts';
 import type { DnsServer } from '../../src/protocols/dns/types.ts';
 import { Database } from '../../src/store/database.ts';
-import { lab } from '../lab/plan.ts';
 import { captureLog, type CapturedLog } from './log.ts';
+import { noResolver } from './services.ts';
 
 export interface RunningObservatory {
   observatory: Observatory;
@@ -20,14 +20,14 @@ export interface RunningObservatory {
 
 /**
  * `mailscope run` in this process on `dir/mailscope.yaml` (and its probes), asking
- * `dnsServers` (the lab's resolver by default) uncached, so a change in the lab
- * shows at once.
+ * `dnsServers` (default: no resolver; the lab's tests pass the lab's) uncached, so
+ * a change in the lab shows at once.
  */
 export async function runningObservatory(dir: string, options: { token: string; env?: Record<string, string>; dnsServers?: DnsServer[]; logLevel?: LogLevel }): Promise<RunningObservatory> {
   const config = loadConfig('mailscope.yaml', { cwd: dir, env: options.env ?? {} });
   const logs = captureLog(options.logLevel ?? 'info');
   const db = Database.open(config.dataDir);
-  const dns = new DnsClient({ servers: options.dnsServers ?? [lab.resolver], timeoutMs: 1_000, attempts: 2, cacheEntries: 0 });
+  const dns = new DnsClient({ servers: options.dnsServers ?? [noResolver], timeoutMs: 1_000, attempts: 2, cacheEntries: 0 });
   const observatory = await startObservatory({ config, log: logs.log, clock: systemClock, db, dns, version: 'test' });
   onTestFinished(() => observatory.stop());
   return {

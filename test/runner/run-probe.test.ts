@@ -3,14 +3,14 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { MailscopeError } from '../../src/core/errors.ts';
 import { runProbe } from '../../src/runner/run-probe.ts';
 import { captureLog } from '../helpers/log.ts';
-import { labServices } from '../helpers/services.ts';
+import { unitServices } from '../helpers/services.ts';
 import { definition, testKind, upObservation } from '../helpers/probes.ts';
 
 const clock = new ManualClock('2026-11-23T10:00:00Z');
 
 function options(extra: { signal?: AbortSignal } = {}) {
   const captured = captureLog();
-  return { captured, options: { trigger: 'schedule' as const, clock, log: captured.log, services: labServices(), ...extra } };
+  return { captured, options: { trigger: 'schedule' as const, clock, log: captured.log, services: unitServices(), ...extra } };
 }
 
 describe('runProbe: the one place a throw becomes a failed run', () => {

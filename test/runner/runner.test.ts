@@ -4,7 +4,7 @@ import { Runner } from '../../src/runner/runner.ts';
 import { Database } from '../../src/store/database.ts';
 import { listRuns } from '../../src/store/runs.ts';
 import { captureLog } from '../helpers/log.ts';
-import { labServices } from '../helpers/services.ts';
+import { unitServices } from '../helpers/services.ts';
 import { definition, sleep, testKind, upObservation } from '../helpers/probes.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -16,7 +16,7 @@ function setup() {
     quick: testKind('quick', async (_d, ctx) => [upObservation(ctx)]),
     stuck: testKind('stuck', () => new Promise(() => {})),
   };
-  const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services: labServices(), findKind: (kind) => kinds[kind as keyof typeof kinds] });
+  const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services: unitServices(), findKind: (kind) => kinds[kind as keyof typeof kinds] });
   return { db, runner, release: () => release?.() };
 }
 

@@ -5,7 +5,7 @@ import { Scheduler } from '../../src/runner/scheduler.ts';
 import { Database } from '../../src/store/database.ts';
 import { listRuns, type StoredRun } from '../../src/store/runs.ts';
 import { captureLog } from '../helpers/log.ts';
-import { labServices } from '../helpers/services.ts';
+import { unitServices } from '../helpers/services.ts';
 import { definition, sleep, testKind, upObservation, waitFor } from '../helpers/probes.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -20,7 +20,7 @@ describe('Scheduler (real node-cron, one tick a second)', () => {
       // Runs 1.5 s on a 1 s schedule: every other tick finds it still running.
       hanger: testKind('hanger', () => new Promise(() => {})),
     };
-    const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services: labServices(), findKind: (kind) => kinds[kind as keyof typeof kinds] });
+    const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services: unitServices(), findKind: (kind) => kinds[kind as keyof typeof kinds] });
     const scheduler = new Scheduler({
       runner,
       log: captureLog().log,
@@ -64,7 +64,7 @@ describe('Scheduler (real node-cron, one tick a second)', () => {
     const db = Database.open(tempDir());
     let release: (() => void) | undefined;
     const kinds = { gate: testKind('gate', (_d, ctx) => new Promise((resolve) => (release = () => resolve([upObservation(ctx)])))) };
-    const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services: labServices(), findKind: (kind) => kinds[kind as keyof typeof kinds] });
+    const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services: unitServices(), findKind: (kind) => kinds[kind as keyof typeof kinds] });
     const gate = definition('gate', 'gate', { timeout: 10_000 });
     const manual = runner.run(gate, 'api');
     const scheduler = new Scheduler({ runner, log: captureLog().log, definitions: [gate] });

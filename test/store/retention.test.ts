@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.ts';
 import type { Observation } from '../../src/core/observation.ts';
 import { RetentionPruner } from '../../src/runner/retention.ts';
 import { Database } from '../../src/store/database.ts';
@@ -30,7 +31,7 @@ describe('retention', () => {
     runAt(db, 'old', new Date(now.getTime() - 40 * day), 3);
     runAt(db, 'old', new Date(now.getTime() - 31 * day), 3);
     const kept = runAt(db, 'recent', new Date(now.getTime() - 29 * day), 2);
-    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock: { now: () => now } });
     const report = await pruner.pruneAll();
     expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 });
     expect((db.statement('SELECT id, probe_id FROM probe_runs').all() as { id: number; probe_id: string }[]).map((row) => [Number(row.id), row.probe_id])).toEqual([[kept.runId, 'recent']]);
@@ -41,6 +42,21 @@ describe('retention', () => {
     db.close();
   });
 
+  it('counts "older than keep" from its injected clock, as it reads at each prune', async () => {
+    const db = Database.open(tempDir());
+    const clock = new ManualClock(now);
+    runAt(db, 'aging', new Date(now.getTime() - 29 * day), 2);
+    const observations = count(db, 'observations');
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock });
+    expect((await pruner.pruneAll()).deleted.probe_runs).toBe(0);
+    clock.advance(day - 1);
+    expect((await pruner.pruneAll()).deleted.probe_runs).toBe(0);
+    clock.advance(2);
+    expect((await pruner.pruneAll()).deleted).toMatchObject({ observations, probe_runs: 1 });
+    expect(count(db, 'probe_runs')).toBe(0);
+    db.close();
+  });
+
   it('without a time-series database, old outbox lines go too; old quarantined lines always do', async () => {
     const db = Database.open(tempDir());
     enqueueLine(db, 'm,probe=a v=1 1', new Date(now.getTime() - 31 * day));
@@ -48,7 +64,7 @@ describe('retention', () => {
     const [old] = takeBatch(db, 1);
     quarantine(db, old!, 'bad', new Date(now.getTime() - 31 * day));
     enqueueLine(db, 'm,probe=a v=3 3', new Date(now.getTime() - 45 * day));
-    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: true, now: () => now });
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: true, clock: { now: () => now } });
     expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 });
     expect(takeBatch(db, 10).map((row) => row.line)).toEqual(['m,probe=a v=2 2']);
     db.close();
@@ -57,7 +73,7 @@ describe('retention', () => {
   it('works in batches and lets the event loop run between them', async () => {
     const db = Database.open(tempDir());
     for (let i = 0; i < 10; i++) runAt(db, 'big', new Date(now.getTime() - 60 * day + i), 500);
-    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 1_000, pruneOutbox: false, now: () => now });
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 1_000, pruneOutbox: false, clock: { now: () => now } });
     const pending = pruner.pruneAll();
     // Work queued while pruning runs gets its turn before pruning has finished.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -95,7 +111,7 @@ describe('retention', () => {
     linkAlert(db, 'lifted', 'firing-old', ago(50));
     linkAlert(db, 'active', 'resolved-old', ago(50));
 
-    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, now: () => now });
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock: { now: () => now } });
     expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 2, alerts: 1, control_alerts: 1, silences: 2 });
     expect([alertsOfControl(db, 'lifted'), alertsOfControl(db, 'active')]).toEqual([['firing-old'], ['resolved-old']]);
     expect(listAlerts(db, { limit: 10 }).map((row) => row.id).sort()).toEqual(['firing-old', 'resolved-recent', 'resolved-undelivered']);

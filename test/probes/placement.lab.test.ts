@@ -10,7 +10,7 @@ import { placement } from '../../src/probes/placement.ts';
 import { labKeys } from '../lab/keys.ts';
 import { findMessages, submit } from '../lab/mail.ts';
 import { lab, labPassword, sender } from '../lab/plan.ts';
-import { probeContext } from '../helpers/context.ts';
+import { probeContext } from '../helpers/lab.ts';
 
 const gtube = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
