@@ -12,7 +12,7 @@ import { ManualClock } from '../src/core/clock.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { listControls } from '../src/store/controls.ts';
 import { Database } from '../src/store/database.ts';
-import { lab } from './lab/plan.ts';
+import { noResolver } from './helpers/services.ts';
 import { captureLog } from './helpers/log.ts';
 import { tcpServer } from './helpers/servers.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -37,7 +37,7 @@ async function setup(probesYaml = 'probes: []\n') {
     },
     dns() {
       opened.dns++;
-      const dns = new DnsClient({ servers: [lab.resolver] });
+      const dns = new DnsClient({ servers: [noResolver] });
       const close = dns.close.bind(dns);
       dns.close = () => {
         opened.dnsClosed++;
