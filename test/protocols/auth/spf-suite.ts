@@ -2,7 +2,7 @@
  * The RFC 7208 conformance scenarios of the OpenSPF test suite (release 2014.04,
  * published with pyspf as test/rfc7208-tests.yml), as this project's own table:
  * per scenario its zone, per test the client's address, MAIL FROM and HELO, and
- * the result(s) the suite accepts. spf-suite.test.ts serves each zone from an
+ * the result(s) the suite accepts. spf.test.ts serves each zone from an
  * in-process DNS server and runs every test through the SPF evaluator.
  *
  * The zones follow the suite's conventions:
@@ -20,7 +20,7 @@
  * `needs`: why the spf_ip check, which knows only a domain and an IP (MAIL FROM
  * postmaster@domain, HELO the domain), cannot reproduce the test.
  */
-import type { SpfResult } from '../../src/protocols/auth/spf.ts';
+import type { SpfResult } from '../../../src/protocols/auth/spf.ts';
 
 export type Rr =
   | { type: 'SPF'; strings: string[] }

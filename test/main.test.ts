@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { spawnCli } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/probes.ts';
-import { tcpServer } from '../helpers/servers.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { spawnCli } from './helpers/cli.ts';
+import { waitFor } from './helpers/probes.ts';
+import { tcpServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const token = 'process-test-viewer-token-01';
 

@@ -1,9 +1,9 @@
 import { mkdirSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, repoRoot } from '../helpers/cli.ts';
-import { closedPort, tcpServer } from '../helpers/servers.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { cli, repoRoot } from './helpers/cli.ts';
+import { closedPort, tcpServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp.ts';
 
 function project(probesYaml: string, instance = 'dataDir: ./data\n'): string {
   const dir = tempDir();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { apiRig, tcpProbeYaml, tokens, type TokenName } from '../helpers/api.ts';
-import { tcpServer } from '../helpers/servers.ts';
+import { apiRig, tcpProbeYaml, tokens, type TokenName } from '../../helpers/api.ts';
+import { tcpServer } from '../../helpers/servers.ts';
 
 const callers: TokenName[] = ['none', 'viewer', 'operator', 'admin'];
 const rank = { viewer: 0, operator: 1, admin: 2 } as const;

@@ -7,10 +7,10 @@
  */
 import type { Answer } from 'dns-packet';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { checkSpfIp } from '../../src/probes/dns-auth-spf.ts';
-import { evaluateSpf, type SpfResult } from '../../src/protocols/auth/spf.ts';
-import { DnsClient } from '../../src/protocols/dns/client.ts';
-import { fakeDns, type Query, type Reply } from '../helpers/dns-server.ts';
+import { checkSpfIp } from '../../../src/probes/dns-auth-spf.ts';
+import { evaluateSpf, type SpfResult } from '../../../src/protocols/auth/spf.ts';
+import { DnsClient } from '../../../src/protocols/dns/client.ts';
+import { fakeDns, type Query, type Reply } from '../../helpers/dns-server.ts';
 import { scenarios, type Rr, type Scenario, type SuiteTest } from './spf-suite.ts';
 
 type Served = Exclude<Rr, { type: 'SPF' } | { type: 'NO_TXT' }>;

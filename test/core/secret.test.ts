@@ -1,18 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/load.ts';
-import { systemClock } from '../src/core/clock.ts';
-import { startObservatory } from '../src/observatory.ts';
-import { DnsClient } from '../src/protocols/dns/client.ts';
-import { Database } from '../src/store/database.ts';
-import { ConfigError } from '../src/config/load.ts';
-import { cli } from './helpers/cli.ts';
-import { captureLog } from './helpers/log.ts';
-import { runningObservatory } from './helpers/observatory.ts';
-import { closedPort, httpServer, tcpServer } from './helpers/servers.ts';
-import { noResolver } from './helpers/services.ts';
-import { tempDir } from './helpers/temp.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { startObservatory } from '../../src/observatory.ts';
+import { DnsClient } from '../../src/protocols/dns/client.ts';
+import { Database } from '../../src/store/database.ts';
+import { ConfigError } from '../../src/config/load.ts';
+import { cli } from '../helpers/cli.ts';
+import { captureLog } from '../helpers/log.ts';
+import { runningObservatory } from '../helpers/observatory.ts';
+import { closedPort, httpServer, tcpServer } from '../helpers/servers.ts';
+import { noResolver } from '../helpers/services.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const secrets = {
   VIEWER_TOKEN: 'viewer-SECRET-aaaaaaaaaaaa',

@@ -4,8 +4,8 @@
  * is stored.
  */
 import { describe, expect, it } from 'vitest';
-import { apiRig, tcpProbeYaml } from '../helpers/api.ts';
-import { closedPort } from '../helpers/servers.ts';
+import { apiRig, tcpProbeYaml } from '../../helpers/api.ts';
+import { closedPort } from '../../helpers/servers.ts';
 
 async function rig() {
   return apiRig({ probesYaml: tcpProbeYaml(await closedPort()) });
