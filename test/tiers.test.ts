@@ -77,7 +77,7 @@ describe('test tiers', () => {
     expect([...tcp.keys()].map((path) => relative(root, path))).toEqual(expect.arrayContaining(['src/probes/tcp.ts', 'test/helpers/context.ts', 'test/helpers/services.ts']));
     // Through a helper, and through a dynamic import().
     expect(show(reachable(join(test, 'probes', 'tcp.lab.test.ts')).get(join(lab, 'plan.ts'))!)).toBe('test/probes/tcp.lab.test.ts → test/helpers/lab.ts → test/lab/plan.ts');
-    expect(localImports(join(test, 'series', 'outbox-flusher.test.ts'))).toContain(join(test, 'helpers', 'servers.ts'));
+    expect(localImports(join(test, 'runner', 'outbox-flusher.test.ts'))).toContain(join(test, 'helpers', 'servers.ts'));
   });
 
   it.each(unit.map((path) => [relative(root, path), path]))('%s (unit) reaches nothing in test/lab/', (_name, path) => {
