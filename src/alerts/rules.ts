@@ -12,7 +12,7 @@ import { scopeKeyNames, scopeKeys, scopeValueProblem, type ScopeKey } from '../c
 import { orList } from '../core/text.ts';
 import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../measurements/index.ts';
 
-export const operators = ['==', '!=', '<', '<=', '>', '>='] as const;
+const operators = ['==', '!=', '<', '<=', '>', '>='] as const;
 export type Operator = (typeof operators)[number];
 
 /** What a rule tests on each observation of its measurement. */

@@ -35,7 +35,7 @@ function adHocList(zone: string, kind: 'ip' | 'domain'): ListSpec {
 }
 
 /** Targets and lists from the command line, or every problem with them: before a single query. */
-export function resolveInput(input: CheckBlacklistInput, instance: InstanceConfig): Resolved {
+function resolveInput(input: CheckBlacklistInput, instance: InstanceConfig): Resolved {
   const { targets, problems } = expandTargets(input.targets, input.maxRangeSize ?? defaultMaxRangeSize);
   if (input.targets.length === 0) problems.push('give at least one IP, CIDR range or domain to check');
   const catalog = catalogOf(instance);
@@ -61,7 +61,7 @@ function detail(result: PairResult): string {
 
 const statusText = { listed: 'LISTED', not_listed: 'not listed', error: 'ERROR' } as const;
 
-export async function checkBlacklist(
+async function checkBlacklist(
   dns: Resolver,
   resolved: Extract<Resolved, { ok: true }>,
   options: { json: boolean; now: () => Date; write: (line: string) => void },

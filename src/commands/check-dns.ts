@@ -23,7 +23,7 @@ const maxCaFileBytes = 1024 * 1024;
 export type ResolvedDns = { ok: true; target: SendingDomain; extraCa?: Buffer } | { ok: false; problems: string[] };
 
 /** The domain, IPs and selectors from the command line, or every problem with them: before a single query. */
-export function resolveDnsInput(input: CheckDnsInput): ResolvedDns {
+function resolveDnsInput(input: CheckDnsInput): ResolvedDns {
   const problems = [domainProblem(input.domain, 'with --ip'), ...input.ips.map(ipProblem), ...input.selectors.map(selectorProblem)].filter((problem): problem is string => Boolean(problem));
   for (const check of input.skip) {
     if (!(checkNames as readonly string[]).includes(check)) problems.push(`unknown check "${check}" for --skip (expected one of: ${checkNames.join(', ')})`);
@@ -46,13 +46,13 @@ function subjectOf(check: CheckResult): string {
   return [check.check, check.selector ?? check.ip].filter(Boolean).join(' ');
 }
 
-export function exitCodeOf(checks: CheckResult[]): number {
+function exitCodeOf(checks: CheckResult[]): number {
   if (checks.some((check) => check.status === 'fail')) return 1;
   if (checks.some((check) => check.status === 'error')) return 3;
   return 0;
 }
 
-export async function checkDns(dns: Resolver, resolved: Extract<ResolvedDns, { ok: true }>, options: { json: boolean; write: (line: string) => void }): Promise<number> {
+async function checkDns(dns: Resolver, resolved: Extract<ResolvedDns, { ok: true }>, options: { json: boolean; write: (line: string) => void }): Promise<number> {
   const checks = await checkDomain(resolved.target, { dns, ...(resolved.extraCa ? { extraCa: resolved.extraCa } : {}) });
   const counts = Object.fromEntries((['pass', 'warn', 'fail', 'error'] as const).map((level) => [level, checks.filter((check) => check.status === level).length])) as Record<Level, number>;
   if (options.json) {

@@ -29,7 +29,7 @@ export interface ControlArguments {
 export type ResolvedControl = { ok: true; request: ControlRequest; expiresAt: number | undefined } | { ok: false; problems: string[] };
 
 /** The arguments as a control request: every problem at once (nothing is stored when there is one). */
-export function resolveControlArguments(args: ControlArguments, now: number): ResolvedControl {
+function resolveControlArguments(args: ControlArguments, now: number): ResolvedControl {
   const problems: string[] = [];
   const scope: Record<string, string> = {};
   for (const pair of args.pairs) {
@@ -68,13 +68,13 @@ export function resolveControlArguments(args: ControlArguments, now: number): Re
 }
 
 /** Why a resume's reason cannot be stored; undefined when it can. */
-export function resumeReasonProblem(reason: string): string | undefined {
+function resumeReasonProblem(reason: string): string | undefined {
   const parsed = reasonText.safeParse(reason, { error: errorMap });
   return parsed.success ? undefined : `--reason: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`;
 }
 
 /** Every control (active only, unless `all`), newest first, read a page at a time: no limit on how many. */
-export function* allControls(db: Database, options: { all: boolean }): Generator<ControlRow> {
+function* allControls(db: Database, options: { all: boolean }): Generator<ControlRow> {
   let after: ReturnType<typeof controlPageKey> | undefined;
   for (;;) {
     const page = listControls(db, { ...(options.all ? {} : { active: true }), limit: 500, after });
@@ -85,7 +85,7 @@ export function* allControls(db: Database, options: { all: boolean }): Generator
 }
 
 /** One row of `control list`: stored text escaped, so a reason cannot move the terminal's cursor or fake a row. */
-export function controlRow(control: ControlRow, db: Database): string[] {
+function controlRow(control: ControlRow, db: Database): string[] {
   const held = heldCount(db, control.id);
   const ends =
     control.liftedAt !== undefined
@@ -108,7 +108,7 @@ export function controlRow(control: ControlRow, db: Database): string[] {
   ].map(escapeControls);
 }
 
-export const controlListHeader = ['ID', 'ACTION', 'SCOPE', 'RATE', 'SOURCE', 'CREATED', 'ENDS', 'HELD/RELEASED', 'REASON'];
+const controlListHeader = ['ID', 'ACTION', 'SCOPE', 'RATE', 'SOURCE', 'CREATED', 'ENDS', 'HELD/RELEASED', 'REASON'];
 
 /** A stored time past what Date can show (written before times had a range) prints as the latest it can. */
 function safeIso(ms: number): string {

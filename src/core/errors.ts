@@ -1,7 +1,7 @@
 /**
  * The one error class of the application. Every expected failure carries an
  * UPPER_SNAKE code from this list, which declares beside each code the HTTP
- * status the API answers it with and what it means (the README's table is made
+ * status the API answers it with and what it means (the table in docs/reference.md is made
  * from it); the CLI prints the message, and runner/ records the code with the run.
  */
 export const errorCodes = {

@@ -22,7 +22,7 @@ function base64Pieces(value: string): string[] {
 }
 
 /** How a value may appear in text: as is, JSON-escaped, URL-encoded (%20 or +), and inside base64 (HTTP Basic's user:password). */
-export function formsOf(value: string): string[] {
+function formsOf(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   const uri = encodeURIComponent(value);
   const forms = new Set([value, json, json.replaceAll('/', '\\/'), uri, uri.replaceAll('%20', '+'), new URLSearchParams([['', value]]).toString().slice(1), ...base64Pieces(value)]);
@@ -55,7 +55,7 @@ const credentialHeaders = /((?:proxy-)?authorization|x-[a-z0-9-]*(?:token|key|se
 const bearer = /\b(Bearer|Basic)\s+(?=[A-Za-z]*(?:[0-9+/=_~-]|\.[A-Za-z0-9]))[A-Za-z0-9._~+/=-]{8,}/g;
 
 /** Credentials that look like credentials (known or not) replaced by "[redacted]": header lines and query parameters. */
-export function redactCredentials(text: string): string {
+function redactCredentials(text: string): string {
   return text.replace(credentialHeaders, `$1$2${redacted}`).replace(bearer, `$1 ${redacted}`).replace(credentialParams, `$1${redacted}`);
 }
 
@@ -68,7 +68,7 @@ const spacing = /[\t\n\v\f\r\u0085\u2028\u2029]+/g;
 const window = 65_536;
 
 /** The bound of an excerpt of peer text, in characters. */
-export const excerptLength = 300;
+const excerptLength = 300;
 
 /**
  * What Mailscope keeps of text a peer sent (an error body, an SMTP reply, a

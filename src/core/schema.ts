@@ -15,12 +15,12 @@ const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 
 const durationPattern = /^(\d{1,15})(ms|s|m|h|d)$/;
 
 /** The longest duration anything takes: ten years. Longer is a typo, and times past it overflow. */
-export const longestDurationMs = 3_650 * durationUnits.d;
+const longestDurationMs = 3_650 * durationUnits.d;
 /**
  * The longest a timer can wait (setTimeout's limit, about 24.8 days): a config
  * duration that becomes a timer or a request timeout is at most this.
  */
-export const longestTimerMs = 2_147_483_647;
+const longestTimerMs = 2_147_483_647;
 
 /** "500ms", "30s", "5m", "1h", "7d" → milliseconds; undefined when not a duration (or longer than ten years). */
 export function parseDuration(text: string): number | undefined {
@@ -98,7 +98,7 @@ export interface HostPort {
 }
 
 /** "host:port", "192.0.2.1:25" or "[2001:db8::1]:25" → { host, port }; undefined when malformed. */
-export function parseHostPort(text: string, options: { allowPortZero?: boolean } = {}): HostPort | undefined {
+function parseHostPort(text: string, options: { allowPortZero?: boolean } = {}): HostPort | undefined {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
   if (!match) return undefined;
   const host = match[1] ?? match[2] ?? '';
@@ -199,7 +199,7 @@ export const readableFile = z
   });
 
 /** How far ahead an expiry (of a control, a silence) may be: a year. */
-export const longestExpiryMs = 366 * durationUnits.d;
+const longestExpiryMs = 366 * durationUnits.d;
 
 /**
  * A time ahead, as a request body or a CLI option says it: an ISO 8601 time, or a duration from now

@@ -52,7 +52,7 @@ function urlParts(value: string): string[] {
  * from text received from peers and from every log line. A URL adds the parts
  * that carry its token; "Bearer <token>" (a header value) adds the token too.
  */
-export function neverEmit(value: string): void {
+function neverEmit(value: string): void {
   add(value);
   add(/^\S+\s+(\S+)$/.exec(value.trim())?.[1]);
   for (const part of urlParts(value)) add(part);

@@ -15,7 +15,7 @@ const controlPattern = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202
 export const controlCharacters = new RegExp(controlPattern.source, 'gu');
 
 /** The first control character in the text: its code point (U+001B) and position; undefined when there is none. */
-export function controlCharacterIn(text: string): { codePoint: string; index: number } | undefined {
+function controlCharacterIn(text: string): { codePoint: string; index: number } | undefined {
   const match = controlPattern.exec(text);
   if (!match) return undefined;
   return { codePoint: `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`, index: match.index };

@@ -21,7 +21,7 @@ import type { ApiServices } from './services.ts';
 const docsPrefix = '/docs';
 
 /** Request bodies are small JSON documents (a control, a silence): 64 KiB is plenty. */
-export const maxBodyBytes = 64 * 1024;
+const maxBodyBytes = 64 * 1024;
 
 /** The hook of a route that takes no query parameters: any is an unknown key. */
 async function refuseQuery(request: FastifyRequest): Promise<void> {

@@ -97,7 +97,7 @@ export const filterParam = idText;
 // ── pages ──────────────────────────────────────────────────────────────────────
 
 /** The cursor of the next page, as the API hands it out: opaque, base64url of the last row's key. */
-export function encodeCursor(key: PageKey): string {
+function encodeCursor(key: PageKey): string {
   return Buffer.from(JSON.stringify([key.time, key.id])).toString('base64url');
 }
 

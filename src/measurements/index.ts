@@ -21,10 +21,6 @@ export const measurements = composeSeriesRegistry(selfMeasurements, probes);
 
 export type MeasurementName = keyof typeof measurements & string;
 
-export function isMeasurementName(name: string): name is MeasurementName {
-  return Object.hasOwn(measurements, name);
-}
-
 export function measurementSpec(name: string): MeasurementSpec | undefined {
   return specIn(measurements, name);
 }

@@ -22,7 +22,7 @@ const configSchema = NotifierBase.extend({
 }).strict();
 
 /** The plain-text mail: the headline, what fired, the labels, what to do, the links. */
-export function emailText(notification: AlertNotification): string {
+function emailText(notification: AlertNotification): string {
   const { alert } = notification;
   const lines = [
     headline(notification),

@@ -4,7 +4,7 @@ import { slack } from './slack.ts';
 import { webhook } from './webhook.ts';
 import type { NotifierKind } from './define.ts';
 
-/** The registry: one line per notifier kind. The config union and the README's table derive from it. */
+/** The registry: one line per notifier kind. The config union and the reference's table (docs/reference.md) derive from it. */
 export const notifiers = [slack, webhook, email] as const;
 
 type AnyNotifier = (typeof notifiers)[number];

@@ -5,12 +5,11 @@ import { postfixPolicy } from './postfix-policy.ts';
 import { webhook } from './webhook.ts';
 import type { PlatformKind } from './define.ts';
 
-/** The registry: one line per platform kind. The config union and the README's table derive from it. */
+/** The registry: one line per platform kind. The config union and the reference's table (docs/reference.md) derive from it. */
 export const platforms = [postfixPolicy, kumomta, webhook, listmonk] as const;
 
 type AnyPlatform = (typeof platforms)[number];
 export type PlatformConfig = z.output<AnyPlatform['configSchema']>;
-export type PlatformKindName = AnyPlatform['kind'];
 
 const [first, ...rest] = platforms.map((platform) => platform.configSchema);
 /** One platform definition, whatever its kind: a discriminated union on `kind`. */

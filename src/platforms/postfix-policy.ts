@@ -274,7 +274,7 @@ export async function queueOf(release: ReleaseConfig, options: RunOptions = {}):
 }
 
 /** Postfix queue ids: short (hex) or long (enable_long_queue_ids); anything else never reaches postsuper. */
-export const queueIdPattern = /^[0-9A-Za-z]{6,32}$/;
+const queueIdPattern = /^[0-9A-Za-z]{6,32}$/;
 
 /** `postsuper -H -`: release these messages from the hold queue (ids on stdin). */
 export async function releaseFromHold(release: ReleaseConfig, ids: readonly string[], options: RunOptions = {}): Promise<void> {

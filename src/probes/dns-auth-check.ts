@@ -57,7 +57,7 @@ export function statusOf(findings: Finding[]): Level {
   return worstLevel(findings.map((finding) => finding.level));
 }
 
-export function digestOf(record: string): string {
+function digestOf(record: string): string {
   return createHash('sha256').update(record).digest('hex').slice(0, 16);
 }
 
@@ -134,7 +134,7 @@ export function txtText(record: DnsRecord): string {
 }
 
 /** One record as a zone-file line, for people and for the digest. */
-export function recordLine(record: DnsRecord): string {
+function recordLine(record: DnsRecord): string {
   const { data } = record;
   let value: string;
   if (record.type === 'TXT') value = JSON.stringify(txtText(record));
@@ -184,7 +184,7 @@ function quoted(text: string): string {
  * The address, when the text is an IP address where a domain belongs: IPv6 bare
  * or in brackets, IPv4 in any form a host name takes (127.1 is 127.0.0.1).
  */
-export function ipAddressIn(text: string): string | undefined {
+function ipAddressIn(text: string): string | undefined {
   const bare = text.trim().replace(/^\[(.*)\]$/, '$1');
   if (bare.includes(':')) return ipaddr.IPv6.isValid(bare) ? ipaddr.parse(bare).toString() : undefined;
   const ascii = domainToASCII(bare.replace(/\.$/, ''));

@@ -5,8 +5,8 @@
 import { getPublicKey } from 'mailauth/lib/tools.js';
 import { dnsErrorFinding, lookup, result, sortedLines, tagList, txtText, type CheckContext, type CheckResult, type Finding } from './dns-auth-check.ts';
 
-export const rsaMinimumBits = 1024;
-export const rsaRecommendedBits = 2048;
+const rsaMinimumBits = 1024;
+const rsaRecommendedBits = 2048;
 
 export async function checkDkim(ctx: CheckContext, domain: string, selector: string): Promise<CheckResult> {
   const subject = { check: 'dkim' as const, domain, selector };

@@ -28,7 +28,7 @@ import {
 import { dnsErrorFinding, lookup, plural, result, sortedLines, txtText, type CheckContext, type CheckResult, type Finding } from './dns-auth-check.ts';
 
 /** The organizational domain by the Public Suffix List; the domain itself when it has none. */
-export function organizationalDomain(domain: string): string {
+function organizationalDomain(domain: string): string {
   return getDomain(domain, { allowPrivateDomains: false }) ?? domain;
 }
 

@@ -87,7 +87,7 @@ export async function checkAddress(ctx: CheckContext, domain: string): Promise<C
 }
 
 /** in-addr.arpa / ip6.arpa name of an address. */
-export function reverseName(ip: string): string {
+function reverseName(ip: string): string {
   const address = ipaddr.parse(ip);
   if (address.kind() === 'ipv4') return `${address.toByteArray().reverse().join('.')}.in-addr.arpa`;
   const nibbles = address.toByteArray().flatMap((byte) => [byte >> 4, byte & 15]);

@@ -18,10 +18,10 @@ import {
   type Finding,
 } from './dns-auth-check.ts';
 
-export const lookupLimit = 10;
-export const voidLimit = 2;
+const lookupLimit = 10;
+const voidLimit = 2;
 /** MX hosts whose addresses one "mx" term may look up (RFC 7208 4.6.4); past them, permerror. */
-export const mxHostLimit = 10;
+const mxHostLimit = 10;
 /** How far lookups are counted past the limit, to say how far over a record is. */
 const countingLimit = 40;
 /** An address no SPF record should authorize (RFC 5737 TEST-NET-1): evaluating it walks every term. */
@@ -31,7 +31,7 @@ const mechanisms = new Set(['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'e
 /** Text from DNS put in a message: control characters escaped, cut to a bound. */
 const shown = (text: string, max = 120) => shownText(text, max);
 
-export function isSpfRecord(text: string): boolean {
+function isSpfRecord(text: string): boolean {
   return /^v=spf1(\s|$)/i.test(text);
 }
 

@@ -30,7 +30,7 @@ function refineEach(check: (text: string) => string | undefined) {
   });
 }
 
-export const sendingDomain = z
+const sendingDomain = z
   .object({
     domain: refineEach(domainProblem)
       .transform((text) => normalizeDomain(text)!)
@@ -70,7 +70,7 @@ export async function checkDomain(target: SendingDomain, ctx: CheckContext): Pro
   return Promise.all(jobs);
 }
 
-export function checkObservation(check: CheckResult, time: Date): Observation {
+function checkObservation(check: CheckResult, time: Date): Observation {
   const tags: Record<string, string> = { domain: check.domain, check: check.check };
   if (check.selector) tags.selector = check.selector;
   if (check.ip) tags.ip = check.ip;
@@ -87,7 +87,7 @@ export function checkObservation(check: CheckResult, time: Date): Observation {
   return { measurement: 'dns_auth', tags, fields, time };
 }
 
-export function domainObservation(domain: string, checks: CheckResult[], time: Date): Observation {
+function domainObservation(domain: string, checks: CheckResult[], time: Date): Observation {
   const count = (status: CheckResult['status']) => checks.filter((check) => check.status === status).length;
   const status = worstLevel(checks.map((check) => check.status));
   return {

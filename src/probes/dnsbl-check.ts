@@ -45,7 +45,7 @@ function testPointPrefix(list: ListSpec, point: string): string {
 }
 
 /** RFC 5782: the listed test point must be listed, the other must not. */
-export async function checkHealth(dns: Resolver, list: ListSpec, signal?: AbortSignal): Promise<ListHealth> {
+async function checkHealth(dns: Resolver, list: ListSpec, signal?: AbortSignal): Promise<ListHealth> {
   const started = performance.now();
   if (!list.testPoints) return { list, healthy: true, reason: 'the list documents no test points', ms: 0 };
   const { listed, unlisted } = list.testPoints;

@@ -34,7 +34,6 @@ export function probeKindsOf<P extends readonly SomeProbeKind[]>(kinds: P) {
 }
 
 type AnyProbe = (typeof probes)[number];
-export type ProbeKindName = AnyProbe['kind'];
 export type ProbeDefinition = z.output<AnyProbe['configSchema']>;
 
 export const { probeKindNames, probeDefinitionSchema, findProbeKind } = probeKindsOf(probes);

@@ -147,7 +147,7 @@ const configSchema = ProbeBase.extend({
 type PlacementConfig = z.output<typeof configSchema>;
 type MailboxConfig = z.output<typeof mailbox>;
 
-export const tokenHeader = 'X-Mailscope-Token';
+const tokenHeader = 'X-Mailscope-Token';
 
 function credentialOf(auth: MailboxConfig['auth']): Credential {
   if (auth.password) return { password: auth.password.reveal() };

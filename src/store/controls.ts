@@ -239,11 +239,6 @@ export function pushesOf(db: Database, controlId: string): PushRow[] {
   return (db.statement('SELECT * FROM control_pushes WHERE control_id = ? ORDER BY id').all(controlId) as Record<string, unknown>[]).map(toPush);
 }
 
-export function getPush(db: Database, id: number): PushRow | undefined {
-  const row = db.statement('SELECT * FROM control_pushes WHERE id = ?').get(id) as Record<string, unknown> | undefined;
-  return row ? toPush(row) : undefined;
-}
-
 // ── held messages ──────────────────────────────────────────────────────────────
 
 export interface HeldMessage {

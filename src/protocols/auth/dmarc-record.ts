@@ -13,12 +13,12 @@
 import { domainToASCII } from 'node:url';
 
 /** Every registered tag: RFC 7489's, plus RFC 9989's np, psd and t. RFC 9989 removed pct, rf and ri. */
-export const dmarcTagNames = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'pct', 'fo', 'rf', 'ri', 'rua', 'ruf', 'psd', 't'] as const;
+const dmarcTagNames = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'pct', 'fo', 'rf', 'ri', 'rua', 'ruf', 'psd', 't'] as const;
 export type DmarcTagName = (typeof dmarcTagNames)[number];
 
 const registered = new Set<string>(dmarcTagNames);
 
-export const dmarcPolicies = ['none', 'quarantine', 'reject'] as const;
+const dmarcPolicies = ['none', 'quarantine', 'reject'] as const;
 export type DmarcPolicy = (typeof dmarcPolicies)[number];
 
 /**

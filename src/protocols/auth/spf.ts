@@ -15,7 +15,7 @@ import { spf } from 'mailauth/lib/spf/index.js';
 import type { Resolver } from '../dns/types.ts';
 import { mailauthResolver, type DnsFailure } from './resolver.ts';
 
-export const spfResults = ['pass', 'fail', 'softfail', 'neutral', 'none', 'permerror', 'temperror'] as const;
+const spfResults = ['pass', 'fail', 'softfail', 'neutral', 'none', 'permerror', 'temperror'] as const;
 export type SpfResult = (typeof spfResults)[number];
 
 export interface SpfQuestion {

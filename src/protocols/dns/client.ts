@@ -27,7 +27,7 @@ export interface DnsClientOptions {
   now?: () => number;
 }
 
-export const dnsClientDefaults = {
+const dnsClientDefaults = {
   timeoutMs: 2_000,
   attempts: 3,
   rateLimit: 0,
@@ -45,7 +45,7 @@ const queryableName = /^(?=.{1,253}$)(?:[^.\\]{1,63}\.)*[^.\\]{1,63}$/;
 const whitespaceButSpace = /[^\S ]/;
 
 /** A DNS name as a query may carry it (without its trailing dot): labels of 1–63 characters, 253 in all. */
-export function isQueryableName(name: string): boolean {
+function isQueryableName(name: string): boolean {
   return queryableName.test(name) && !whitespaceButSpace.test(name);
 }
 

@@ -3,7 +3,7 @@ import type { DnsRecord, RecordData, RecordType } from './types.ts';
 import { normalizeName } from './types.ts';
 
 /** Advertised EDNS0 UDP payload size: the DNS flag day 2020 value, safe from fragmentation. */
-export const ednsPayloadSize = 1232;
+const ednsPayloadSize = 1232;
 
 export function encodeQuery(id: number, name: string, type: RecordType, edns: boolean): Buffer {
   return packet.encode({

@@ -58,8 +58,6 @@ export type DnsOutcome =
   | (OutcomeBase & { status: 'nodata'; ttl: number; via: 'udp' | 'tcp' })
   | (OutcomeBase & { status: 'error'; code: DnsErrorCode; message: string });
 
-export type DnsAnswer = Extract<DnsOutcome, { status: 'answer' }>;
-
 /** What probes and protocol glue need of a DNS client: one question, one outcome. */
 export interface Resolver {
   query(name: string, type: RecordType, options?: { signal?: AbortSignal }): Promise<DnsOutcome>;

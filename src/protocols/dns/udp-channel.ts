@@ -54,7 +54,7 @@ export interface ChannelOptions {
 }
 
 /** Never resend sooner than this, whatever the round trips look like. */
-export const minResendMs = 50;
+const minResendMs = 50;
 
 /**
  * One UDP socket to one server: many queries in flight, each with an id unique

@@ -5,7 +5,7 @@
  */
 import { ImapFlow, type ListResponse, type SearchObject } from 'imapflow';
 
-export const imapErrorCodes = ['IMAP_AUTH_FAILED', 'IMAP_UNREACHABLE', 'IMAP_TLS_FAILED', 'IMAP_ERROR'] as const;
+const imapErrorCodes = ['IMAP_AUTH_FAILED', 'IMAP_UNREACHABLE', 'IMAP_TLS_FAILED', 'IMAP_ERROR'] as const;
 export type ImapErrorCode = (typeof imapErrorCodes)[number];
 
 export class ImapFailure extends Error {
@@ -93,7 +93,7 @@ export interface FolderMap {
   noJunk?: string;
 }
 
-export const junkNames = ['Junk', 'Spam', 'Junk Email', 'Junk E-mail', 'Bulk', 'Bulk Mail'];
+const junkNames = ['Junk', 'Spam', 'Junk Email', 'Junk E-mail', 'Bulk', 'Bulk Mail'];
 export const gmailCategories = ['promotions', 'social', 'updates', 'forums'];
 const categoryNames = ['Promotions', 'Social', 'Updates', 'Forums'];
 
