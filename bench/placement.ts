@@ -31,7 +31,9 @@ const providers = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 async function placementRun(pollInterval: string): Promise<void> {
   const seeds: Record<string, { address: string; auth: { password: string } }[]> = {};
-  benchMailboxes.forEach((address, i) => (seeds[providers[i % providers.length]!] ??= []).push({ address, auth: { password: labPassword } }));
+  benchMailboxes.forEach((address, i) => {
+    (seeds[providers[i % providers.length]!] ??= []).push({ address, auth: { password: labPassword } });
+  });
   const config = placement.configSchema.parse({
     id: 'bench',
     kind: 'placement',

@@ -60,7 +60,6 @@ export class ScopeIndex<T extends { id: string | number; scope: Scope }> {
     const order = previous ? previous.order : this.#nextOrder++;
     if (previous) this.remove(item.id);
     const checks: Check[] = [];
-    let indexKey: ScopeKey | undefined;
     for (const key of scopeKeyNames) {
       const value = item.scope[key];
       if (value === undefined) continue;
@@ -69,7 +68,6 @@ export class ScopeIndex<T extends { id: string | number; scope: Scope }> {
         checks.push({ key: 'ip', range: [address, bits] });
       } else {
         checks.push({ key, value });
-        indexKey ??= key;
       }
     }
     const compiled: Compiled<T> = { item, order, checks };

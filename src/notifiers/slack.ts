@@ -8,7 +8,7 @@ const configSchema = NotifierBase.extend({
 }).strict();
 
 /** Slack's mrkdwn needs &, < and > escaped; everything else is literal. */
-const escape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+const mrkdwn = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 const when = (iso: string | undefined) => (iso ? `<!date^${Math.floor(Date.parse(iso) / 1000)}^{date_short_pretty} {time}|${iso}>` : '');
 
@@ -19,31 +19,31 @@ export function slackPayload(notification: AlertNotification): Record<string, un
   const { alert } = notification;
   const title = notification.event === 'firing' ? 'Firing' : notification.event === 'resolved' ? 'Resolved' : 'Still firing';
   const fields = [
-    `*Rule*\n${escape(alert.rule)}`,
+    `*Rule*\n${mrkdwn(alert.rule)}`,
     `*Severity*\n${alert.severity}`,
-    `*Condition*\n\`${escape(alert.condition)}\``,
-    ...(alert.value !== undefined ? [`*Value*\n${escape(String(alert.value))}${alert.threshold !== undefined ? ` (threshold ${escape(String(alert.threshold))})` : ''}`] : []),
+    `*Condition*\n\`${mrkdwn(alert.condition)}\``,
+    ...(alert.value !== undefined ? [`*Value*\n${mrkdwn(String(alert.value))}${alert.threshold !== undefined ? ` (threshold ${mrkdwn(String(alert.threshold))})` : ''}`] : []),
     ...(alert.since ? [`*Since*\n${when(alert.since)}`] : []),
     ...(alert.resolvedAt && notification.event === 'resolved' ? [`*Resolved*\n${when(alert.resolvedAt)}`] : []),
-    ...Object.entries(alert.labels).map(([name, value]) => `*${escape(name)}*\n${escape(value)}`),
+    ...Object.entries(alert.labels).map(([name, value]) => `*${mrkdwn(name)}*\n${mrkdwn(value)}`),
   ].slice(0, 10);
   const details = Object.entries(detailLabels)
     .filter(([key]) => alert.details[key] !== undefined)
     .map(([key, label]) => {
       const value = alert.details[key]!;
-      const shown = key === 'delist_url' ? `<${value}|${escape(value)}>` : key.endsWith('record') ? `\`\`\`${escape(clip(value, 1_500))}\`\`\`` : escape(clip(value, 1_500));
+      const shown = key === 'delist_url' ? `<${value}|${mrkdwn(value)}>` : key.endsWith('record') ? `\`\`\`${mrkdwn(clip(value, 1_500))}\`\`\`` : mrkdwn(clip(value, 1_500));
       return `*${label}:* ${shown}`;
     });
   const links = [
     ...(notification.links.alert ? [`<${notification.links.alert}|Alert ${alert.id}>`] : [`Alert ${alert.id}`]),
     ...(notification.links.dashboard ? [`<${notification.links.dashboard}|Dashboard>`] : []),
-    ...(alert.acknowledgedBy ? [`acknowledged by ${escape(alert.acknowledgedBy)}`] : []),
+    ...(alert.acknowledgedBy ? [`acknowledged by ${mrkdwn(alert.acknowledgedBy)}`] : []),
   ];
   return {
     text: headline(notification),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: clip(`${title}: ${alert.summary}`, 150), emoji: true } },
-      { type: 'section', text: { type: 'mrkdwn', text: `${icons[notification.event]} *${escape(alert.summary)}*${alert.description ? `\n${escape(alert.description)}` : ''}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `${icons[notification.event]} *${mrkdwn(alert.summary)}*${alert.description ? `\n${mrkdwn(alert.description)}` : ''}` } },
       { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
       ...(details.length > 0 ? [{ type: 'section', text: { type: 'mrkdwn', text: clip(details.join('\n'), 3_000) } }] : []),
       { type: 'context', elements: [{ type: 'mrkdwn', text: links.join(' · ') }] },

@@ -55,7 +55,7 @@ export async function checkDkim(ctx: CheckContext, domain: string, selector: str
       details: { dkim_revoked: true },
     });
   }
-  let key;
+  let key: Awaited<ReturnType<typeof getPublicKey>>;
   try {
     // The record already fetched, handed to mailauth's key reader; minimum 1 bit so it reports the size instead of refusing.
     key = await getPublicKey('DKIM', name, 1, async () => [[text]]);

@@ -100,7 +100,7 @@ export async function checkMtaSts(ctx: CheckContext, domain: string): Promise<Ch
   const fetched = await fetchPolicy(ctx, domain);
   if ('finding' in fetched) return result(subject, { findings: [fetched.finding], lines: txt.lines, summary: '' });
   const lines = [...txt.lines, ...fetched.text.split(/\r?\n/).filter((line) => line.trim()).map((line) => `mta-sts.${domain} POLICY ${JSON.stringify(line.trim())}`)];
-  let policy;
+  let policy: ReturnType<typeof parsePolicy>;
   try {
     policy = parsePolicy(fetched.text);
   } catch (error) {

@@ -12,6 +12,7 @@ import type { ProbeKind, ProbeLoadContext } from './define.ts';
 export const probes = [tcp, http, blacklist, dnsAuth, placement, outbox] as const;
 
 /** Any kind, whatever its schema and measurements. */
+// biome-ignore lint/suspicious/noExplicitAny: a kind's own schema and measurements types are checked in its file; the list holds any of them
 type SomeProbeKind = ProbeKind<string, any, any>;
 
 /**

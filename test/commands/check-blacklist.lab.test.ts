@@ -20,7 +20,7 @@ describe('mailscope check blacklist', () => {
     expect(result.code).toBe(1);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^TARGET\s+LIST\s+STATUS\s+DETAIL$/);
-    expect(lines[1]).toMatch(/^127\.0\.0\.11\s+lab-zen\s+LISTED\s+127\.0\.0\.2,127\.0\.0\.4 lab SBL: spam source; lab XBL: exploited host  ".*"  delist: https:\/\/dnsbl\.test\/delist$/);
+    expect(lines[1]).toMatch(/^127\.0\.0\.11\s+lab-zen\s+LISTED\s+127\.0\.0\.2,127\.0\.0\.4 lab SBL: spam source; lab XBL: exploited host {2}".*" {2}delist: https:\/\/dnsbl\.test\/delist$/);
     expect(lines[2]).toMatch(/^127\.0\.0\.10\s+lab-zen\s+not listed$/);
     expect(lines[3]).toMatch(/^phish\.test\s+lab-dbl\s+LISTED\s+127\.0\.1\.4 lab DBL: phishing domain/);
     expect(lines.at(-1)).toBe('3 checks: 2 listed, 0 errors, 1 not listed');

@@ -37,7 +37,7 @@ describe('mailscope check dns', () => {
     ['127.1', '"127.1" is an IP address, not a domain: give the sending domain, and the IP with --ip'],
     ['exa\u001b[2Jmple.com', '"exa\\u001b[2Jmple.com" is not a domain name: it contains a control character'],
     [`${'a'.repeat(64)}.example.com`, `"${'a'.repeat(64)}.example.com" is not a domain name: a label of 64 characters, more than the 63 a DNS label may have`],
-    [`${'a'.repeat(60)}.`.repeat(5) + 'com', `"${'a'.repeat(60)}.${'a'.repeat(16)}..." is not a domain name: 308 characters, more than the 253 a domain name may have`],
+    [`${`${'a'.repeat(60)}.`.repeat(5)}com`, `"${'a'.repeat(60)}.${'a'.repeat(16)}..." is not a domain name: 308 characters, more than the 253 a domain name may have`],
     ['example.123', '"example.123" is not a domain name (expected something like example.com)'],
   ])('refuses %j as the domain, exit 2, and sends no query', async (domain, message) => {
     const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configLimits, loadConfig } from '../../src/config/load.ts';
-import { MailscopeError } from '../../src/core/errors.ts';
+import type { MailscopeError } from '../../src/core/errors.ts';
 import { Secret } from '../../src/core/secret.ts';
 import { tempDir } from '../helpers/temp.ts';
 

@@ -220,7 +220,11 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
     const controls = new ControlService({ db, clock, log: captureLog().log, settings: { failMode: 'open', providers: new Map() } });
     const rule = RuleSchema.parse({ id: 'ip-listed', condition: 'blacklist.listed == true', action: { control: 'pause', scope: { ip: '{target}' } } });
     const actions = controlActions(controls);
-    const failing = { ...actions, fired: (...args: Parameters<typeof actions.fired>) => (actions.fired(...args), assert.fail('the platform fell over')) };
+    const failing = { ...actions, fired: (...args: Parameters<typeof actions.fired>) => {
+        actions.fired(...args);
+        return assert.fail('the platform fell over');
+      },
+    };
     const engine = new AlertEngine({ db, rules: [rule], clock, log: captureLog().log, settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } }, actions: failing });
     db.transaction(() => engine.evaluate([listed('192.0.2.7', 'zen', true, clock.now())]));
     expect(listControls(db, { limit: 10 })).toEqual([]);

@@ -81,7 +81,12 @@ describe('peerExcerpt: what is kept of text a peer sent', () => {
 describe('the logger: no line leaves with a configured secret', () => {
   it('any field, nested or in the message, error or not; the line stays JSON; other lines pass unchanged', () => {
     const chunks: string[] = [];
-    const log = createLogger({ level: 'trace', destination: new Writable({ write: (chunk: Buffer, _encoding, callback) => (chunks.push(chunk.toString()), callback()) }) });
+    const log = createLogger({ level: 'trace', destination: new Writable({ write: (chunk: Buffer, _encoding, callback) => {
+          chunks.push(chunk.toString());
+          callback();
+        },
+      }),
+    });
     log.warn({ reason: `HTTP 500: ${header.reveal()}`, nested: { deep: [`x ${webhookUrl.reveal()}`] } }, 'delivery failed');
     log.error({ err: new Error(`refused ${token.reveal()}`) }, 'crashed');
     log.info(`said ${encodeURIComponent(password.reveal())}`);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { errorMap } from '../../src/core/zod-messages.ts';
-import { DeliveryError, type ControlSnapshot, type PushContext } from '../../src/platforms/define.ts';
+import type { ControlSnapshot, PushContext } from '../../src/platforms/define.ts';
 import { kumomta, suspendRequest } from '../../src/platforms/kumomta.ts';
 import { closedPort, httpServer } from '../helpers/servers.ts';
 import { controlSnapshot, pushFailure } from '../helpers/platforms.ts';

@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { errorMap } from '../../src/core/zod-messages.ts';
-import { DeliveryError, type ControlSnapshot, type PushContext } from '../../src/platforms/define.ts';
+import type { ControlSnapshot, PushContext } from '../../src/platforms/define.ts';
 import { listmonk } from '../../src/platforms/listmonk.ts';
 import { closedPort, httpServer } from '../helpers/servers.ts';
 import { controlSnapshot, pushFailure } from '../helpers/platforms.ts';

@@ -19,10 +19,10 @@ const OutboxStatus = z.object({
 const Quarantined = z.object({ id: z.int(), line: z.string(), createdAt: z.string(), quarantinedAt: z.string(), reason: z.string() });
 
 function prometheusText(metrics: { name: string; type: 'gauge' | 'counter'; help: string; value: number; labels?: Record<string, string> }[]): string {
-  const escape = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+  const escapeLabel = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
   return `${metrics
     .map(({ name, type, help, value, labels }) => {
-      const labelText = labels ? `{${Object.entries(labels).map(([key, label]) => `${key}="${escape(label)}"`).join(',')}}` : '';
+      const labelText = labels ? `{${Object.entries(labels).map(([key, label]) => `${key}="${escapeLabel(label)}"`).join(',')}}` : '';
       return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labelText} ${value}`;
     })
     .join('\n')}\n`;

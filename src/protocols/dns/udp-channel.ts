@@ -98,8 +98,14 @@ export class UdpChannel {
 
   /** One attempt: send the query; `resolve` gets its answer, or what became of it at its deadline. */
   attempt(name: string, type: RecordType, edns: boolean, signal: AbortSignal | undefined, resolve: (result: AttemptResult) => void): void {
-    if (this.#closed) return resolve({ kind: 'network', message: 'the DNS client is closed' });
-    if (signal?.aborted) return resolve({ kind: 'aborted' });
+    if (this.#closed) {
+      resolve({ kind: 'network', message: 'the DNS client is closed' });
+      return;
+    }
+    if (signal?.aborted) {
+      resolve({ kind: 'aborted' });
+      return;
+    }
     this.#queue.push({ name, type, edns, signal, resolve });
     this.#pump();
   }

@@ -63,7 +63,7 @@ function resolverFor(zone: Map<string, Served[]>) {
       }
       if (found.length > 0 || query.type === 'CNAME') return { answers: [...answers, ...found] };
       const alias = entries.find((entry) => entry.type === 'CNAME');
-      if (!alias || alias.type !== 'CNAME') return { answers };
+      if (alias?.type !== 'CNAME') return { answers };
       visited.add(name);
       answers.push(toAnswer(name, alias));
       name = alias.value.toLowerCase().replace(/\.$/, '');
