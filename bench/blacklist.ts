@@ -209,11 +209,19 @@ async function main(): Promise<void> {
       gc?.();
       const baseline = process.memoryUsage().heapUsed;
       let peak = 0;
-      const measured = await ours(server.port, size, inFlight, () => {
-        gc?.();
-        peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
-      }, targets);
-      console.log(`  ${String(size).padStart(6)} pairs: ${mib(peak)} above the ${mib(baseline)} baseline; RSS ${mib(process.memoryUsage().rss)}  (${measured.qps.toFixed(0)} answers/s, wrong ${measured.wrong})`);
+      const measured = await ours(
+        server.port,
+        size,
+        inFlight,
+        () => {
+          gc?.();
+          peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+        },
+        targets,
+      );
+      console.log(
+        `  ${String(size).padStart(6)} pairs: ${mib(peak)} above the ${mib(baseline)} baseline; RSS ${mib(process.memoryUsage().rss)}  (${measured.qps.toFixed(0)} answers/s, wrong ${measured.wrong})`,
+      );
     }
     if (!gc) console.log('  (run with --expose-gc for heap figures after collection)');
     if (!correct) process.exitCode = 1;
@@ -224,4 +232,3 @@ async function main(): Promise<void> {
 }
 
 await main();
-

@@ -28,7 +28,15 @@ function measure(active: number): { createMs: number; reloadMs: number } {
   try {
     const service = new ControlService({ db, clock: systemClock, log: createLogger({ level: 'silent' }), settings: { failMode: 'open', providers: new Map() } });
     db.transaction(() => {
-      for (let i = 0; i < active; i++) service.createWithin({ action: i % 3 ? 'pause' : 'throttle', ...(i % 3 ? {} : { ratePerMinute: 100 + i }), scope: { campaign: `base-${i}`, ...(i % 2 ? { pool: `p${i % 7}` } : {}) }, reason: 'bench', source: 'token:ops', actor: 'ops' });
+      for (let i = 0; i < active; i++)
+        service.createWithin({
+          action: i % 3 ? 'pause' : 'throttle',
+          ...(i % 3 ? {} : { ratePerMinute: 100 + i }),
+          scope: { campaign: `base-${i}`, ...(i % 2 ? { pool: `p${i % 7}` } : {}) },
+          reason: 'bench',
+          source: 'token:ops',
+          actor: 'ops',
+        });
     });
     service.reload();
     const createMs: number[] = [];

@@ -98,7 +98,10 @@ try {
   }
   const best = (values: number[]) => Math.max(...values);
   const fmt = (value: number) => Math.round(value).toLocaleString('en');
-  for (const [name, result] of [['v2 (VictoriaMetrics)', v2], ['v1 (InfluxDB 1.6)', v1]] as const) {
+  for (const [name, result] of [
+    ['v2 (VictoriaMetrics)', v2],
+    ['v1 (InfluxDB 1.6)', v1],
+  ] as const) {
     const direct = best(result.direct);
     const flush = best(result.outbox.map((run) => run.flush));
     const total = best(result.outbox.map((run) => run.total));

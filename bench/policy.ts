@@ -87,7 +87,10 @@ async function serveMailscope(dir: string): Promise<void> {
   controls.start(config.instance.controls.interval);
   const app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, clock, controls }, { log, version: 'bench' });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const policy = await startPolicyServer({ listen: { host: '127.0.0.1', port: 0 }, ...policyAnswers(sendPolicyOf({ platformId: 'mta', controls, db, clock }), log.child({ component: 'postfix-policy', platform: 'mta' })) });
+  const policy = await startPolicyServer({
+    listen: { host: '127.0.0.1', port: 0 },
+    ...policyAnswers(sendPolicyOf({ platformId: 'mta', controls, db, clock }), log.child({ component: 'postfix-policy', platform: 'mta' })),
+  });
   const address = app.server.address();
   onMessages(async (message) => {
     if (message.type === 'cpu') return { type: 'cpu', micros: cpuMicros() };
@@ -401,7 +404,15 @@ async function httpRun(port: number, seconds: number, server: Child, sequence: r
 }
 
 /** Postfix's side: one connection per smtpd process, requests one after another on each. */
-async function postfixRun(port: number, seconds: number, server: Child, round: string, request: (q: number, instance: string) => string, check: (q: number, reply: string) => void, sequence: readonly number[]): Promise<RunResult> {
+async function postfixRun(
+  port: number,
+  seconds: number,
+  server: Child,
+  round: string,
+  request: (q: number, instance: string) => string,
+  check: (q: number, reply: string) => void,
+  sequence: readonly number[],
+): Promise<RunResult> {
   const sockets = await Promise.all(
     Array.from({ length: postfixConnections }, () => {
       const socket: Socket = connect(port, '127.0.0.1');
@@ -502,10 +513,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mailscope-bench-'));
   const children: Child[] = [];
   try {
-    writeFileSync(
-      join(dir, 'mailscope.yaml'),
-      ['dataDir: ./data', 'http: { listen: "127.0.0.1:0" }', 'tokens:', '  - { name: grafana, role: viewer, token: "${VIEWER_TOKEN}" }'].join('\n'),
-    );
+    writeFileSync(join(dir, 'mailscope.yaml'), ['dataDir: ./data', 'http: { listen: "127.0.0.1:0" }', 'tokens:', '  - { name: grafana, role: viewer, token: "${VIEWER_TOKEN}" }'].join('\n'));
     const config = loadConfig('mailscope.yaml', { cwd: dir, env: { VIEWER_TOKEN: viewerToken } });
 
     // 1,000 controls, made as a person or a rule would: through the service, one transaction each.
@@ -526,7 +534,10 @@ async function main(): Promise<void> {
       });
       if (!created) throw new Error(`control specs: the same ${spec.action} twice on ${JSON.stringify(spec.scope)}`);
       spec.id = control.id;
-      spec.describe = keyOrder.filter((key) => control.scope[key] !== undefined).map((key) => `${key}=${control.scope[key]}`).join(' ');
+      spec.describe = keyOrder
+        .filter((key) => control.scope[key] !== undefined)
+        .map((key) => `${key}=${control.scope[key]}`)
+        .join(' ');
       if (spec.scope.ip?.includes('/')) {
         const [network, bits] = spec.scope.ip.split('/') as [string, string];
         spec.cidr = new BlockList();
@@ -589,13 +600,19 @@ async function main(): Promise<void> {
           const action = pauses.length > 0 ? 'pause' : throttles.length > 0 ? 'throttle' : 'allow';
           tally[action]++;
           const rate = action === 'throttle' ? Math.min(...throttles.map((spec) => spec.rate!)) : undefined;
-          const ids = (list: { id?: string | undefined }[]) => list.map((entry) => entry.id).sort().join(',');
-          if (body.action !== action || body.rate !== rate) return mismatch(`GET ${path}: ${body.action}${body.rate !== undefined ? ` ${body.rate}/min` : ''}, expected ${action}${rate !== undefined ? ` ${rate}/min` : ''}`);
+          const ids = (list: { id?: string | undefined }[]) =>
+            list
+              .map((entry) => entry.id)
+              .sort()
+              .join(',');
+          if (body.action !== action || body.rate !== rate)
+            return mismatch(`GET ${path}: ${body.action}${body.rate !== undefined ? ` ${body.rate}/min` : ''}, expected ${action}${rate !== undefined ? ` ${rate}/min` : ''}`);
           if (ids(body.controls) !== ids(matched)) return mismatch(`GET ${path}: controls ${ids(body.controls)}, expected ${ids(matched)}`);
           // The answer lists at most 10 of the controls that might apply (pauses first) and counts them all.
           if (body.unsureCount !== unsure.length) return mismatch(`GET ${path}: unsureCount ${body.unsureCount}, expected ${unsure.length}`);
           const expectedUnsure = new Map(unsure.map(({ spec, missing }) => [spec.id, missing.join('+')]));
-          if (body.unsure.length !== Math.min(10, unsure.length) || body.unsure.some((entry) => expectedUnsure.get(entry.id) !== entry.missing.join('+'))) return mismatch(`GET ${path}: unsure differs from expected`);
+          if (body.unsure.length !== Math.min(10, unsure.length) || body.unsure.some((entry) => expectedUnsure.get(entry.id) !== entry.missing.join('+')))
+            return mismatch(`GET ${path}: unsure differs from expected`);
           const missingKeys = keyOrder.filter((key) => unsure.some((entry) => entry.missing.includes(key)));
           if (body.missing.join(',') !== missingKeys.join(',')) return mismatch(`GET ${path}: missing ${body.missing.join(',')}, expected ${missingKeys.join(',')}`);
         }),
@@ -603,7 +620,13 @@ async function main(): Promise<void> {
     }
     const meanBody = sequence.reduce((sum, q) => sum + Buffer.byteLength(bodies[q] ?? ''), 0) / sequence.length;
     // The reference's answer: a decision-shaped constant object of the same mean size.
-    const constant: { action: string; controls: unknown[]; unsure: { id: string; missing: string[] }[]; unsureCount: number; missing: string[] } = { action: 'allow', controls: [], unsure: [], unsureCount: 0, missing: ['campaign'] };
+    const constant: { action: string; controls: unknown[]; unsure: { id: string; missing: string[] }[]; unsureCount: number; missing: string[] } = {
+      action: 'allow',
+      controls: [],
+      unsure: [],
+      unsureCount: 0,
+      missing: ['campaign'],
+    };
     while (JSON.stringify(constant).length < meanBody) constant.unsure.push({ id: `00000000-0000-4000-8000-${String(constant.unsure.length).padStart(12, '0')}`, missing: ['campaign'] });
     const constantBody = JSON.stringify(constant);
     await reference.ask({ type: 'body', body: constant });
@@ -640,11 +663,7 @@ async function main(): Promise<void> {
       }
       const expected = postfixExpected[q]!;
       const ok =
-        expected.holds.size > 0
-          ? expected.holds.has(reply)
-          : expected.defers.size > 0
-            ? expected.defers.has(reply) || (!expected.mustDefer && reply === 'action=DUNNO')
-            : reply === 'action=DUNNO';
+        expected.holds.size > 0 ? expected.holds.has(reply) : expected.defers.size > 0 ? expected.defers.has(reply) || (!expected.mustDefer && reply === 'action=DUNNO') : reply === 'action=DUNNO';
       if (!ok) mismatch(`RCPT ${postfixQuestions[q]!.context} ${postfixQuestions[q]!.recipient}: ${reply}`);
     };
     const checkReference = (_q: number, reply: string) => {
@@ -683,7 +702,8 @@ async function main(): Promise<void> {
       ]);
     }
     await Promise.all(children.map((child) => child.stop()));
-    if (tally.pause === 0 || tally.throttle === 0 || (doPostfix && (replies.hold === 0 || replies.defer === 0))) mismatch('the mix produced no pause or no throttle: the bench does not exercise the controls');
+    if (tally.pause === 0 || tally.throttle === 0 || (doPostfix && (replies.hold === 0 || replies.defer === 0)))
+      mismatch('the mix produced no pause or no throttle: the bench does not exercise the controls');
 
     // The report.
     const fmt = (value: number) => Math.round(value).toLocaleString('en');
@@ -702,7 +722,9 @@ async function main(): Promise<void> {
         `(${(sequence.reduce((sum, q) => sum + httpExpected[q]!.unsure.length, 0) / sequence.length).toFixed(0)} unsure controls on average)` +
         (doPostfix ? `; Postfix replies ${fmt(replies.hold)} HOLD, ${fmt(replies.defer)} DEFER_IF_PERMIT, ${fmt(replies.dunno)} DUNNO` : ''),
     );
-    console.log(`load: HTTP ${httpConnections} keep-alive connections (autocannon), Postfix ${postfixConnections} connections; ${rounds} alternating rounds of ${httpSeconds} s / ${postfixSeconds} s; medians\n`);
+    console.log(
+      `load: HTTP ${httpConnections} keep-alive connections (autocannon), Postfix ${postfixConnections} connections; ${rounds} alternating rounds of ${httpSeconds} s / ${postfixSeconds} s; medians\n`,
+    );
     const uncachedServer = 'Mailscope, every question new';
     const serverWidth = doHttp ? uncachedServer.length : 13;
     // Server CPU: a reference well under 100% is held back by the load generator (one core for it, one for the server).

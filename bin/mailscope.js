@@ -3,8 +3,7 @@
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   process.stderr.write(
-    `mailscope needs Node.js 24 or newer; this is ${process.version}.\n` +
-      'Inside the project, run it through npm, which uses the Node 24 installed with it: npm run mailscope -- <command>\n',
+    `mailscope needs Node.js 24 or newer; this is ${process.version}.\nInside the project, run it through npm, which uses the Node 24 installed with it: npm run mailscope -- <command>\n`,
   );
   process.exit(1);
 }

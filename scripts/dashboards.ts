@@ -79,7 +79,10 @@ const alertStates = {
   resolved: { text: 'resolved', color: 'green' },
   inactive: { text: 'inactive', color: 'green' },
 } satisfies Record<AlertState, Mapping[string]>;
-const severityColors = { critical: { text: 'critical', color: 'red' }, warning: { text: 'warning', color: 'orange' }, info: { text: 'info', color: 'blue' } } satisfies Record<Severity, Mapping[string]>;
+const severityColors = { critical: { text: 'critical', color: 'red' }, warning: { text: 'warning', color: 'orange' }, info: { text: 'info', color: 'blue' } } satisfies Record<
+  Severity,
+  Mapping[string]
+>;
 const controlActionColors = { pause: { text: 'pause', color: 'red' }, throttle: { text: 'throttle', color: 'orange' } } satisfies Record<ControlAction, Mapping[string]>;
 const yesNo = (yes: string): Mapping => ({ true: { text: 'yes', color: yes }, false: { text: 'no', color: 'transparent' } });
 const runSuccess: Mapping = { true: { text: 'ok', color: 'green' }, false: { text: 'failed', color: 'red' } };
@@ -141,7 +144,11 @@ const targetBoard = (filter: string, w: number): Panel => ({
       format: 'table',
     },
   ],
-  overrides: { listings: { thresholds: countSteps('red'), cell: 'color-background' }, errors: { thresholds: countSteps('orange'), cell: 'color-background' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+  overrides: {
+    listings: { thresholds: countSteps('red'), cell: 'color-background' },
+    errors: { thresholds: countSteps('orange'), cell: 'color-background' },
+    Time: { unit: 'dateTimeAsIso', width: 170 },
+  },
   options: { sortBy: [{ displayName: 'listings', desc: true }] },
 });
 
@@ -224,7 +231,7 @@ const alertBoard: Panel = {
   type: 'table',
   title: 'Alerts',
   description:
-    "Every alert instance (a rule and one series) that was pending, firing or changed state in the time range, latest state first (measurement alert, written by the alert engine at each evaluation). GET /v1/alerts has the same, with details; POST /v1/alerts/:id/ack acknowledges.",
+    'Every alert instance (a rule and one series) that was pending, firing or changed state in the time range, latest state first (measurement alert, written by the alert engine at each evaluation). GET /v1/alerts has the same, with details; POST /v1/alerts/:id/ack acknowledges.',
   w: 24,
   h: 8,
   queries: [
@@ -284,18 +291,54 @@ const overview: Dashboard = {
     {
       row: 'Alerts',
       panels: [
-        countStat('Critical alerts firing', 'Alert instances of critical rules whose latest state is firing (measurement alert). The table below says which.', countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`, ` AND "severity" = 'critical'`), 'red', 8),
-        countStat('Alerts firing', 'Alert instances of any severity whose latest state is firing.', countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`), 'orange', 8),
-        countStat('Alerts pending', "Conditions that hold but have not yet held long enough to fire (the rule's for:).", countLatest('alert', 'state', '"alert"', (v) => `${v} = 'pending'`), 'yellow', 8),
+        countStat(
+          'Critical alerts firing',
+          'Alert instances of critical rules whose latest state is firing (measurement alert). The table below says which.',
+          countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`, ` AND "severity" = 'critical'`),
+          'red',
+          8,
+        ),
+        countStat(
+          'Alerts firing',
+          'Alert instances of any severity whose latest state is firing.',
+          countLatest('alert', 'firing', '"alert"', (v) => `${v} = true`),
+          'orange',
+          8,
+        ),
+        countStat(
+          'Alerts pending',
+          "Conditions that hold but have not yet held long enough to fire (the rule's for:).",
+          countLatest('alert', 'state', '"alert"', (v) => `${v} = 'pending'`),
+          'yellow',
+          8,
+        ),
         alertBoard,
       ],
     },
     {
       row: 'Send control',
       panels: [
-        countStat('Pauses active', "Pause controls whose latest state is active: that slice of traffic is held (Postfix's hold queue) or suspended at the platform (measurement control).", countLatest('control', 'active', '"scope"', (v) => `${v} = true`, ` AND "action" = 'pause'`), 'red', 8),
-        countStat('Throttles active', 'Throttle controls whose latest state is active: that slice of traffic is limited to its rate.', countLatest('control', 'active', '"scope"', (v) => `${v} = true`, ` AND "action" = 'throttle'`), 'orange', 8),
-        countStat('Messages held', 'Messages a Postfix policy service held for a pause and that are not released yet (the latest count per action and scope). They wait in the hold queue: nothing is lost.', 'SELECT sum("v") FROM (SELECT last("held") AS "v" FROM "control" WHERE $timeFilter GROUP BY "action", "scope")', 'orange', 8),
+        countStat(
+          'Pauses active',
+          "Pause controls whose latest state is active: that slice of traffic is held (Postfix's hold queue) or suspended at the platform (measurement control).",
+          countLatest('control', 'active', '"scope"', (v) => `${v} = true`, ` AND "action" = 'pause'`),
+          'red',
+          8,
+        ),
+        countStat(
+          'Throttles active',
+          'Throttle controls whose latest state is active: that slice of traffic is limited to its rate.',
+          countLatest('control', 'active', '"scope"', (v) => `${v} = true`, ` AND "action" = 'throttle'`),
+          'orange',
+          8,
+        ),
+        countStat(
+          'Messages held',
+          'Messages a Postfix policy service held for a pause and that are not released yet (the latest count per action and scope). They wait in the hold queue: nothing is lost.',
+          'SELECT sum("v") FROM (SELECT last("held") AS "v" FROM "control" WHERE $timeFilter GROUP BY "action", "scope")',
+          'orange',
+          8,
+        ),
         controlBoard,
       ],
     },
@@ -303,21 +346,42 @@ const overview: Dashboard = {
       row: 'Inbox placement',
       panels: [
         inboxRateByProvider(''),
-        rateOverTime('inbox_rate', 'Inbox rate by provider', 'Inbox rate per provider over time (probe kind placement). A drop at one provider is a reputation or content problem there; a drop everywhere is usually authentication or a blocklisting.', '', inboxRateSteps),
+        rateOverTime(
+          'inbox_rate',
+          'Inbox rate by provider',
+          'Inbox rate per provider over time (probe kind placement). A drop at one provider is a reputation or content problem there; a drop everywhere is usually authentication or a blocklisting.',
+          '',
+          inboxRateSteps,
+        ),
       ],
     },
     {
       row: 'Blocklists',
       panels: [
-        countStat('Targets listed', 'IPs and domains listed on at least one list in their latest blacklist run.', countLatest('blacklist_target', 'listed_count', '"target"', (v) => `${v} > 0`), 'red'),
+        countStat(
+          'Targets listed',
+          'IPs and domains listed on at least one list in their latest blacklist run.',
+          countLatest('blacklist_target', 'listed_count', '"target"', (v) => `${v} > 0`),
+          'red',
+        ),
         countStat(
           'Unhealthy lists',
-          "Lists that failed their RFC 5782 test points in the latest run: their answers are treated as errors (a list that answers everything would otherwise look like a listing).",
+          'Lists that failed their RFC 5782 test points in the latest run: their answers are treated as errors (a list that answers everything would otherwise look like a listing).',
           countLatest('blacklist_list', 'healthy', '"list"', (v) => `${v} = false`),
           'orange',
         ),
-        countStat('Failed lookups', 'Target and list pairs that could not be looked up in the latest run (timeout, SERVFAIL, refused): unknown, not clean.', `SELECT sum("error_count") FROM (SELECT last("error_count") AS "error_count" FROM "blacklist_target" WHERE $timeFilter GROUP BY "probe", "target")`, 'orange'),
-        countStat('Domains failing authentication', 'Sending domains whose latest dns-auth run has a failing check.', countLatest('dns_auth_domain', 'level', '"domain"', (v) => `${v} = 2`), 'red'),
+        countStat(
+          'Failed lookups',
+          'Target and list pairs that could not be looked up in the latest run (timeout, SERVFAIL, refused): unknown, not clean.',
+          `SELECT sum("error_count") FROM (SELECT last("error_count") AS "error_count" FROM "blacklist_target" WHERE $timeFilter GROUP BY "probe", "target")`,
+          'orange',
+        ),
+        countStat(
+          'Domains failing authentication',
+          'Sending domains whose latest dns-auth run has a failing check.',
+          countLatest('dns_auth_domain', 'level', '"domain"', (v) => `${v} = 2`),
+          'red',
+        ),
         targetBoard('', 12),
         domainBoard('', 12),
       ],
@@ -325,10 +389,33 @@ const overview: Dashboard = {
     {
       row: 'Observatory',
       panels: [
-        countStat('Probes failing', 'Probes whose latest run could not measure (any kind; measurement probe_run). The Probe health dashboard says why.', countLatest('probe_run', 'success', '"probe"', (v) => `${v} = false`), 'red'),
-        outboxStat('depth', 'Outbox depth', "Points waiting to be written to the time-series database (probe kind outbox). Recorded in Mailscope's store first, so they arrive late, not never, after an outage.", 'short', outboxDepthSteps),
-        outboxStat('oldest_age_s', 'Oldest point waiting', 'Age of the oldest point still in the outbox (probe kind outbox). Above a few flush intervals, InfluxDB is not taking writes.', 's', outboxAgeSteps),
-        outboxStat('quarantined', 'Quarantined lines', 'Lines the time-series database refused as malformed (probe kind outbox). GET /v1/outbox/quarantine shows each with the reason.', 'short', countSteps('orange')),
+        countStat(
+          'Probes failing',
+          'Probes whose latest run could not measure (any kind; measurement probe_run). The Probe health dashboard says why.',
+          countLatest('probe_run', 'success', '"probe"', (v) => `${v} = false`),
+          'red',
+        ),
+        outboxStat(
+          'depth',
+          'Outbox depth',
+          "Points waiting to be written to the time-series database (probe kind outbox). Recorded in Mailscope's store first, so they arrive late, not never, after an outage.",
+          'short',
+          outboxDepthSteps,
+        ),
+        outboxStat(
+          'oldest_age_s',
+          'Oldest point waiting',
+          'Age of the oldest point still in the outbox (probe kind outbox). Above a few flush intervals, InfluxDB is not taking writes.',
+          's',
+          outboxAgeSteps,
+        ),
+        outboxStat(
+          'quarantined',
+          'Quarantined lines',
+          'Lines the time-series database refused as malformed (probe kind outbox). GET /v1/outbox/quarantine shows each with the reason.',
+          'short',
+          countSteps('orange'),
+        ),
       ],
     },
   ],
@@ -362,7 +449,13 @@ const placement: Dashboard = {
           custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } },
           overrides: { inbox: { color: 'green' }, category: { color: 'blue' }, spam: { color: 'red' }, missing: { color: 'purple' }, rejected: { color: 'dark-red' }, errors: { color: 'orange' } },
         },
-        rateOverTime('inbox_rate', 'Inbox rate by provider', 'Share of seeds with a known outcome in the inbox, per provider (measurement placement_provider).', probeFilter + providerFilter, inboxRateSteps),
+        rateOverTime(
+          'inbox_rate',
+          'Inbox rate by provider',
+          'Share of seeds with a known outcome in the inbox, per provider (measurement placement_provider).',
+          probeFilter + providerFilter,
+          inboxRateSteps,
+        ),
         rateOverTime('spam_rate', 'Spam rate by provider', 'Share of seeds with a known outcome in the spam folder, per provider.', probeFilter + providerFilter),
       ],
     },
@@ -399,7 +492,8 @@ const placement: Dashboard = {
         {
           type: 'table',
           title: 'Seeds, latest run',
-          description: 'Each seed mailbox: where the message landed, the folder, the receiver’s SPF, DKIM and DMARC results, the spam score, the TLS of the receiving hop, and why it failed when it did.',
+          description:
+            'Each seed mailbox: where the message landed, the folder, the receiver’s SPF, DKIM and DMARC results, the spam score, the TLS of the receiving hop, and why it failed when it did.',
           w: 24,
           h: 10,
           queries: [
@@ -441,14 +535,35 @@ const blocklists: Dashboard = {
     {
       row: 'Now',
       panels: [
-        countStat('Targets listed', 'Targets listed on at least one list in their latest run.', countLatest('blacklist_target', 'listed_count', '"target"', (v) => `${v} > 0`, targetFilter), 'red'),
-        countStat('Listings', 'Target and list pairs listed in the latest run.', countLatest('blacklist', 'status', '"target", "list"', (v) => `${v} = 'listed'`, targetFilter + listFilter), 'red'),
-        countStat('Lookups that failed', 'Target and list pairs whose latest lookup failed (timeout, SERVFAIL, refused, a broken list): unknown, not clean.', countLatest('blacklist', 'status', '"target", "list"', (v) => `${v} = 'error'`, targetFilter + listFilter), 'orange'),
-        countStat('Unhealthy lists', 'Lists that failed their RFC 5782 test points in the latest run.', countLatest('blacklist_list', 'healthy', '"list"', (v) => `${v} = false`, listFilter), 'orange'),
+        countStat(
+          'Targets listed',
+          'Targets listed on at least one list in their latest run.',
+          countLatest('blacklist_target', 'listed_count', '"target"', (v) => `${v} > 0`, targetFilter),
+          'red',
+        ),
+        countStat(
+          'Listings',
+          'Target and list pairs listed in the latest run.',
+          countLatest('blacklist', 'status', '"target", "list"', (v) => `${v} = 'listed'`, targetFilter + listFilter),
+          'red',
+        ),
+        countStat(
+          'Lookups that failed',
+          'Target and list pairs whose latest lookup failed (timeout, SERVFAIL, refused, a broken list): unknown, not clean.',
+          countLatest('blacklist', 'status', '"target", "list"', (v) => `${v} = 'error'`, targetFilter + listFilter),
+          'orange',
+        ),
+        countStat(
+          'Unhealthy lists',
+          'Lists that failed their RFC 5782 test points in the latest run.',
+          countLatest('blacklist_list', 'healthy', '"list"', (v) => `${v} = false`, listFilter),
+          'orange',
+        ),
         {
           type: 'table',
           title: 'Listings and errors',
-          description: 'Each target on each list, latest run, clean pairs hidden: the return codes and what they mean, the list’s own reason (TXT), when the listing was first seen, and where to ask for delisting.',
+          description:
+            'Each target on each list, latest run, clean pairs hidden: the return codes and what they mean, the list’s own reason (TXT), when the listing was first seen, and where to ask for delisting.',
           w: 24,
           h: 10,
           queries: [
@@ -477,7 +592,12 @@ const blocklists: Dashboard = {
           description: 'Red while listed, green while not, empty where the lookup failed.',
           w: 24,
           h: 10,
-          queries: [{ query: `SELECT last("listed") FROM "blacklist" WHERE $timeFilter${targetFilter}${listFilter} GROUP BY time($__interval), "target", "list" fill(none)`, alias: '$tag_target on $tag_list' }],
+          queries: [
+            {
+              query: `SELECT last("listed") FROM "blacklist" WHERE $timeFilter${targetFilter}${listFilter} GROUP BY time($__interval), "target", "list" fill(none)`,
+              alias: '$tag_target on $tag_list',
+            },
+          ],
           mappings: { true: { text: 'listed', color: 'red' }, false: { text: 'not listed', color: 'green' } },
           options: { showValue: 'never', mergeValues: true, rowHeight: 0.8 },
         },
@@ -508,10 +628,13 @@ const blocklists: Dashboard = {
         {
           type: 'table',
           title: 'List health',
-          description: 'Whether each list passed its RFC 5782 test points (127.0.0.2 listed, 127.0.0.1 not) in its latest run. A list failing them is dead or answering everything: its answers are errors.',
+          description:
+            'Whether each list passed its RFC 5782 test points (127.0.0.2 listed, 127.0.0.1 not) in its latest run. A list failing them is dead or answering everything: its answers are errors.',
           w: 24,
           h: 7,
-          queries: [{ query: `SELECT "healthy", "reason", "test_ms" AS "test time" FROM "blacklist_list" WHERE $timeFilter${listFilter} GROUP BY "probe", "list" ORDER BY time DESC LIMIT 1`, format: 'table' }],
+          queries: [
+            { query: `SELECT "healthy", "reason", "test_ms" AS "test time" FROM "blacklist_list" WHERE $timeFilter${listFilter} GROUP BY "probe", "list" ORDER BY time DESC LIMIT 1`, format: 'table' },
+          ],
           overrides: {
             healthy: { mappings: { true: { text: 'healthy', color: 'green' }, false: { text: 'broken', color: 'orange' } }, cell: 'color-background' },
             'test time': { unit: 'ms' },
@@ -627,7 +750,12 @@ const probeHealth: Dashboard = {
           description: 'Every probe (any kind; measurement probe_run): whether its latest run could measure, how long it took, how many observations it made, and the error code when it failed.',
           w: 24,
           h: 9,
-          queries: [{ query: `SELECT "success" AS "run", "duration_ms" AS "duration", "observations", "error_code" AS "error" FROM "probe_run" WHERE $timeFilter${probeFilter} GROUP BY "probe", "kind" ORDER BY time DESC LIMIT 1`, format: 'table' }],
+          queries: [
+            {
+              query: `SELECT "success" AS "run", "duration_ms" AS "duration", "observations", "error_code" AS "error" FROM "probe_run" WHERE $timeFilter${probeFilter} GROUP BY "probe", "kind" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
           overrides: { run: { mappings: runSuccess, cell: 'color-background' }, duration: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
         },
         {
@@ -655,7 +783,12 @@ const probeHealth: Dashboard = {
           description: 'The latest runs that could not measure, with their error code (GET /v1/runs has the message).',
           w: 12,
           h: 8,
-          queries: [{ query: `SELECT "error_code" AS "error", "duration_ms" AS "duration" FROM "probe_run" WHERE $timeFilter AND "success" = false${probeFilter} GROUP BY "probe", "kind" ORDER BY time DESC LIMIT 20`, format: 'table' }],
+          queries: [
+            {
+              query: `SELECT "error_code" AS "error", "duration_ms" AS "duration" FROM "probe_run" WHERE $timeFilter AND "success" = false${probeFilter} GROUP BY "probe", "kind" ORDER BY time DESC LIMIT 20`,
+              format: 'table',
+            },
+          ],
           overrides: { duration: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
           options: { sortBy: [{ displayName: 'Time', desc: true }] },
         },
@@ -670,7 +803,12 @@ const probeHealth: Dashboard = {
           description: 'The ports and endpoints of the tcp and http probes: up, down (with why), or error (could not tell).',
           w: 12,
           h: 8,
-          queries: [{ query: `SELECT "status", "duration_ms" AS "time", "status_code" AS "http", "reason" FROM "reachability" WHERE $timeFilter${probeFilter} GROUP BY "probe", "target", "protocol" ORDER BY time DESC LIMIT 1`, format: 'table' }],
+          queries: [
+            {
+              query: `SELECT "status", "duration_ms" AS "time", "status_code" AS "http", "reason" FROM "reachability" WHERE $timeFilter${probeFilter} GROUP BY "probe", "target", "protocol" ORDER BY time DESC LIMIT 1`,
+              format: 'table',
+            },
+          ],
           overrides: { status: { mappings: upDown, cell: 'color-background' }, time: { unit: 'ms' }, Time: { unit: 'dateTimeAsIso', width: 170 } },
         },
         {
@@ -694,7 +832,8 @@ const probeHealth: Dashboard = {
         {
           type: 'timeseries',
           title: 'Outbox over time',
-          description: 'Depth and the oldest point’s age. Both rise together during an outage and fall once the database is back: the points were kept, not lost. They reach this graph only after they are written.',
+          description:
+            'Depth and the oldest point’s age. Both rise together during an outage and fall once the database is back: the points were kept, not lost. They reach this graph only after they are written.',
           w: 24,
           h: 8,
           queries: [{ query: `SELECT max("depth") AS "depth", max("oldest_age_s") AS "oldest age" FROM "outbox" WHERE $timeFilter GROUP BY time($__interval) fill(none)`, alias: '$col' }],
@@ -707,7 +846,12 @@ const probeHealth: Dashboard = {
           description: 'The last write error seen by the outbox probe while writes were failing (no credentials).',
           w: 24,
           h: 6,
-          queries: [{ query: `SELECT "last_error" AS "error", "consecutive_failures" AS "failures in a row", "depth" FROM "outbox" WHERE $timeFilter AND "consecutive_failures" > 0 ORDER BY time DESC LIMIT 10`, format: 'table' }],
+          queries: [
+            {
+              query: `SELECT "last_error" AS "error", "consecutive_failures" AS "failures in a row", "depth" FROM "outbox" WHERE $timeFilter AND "consecutive_failures" > 0 ORDER BY time DESC LIMIT 10`,
+              format: 'table',
+            },
+          ],
           overrides: { Time: { unit: 'dateTimeAsIso', width: 170 } },
         },
       ],
@@ -730,7 +874,11 @@ const mappingsOf = (mapping: Mapping) => [
 
 function renderPanel(panel: Panel, id: number, x: number, y: number): Record<string, unknown> {
   const custom: Record<string, unknown> =
-    panel.type === 'timeseries' ? { drawStyle: 'line', lineWidth: 2, fillOpacity: 10, showPoints: 'auto', spanNulls: true, ...panel.custom } : panel.type === 'table' ? { align: 'auto', filterable: true, ...panel.custom } : { ...panel.custom };
+    panel.type === 'timeseries'
+      ? { drawStyle: 'line', lineWidth: 2, fillOpacity: 10, showPoints: 'auto', spanNulls: true, ...panel.custom }
+      : panel.type === 'table'
+        ? { align: 'auto', filterable: true, ...panel.custom }
+        : { ...panel.custom };
   const defaults: Record<string, unknown> = {
     custom,
     color: { mode: panel.thresholds && panel.type === 'stat' ? 'thresholds' : panel.type === 'state-timeline' ? 'fixed' : 'palette-classic' },
@@ -817,7 +965,9 @@ export function renderDashboard(dashboard: Dashboard): Record<string, unknown> {
     fiscalYearStartMonth: 0,
     liveNow: false,
     links: [{ title: 'Mailscope', type: 'dashboards', tags: ['mailscope'], asDropdown: true, includeVars: false, keepTime: true, targetBlank: false, icon: 'external link', tooltip: '', url: '' }],
-    annotations: { list: [{ builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' }] },
+    annotations: {
+      list: [{ builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' }],
+    },
     templating: {
       list: [
         { name: 'datasource', label: 'InfluxDB', type: 'datasource', query: 'influxdb', current: {}, hide: 0, includeAll: false, multi: false, options: [], refresh: 1, regex: '' },

@@ -80,9 +80,7 @@ function probeBase(): string {
 function probeKinds(): string {
   // Keys every probe has are in their own table; `kind` is the heading.
   const common = new Set(Object.keys(ProbeBase.shape));
-  return probes
-    .map((probe) => [`#### \`${probe.kind}\``, '', probe.description, '', keyTable(probe.configSchema, common)].join('\n'))
-    .join('\n\n');
+  return probes.map((probe) => [`#### \`${probe.kind}\``, '', probe.description, '', keyTable(probe.configSchema, common)].join('\n')).join('\n\n');
 }
 
 function ruleKeys(): string {

@@ -111,7 +111,13 @@ export class Services {
       const alerts = this.alerts;
       // The outbox probe sees this process's flusher when it has one; a command counts the store's rows.
       const outbox = outboxSnapshotOf(this.store, this.#clock, instance.influx !== undefined, this.#observatory ? this.flusher : undefined);
-      this.#runner = new Runner({ db: this.store, clock: this.#clock, log: this.#log, services: probeServicesOf(instance, this.dns, outbox), onRecord: (observations) => alerts.evaluate(observations) });
+      this.#runner = new Runner({
+        db: this.store,
+        clock: this.#clock,
+        log: this.#log,
+        services: probeServicesOf(instance, this.dns, outbox),
+        onRecord: (observations) => alerts.evaluate(observations),
+      });
     }
     return this.#runner;
   }
@@ -122,7 +128,12 @@ export class Services {
   get flusher(): OutboxFlusher | undefined {
     const influx = this.config.instance.influx;
     if (!influx) return undefined;
-    return (this.#flusher ??= new OutboxFlusher(this.store, createInfluxWriter(influx), this.#log, { batchSize: influx.batchSize, intervalMs: influx.flushInterval, maxRetryMs: influx.maxRetryDelay, clock: this.#clock }));
+    return (this.#flusher ??= new OutboxFlusher(this.store, createInfluxWriter(influx), this.#log, {
+      batchSize: influx.batchSize,
+      intervalMs: influx.flushInterval,
+      maxRetryMs: influx.maxRetryDelay,
+      clock: this.#clock,
+    }));
   }
 
   get dispatcher(): Dispatcher {
@@ -145,7 +156,13 @@ export class Services {
 
   get pruner(): RetentionPruner {
     const { retention, influx } = this.config.instance;
-    return (this.#pruner ??= new RetentionPruner(this.store, this.#log, { keepMs: retention.keep, intervalMs: retention.interval, batchSize: retention.batchSize, pruneOutbox: !influx, clock: this.#clock }));
+    return (this.#pruner ??= new RetentionPruner(this.store, this.#log, {
+      keepMs: retention.keep,
+      intervalMs: retention.interval,
+      batchSize: retention.batchSize,
+      pruneOutbox: !influx,
+      clock: this.#clock,
+    }));
   }
 
   /** What a platform's runtime asks: the controls; a message held for a pause lifted meanwhile wakes the releaser. */

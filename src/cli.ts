@@ -98,7 +98,9 @@ export async function runCli(argv: readonly string[], host: Host): Promise<numbe
     .requiredOption('--rate <per-minute>', 'messages per minute, 0 or more', parseRate)
     .requiredOption('--reason <text>', 'why (one line, at most 1000 characters): kept in the audit log and shown to the platforms')
     .option('--expires <when>', 'lift by itself: a duration from now (2h) or an ISO 8601 time, at most a year ahead')
-    .action((pairs: string[], options: { rate: number; reason: string; expires?: string }) => controlCreate(ctx, { action: 'throttle', pairs, rate: options.rate, reason: options.reason, expires: options.expires }));
+    .action((pairs: string[], options: { rate: number; reason: string; expires?: string }) =>
+      controlCreate(ctx, { action: 'throttle', pairs, rate: options.rate, reason: options.reason, expires: options.expires }),
+    );
   controlCommand
     .command('resume')
     .description('lift a control now (exit 0 lifted, 1 already lifted, 2 no such control or bad input)')

@@ -28,14 +28,7 @@ export interface Observatory {
 }
 
 /** `mailscope run`: the scheduler, the API and the platforms' runtimes over one store. */
-export async function startObservatory(options: {
-  config: LoadedConfig;
-  log: Logger;
-  clock: Clock;
-  db: Database;
-  dns: DnsClient;
-  version: string;
-}): Promise<Observatory> {
+export async function startObservatory(options: { config: LoadedConfig; log: Logger; clock: Clock; db: Database; dns: DnsClient; version: string }): Promise<Observatory> {
   const { config, log, clock, db } = options;
   log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
@@ -43,7 +36,10 @@ export async function startObservatory(options: {
   const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner } = services;
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) }, { log, version: options.version });
+    app = await buildApp(
+      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) },
+      { log, version: options.version },
+    );
   } catch (error) {
     services.close();
     throw error;
@@ -53,11 +49,9 @@ export async function startObservatory(options: {
   } catch (error) {
     await app.close();
     services.close();
-    throw new MailscopeError(
-      'HTTP_LISTEN_FAILED',
-      `cannot listen on ${formatHostPort(config.instance.http.listen)}: ${describeSocketError(error)} (set http.listen in ${config.configFile})`,
-      { cause: error },
-    );
+    throw new MailscopeError('HTTP_LISTEN_FAILED', `cannot listen on ${formatHostPort(config.instance.http.listen)}: ${describeSocketError(error)} (set http.listen in ${config.configFile})`, {
+      cause: error,
+    });
   }
   // Every platform whose kind has a runtime, whatever the kind: what it answers, the controls decide.
   const platforms: (RunningPlatform & { id: string })[] = [];

@@ -139,7 +139,11 @@ describe('one-way dependencies (DESIGN.md)', () => {
   it('declares rules that are one-way themselves: no layer may reach back to itself', () => {
     const graph = new Map(Object.entries(allowed));
     expect(cyclesOf(graph)).toEqual([]);
-    expect(Object.values(allowed).flat().filter((layer) => !Object.hasOwn(allowed, layer))).toEqual([]);
+    expect(
+      Object.values(allowed)
+        .flat()
+        .filter((layer) => !Object.hasOwn(allowed, layer)),
+    ).toEqual([]);
   });
 
   it('http/ never talks to protocols/ directly', () => {
@@ -193,7 +197,15 @@ describe('the cycle finder', () => {
       ['h', ['g']],
     ]);
     expect(cyclesOf(graph)).toEqual([['a', 'b', 'c'], ['f'], ['g', 'h']]);
-    expect(cyclesOf(new Map([['x', ['y']], ['y', ['z']], ['z', []]]))).toEqual([]);
+    expect(
+      cyclesOf(
+        new Map([
+          ['x', ['y']],
+          ['y', ['z']],
+          ['z', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('follows a chain of ten thousand imports without overflowing', () => {

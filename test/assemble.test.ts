@@ -61,7 +61,7 @@ describe('the assembly of the services', () => {
     expect(opened).toEqual({ store: 1, dns: 0, storeClosed: 1, dnsClosed: 0 });
   });
 
-  it('a command\'s run records, evaluates the rules and writes their control actions; close closes the store and the DNS client', async () => {
+  it("a command's run records, evaluates the rules and writes their control actions; close closes the store and the DNS client", async () => {
     const { port } = await tcpServer((socket) => socket.end('554 go away\r\n'));
     const { config, open, opened } = await setup(`probes:
   - { id: smtp, kind: tcp, schedule: "0 0 1 1 *", expectBanner: "^220", targets: ["127.0.0.1:${port}"] }

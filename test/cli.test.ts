@@ -47,9 +47,7 @@ describe('mailscope config check', () => {
   it('reads --config, then $MAILSCOPE_CONFIG, then ./mailscope.yaml', async () => {
     const dir = project(smtpProbe(25));
     writeFileSync(join(dir, 'other.yaml'), 'probes: []\n');
-    expect((await cli(['--config', 'other.yaml', 'config', 'check'], { cwd: dir })).stderr).toBe(
-      'invalid configuration (1 problem):\n  other.yaml: probes: expected at least 1 item\n',
-    );
+    expect((await cli(['--config', 'other.yaml', 'config', 'check'], { cwd: dir })).stderr).toBe('invalid configuration (1 problem):\n  other.yaml: probes: expected at least 1 item\n');
     expect((await cli(['config', 'check'], { cwd: dir, env: { MAILSCOPE_CONFIG: 'other.yaml' } })).code).toBe(2);
     expect((await cli(['-c', 'mailscope.yaml', 'config', 'check'], { cwd: dir, env: { MAILSCOPE_CONFIG: 'other.yaml' } })).code).toBe(0);
   });
@@ -103,9 +101,7 @@ describe('mailscope probe list / probe run', () => {
   it('lists probes as a table and as JSON lines', async () => {
     const dir = project(smtpProbe(2525));
     const table = await cli(['probe', 'list'], { cwd: dir });
-    expect(table.stdout).toBe(
-      'ID    KIND  SCHEDULE     TIMEOUT  ENABLED  FILE\n' + 'smtp  tcp   */5 * * * *  30000ms  true     probes/smtp.yaml\n',
-    );
+    expect(table.stdout).toBe('ID    KIND  SCHEDULE     TIMEOUT  ENABLED  FILE\n' + 'smtp  tcp   */5 * * * *  30000ms  true     probes/smtp.yaml\n');
     const json = await cli(['probe', 'list', '--json'], { cwd: dir });
     expect(JSON.parse(json.stdout)).toMatchObject({ id: 'smtp', kind: 'tcp', targets: [{ host: '127.0.0.1', port: 2525 }], file: 'probes/smtp.yaml' });
   });
@@ -117,14 +113,15 @@ describe('mailscope probe list / probe run', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^smtp \(tcp\): ok in \d+ ms, run 1$/);
-    expect(lines[1]).toMatch(
-      new RegExp(`^  reachability  target=127\\.0\\.0\\.1:${port} protocol=tcp probe=smtp  status=up duration_ms=[\\d.]+ up=true banner="220 mx\\.lab\\.test ESMTP"$`),
-    );
+    expect(lines[1]).toMatch(new RegExp(`^  reachability  target=127\\.0\\.0\\.1:${port} protocol=tcp probe=smtp  status=up duration_ms=[\\d.]+ up=true banner="220 mx\\.lab\\.test ESMTP"$`));
     expect(lines[2]).toMatch(/^ {2}probe_run {2}probe=smtp kind=tcp {2}success=true duration_ms=[\d.]+ observations=1$/);
     expect(existsSync(join(dir, 'data', 'mailscope.db'))).toBe(true);
 
     const json = await cli(['probe', 'run', 'smtp', '--json'], { cwd: dir });
-    const observations = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const observations = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(observations.map((o) => o.measurement)).toEqual(['reachability', 'probe_run']);
     expect(observations.map((o) => o.tags.probe)).toEqual(['smtp', 'smtp']);
   });
@@ -165,16 +162,18 @@ describe('mailscope run', () => {
     const dir = project(smtpProbe(25), `dataDir: ./data\nhttp: { listen: "127.0.0.1:${port}" }\n`);
     const result = await cli(['run'], { cwd: dir });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(
-      `mailscope: HTTP_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE) (set http.listen in ${join(dir, 'mailscope.yaml')})\n`,
-    );
+    expect(result.stderr).toBe(`mailscope: HTTP_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE) (set http.listen in ${join(dir, 'mailscope.yaml')})\n`);
   });
 });
 
 describe('the demo configuration', () => {
   it('is valid', async () => {
     const result = await cli(['--config', 'demo/mailscope.yaml', 'config', 'check'], { cwd: repoRoot });
-    expect(result).toEqual({ code: 0, stdout: 'configuration ok: 10 probes in 2 files (blacklist: 1, dns-auth: 1, placement: 2, tcp: 3, http: 2, outbox: 1), 7 alert rules, 0 notifiers, 3 API tokens\n', stderr: '' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'configuration ok: 10 probes in 2 files (blacklist: 1, dns-auth: 1, placement: 2, tcp: 3, http: 2, outbox: 1), 7 alert rules, 0 notifiers, 3 API tokens\n',
+      stderr: '',
+    });
   });
 });
 

@@ -86,7 +86,12 @@ async function loadDataSet(): Promise<void> {
   const dns = new DnsClient({ servers: [lab.resolver], timeoutMs: 1_000, attempts: 1 });
   const log = captureLog().log;
   // A flusher that cannot reach its server: the outbox probe reports its failures.
-  const down = new OutboxFlusher(db, createInfluxWriter({ api: 'v1', url: `http://127.0.0.1:${await closedPort()}`, database, timeout: 1_000 }), log, { batchSize: 100, intervalMs: 10, minRetryMs: 20, maxRetryMs: 50 });
+  const down = new OutboxFlusher(db, createInfluxWriter({ api: 'v1', url: `http://127.0.0.1:${await closedPort()}`, database, timeout: 1_000 }), log, {
+    batchSize: 100,
+    intervalMs: 10,
+    minRetryMs: 20,
+    maxRetryMs: 50,
+  });
   down.start();
   // The demo's alert rules, evaluated on every run: the alert series.
   // Their actions too: listed IPs are paused (the control series).
@@ -111,7 +116,12 @@ async function loadDataSet(): Promise<void> {
     // A DNS record that changes between two runs (an in-process DNS server serves both versions).
     let spf = 'v=spf1 ip4:192.0.2.10 -all';
     const server = await fakeDns((query: DnsQuery): Reply => (query.name === 'rotated.test' && query.type === 'TXT' ? { answers: [txt(query.name, spf)] } : { rcode: 'NXDOMAIN' }));
-    const rotated = dnsAuth.configSchema.parse({ id: 'rotated-spf', kind: 'dns-auth', schedule: '* * * * *', domains: [{ domain: 'rotated.test', skip: ['dkim', 'dmarc', 'mx', 'address', 'mta_sts', 'tls_rpt', 'bimi'] }] });
+    const rotated = dnsAuth.configSchema.parse({
+      id: 'rotated-spf',
+      kind: 'dns-auth',
+      schedule: '* * * * *',
+      domains: [{ domain: 'rotated.test', skip: ['dkim', 'dmarc', 'mx', 'address', 'mta_sts', 'tls_rpt', 'bimi'] }],
+    });
     const runRotated = async () => {
       // A client per run: the second must not answer from the first one's cache.
       const client = new DnsClient({ servers: [server.server], timeoutMs: 500, attempts: 1 });
@@ -133,7 +143,11 @@ async function loadDataSet(): Promise<void> {
     controls.lift(lifted.id, 'ops', 'checked');
     controls.tick();
     controlStates = listControls(db, { limit: 1_000 }).map((control) => ({ action: control.action, active: control.liftedAt === undefined, held: heldCount(db, control.id).held }));
-    listedIps = new Set(listAlerts(db, { limit: 1_000 }).filter((alert) => alert.ruleId === 'ip-listed' && alert.state === 'firing').map((alert) => alert.labels.target!)).size;
+    listedIps = new Set(
+      listAlerts(db, { limit: 1_000 })
+        .filter((alert) => alert.ruleId === 'ip-listed' && alert.state === 'firing')
+        .map((alert) => alert.labels.target!),
+    ).size;
     recorded = runs.flatMap((run) => run.observations);
     alertStates = {};
     for (const alert of listAlerts(db, { limit: 1_000 })) (alertStates[alert.ruleId] ??= []).push(alert.state);

@@ -130,7 +130,12 @@ describe('dashboards: the files', () => {
     const sources = parseYaml(readFileSync(join(dashboardsDir, 'provisioning', 'datasources', 'mailscope.yaml'), 'utf8')) as { apiVersion: number; datasources: Record<string, unknown>[] };
     expect(sources.apiVersion).toBe(1);
     expect(sources.datasources).toEqual([
-      expect.objectContaining({ type: 'influxdb', uid: 'mailscope-influxdb', url: '${MAILSCOPE_INFLUX_URL}', jsonData: expect.objectContaining({ version: 'InfluxQL', dbName: '${MAILSCOPE_INFLUX_DB}' }) }),
+      expect.objectContaining({
+        type: 'influxdb',
+        uid: 'mailscope-influxdb',
+        url: '${MAILSCOPE_INFLUX_URL}',
+        jsonData: expect.objectContaining({ version: 'InfluxQL', dbName: '${MAILSCOPE_INFLUX_DB}' }),
+      }),
     ]);
     const providers = parseYaml(readFileSync(join(dashboardsDir, 'provisioning', 'dashboards', 'mailscope.yaml'), 'utf8')) as { providers: Record<string, unknown>[] };
     expect(providers.providers).toEqual([expect.objectContaining({ type: 'file', folder: 'Mailscope', options: expect.objectContaining({ path: '${MAILSCOPE_DASHBOARDS}' }) })]);

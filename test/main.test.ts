@@ -22,19 +22,14 @@ describe('mailscope as a process', () => {
     writeFileSync(join(dir, 'mailscope.yaml'), 'tokens: [{ name: a, role: viewer, token: "${UNSET_TOKEN}" }]\n');
     const result = await spawnCli(['config', 'check'], { cwd: dir }).exited;
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'invalid configuration (1 problem):\n  mailscope.yaml: tokens[0].token: environment variable UNSET_TOKEN is not set (set it, or write ${UNSET_TOKEN:-default})\n',
-    );
+    expect(result.stderr).toBe('invalid configuration (1 problem):\n  mailscope.yaml: tokens[0].token: environment variable UNSET_TOKEN is not set (set it, or write ${UNSET_TOKEN:-default})\n');
   });
 
   it('SIGTERM during a run: stops cleanly, records the interrupted run as aborted, loses nothing recorded', async () => {
     const { port: answering } = await tcpServer((socket) => socket.write('220 fast ESMTP\r\n'));
     const { port: silent } = await tcpServer(() => {});
     const dir = tempDir();
-    writeFileSync(
-      join(dir, 'mailscope.yaml'),
-      `dataDir: ./data\nhttp: { listen: "127.0.0.1:0" }\ntokens: [{ name: t, role: viewer, token: "${token}" }]\n`,
-    );
+    writeFileSync(join(dir, 'mailscope.yaml'), `dataDir: ./data\nhttp: { listen: "127.0.0.1:0" }\ntokens: [{ name: t, role: viewer, token: "${token}" }]\n`);
     mkdirSync(join(dir, 'probes'));
     writeFileSync(
       join(dir, 'probes', 'p.yaml'),

@@ -32,7 +32,14 @@ describe('observatory with influx:', () => {
     mkdirSync(join(dir, 'probes'));
     writeFileSync(join(dir, 'probes', 'smtp.yaml'), `probes:\n  - { id: smtp, kind: tcp, schedule: "* * * * * *", expectBanner: "^220", targets: ["127.0.0.1:${port}"] }\n`);
     const config = loadConfig('mailscope.yaml', { cwd: dir, env: {} });
-    const observatory = await startObservatory({ config, log: captureLog().log, clock: systemClock, db: Database.open(config.dataDir), dns: new DnsClient({ servers: [lab.resolver] }), version: 'test' });
+    const observatory = await startObservatory({
+      config,
+      log: captureLog().log,
+      clock: systemClock,
+      db: Database.open(config.dataDir),
+      dns: new DnsClient({ servers: [lab.resolver] }),
+      version: 'test',
+    });
     try {
       const count = async () => {
         const result = (await query("SELECT count(up) FROM reachability WHERE probe = 'smtp'")) as { results: { series?: { values: [string, number][] }[] }[] };

@@ -26,7 +26,14 @@ describe('observatory stop()', () => {
       `probes:\n  - { id: slow, kind: tcp, schedule: "0 0 1 1 *", timeout: 60s, connectTimeout: 50s, expectBanner: "^220", targets: ["127.0.0.1:${port}"] }\n`,
     );
     const config = loadConfig('mailscope.yaml', { cwd: dir, env: {} });
-    const observatory = await startObservatory({ config, log: captureLog().log, clock: systemClock, db: Database.open(config.dataDir), dns: new DnsClient({ servers: [noResolver] }), version: 'test' });
+    const observatory = await startObservatory({
+      config,
+      log: captureLog().log,
+      clock: systemClock,
+      db: Database.open(config.dataDir),
+      dns: new DnsClient({ servers: [noResolver] }),
+      version: 'test',
+    });
     const pending = fetch(`http://127.0.0.1:${observatory.address.port}/v1/probes/slow/run`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },

@@ -14,7 +14,10 @@ function anchorsOf(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const anchors = new Set<string>();
   for (const [, heading] of prose(markdown).matchAll(/^#{1,6} +(.+?) *$/gm)) {
-    const slug = heading!.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replaceAll(' ', '-');
+    const slug = heading!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replaceAll(' ', '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -57,7 +60,12 @@ describe('README.md', () => {
     const start = readme.indexOf('\n## Quick start\n');
     const quickStart = readme.slice(start, readme.indexOf('\n## ', start + 1));
     const block = /```sh\n([\s\S]*?)```/.exec(quickStart)?.[1] ?? '';
-    expect(block.trim().split('\n').map((line) => line.split('#')[0]!.trim())).toEqual(['npm run demo', 'npm test']);
+    expect(
+      block
+        .trim()
+        .split('\n')
+        .map((line) => line.split('#')[0]!.trim()),
+    ).toEqual(['npm run demo', 'npm test']);
     const scripts = JSON.parse(read('package.json')).scripts;
     expect(Object.keys(scripts)).toEqual(expect.arrayContaining(['demo', 'test']));
     expect(read('.ci/run')).toMatch(/^npm test$/m);

@@ -213,7 +213,7 @@ export class AlertEngine {
     try {
       this.#db.savepoint(() => this.#actions![event](rule, alert));
     } catch (error) {
-      this.#log.error({ err: error, alert: alert.id, rule: rule.id, event }, 'the rule\'s action failed');
+      this.#log.error({ err: error, alert: alert.id, rule: rule.id, event }, "the rule's action failed");
     }
   }
 

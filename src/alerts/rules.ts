@@ -27,7 +27,9 @@ const builtins = {
 } as const;
 
 /** What rules may watch: everything a probe observes. */
-const measurementNames = Object.entries(measurements as Record<string, MeasurementSpec>).filter(([, measured]) => !measured.writtenBy).map(([name]) => name);
+const measurementNames = Object.entries(measurements as Record<string, MeasurementSpec>)
+  .filter(([, measured]) => !measured.writtenBy)
+  .map(([name]) => name);
 const spec = (name: string) => (measurements as Record<string, MeasurementSpec>)[name];
 const tagsOf = (measurement: MeasurementSpec) => [...Object.keys(commonTags), ...Object.keys(measurement.tags)];
 
@@ -57,7 +59,9 @@ export function compileCondition(text: string): Condition | string {
   }
   const match = /^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\s*([=!<>~]+)\s*(.+)$/i.exec(trimmed);
   if (!match) {
-    return `"${text}" is not a condition: expected "measurement.field <op> value" (e.g. "blacklist.listed == true") or one of: ${Object.keys(builtins).map((name) => `"${name}"`).join(', ')}`;
+    return `"${text}" is not a condition: expected "measurement.field <op> value" (e.g. "blacklist.listed == true") or one of: ${Object.keys(builtins)
+      .map((name) => `"${name}"`)
+      .join(', ')}`;
   }
   const [, measurement, field, op, valueText] = match as unknown as [string, string, string, string, string];
   const measured = spec(measurement);
@@ -102,9 +106,7 @@ const ActionSchema = z
   .strictObject({
     control: z.enum(controlActionNames).describe(orList(controlActionNames.map((action) => `${action} (${controlMeanings[action]})`))),
     rate: z.number().int().nonnegative().optional().describe('throttle only: messages per minute, 0 or more'),
-    scope: z
-      .record(z.string(), z.string().min(1))
-      .describe(`what to control: ${scopeKeyNames.join(', ')}; values may use the alert's tags, e.g. { ip: "{target}" }`),
+    scope: z.record(z.string(), z.string().min(1)).describe(`what to control: ${scopeKeyNames.join(', ')}; values may use the alert's tags, e.g. { ip: "{target}" }`),
     liftAfter: z
       .string()
       .transform((text, ctx): number | 'manual' => {

@@ -61,11 +61,7 @@ function detail(result: PairResult): string {
 
 const statusText = { listed: 'LISTED', not_listed: 'not listed', error: 'ERROR' } as const;
 
-async function checkBlacklist(
-  dns: Resolver,
-  resolved: Extract<Resolved, { ok: true }>,
-  options: { json: boolean; now: () => Date; write: (line: string) => void },
-): Promise<number> {
+async function checkBlacklist(dns: Resolver, resolved: Extract<Resolved, { ok: true }>, options: { json: boolean; now: () => Date; write: (line: string) => void }): Promise<number> {
   const results: PairResult[] = [];
   const done = await sweep(dns, resolved.targets, resolved.lists, { onResult: (result) => results.push(result) });
   // The order given on the command line, not the order answers came back in.
@@ -83,7 +79,13 @@ async function checkBlacklist(
   } else {
     const rows = [['TARGET', 'LIST', 'STATUS', 'DETAIL'], ...results.map((result) => [result.target.value, result.list.id, statusText[result.verdict.status], detail(result)])];
     const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-    for (const row of rows) options.write(row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join('  ').trimEnd());
+    for (const row of rows)
+      options.write(
+        row
+          .map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell))
+          .join('  ')
+          .trimEnd(),
+      );
     const listed = results.filter((result) => result.verdict.status === 'listed').length;
     const errors = results.filter((result) => result.verdict.status === 'error').length;
     const broken = done.health.filter((health) => !health.healthy).map((health) => `${health.list.id} failed its test points: ${health.reason}`);

@@ -46,7 +46,10 @@ function resolveControlArguments(args: ControlArguments, now: number): ResolvedC
     }
     scope[key] = value;
   }
-  const parsed = ControlRequest.safeParse({ action: args.action, scope, ...(args.rate !== undefined ? { rate: args.rate } : {}), reason: args.reason, ...(args.expires !== undefined ? { expires: args.expires } : {}) }, { error: errorMap });
+  const parsed = ControlRequest.safeParse(
+    { action: args.action, scope, ...(args.rate !== undefined ? { rate: args.rate } : {}), reason: args.reason, ...(args.expires !== undefined ? { expires: args.expires } : {}) },
+    { error: errorMap },
+  );
   if (!parsed.success) {
     const shown: Record<string, string> = { reason: '--reason', rate: '--rate', expires: '--expires' };
     for (const issue of parsed.error.issues) {
@@ -172,7 +175,9 @@ export function controlResume(ctx: CommandContext, id: string, options: { reason
     try {
       const lifted: ControlRow = controls.lift(id, actorOf(ctx), options.reason);
       const held = heldCount(db, id);
-      ctx.out(`lifted: ${lifted.action} ${escapeControls(describeScope(lifted.scope))} (${id})${held.held > 0 ? `; ${held.held} held message(s) are released by the running observatory (platforms with release:)` : ''}`);
+      ctx.out(
+        `lifted: ${lifted.action} ${escapeControls(describeScope(lifted.scope))} (${id})${held.held > 0 ? `; ${held.held} held message(s) are released by the running observatory (platforms with release:)` : ''}`,
+      );
     } catch (error) {
       if (isMailscopeError(error) && error.code === 'CONTROL_NOT_FOUND') throw new ExitError(exitCodes.badConfig, escapeControls(error.message));
       if (isMailscopeError(error) && error.code === 'CONTROL_NOT_ACTIVE') throw new ExitError(exitCodes.failed, escapeControls(error.message));

@@ -10,10 +10,12 @@ import { escapeControls } from '../core/text.ts';
 import { exitCodes, ExitError, table, type CommandContext } from './context.ts';
 
 function formatFields(record: Record<string, unknown>): string {
-  return Object.entries(record)
-    // Values a peer sent (a banner, a DNS record) are shown escaped: they cannot drive the terminal.
-    .map(([key, value]) => `${key}=${typeof value === 'string' && /[\s"=]/.test(value) ? escapeControls(JSON.stringify(value)) : escapeControls(String(value))}`)
-    .join(' ');
+  return (
+    Object.entries(record)
+      // Values a peer sent (a banner, a DNS record) are shown escaped: they cannot drive the terminal.
+      .map(([key, value]) => `${key}=${typeof value === 'string' && /[\s"=]/.test(value) ? escapeControls(JSON.stringify(value)) : escapeControls(String(value))}`)
+      .join(' ')
+  );
 }
 
 function observationLine(observation: Observation): string {

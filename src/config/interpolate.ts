@@ -44,9 +44,7 @@ export function interpolate(value: unknown, env: Env, problems: InterpolationPro
   if (typeof value === 'string') return interpolateString(value, env, path, problems);
   if (Array.isArray(value)) return value.map((item, index) => interpolate(item, env, problems, [...path, index]));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, problems, [...path, key])]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env, problems, [...path, key])]));
   }
   return value;
 }

@@ -373,9 +373,7 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
     const read = readYaml(probeFile, probeShown, options.env, problems);
     for (const problem of read?.unresolved ?? []) unresolved.add(problem);
     const parsed = validate(ProbeFileSchema, read, probeShown, problems);
-    const entries: ProbeFileEntries = parsed
-      ? { probes: parsed.probes.map((definition, index) => [definition, index]), rules: parsed.rules.map((rule, index) => [rule, index]) }
-      : validEntries(read);
+    const entries: ProbeFileEntries = parsed ? { probes: parsed.probes.map((definition, index) => [definition, index]), rules: parsed.rules.map((rule, index) => [rule, index]) } : validEntries(read);
     const probeIds = firstOfEachId(read, 'probes', probeShown, firstProbe, problems);
     const ruleIds = firstOfEachId(read, 'rules', probeShown, firstRule, problems);
     for (const [definition, index] of entries.probes) if (probeIds.has(index)) probes.push({ definition, file: probeShown, index });

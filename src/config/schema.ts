@@ -57,7 +57,11 @@ export const InstanceSchema = z.strictObject({
   tokens: ApiTokens.default([]).describe('API bearer tokens: list of { name, role, token }'),
   dns: z
     .strictObject({
-      resolvers: z.array(dnsServer).min(1).optional().describe('resolvers every probe asks, in turn; default: the system\'s (/etc/resolv.conf). Use your own recursive resolver: DNSBLs refuse public ones'),
+      resolvers: z
+        .array(dnsServer)
+        .min(1)
+        .optional()
+        .describe("resolvers every probe asks, in turn; default: the system's (/etc/resolv.conf). Use your own recursive resolver: DNSBLs refuse public ones"),
       timeout: duration.prefault('2s').describe('per attempt'),
       attempts: z.int().min(1).max(10).default(3).describe('tries per query, across the resolvers in turn'),
       rateLimit: z.int().min(0).default(500).describe('queries per second to each resolver; 0 = no limit'),
@@ -78,7 +82,7 @@ export const InstanceSchema = z.strictObject({
       bucket: z.string().min(1).optional().describe('v2: the bucket (on 3.x: the database)'),
       token: secret().optional().describe('v2: an API token with write access; use ${VAR}'),
       database: z.string().min(1).optional().describe('v1: the database'),
-      retentionPolicy: z.string().min(1).optional().describe('v1: the retention policy; default: the database\'s default'),
+      retentionPolicy: z.string().min(1).optional().describe("v1: the retention policy; default: the database's default"),
       username: z.string().min(1).optional().describe('v1: user, when authentication is on'),
       password: secret().optional().describe('v1: password; use ${VAR}'),
       batchSize: z.int().min(1).max(50_000).default(5_000).describe('points per write'),
@@ -91,13 +95,16 @@ export const InstanceSchema = z.strictObject({
       for (const key of need) if (!influx[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required with api ${influx.api}` });
       const foreign = influx.api === 'v2' ? (['database', 'retentionPolicy', 'username', 'password'] as const) : (['org', 'bucket', 'token'] as const);
       for (const key of foreign) if (influx[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only with api ${influx.api === 'v2' ? 'v1' : 'v2'}` });
-      if (influx.api === 'v1' && (influx.username === undefined) !== (influx.password === undefined)) ctx.addIssue({ code: 'custom', path: ['password'], message: 'username and password go together' });
+      if (influx.api === 'v1' && (influx.username === undefined) !== (influx.password === undefined))
+        ctx.addIssue({ code: 'custom', path: ['password'], message: 'username and password go together' });
     })
     .optional()
     .describe('where time series go (optional: without it, results stay in the store and the outbox)'),
   retention: z
     .strictObject({
-      keep: longDuration.prefault('30d').describe('runs, observations, resolved alerts and delivered notifications older than this are deleted from the store (time series in InfluxDB keep their own retention)'),
+      keep: longDuration
+        .prefault('30d')
+        .describe('runs, observations, resolved alerts and delivered notifications older than this are deleted from the store (time series in InfluxDB keep their own retention)'),
       interval: duration.prefault('1h').describe('how often old rows are pruned'),
       batchSize: z.int().min(100).max(100_000).default(5_000).describe('rows deleted per transaction; the event loop (probes, API) runs between batches'),
     })

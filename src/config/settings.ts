@@ -12,7 +12,13 @@ import type { InstanceConfig } from './schema.ts';
 /** The engine's settings from the instance file's `alerts:` section. */
 export function alertSettingsOf(instance: InstanceConfig): AlertSettings {
   const { alerts } = instance;
-  return { intervalMs: alerts.interval, renotifyMs: alerts.renotify, flap: { windowMs: alerts.flap.window, maxTransitions: alerts.flap.maxTransitions }, externalUrl: alerts.externalUrl, dashboardUrl: alerts.dashboardUrl };
+  return {
+    intervalMs: alerts.interval,
+    renotifyMs: alerts.renotify,
+    flap: { windowMs: alerts.flap.window, maxTransitions: alerts.flap.maxTransitions },
+    externalUrl: alerts.externalUrl,
+    dashboardUrl: alerts.dashboardUrl,
+  };
 }
 
 /** The service's settings from the instance file's `controls:` section. */

@@ -28,7 +28,8 @@ export const ControlRequest = z
     expires: expiresText.optional().describe('when it lifts by itself: ISO 8601 time, or a duration from now (2h), at most a year ahead'),
   })
   .superRefine((request, ctx) => {
-    if (request.action === 'throttle' && request.rate === undefined) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a throttle needs a rate: a whole number of messages per minute, 0 or more' });
+    if (request.action === 'throttle' && request.rate === undefined)
+      ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a throttle needs a rate: a whole number of messages per minute, 0 or more' });
     if (request.action === 'pause' && request.rate !== undefined) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a pause has no rate (use action throttle)' });
   });
 

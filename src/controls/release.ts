@@ -57,7 +57,17 @@ export class Releaser {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { db: Database; controls: ControlService; targets: readonly ReleaseTarget[]; clock: Clock; log: Logger; retryMs?: number; timeoutMs?: number; graceMs?: number; waitMs?: number }) {
+  constructor(options: {
+    db: Database;
+    controls: ControlService;
+    targets: readonly ReleaseTarget[];
+    clock: Clock;
+    log: Logger;
+    retryMs?: number;
+    timeoutMs?: number;
+    graceMs?: number;
+    waitMs?: number;
+  }) {
     this.#db = options.db;
     this.#controls = options.controls;
     this.#targets = options.targets;
@@ -226,7 +236,8 @@ export class Releaser {
       released.slice(0, maxScheduled).map((held) => held.queueId),
       queue,
     );
-    if (unscheduled.length > 0 && !signal.aborted) this.#log.warn({ platform: target.id, queueIds: unscheduled }, 'released, but could not ask the platform to deliver now: it goes at the next queue run');
+    if (unscheduled.length > 0 && !signal.aborted)
+      this.#log.warn({ platform: target.id, queueIds: unscheduled }, 'released, but could not ask the platform to deliver now: it goes at the next queue run');
     return report;
   }
 }

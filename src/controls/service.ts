@@ -13,7 +13,23 @@ import type { Logger } from '../core/logger.ts';
 import { canonicalScope, describeScope, normalizeScopeValue, scopeKeyNames, type Scope, type Traffic } from '../core/scope.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { activeControls, activeControlsOfAlert, audit, firingAlertsOf, heldCount, linkAlert, enqueuePush, findActiveControl, getControl, insertControl, markLifted, markPushSkipped, pushesOf, updateControl, type ControlRow } from '../store/controls.ts';
+import {
+  activeControls,
+  activeControlsOfAlert,
+  audit,
+  firingAlertsOf,
+  heldCount,
+  linkAlert,
+  enqueuePush,
+  findActiveControl,
+  getControl,
+  insertControl,
+  markLifted,
+  markPushSkipped,
+  pushesOf,
+  updateControl,
+  type ControlRow,
+} from '../store/controls.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { ScopeIndex } from './matcher.ts';
 
@@ -369,7 +385,14 @@ export class ControlService {
       actor: input.actor,
       action: 'control.created',
       subject: control.id,
-      details: { action: control.action, scope, reason: control.reason, source: control.source, ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}), ...(control.expiresAt !== undefined ? { expiresAt: new Date(control.expiresAt).toISOString() } : {}) },
+      details: {
+        action: control.action,
+        scope,
+        reason: control.reason,
+        source: control.source,
+        ...(control.ratePerMinute !== undefined ? { ratePerMinute: control.ratePerMinute } : {}),
+        ...(control.expiresAt !== undefined ? { expiresAt: new Date(control.expiresAt).toISOString() } : {}),
+      },
     });
     this.#enqueuePushes(control, 'apply', now);
     controlPoint(this.#db, control, now);
@@ -428,13 +451,25 @@ export class ControlService {
         continue;
       }
       if (coolDownMs === 'manual' || control.keepUntilResumed) {
-        audit(this.#db, { at: now, actor: control.source, action: 'control.kept', subject: control.id, details: { reason: 'the alert resolved; this control stays until a person resumes it', alert: alertId } });
+        audit(this.#db, {
+          at: now,
+          actor: control.source,
+          action: 'control.kept',
+          subject: control.id,
+          details: { reason: 'the alert resolved; this control stays until a person resumes it', alert: alertId },
+        });
         continue;
       }
       const updated = { ...control, liftAt: now + coolDownMs, updatedAt: now };
       updateControl(this.#db, updated);
       this.#touched.add(updated.id);
-      audit(this.#db, { at: now, actor: control.source, action: 'control.lift-scheduled', subject: control.id, details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved', alert: alertId } });
+      audit(this.#db, {
+        at: now,
+        actor: control.source,
+        action: 'control.lift-scheduled',
+        subject: control.id,
+        details: { liftAt: new Date(updated.liftAt).toISOString(), reason: 'the alert resolved', alert: alertId },
+      });
     }
     if (controls.length > 0) queueMicrotask(() => this.#changed());
   }

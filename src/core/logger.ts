@@ -10,12 +10,7 @@ export type LogLevel = (typeof logLevels)[number];
 /** Keys whose values are secrets wherever they appear (up to three levels deep). */
 const secretKeys = ['token', 'password', 'pass', 'secret', 'webhookUrl', 'apiKey', 'accessToken', 'authorization', 'cookie'];
 
-const redactPaths = [
-  ...secretKeys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]),
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-];
+const redactPaths = [...secretKeys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]), 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'];
 
 /**
  * The one root logger. Components take children (`log.child({ component })`);

@@ -87,7 +87,10 @@ export class RetryQueue<Item extends QueueItem> {
     const now = this.#clock.now().getTime();
     const room = maxInFlight - this.#inFlight.size;
     if (room <= 0) return;
-    const items = this.#store.due(now, room + this.#inFlight.size).filter((item) => !this.#inFlight.has(item.id)).slice(0, room);
+    const items = this.#store
+      .due(now, room + this.#inFlight.size)
+      .filter((item) => !this.#inFlight.has(item.id))
+      .slice(0, room);
     await Promise.all(
       items.map((item) => {
         const attempt = this.#attempt(item).finally(() => this.#inFlight.delete(item.id));
@@ -137,7 +140,10 @@ export class RetryQueue<Item extends QueueItem> {
       const giveUp = !retryable || attemptNumber >= this.#retry.attempts;
       const retryAt = giveUp ? undefined : this.#clock.now().getTime() + this.backoffMs(attemptNumber);
       this.#worker.failed(item, message, retryAt);
-      this.#log.warn({ ...log, reason: message, retryAt: retryAt === undefined ? undefined : new Date(retryAt).toISOString() }, giveUp ? `${this.#what} failed for good` : `${this.#what} failed; will retry`);
+      this.#log.warn(
+        { ...log, reason: message, retryAt: retryAt === undefined ? undefined : new Date(retryAt).toISOString() },
+        giveUp ? `${this.#what} failed for good` : `${this.#what} failed; will retry`,
+      );
     }
   }
 }

@@ -69,9 +69,7 @@ const cronFieldNames: Record<string, string> = { dayOfMonth: 'day of month', day
 export const cronExpression = z.string().superRefine((expression, ctx) => {
   const result = cron.validateDetailed(expression);
   if (result.valid) return;
-  const reasons = result.errors.map((error) =>
-    error.field === 'expression' ? error.message : `invalid ${cronFieldNames[error.field] ?? error.field} "${error.value ?? ''}"`,
-  );
+  const reasons = result.errors.map((error) => (error.field === 'expression' ? error.message : `invalid ${cronFieldNames[error.field] ?? error.field} "${error.value ?? ''}"`));
   ctx.addIssue({ code: 'custom', message: `"${expression}" is not a valid cron expression: ${reasons.join('; ')}` });
 });
 
@@ -84,11 +82,9 @@ export const timeZone = z.string().superRefine((zone, ctx) => {
 });
 
 /** Identifiers that become tags, file names and URL segments. */
-export const identifier = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, {
-    message: 'expected an id of lowercase letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)',
-  });
+export const identifier = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, {
+  message: 'expected an id of lowercase letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)',
+});
 
 const hostnamePattern = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*\.?$/;
 

@@ -81,4 +81,3 @@ export const errorMap = (issue: RawIssue): string | undefined => {
       return undefined;
   }
 };
-

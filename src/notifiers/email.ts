@@ -42,7 +42,10 @@ function emailText(notification: AlertNotification): string {
     `Alert ${alert.id}${notification.links.alert ? `: ${notification.links.alert}` : ''}`,
     ...(notification.links.dashboard ? [`Dashboard: ${notification.links.dashboard}`] : []),
   ];
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 const defaultPorts = { starttls: 587, tls: 465, none: 25 } as const;

@@ -30,7 +30,11 @@ const configSchema = PlatformBase.extend({
     })
     .optional()
     .describe('HTTP Basic credentials; same caveat as token'),
-  maxDuration: duration.prefault('7d').describe('how long a suspension lasts at KumoMTA at most: a control without an expiry (or a later one) is suspended this long and suspended again when a tenth of it is left; every suspension id is deleted when the control lifts'),
+  maxDuration: duration
+    .prefault('7d')
+    .describe(
+      'how long a suspension lasts at KumoMTA at most: a control without an expiry (or a later one) is suspended this long and suspended again when a tenth of it is left; every suspension id is deleted when the control lifts',
+    ),
   timeout: duration.prefault('10s').describe('how long one request may take'),
 })
   .strict()

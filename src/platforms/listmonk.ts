@@ -22,10 +22,7 @@ const configSchema = PlatformBase.extend({
   url: baseUrl.describe("listmonk's root URL, e.g. http://127.0.0.1:9000"),
   username: z.string().min(1).describe('the API user (listmonk ≥ v4: Admin → Users, type API; its role needs campaigns:get and campaigns:manage)'),
   token: secret().describe("the API user's token (a secret: use ${VAR}); with authScheme basic, the password"),
-  authScheme: z
-    .enum(['token', 'basic'])
-    .default('token')
-    .describe('token: "Authorization: token user:token" (listmonk ≥ v4); basic: HTTP Basic (listmonk before v4 took the admin user and password)'),
+  authScheme: z.enum(['token', 'basic']).default('token').describe('token: "Authorization: token user:token" (listmonk ≥ v4); basic: HTTP Basic (listmonk before v4 took the admin user and password)'),
   timeout: duration.prefault('10s').describe('how long one request may take'),
 }).strict();
 
@@ -72,7 +69,9 @@ async function status(config: ListmonkConfig, ctx: PushContext, id: string): Pro
     value = undefined;
   }
   if (typeof value !== 'string') {
-    throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: the answer has no campaign status (expected {"data": {"status": ...}}, got ${JSON.stringify(peerExcerpt(text, 100))})`, { retryable: false });
+    throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: the answer has no campaign status (expected {"data": {"status": ...}}, got ${JSON.stringify(peerExcerpt(text, 100))})`, {
+      retryable: false,
+    });
   }
   return value;
 }
@@ -97,7 +96,7 @@ export const listmonk = definePlatform({
   push: {
     unsupported(_config, control) {
       if (control.action === 'throttle') {
-        return "listmonk has no per-campaign rate: its sending rate (concurrency, message rate, sliding window) is one setting for every campaign. Pause the campaign instead, or throttle at the MTA (postfix-policy)";
+        return 'listmonk has no per-campaign rate: its sending rate (concurrency, message rate, sliding window) is one setting for every campaign. Pause the campaign instead, or throttle at the MTA (postfix-policy)';
       }
       return campaignProblem(control);
     },
@@ -115,12 +114,14 @@ export const listmonk = definePlatform({
           await moveAndConfirm(config, ctx, id, 'draft');
           return 'scheduled';
         case 'paused':
-          // Paused by someone else: held already, and theirs to resume, not the lift's.
+        // Paused by someone else: held already, and theirs to resume, not the lift's.
         case 'finished':
         case 'cancelled':
           return undefined;
         case 'draft':
-          throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id} is a draft: listmonk pauses only running campaigns, and nothing would hold this one if someone started it`, { retryable: false });
+          throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id} is a draft: listmonk pauses only running campaigns, and nothing would hold this one if someone started it`, {
+            retryable: false,
+          });
         default:
           throw new DeliveryError('PUSH_FAILED', `listmonk campaign ${id}: unknown status "${peerExcerpt(current, 100)}"`, { retryable: false });
       }

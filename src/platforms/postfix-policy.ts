@@ -22,9 +22,7 @@ import { definePlatform, PlatformBase, type HoldQueue, type QueuePlace, type Sen
 const configSchema = PlatformBase.extend({
   kind: z.literal('postfix-policy'),
   listen: listenAddress.describe('where the policy service listens (Postfix: check_policy_service inet:HOST:PORT)'),
-  idleTimeout: duration
-    .prefault('10m')
-    .describe("a connection with no request for this long is closed (longer than Postfix's smtpd_policy_service_max_idle, 300s, so Postfix closes first)"),
+  idleTimeout: duration.prefault('10m').describe("a connection with no request for this long is closed (longer than Postfix's smtpd_policy_service_max_idle, 300s, so Postfix closes first)"),
   maxConnections: z.int().min(1).max(100_000).default(1_000).describe('connections open at once (Postfix keeps one per smtpd process); more are refused'),
   release: z
     .strictObject({
@@ -33,7 +31,9 @@ const configSchema = PlatformBase.extend({
       postqueue: readableFile.default('/usr/sbin/postqueue').describe('path to postqueue'),
     })
     .optional()
-    .describe('release held mail when its pause lifts (postsuper -H on the queue ids it held, checked with postqueue -j): set it ({} for the defaults) when Mailscope runs beside Postfix with the rights to (root, or the Postfix admin); without it, release by hand'),
+    .describe(
+      'release held mail when its pause lifts (postsuper -H on the queue ids it held, checked with postqueue -j): set it ({} for the defaults) when Mailscope runs beside Postfix with the rights to (root, or the Postfix admin); without it, release by hand',
+    ),
 }).strict();
 
 export type PostfixPolicyConfig = z.output<typeof configSchema>;
@@ -191,7 +191,7 @@ export function policyAnswers(policy: SendPolicy, log: Logger) {
         if (held && request.queue_id) {
           heldInstances.delete(request.instance!);
           if (!queueIdPattern.test(request.queue_id)) {
-            log.warn({ queueId: request.queue_id.slice(0, 40), control: held.controlId }, 'a held message came with a queue id that is not Postfix\'s: not recorded');
+            log.warn({ queueId: request.queue_id.slice(0, 40), control: held.controlId }, "a held message came with a queue id that is not Postfix's: not recorded");
             return 'DUNNO';
           }
           policy.held({ id: request.queue_id, controlId: held.controlId, traffic: held.traffic });
@@ -267,7 +267,8 @@ export async function queueOf(release: ReleaseConfig, options: RunOptions = {}):
       throw new MailscopeError('RELEASE_FAILED', `postqueue -j printed a line that is not JSON: ${JSON.stringify(line.slice(0, 80))}`);
     }
     const { queue_id: id, queue_name: name } = (entry ?? {}) as { queue_id?: unknown; queue_name?: unknown };
-    if (typeof id !== 'string' || typeof name !== 'string') throw new MailscopeError('RELEASE_FAILED', `postqueue -j printed an entry without queue_id and queue_name: ${JSON.stringify(line.slice(0, 80))}`);
+    if (typeof id !== 'string' || typeof name !== 'string')
+      throw new MailscopeError('RELEASE_FAILED', `postqueue -j printed an entry without queue_id and queue_name: ${JSON.stringify(line.slice(0, 80))}`);
     queue.set(id, name);
   }
   return queue;

@@ -67,11 +67,7 @@ export interface DefinitionProblem {
   message: string;
 }
 
-export interface ProbeKind<
-  K extends string = string,
-  S extends z.ZodType<ProbeBaseOutput & { kind: K }> = z.ZodType<ProbeBaseOutput & { kind: K }>,
-  M extends Measurements = Measurements,
-> {
+export interface ProbeKind<K extends string = string, S extends z.ZodType<ProbeBaseOutput & { kind: K }> = z.ZodType<ProbeBaseOutput & { kind: K }>, M extends Measurements = Measurements> {
   kind: K;
   description: string;
   configSchema: S;

@@ -70,16 +70,16 @@ export interface CheckOutcome {
   details?: Record<string, string | number | boolean>;
 }
 
-export function result(
-  subject: { check: CheckName; domain: string; selector?: string; ip?: string },
-  outcome: CheckOutcome,
-): CheckResult {
+export function result(subject: { check: CheckName; domain: string; selector?: string; ip?: string }, outcome: CheckOutcome): CheckResult {
   const status = statusOf(outcome.findings);
   // A passing check says what was verified, then its notes; otherwise only what needs doing.
   const message =
     status === 'pass'
       ? [outcome.summary, ...outcome.findings.map((finding) => finding.message)].join(' ')
-      : outcome.findings.filter((finding) => finding.level !== 'pass').map((finding) => finding.message).join(' ');
+      : outcome.findings
+          .filter((finding) => finding.level !== 'pass')
+          .map((finding) => finding.message)
+          .join(' ');
   const errorFinding = outcome.findings.find((finding) => finding.level === 'error');
   const record = outcome.lines && !errorFinding ? outcome.lines.join('\n') : undefined;
   return {
@@ -96,10 +96,7 @@ export function result(
 // ---------------------------------------------------------------------------
 // DNS, as the checks see it
 
-export type Lookup =
-  | { kind: 'records'; records: DnsRecord[] }
-  | { kind: 'none'; nxdomain: boolean }
-  | { kind: 'error'; code: DnsErrorCode; message: string };
+export type Lookup = { kind: 'records'; records: DnsRecord[] } | { kind: 'none'; nxdomain: boolean } | { kind: 'error'; code: DnsErrorCode; message: string };
 
 export interface CheckContext {
   dns: Resolver;

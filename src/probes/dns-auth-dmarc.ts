@@ -318,7 +318,10 @@ function readRecord(text: string, recordDomain: string, domain: string, inherite
       findings.push({
         code: `DMARC_INVALID_${tag.toUpperCase()}`,
         level: 'warn',
-        message: `${where} has ${broken.length === 1 ? 'a destination' : 'destinations'} in ${tag}= that receivers cannot use: ${listed(broken.map((uri) => `${quoted(uri.text)} (${uri.problem})`), 3)}. ${all ? none : `Receivers skip ${them(broken.length)}.`} Write each as mailto:<address>, separated by ",".`,
+        message: `${where} has ${broken.length === 1 ? 'a destination' : 'destinations'} in ${tag}= that receivers cannot use: ${listed(
+          broken.map((uri) => `${quoted(uri.text)} (${uri.problem})`),
+          3,
+        )}. ${all ? none : `Receivers skip ${them(broken.length)}.`} Write each as mailto:<address>, separated by ",".`,
       });
     }
     const otherSchemes = uris.filter((uri) => !uri.problem && uri.scheme !== 'mailto');
@@ -326,7 +329,10 @@ function readRecord(text: string, recordDomain: string, domain: string, inherite
       findings.push({
         code: 'DMARC_REPORT_SCHEME',
         level: 'warn',
-        message: `${where} lists ${listed(otherSchemes.map((uri) => quoted(uri.text)), 3)} in ${tag}=; receivers are only required to send reports by mail and ignore schemes they do not support. Use mailto:<address>.`,
+        message: `${where} lists ${listed(
+          otherSchemes.map((uri) => quoted(uri.text)),
+          3,
+        )} in ${tag}=; receivers are only required to send reports by mail and ignore schemes they do not support. Use mailto:<address>.`,
       });
     }
     const sized = uris.filter((uri) => uri.size !== undefined && !uri.problem);
@@ -334,7 +340,10 @@ function readRecord(text: string, recordDomain: string, domain: string, inherite
       findings.push({
         code: 'DMARC_REPORT_SIZE_OBSOLETE',
         level: 'pass',
-        message: `${where} limits the report size in ${tag}= (${listed(sized.map((uri) => quoted(uri.text)), 3)}); RFC 9989 removed the "!size" suffix and its receivers ignore it, while RFC 7489 receivers may withhold larger reports. Remove it.`,
+        message: `${where} limits the report size in ${tag}= (${listed(
+          sized.map((uri) => quoted(uri.text)),
+          3,
+        )}); RFC 9989 removed the "!size" suffix and its receivers ignore it, while RFC 7489 receivers may withhold larger reports. Remove it.`,
       });
     }
   };

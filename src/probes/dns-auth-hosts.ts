@@ -12,7 +12,12 @@ type Addresses = { records: DnsRecord[]; error?: Finding };
 /** A and AAAA of a name; an error when either lookup failed. */
 async function addressesOf(ctx: CheckContext, name: string): Promise<Addresses> {
   const [v4, v6] = await Promise.all([lookup(ctx, name, 'A'), lookup(ctx, name, 'AAAA')]);
-  const failed = ([[v4, 'A'], [v6, 'AAAA']] as const).find(([found]) => found.kind === 'error');
+  const failed = (
+    [
+      [v4, 'A'],
+      [v6, 'AAAA'],
+    ] as const
+  ).find(([found]) => found.kind === 'error');
   if (failed) return { records: [], error: dnsErrorFinding(name, failed[1], failed[0] as Extract<Lookup, { kind: 'error' }>) };
   return { records: [...(v4.kind === 'records' ? v4.records : []), ...(v6.kind === 'records' ? v6.records : [])] };
 }
@@ -25,7 +30,11 @@ export async function checkMx(ctx: CheckContext, domain: string): Promise<CheckR
     return result(subject, {
       findings: [
         found.nxdomain
-          ? { code: 'DOMAIN_NOT_FOUND', level: 'fail', message: `${domain} does not exist in DNS (NXDOMAIN): receivers reject mail from a sender domain that does not resolve. Check the spelling, or publish the domain.` }
+          ? {
+              code: 'DOMAIN_NOT_FOUND',
+              level: 'fail',
+              message: `${domain} does not exist in DNS (NXDOMAIN): receivers reject mail from a sender domain that does not resolve. Check the spelling, or publish the domain.`,
+            }
           : {
               code: 'MX_MISSING',
               level: 'warn',
@@ -91,7 +100,10 @@ function reverseName(ip: string): string {
   const address = ipaddr.parse(ip);
   if (address.kind() === 'ipv4') return `${address.toByteArray().reverse().join('.')}.in-addr.arpa`;
   const nibbles = address.toByteArray().flatMap((byte) => [byte >> 4, byte & 15]);
-  return `${nibbles.reverse().map((nibble) => nibble.toString(16)).join('.')}.ip6.arpa`;
+  return `${nibbles
+    .reverse()
+    .map((nibble) => nibble.toString(16))
+    .join('.')}.ip6.arpa`;
 }
 
 function sameAddress(a: string, b: string): boolean {

@@ -99,7 +99,13 @@ export async function checkMtaSts(ctx: CheckContext, domain: string): Promise<Ch
   }
   const fetched = await fetchPolicy(ctx, domain);
   if ('finding' in fetched) return result(subject, { findings: [fetched.finding], lines: txt.lines, summary: '' });
-  const lines = [...txt.lines, ...fetched.text.split(/\r?\n/).filter((line) => line.trim()).map((line) => `mta-sts.${domain} POLICY ${JSON.stringify(line.trim())}`)];
+  const lines = [
+    ...txt.lines,
+    ...fetched.text
+      .split(/\r?\n/)
+      .filter((line) => line.trim())
+      .map((line) => `mta-sts.${domain} POLICY ${JSON.stringify(line.trim())}`),
+  ];
   let policy: ReturnType<typeof parsePolicy>;
   try {
     policy = parsePolicy(fetched.text);
@@ -180,7 +186,10 @@ export async function checkTlsRpt(ctx: CheckContext, domain: string): Promise<Ch
     });
   }
   const rua = tagList(txt.records[0]!).get('rua') ?? '';
-  const destinations = rua.split(',').map((uri) => uri.trim()).filter(Boolean);
+  const destinations = rua
+    .split(',')
+    .map((uri) => uri.trim())
+    .filter(Boolean);
   const valid = destinations.filter((uri) => /^mailto:[^@\s]+@[^@\s]+$/i.test(uri) || /^https:\/\/\S+$/i.test(uri));
   if (valid.length === 0 || valid.length !== destinations.length) {
     return result(subject, {
@@ -215,7 +224,11 @@ export async function checkBimi(ctx: CheckContext, domain: string): Promise<Chec
   const logo = tags.get('l') ?? '';
   const findings: Finding[] = [];
   if (logo && !/^https:\/\/\S+\.svg$/i.test(logo)) {
-    findings.push({ code: 'BIMI_INVALID_LOGO', level: 'fail', message: `The BIMI logo l=${logo} is not an https:// URL of an SVG file; providers show no logo. Point l= at the SVG Tiny PS logo over HTTPS.` });
+    findings.push({
+      code: 'BIMI_INVALID_LOGO',
+      level: 'fail',
+      message: `The BIMI logo l=${logo} is not an https:// URL of an SVG file; providers show no logo. Point l= at the SVG Tiny PS logo over HTTPS.`,
+    });
   }
   if (!logo) {
     findings.push({ code: 'BIMI_NO_LOGO', level: 'warn', message: `The BIMI record at ${name} names no logo (empty l=), which declines BIMI. Remove the record or add the logo URL.` });

@@ -6,17 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { evaluateSpf, type SpfEvaluation } from '../protocols/auth/spf.ts';
 import { shownText } from '../core/text.ts';
-import {
-  dnsErrorFinding,
-  lookup,
-  plural,
-  result,
-  sortedLines,
-  txtText,
-  type CheckContext,
-  type CheckResult,
-  type Finding,
-} from './dns-auth-check.ts';
+import { dnsErrorFinding, lookup, plural, result, sortedLines, txtText, type CheckContext, type CheckResult, type Finding } from './dns-auth-check.ts';
 
 const lookupLimit = 10;
 const voidLimit = 2;

@@ -2,19 +2,7 @@ import { z } from 'zod';
 import type { MeasurementSpec } from '../core/measurement.ts';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { duration, readableFile } from '../core/schema.ts';
-import {
-  checkNames,
-  domainProblem,
-  ipProblem,
-  levelNumber,
-  levels,
-  normalizeDomain,
-  selectorProblem,
-  worstLevel,
-  type CheckContext,
-  type CheckName,
-  type CheckResult,
-} from './dns-auth-check.ts';
+import { checkNames, domainProblem, ipProblem, levelNumber, levels, normalizeDomain, selectorProblem, worstLevel, type CheckContext, type CheckName, type CheckResult } from './dns-auth-check.ts';
 import { checkDkim } from './dns-auth-dkim.ts';
 import { checkDmarc } from './dns-auth-dmarc.ts';
 import { checkAddress, checkMx, checkPtr } from './dns-auth-hosts.ts';
@@ -37,7 +25,10 @@ const sendingDomain = z
       .describe('the sending domain (the From / envelope domain)'),
     ips: z.array(refineEach(ipProblem)).default([]).describe('sending IPs: each gets its SPF result and its PTR / forward-confirmed reverse DNS checked'),
     selectors: z.array(refineEach(selectorProblem)).default([]).describe('DKIM selectors the platform signs with (the s= of its signatures)'),
-    skip: z.array(z.enum(checkNames)).default([]).describe(`checks not to run for this domain (${checkNames.join(', ')})`),
+    skip: z
+      .array(z.enum(checkNames))
+      .default([])
+      .describe(`checks not to run for this domain (${checkNames.join(', ')})`),
   })
   .strict();
 

@@ -7,7 +7,6 @@ import type { Resolver } from '../protocols/dns/types.ts';
 import { queryPrefix, type DnsblTarget } from './dnsbl-targets.ts';
 import { verdictOf, type ListSpec, type Verdict } from './dnsbl-verdict.ts';
 
-
 export interface ListHealth {
   list: ListSpec;
   healthy: boolean;

@@ -8,9 +8,7 @@ import { identifier, secret, uniqueIds } from '../core/schema.ts';
 import { buildCatalog, builtinLists, keyedListIds, rfc5782TestPoints, type ListCatalog } from './dnsbl-lists.ts';
 import type { ListSpec } from './dnsbl-verdict.ts';
 
-const loopbackAnswer = z
-  .string()
-  .regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'expected an answer address in 127.0.0.0/8 (e.g. 127.0.0.2)' });
+const loopbackAnswer = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'expected an answer address in 127.0.0.0/8 (e.g. 127.0.0.2)' });
 
 const reservedListIds = new Set([...builtinLists.map((list) => list.id), ...keyedListIds]);
 
@@ -23,7 +21,10 @@ const CustomList = z
     kind: z.enum(['ip', 'domain']).describe('ip: queried with reversed addresses; domain: with the domain'),
     ipv6: z.boolean().default(false).describe('the list answers IPv6 queries'),
     codes: z.record(loopbackAnswer, z.string().min(1)).optional().describe('answer → meaning; without codes, any 127/8 answer is a listing'),
-    bitmask: z.record(z.string().regex(/^(1|2|4|8|16|32|64|128)$/, { message: 'expected a bit value: 1, 2, 4, … 128' }), z.string().min(1)).optional().describe('bit of the last octet → meaning'),
+    bitmask: z
+      .record(z.string().regex(/^(1|2|4|8|16|32|64|128)$/, { message: 'expected a bit value: 1, 2, 4, … 128' }), z.string().min(1))
+      .optional()
+      .describe('bit of the last octet → meaning'),
     errors: z.record(loopbackAnswer, z.string().min(1)).optional().describe('answers that are errors, not listings → meaning'),
     testPoints: z
       .union([z.literal(false), z.strictObject({ listed: z.string().min(1), unlisted: z.string().min(1) })])
@@ -43,11 +44,7 @@ export type CustomListConfig = z.output<typeof CustomList>;
 export const blocklistsSchema = z
   .strictObject({
     spamhausDqsKey: secret({ minLength: 8 }).optional().describe('Spamhaus DQS key: enables the spamhaus-*-dqs lists'),
-    lists: z
-      .array(CustomList)
-      .default([])
-      .superRefine(uniqueIds('list', 'lists'))
-      .describe('your own DNSBLs, usable by id like the built-in ones'),
+    lists: z.array(CustomList).default([]).superRefine(uniqueIds('list', 'lists')).describe('your own DNSBLs, usable by id like the built-in ones'),
   })
   .prefault({});
 

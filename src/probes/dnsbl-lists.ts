@@ -83,9 +83,34 @@ interface SpamhausZone {
 
 const spamhausZones: SpamhausZone[] = [
   { id: 'spamhaus-zen', name: 'Spamhaus ZEN', label: 'zen', kind: 'ip', codes: zenCodes, errors: spamhausErrors, testPoints: rfc5782Ip, dqs: true },
-  { id: 'spamhaus-sbl', name: 'Spamhaus SBL', label: 'sbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.2', '127.0.0.3', '127.0.0.9', '127.0.0.30']), errors: spamhausErrors, testPoints: rfc5782Ip, dqs: true },
-  { id: 'spamhaus-xbl', name: 'Spamhaus XBL', label: 'xbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7']), errors: spamhausErrors, testPoints: { listed: '127.0.0.4', unlisted: '127.0.0.1' } },
-  { id: 'spamhaus-pbl', name: 'Spamhaus PBL', label: 'pbl', kind: 'ip', codes: pick(zenCodes, ['127.0.0.10', '127.0.0.11']), errors: spamhausErrors, testPoints: { listed: '127.0.0.10', unlisted: '127.0.0.1' } },
+  {
+    id: 'spamhaus-sbl',
+    name: 'Spamhaus SBL',
+    label: 'sbl',
+    kind: 'ip',
+    codes: pick(zenCodes, ['127.0.0.2', '127.0.0.3', '127.0.0.9', '127.0.0.30']),
+    errors: spamhausErrors,
+    testPoints: rfc5782Ip,
+    dqs: true,
+  },
+  {
+    id: 'spamhaus-xbl',
+    name: 'Spamhaus XBL',
+    label: 'xbl',
+    kind: 'ip',
+    codes: pick(zenCodes, ['127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7']),
+    errors: spamhausErrors,
+    testPoints: { listed: '127.0.0.4', unlisted: '127.0.0.1' },
+  },
+  {
+    id: 'spamhaus-pbl',
+    name: 'Spamhaus PBL',
+    label: 'pbl',
+    kind: 'ip',
+    codes: pick(zenCodes, ['127.0.0.10', '127.0.0.11']),
+    errors: spamhausErrors,
+    testPoints: { listed: '127.0.0.10', unlisted: '127.0.0.1' },
+  },
   { id: 'spamhaus-dbl', name: 'Spamhaus DBL', label: 'dbl', kind: 'domain', codes: dblCodes, errors: dblErrors, testPoints: { listed: 'dbltest.com', unlisted: 'invalid' }, dqs: true },
   { id: 'spamhaus-zrd', name: 'Spamhaus ZRD', label: 'zrd', kind: 'domain', codes: zrdCodes, errors: zrdErrors, testPoints: null, dqsOnly: true, dqs: true },
 ];

@@ -24,13 +24,7 @@ const expected = 'expected an IPv4 or IPv6 address, a CIDR range (e.g. 203.0.113
 
 function isDomain(text: string): boolean {
   const parsed = parseDomain(text, { allowPrivateDomains: true });
-  return (
-    !parsed.isIp &&
-    parsed.hostname === text &&
-    text.includes('.') &&
-    text.length <= 253 &&
-    text.split('.').every((label) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(label))
-  );
+  return !parsed.isIp && parsed.hostname === text && text.includes('.') && text.length <= 253 && text.split('.').every((label) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(label));
 }
 
 /** One configured target → the addresses or domain it stands for, or why it is not one. `expand: false` only validates. */

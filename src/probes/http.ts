@@ -20,15 +20,9 @@ const configSchema = ProbeBase.extend({
   kind: z.literal('http'),
   targets: z.array(targetUrl).min(1, { message: 'expected at least one URL' }).describe('http:// or https:// URLs, without credentials'),
   method: z.enum(['GET', 'HEAD']).default('GET').describe('GET or HEAD'),
-  expectStatus: z
-    .array(z.int().min(100).max(599))
-    .min(1)
-    .default([200])
-    .describe('status codes that count as up; redirects are not followed, so a 301 is a 301'),
+  expectStatus: z.array(z.int().min(100).max(599)).min(1).default([200]).describe('status codes that count as up; redirects are not followed, so a 301 is a 301'),
   requestTimeout: duration.prefault('10s').describe('per URL: a response within this, or down'),
-  caFile: readableFile
-    .optional()
-    .describe('PEM file of the CA that signs these HTTPS endpoints (a private CA); default: the system trust store'),
+  caFile: readableFile.optional().describe('PEM file of the CA that signs these HTTPS endpoints (a private CA); default: the system trust store'),
 }).strict();
 
 type HttpConfig = z.output<typeof configSchema>;

@@ -58,10 +58,7 @@ export interface SeedSession {
 export async function openSeed(target: SeedTarget, options: { baseline: 'uidnext' | { since: Date }; signal: AbortSignal }): Promise<SeedSession | Failure> {
   let credential: ImapEndpoint['credential'];
   try {
-    credential =
-      'oauth2' in target.credential
-        ? { accessToken: await accessToken(target.credential.oauth2, { timeoutMs: target.endpoint.timeoutMs, signal: options.signal }) }
-        : target.credential;
+    credential = 'oauth2' in target.credential ? { accessToken: await accessToken(target.credential.oauth2, { timeoutMs: target.endpoint.timeoutMs, signal: options.signal }) } : target.credential;
   } catch (error) {
     return { code: 'OAUTH_TOKEN_FAILED', message: error instanceof TokenFailure ? error.message : `no access token: ${(error as Error).message}` };
   }

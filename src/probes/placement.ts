@@ -32,7 +32,10 @@ const imapSettings = z
 const oauth2 = z
   .object({
     command: z.array(z.string().min(1)).min(1).optional().describe('argv of a command that prints an access token'),
-    tokenUrl: z.url({ protocol: /^https?$/ }).optional().describe("the provider's OAuth2 token endpoint (refresh_token grant)"),
+    tokenUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe("the provider's OAuth2 token endpoint (refresh_token grant)"),
     clientId: z.string().min(1).optional(),
     clientSecret: secret().optional(),
     refreshToken: secret().optional(),
@@ -81,7 +84,10 @@ const template = z
     text: z.string().optional().describe('plain-text body; {token} is replaced'),
     html: z.string().optional().describe('HTML body; {token} is replaced'),
     to: z.string().optional().describe('To header; default: the seed addresses'),
-    headers: z.record(z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, { message: 'not a header name' }), z.string()).default({}).describe('extra headers: List-Unsubscribe, List-Unsubscribe-Post, the pool or campaign header your platform routes by'),
+    headers: z
+      .record(z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, { message: 'not a header name' }), z.string())
+      .default({})
+      .describe('extra headers: List-Unsubscribe, List-Unsubscribe-Post, the pool or campaign header your platform routes by'),
   })
   .strict()
   .refine((value) => value.text !== undefined || value.html !== undefined, { message: 'expected text, html or both' });
@@ -93,7 +99,10 @@ const smtpSettings = z
     security: security.default('starttls').describe('starttls (default) | tls | none'),
     caFile: readableFile.optional(),
     servername: z.string().min(1).optional(),
-    auth: z.object({ user: z.string().min(1), password: secret() }).strict().optional(),
+    auth: z
+      .object({ user: z.string().min(1), password: secret() })
+      .strict()
+      .optional(),
     envelopeFrom: z.email({ error: 'expected an email address' }).describe('MAIL FROM: where bounces go (the bounces mailbox, to read them)'),
     timeout: duration.prefault('30s'),
   })
@@ -112,7 +121,10 @@ const configSchema = ProbeBase.extend({
   message: template.optional().describe('active mode: the seed message'),
   passive: z
     .object({
-      header: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, { message: 'not a header name' }).describe('the header that identifies the campaign, e.g. X-Campaign-Id or List-Id'),
+      header: z
+        .string()
+        .regex(/^[\x21-\x39\x3b-\x7e]+$/, { message: 'not a header name' })
+        .describe('the header that identifies the campaign, e.g. X-Campaign-Id or List-Id'),
       value: z.string().min(1).describe('its value (a substring match, as IMAP SEARCH HEADER does)'),
       window: longDuration.prefault('24h').describe('how far back to look'),
     })
@@ -227,7 +239,11 @@ function foundFields(found: Found, submittedAt: Date | undefined): { outcome: st
   return { outcome, fields, ...(deliveryMs !== undefined ? { deliveryMs } : {}) };
 }
 
-const errorOutcome = (target: SeedTarget, failure: Failure): SeedOutcome => ({ target, outcome: 'error', fields: { outcome: 'error', error_code: failure.code, error: failure.message.slice(0, 2_000) } });
+const errorOutcome = (target: SeedTarget, failure: Failure): SeedOutcome => ({
+  target,
+  outcome: 'error',
+  fields: { outcome: 'error', error_code: failure.code, error: failure.message.slice(0, 2_000) },
+});
 
 /** Reads the bounce mailbox until every seed is settled or the deadline: a bounce for a seed makes it rejected. */
 async function watchBounces(
@@ -347,10 +363,12 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
     const perSeed = new Map<string, AbortController>();
     const pending = [...sessions.values()].filter((session) => !outcomes.has(session.target.address));
     for (const session of pending) perSeed.set(session.target.address, new AbortController());
-    const criteria = (session: SeedSession) => (folder: Folder): SearchObject =>
-      active
-        ? { uid: `${session.baseline.get(folder.path) ?? 1}:*`, header: { [tokenHeader]: token } }
-        : { uid: `${session.baseline.get(folder.path) ?? 1}:*`, since: windowStart, header: { [config.passive!.header]: config.passive!.value } };
+    const criteria =
+      (session: SeedSession) =>
+      (folder: Folder): SearchObject =>
+        active
+          ? { uid: `${session.baseline.get(folder.path) ?? 1}:*`, header: { [tokenHeader]: token } }
+          : { uid: `${session.baseline.get(folder.path) ?? 1}:*`, since: windowStart, header: { [config.passive!.header]: config.passive!.value } };
     const bounceWatch =
       bounceSession && pending.length > 0
         ? watchBounces(

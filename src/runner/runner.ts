@@ -100,10 +100,7 @@ export class Runner {
 
   #record(run: RunResult): Recorded {
     const recorded = record(this.#db, run, this.#onRecord);
-    this.#log.info(
-      { probe: run.probeId, runId: recorded.runId, success: recorded.success, code: recorded.error?.code, durationMs: Math.round(run.durationMs) },
-      'run recorded',
-    );
+    this.#log.info({ probe: run.probeId, runId: recorded.runId, success: recorded.success, code: recorded.error?.code, durationMs: Math.round(run.durationMs) }, 'run recorded');
     return recorded;
   }
 

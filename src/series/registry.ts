@@ -67,10 +67,7 @@ function declarationProblems(registry: Measurements, declaredBy: ReadonlyMap<str
  * different declarations of one name, or a `since` or `changes` that names what
  * is not declared, throw: a bug, found at startup.
  */
-export function composeSeriesRegistry<Own extends Measurements, Owner extends MeasurementOwner>(
-  own: Own,
-  kinds: readonly Owner[],
-): ComposedMeasurements<Own, Owner> {
+export function composeSeriesRegistry<Own extends Measurements, Owner extends MeasurementOwner>(own: Own, kinds: readonly Owner[]): ComposedMeasurements<Own, Owner> {
   const entries: [string, MeasurementSpec, string][] = [
     ...Object.entries(own).map(([name, spec]): [string, MeasurementSpec, string] => [name, spec, 'Mailscope']),
     ...kinds.flatMap((owner) => Object.entries(owner.measurements).map(([name, spec]): [string, MeasurementSpec, string] => [name, spec, `kind ${owner.kind}`])),

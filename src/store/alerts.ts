@@ -79,16 +79,16 @@ export function saveAlert(db: Database, alert: AlertRow): void {
 
 export function listAlerts(db: Database, filter: { states?: readonly string[]; severity?: string; rule?: string; limit: number; after?: PageKey | undefined }): AlertRow[] {
   const states = filter.states?.length ? filter.states : undefined;
-  return (newestFirst(db, 'alerts', 'updated_at', { state: states, severity: filter.severity, rule_id: filter.rule }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map(toAlert);
+  return (newestFirst(db, 'alerts', 'updated_at', { state: states, severity: filter.severity, rule_id: filter.rule }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map(
+    toAlert,
+  );
 }
 
 /** Instances a tick must look at: firing, or what people were told differs, or held back by flapping. */
 export function alertsToReview(db: Database): AlertRow[] {
   return (
     db
-      .statement(
-        `SELECT * FROM alerts WHERE state = 'firing' OR json_extract(machine, '$.flapping') = 1 OR (state IN ('resolved', 'inactive') AND json_extract(machine, '$.notified') = 'firing')`,
-      )
+      .statement(`SELECT * FROM alerts WHERE state = 'firing' OR json_extract(machine, '$.flapping') = 1 OR (state IN ('resolved', 'inactive') AND json_extract(machine, '$.notified') = 'firing')`)
       .all() as Record<string, unknown>[]
   ).map(toAlert);
 }
@@ -157,7 +157,9 @@ export function markAttemptFailed(db: Database, id: number, error: string, retry
 }
 
 export function listNotifications(db: Database, filter: { alertId?: string; status?: DeliveryStatus; limit: number; after?: PageKey | undefined }): NotificationRow[] {
-  return (newestFirst(db, 'notifications', 'created_at', { alert_id: filter.alertId, status: filter.status }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map(toNotification);
+  return (newestFirst(db, 'notifications', 'created_at', { alert_id: filter.alertId, status: filter.status }, { limit: filter.limit, after: filter.after }) as Record<string, unknown>[]).map(
+    toNotification,
+  );
 }
 
 // ── silences ───────────────────────────────────────────────────────────────────

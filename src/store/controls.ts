@@ -117,14 +117,22 @@ export function linkAlert(db: Database, controlId: string, alertId: string, at: 
 /** The active controls an alert stands behind. */
 export function activeControlsOfAlert(db: Database, alertId: string): ControlRow[] {
   return (
-    db.statement('SELECT controls.* FROM control_alerts JOIN controls ON controls.id = control_alerts.control_id WHERE control_alerts.alert_id = ? AND controls.lifted_at IS NULL ORDER BY controls.created_at, controls.rowid').all(alertId) as Record<string, unknown>[]
+    db
+      .statement(
+        'SELECT controls.* FROM control_alerts JOIN controls ON controls.id = control_alerts.control_id WHERE control_alerts.alert_id = ? AND controls.lifted_at IS NULL ORDER BY controls.created_at, controls.rowid',
+      )
+      .all(alertId) as Record<string, unknown>[]
   ).map(toControl);
 }
 
 /** The alerts behind a control that still fire, other than one. */
 export function firingAlertsOf(db: Database, controlId: string, except: string): string[] {
   return (
-    db.statement("SELECT alerts.id FROM control_alerts JOIN alerts ON alerts.id = control_alerts.alert_id WHERE control_alerts.control_id = ? AND alerts.id != ? AND alerts.state = 'firing' ORDER BY alerts.id").all(controlId, except) as { id: string }[]
+    db
+      .statement(
+        "SELECT alerts.id FROM control_alerts JOIN alerts ON alerts.id = control_alerts.alert_id WHERE control_alerts.control_id = ? AND alerts.id != ? AND alerts.state = 'firing' ORDER BY alerts.id",
+      )
+      .all(controlId, except) as { id: string }[]
   ).map((row) => row.id);
 }
 

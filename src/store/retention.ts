@@ -32,9 +32,7 @@ export function pruneStep(db: Database, cutoff: Date, limit: number, options: { 
       const outbox = db.statement('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < ? LIMIT ?)').run(before, limit).changes;
       if (Number(outbox) > 0) return { table: 'outbox', deleted: Number(outbox) };
     }
-    const notifications = db
-      .statement(`DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE status IN ('sent', 'failed') AND created_at < ? LIMIT ?)`)
-      .run(before, limit).changes;
+    const notifications = db.statement(`DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE status IN ('sent', 'failed') AND created_at < ? LIMIT ?)`).run(before, limit).changes;
     if (Number(notifications) > 0) return { table: 'notifications', deleted: Number(notifications) };
     const alerts = db
       .statement(

@@ -188,22 +188,15 @@ export function getRun(db: Database, id: number): StoredRun | undefined {
 }
 
 export function lastRunOf(db: Database, probeId: string): StoredRun | undefined {
-  const row = db.statement('SELECT * FROM probe_runs WHERE probe_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(probeId) as
-    | RunRow
-    | undefined;
+  const row = db.statement('SELECT * FROM probe_runs WHERE probe_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(probeId) as RunRow | undefined;
   return row ? toRun(row) : undefined;
 }
 
 export function observationsOfRun(db: Database, runId: number): StoredObservation[] {
-  return (db.statement('SELECT * FROM observations WHERE run_id = ? ORDER BY id').all(runId) as unknown as ObservationRow[]).map(
-    toObservation,
-  );
+  return (db.statement('SELECT * FROM observations WHERE run_id = ? ORDER BY id').all(runId) as unknown as ObservationRow[]).map(toObservation);
 }
 
 /** Newest first. */
-export function listObservations(
-  db: Database,
-  query: TimeWindow & { probe?: string | undefined; measurement?: string | undefined },
-): StoredObservation[] {
+export function listObservations(db: Database, query: TimeWindow & { probe?: string | undefined; measurement?: string | undefined }): StoredObservation[] {
   return (newestFirst(db, 'observations', 'time', { measurement: query.measurement, probe_id: query.probe }, query) as ObservationRow[]).map(toObservation);
 }

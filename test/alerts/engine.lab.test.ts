@@ -137,9 +137,7 @@ describe('alerts end to end: rbldnsd lists the IP → blacklist probe → rule �
     expect(firing.blocks.map((block: { type: string }) => block.type)).toEqual(['header', 'section', 'section', 'section', 'context']);
     expect(firing.blocks[0].text).toEqual({ type: 'plain_text', text: `Firing: ${ip} listed on lab-zen`, emoji: true });
     const fields = firing.blocks[2].fields.map((field: { text: string }) => field.text);
-    expect(fields).toEqual(
-      expect.arrayContaining(['*Rule*\nip-listed', '*Severity*\ncritical', '*Condition*\n`blacklist.listed == true`', '*Value*\ntrue', `*target*\n${ip}`, '*list*\nlab-zen']),
-    );
+    expect(fields).toEqual(expect.arrayContaining(['*Rule*\nip-listed', '*Severity*\ncritical', '*Condition*\n`blacklist.listed == true`', '*Value*\ntrue', `*target*\n${ip}`, '*list*\nlab-zen']));
     expect(fields.find((text: string) => text.startsWith('*Since*'))).toMatch(/^\*Since\*\n<!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d{2}-\d{2}T/);
     expect(firing.blocks[3].text.text).toContain('*Delisting:* <https://dnsbl.test/delist|https://dnsbl.test/delist>');
     expect(firing.blocks[3].text.text).toContain('*Reason:* Listed by the alerts test');
@@ -152,7 +150,12 @@ describe('alerts end to end: rbldnsd lists the IP → blacklist probe → rule �
     const expected = `sha256=${createHmac('sha256', hookSecret).update(`${signed.headers['x-mailscope-timestamp']}.${signed.body}`).digest('hex')}`;
     expect(signed.headers['x-mailscope-signature']).toBe(expected);
     expect(signed.headers['x-mailscope-event']).toBe('alert.firing');
-    expect(JSON.parse(signed.body)).toMatchObject({ version: 1, type: 'alert', event: 'firing', alert: { id: alertId, rule: 'ip-listed', state: 'firing', value: true, labels: { target: ip, list: 'lab-zen', team: 'deliverability' } } });
+    expect(JSON.parse(signed.body)).toMatchObject({
+      version: 1,
+      type: 'alert',
+      event: 'firing',
+      alert: { id: alertId, rule: 'ip-listed', state: 'firing', value: true, labels: { target: ip, list: 'lab-zen', team: 'deliverability' } },
+    });
 
     // 500, 500, then 200: delivered once, on the third attempt, and the log says so.
     expect(flaky.received.map(() => 'try')).toHaveLength(3);
@@ -196,7 +199,10 @@ describe('alerts end to end: rbldnsd lists the IP → blacklist probe → rule �
     const { observatory, run } = await observatoryWith({ ip, slack: slack.url, hook: hook.url, flaky: flaky.url });
     onTestFinished(() => delist(ip));
 
-    const silence = await api(observatory, '/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: { rule: 'ip-listed', target: ip }, until: '1h', comment: 'known: delisting requested' }) });
+    const silence = await api(observatory, '/v1/silences', {
+      method: 'POST',
+      body: JSON.stringify({ matchers: { rule: 'ip-listed', target: ip }, until: '1h', comment: 'known: delisting requested' }),
+    });
     expect(silence.status).toBe(201);
     expect(silence.body.silence).toMatchObject({ matchers: { rule: 'ip-listed', target: ip }, createdBy: 'oncall', active: true, comment: 'known: delisting requested' });
 

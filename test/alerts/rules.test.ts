@@ -75,7 +75,10 @@ describe('alert engine over a real store, clock injected', () => {
     let engine = engineOn(db, clock, { condition: 'blacklist.listed == true', for: 2 });
     const evaluate = (...observations: Observation[]) => db.transaction(() => engine.evaluate(observations));
     const states = () => Object.fromEntries(listAlerts(db, { limit: 10 }).map((alert) => [alert.labels.target, alert.state]));
-    const events = () => listNotifications(db, { limit: 100 }).map((row) => `${(row.payload as { alert: { labels: { target: string } } }).alert.labels.target} ${row.event}`).reverse();
+    const events = () =>
+      listNotifications(db, { limit: 100 })
+        .map((row) => `${(row.payload as { alert: { labels: { target: string } } }).alert.labels.target} ${row.event}`)
+        .reverse();
 
     evaluate(listedAt('192.0.2.1', true, clock.now()), listedAt('192.0.2.2', false, clock.now()));
     expect(states()).toEqual({ '192.0.2.1': 'pending' });
@@ -106,16 +109,11 @@ describe('alert engine over a real store, clock injected', () => {
       .map((row) => row.line)
       .filter((line) => line.startsWith('alert,'))
       .map((line) => `${/target=([\d.]+)/.exec(line)?.[1]} ${/state="(\w+)"/.exec(line)?.[1]} ${/firing=(\w+)/.exec(line)?.[1]}`);
-    expect(points).toEqual([
-      '192.0.2.1 pending F',
-      '192.0.2.1 firing T',
-      '192.0.2.2 pending F',
-      '192.0.2.1 firing T',
-      '192.0.2.1 resolved F',
-      '192.0.2.2 firing T',
-    ]);
+    expect(points).toEqual(['192.0.2.1 pending F', '192.0.2.1 firing T', '192.0.2.2 pending F', '192.0.2.1 firing T', '192.0.2.1 resolved F', '192.0.2.2 firing T']);
     const line = takeBatch(db, 100).find((row) => row.line.startsWith('alert,'))!.line;
-    expect(line).toMatch(/^alert,alert=[0-9a-f]{16},probe=pool,rule=r,severity=warning acknowledged=F,firing=F,flapping=F,silenced=F,state="pending",summary="blacklist.listed == true \(target=192.0.2.1, target_kind=ip, list=lab-zen\)",value="true" \d+$/);
+    expect(line).toMatch(
+      /^alert,alert=[0-9a-f]{16},probe=pool,rule=r,severity=warning acknowledged=F,firing=F,flapping=F,silenced=F,state="pending",summary="blacklist.listed == true \(target=192.0.2.1, target_kind=ip, list=lab-zen\)",value="true" \d+$/,
+    );
   });
 
   it('"record changed" fires on the run with a change, then resolves without a message', () => {
@@ -125,7 +123,12 @@ describe('alert engine over a real store, clock injected', () => {
     const engine = engineOn(db, clock, { condition: 'record changed', where: { check: 'spf' } });
     const tags = { probe: 'auth', domain: 'sender.test', check: 'spf' };
     const check = (digest: string): Observation => ({ measurement: 'dns_auth', tags, fields: { status: 'pass', level: 0, message: 'ok', findings: '', record: digest, digest }, time: clock.now() });
-    const change: Observation = { measurement: 'dns_auth_change', tags, fields: { old_record: 'v=spf1 -all', new_record: 'v=spf1 ip4:192.0.2.1 -all', old_digest: 'a', new_digest: 'b' }, time: clock.now() };
+    const change: Observation = {
+      measurement: 'dns_auth_change',
+      tags,
+      fields: { old_record: 'v=spf1 -all', new_record: 'v=spf1 ip4:192.0.2.1 -all', old_digest: 'a', new_digest: 'b' },
+      time: clock.now(),
+    };
     db.transaction(() => engine.evaluate([check('a')]));
     db.transaction(() => engine.evaluate([check('b'), change]));
     db.transaction(() => engine.evaluate([check('b')]));

@@ -181,10 +181,13 @@ describe('alert state machine', () => {
   });
 
   it('a restart mid-firing (the state written and read back) neither re-fires nor forgets', () => {
-    const before = play([
-      { t: 0, holds: true, expect: 'pending' },
-      { t: 1, holds: true, expect: 'firing → firing' },
-    ], { forSpec: { runs: 2 }, renotifyMs: 60 * minute });
+    const before = play(
+      [
+        { t: 0, holds: true, expect: 'pending' },
+        { t: 1, holds: true, expect: 'firing → firing' },
+      ],
+      { forSpec: { runs: 2 }, renotifyMs: 60 * minute },
+    );
     const restored = JSON.parse(JSON.stringify(before.state)) as InstanceState;
     const after = play(
       [

@@ -29,7 +29,12 @@ describe('mailscope check blacklist', () => {
   it('exits 0 when nothing is listed, and prints JSON lines with --json', async () => {
     const result = await cli(['check', 'blacklist', '127.0.0.10', 'sender.test', '--list', 'lab-zen', '--list', 'lab-dbl', '--json'], { cwd: labConfig() });
     expect(result.code).toBe(0);
-    expect(result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual([
+    expect(
+      result.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       { target: '127.0.0.10', target_kind: 'ip', list: 'lab-zen', status: 'not_listed', listed: false, query_ms: expect.any(Number) },
       { target: 'sender.test', target_kind: 'domain', list: 'lab-dbl', status: 'not_listed', listed: false, query_ms: expect.any(Number) },
     ]);

@@ -16,7 +16,9 @@ function labConfig(extra: Record<string, unknown> = {}): string {
 
 describe('mailscope check blacklist', () => {
   it('exits 3 when nothing is listed but some lookups failed: unknown is not clean', async () => {
-    const silent = await fakeDns((query) => (query.name.startsWith('2.0.0.127.') ? { answers: [{ type: 'A', name: query.name, ttl: 60, data: '127.0.0.2' }] } : query.name.startsWith('1.0.0.127.') ? { rcode: 'NXDOMAIN' } : { drop: true }));
+    const silent = await fakeDns((query) =>
+      query.name.startsWith('2.0.0.127.') ? { answers: [{ type: 'A', name: query.name, ttl: 60, data: '127.0.0.2' }] } : query.name.startsWith('1.0.0.127.') ? { rcode: 'NXDOMAIN' } : { drop: true },
+    );
     const dir = labConfig({ dns: { timeout: '300ms', attempts: 1 } });
     const result = await cli(['check', 'blacklist', '203.0.113.9', '--list', 'lab-zen', '--resolver', `127.0.0.1:${silent.server.port}`], { cwd: dir });
     expect(result.code).toBe(3);
@@ -25,9 +27,12 @@ describe('mailscope check blacklist', () => {
 
   it('refuses bad input with every problem, exit 2, and sends no query', async () => {
     const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));
-    const result = await cli(['check', 'blacklist', '203.0.113.300', '10.0.0.0/8', 'ok.example.com', '--list', 'spamhause-zen', '--list', 'spamhaus-zen-dqs', '--resolver', `127.0.0.1:${fake.server.port}`], {
-      cwd: tempDir(),
-    });
+    const result = await cli(
+      ['check', 'blacklist', '203.0.113.300', '10.0.0.0/8', 'ok.example.com', '--list', 'spamhause-zen', '--list', 'spamhaus-zen-dqs', '--resolver', `127.0.0.1:${fake.server.port}`],
+      {
+        cwd: tempDir(),
+      },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       '"203.0.113.300" is not a target (expected an IPv4 or IPv6 address, a CIDR range (e.g. 203.0.113.0/24) or a domain name)',

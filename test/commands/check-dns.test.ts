@@ -15,9 +15,12 @@ describe('mailscope check dns', () => {
 
   it('refuses an invalid domain, IP or selector with every problem, exit 2, and sends no query', async () => {
     const fake = await fakeDns(() => ({ rcode: 'NXDOMAIN' }));
-    const result = await cli(['check', 'dns', 'exa mple.com', '--ip', '203.0.113.0/24', '--ip', '2001:db8::zz', '--selector', '-bad-', '--skip', 'spf-ip', '--resolver', `127.0.0.1:${fake.server.port}`], {
-      cwd: tempDir(),
-    });
+    const result = await cli(
+      ['check', 'dns', 'exa mple.com', '--ip', '203.0.113.0/24', '--ip', '2001:db8::zz', '--selector', '-bad-', '--skip', 'spf-ip', '--resolver', `127.0.0.1:${fake.server.port}`],
+      {
+        cwd: tempDir(),
+      },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       '"exa mple.com" is not a domain name (expected something like example.com)',

@@ -33,7 +33,9 @@ describe('mailscope control', () => {
     expect(paused.code).toBe(0);
     expect(paused.stdout).toMatch(new RegExp(`^created: pause ip=192.0.2.11 rcpt_domain=gmail.com \\((${uuid})\\)\\n$`));
     const id = /\(([^)]+)\)/.exec(paused.stdout)![1]!;
-    expect((await cli(['control', 'pause', 'rcpt_domain=gmail.com', 'ip=192.0.2.11', '--reason', 'again'], { cwd: dir, env })).stdout).toBe(`already active: pause ip=192.0.2.11 rcpt_domain=gmail.com (${id})\n`);
+    expect((await cli(['control', 'pause', 'rcpt_domain=gmail.com', 'ip=192.0.2.11', '--reason', 'again'], { cwd: dir, env })).stdout).toBe(
+      `already active: pause ip=192.0.2.11 rcpt_domain=gmail.com (${id})\n`,
+    );
     const throttled = await cli(['control', 'throttle', 'pool=shared', '--rate', '120', '--reason', 'warming up'], { cwd: dir, env });
     expect(throttled.stdout).toMatch(/^created: throttle pool=shared at 120\/min \(/);
 
@@ -45,7 +47,10 @@ describe('mailscope control', () => {
       ['pause', 'ip=192.0.2.11 rcpt_domain=gmail.com', 'cli:dana', expect.any(String)],
     ]);
     expect(lines[2]).toMatch(/expires \d{4}-\d\d-\d\dT/);
-    const json = (await cli(['control', 'list', '--json'], { cwd: dir })).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const json = (await cli(['control', 'list', '--json'], { cwd: dir })).stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(json.map((control) => control.action)).toEqual(['throttle', 'pause']);
     expect(json[1]).toMatchObject({ id, scope: { ip: '192.0.2.11', rcpt_domain: 'gmail.com' }, source: 'cli:dana', createdBy: 'cli:dana', held: { held: 0, released: 0 } });
 
@@ -81,7 +86,10 @@ describe('mailscope control', () => {
     [['pause', 'ip=10.1', '--reason', 'x'], 'ip: "10.1" is not an IP address or CIDR range'],
     [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', '100000000d'], '--expires: "100000000d" is neither an ISO 8601 time nor a duration such as 2h (at most 366d)'],
     [['pause', 'ip=192.0.2.1', '--reason', 'x', '--expires', '400d'], expect.stringMatching(/^--expires: .* is more than a year ahead \(at most 366d\)$/)],
-    [['throttle', 'pool=a', '--rate', '99999999999', '--reason', 'x'], `error: option '--rate <per-minute>' argument '99999999999' is invalid. "99999999999" is not a whole number of messages per minute (0 or more)`],
+    [
+      ['throttle', 'pool=a', '--rate', '99999999999', '--reason', 'x'],
+      `error: option '--rate <per-minute>' argument '99999999999' is invalid. "99999999999" is not a whole number of messages per minute (0 or more)`,
+    ],
     [['resume', 'some-id', '--reason', ' '], '--reason: must not be empty'],
   ])('control %j → exit 2, %s, nothing stored', async (args, message) => {
     const dir = project();
@@ -110,7 +118,7 @@ describe('mailscope control', () => {
     const dir = project();
     expect((await cli(['control', 'pause', 'pool=a', '--reason', 'first'], { cwd: dir })).code).toBe(0);
     const db = Database.open(join(dir, 'data'));
-    db.statement("UPDATE controls SET reason = ?, scope = ?").run('listed\u001b[2J\nFAKE  pause  ip=0.0.0.0/0', JSON.stringify({ pool: 'a\u001b[31m' }));
+    db.statement('UPDATE controls SET reason = ?, scope = ?').run('listed\u001b[2J\nFAKE  pause  ip=0.0.0.0/0', JSON.stringify({ pool: 'a\u001b[31m' }));
     db.close();
     const listed = await cli(['control', 'list'], { cwd: dir });
     expect(listed.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
@@ -127,12 +135,20 @@ describe('mailscope control', () => {
     const now = Date.now();
     db.transaction(() => {
       for (let i = 0; i < 1_203; i++) {
-        db.statement("INSERT INTO controls (id, action, scope, reason, source, created_by, created_at, updated_at, keep_until_resumed) VALUES (?, 'pause', ?, 'x', 'cli:dana', 'dana', ?, ?, 0)").run(`id-${i}`, JSON.stringify({ campaign: `c${i}` }), now, now);
+        db.statement("INSERT INTO controls (id, action, scope, reason, source, created_by, created_at, updated_at, keep_until_resumed) VALUES (?, 'pause', ?, 'x', 'cli:dana', 'dana', ?, ?, 0)").run(
+          `id-${i}`,
+          JSON.stringify({ campaign: `c${i}` }),
+          now,
+          now,
+        );
       }
     });
     db.close();
     const listed = await cli(['control', 'list', '--json'], { cwd: dir });
-    const ids = listed.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { id: string }).id);
+    const ids = listed.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: string }).id);
     expect(ids).toHaveLength(1_204);
     expect(new Set(ids).size).toBe(1_204);
     expect((await cli(['control', 'list'], { cwd: dir })).stdout.trimEnd().split('\n')).toHaveLength(1_205);
@@ -141,7 +157,8 @@ describe('mailscope control', () => {
   it('a running observatory on the same store enforces what the CLI wrote, within controls.interval', async () => {
     const dir = project();
     const { observatory } = await runningObservatory(dir, { token: viewerToken, logLevel: 'warn' });
-    const policy = async () => (await (await fetch(`http://127.0.0.1:${observatory.address.port}/v1/policy?pool=shared`, { headers: { authorization: `Bearer ${viewerToken}` } })).json()) as { action: string };
+    const policy = async () =>
+      (await (await fetch(`http://127.0.0.1:${observatory.address.port}/v1/policy?pool=shared`, { headers: { authorization: `Bearer ${viewerToken}` } })).json()) as { action: string };
     expect((await policy()).action).toBe('allow');
     expect((await cli(['control', 'pause', 'pool=shared', '--reason', 'by hand'], { cwd: dir, env: { USER: 'dana' } })).code).toBe(0);
     let seen = 'allow';

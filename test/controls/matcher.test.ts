@@ -48,7 +48,7 @@ function traffic(): Traffic {
 }
 
 describe('the control index', () => {
-  it('answers as matchScope does, in the controls\' order, on 3,000 generated questions over 600 scopes', () => {
+  it("answers as matchScope does, in the controls' order, on 3,000 generated questions over 600 scopes", () => {
     const controls = Array.from({ length: 600 }, (_, id) => ({ id, scope: scope() }));
     const index = new ScopeIndex(controls);
     let matches = 0;
@@ -61,8 +61,14 @@ describe('the control index', () => {
       const wantUnsure = expected
         .filter((entry) => entry.match === 'unknown')
         .map((entry) => ({ id: entry.control.id, missing: scopeKeyNames.filter((key) => entry.control.scope[key] !== undefined && question[key] === undefined) }));
-      expect(found.matched.map((control) => control.id), JSON.stringify(question)).toEqual(wantMatched);
-      expect(found.unsure.map((entry) => ({ id: entry.item.id, missing: entry.missing })), JSON.stringify(question)).toEqual(wantUnsure);
+      expect(
+        found.matched.map((control) => control.id),
+        JSON.stringify(question),
+      ).toEqual(wantMatched);
+      expect(
+        found.unsure.map((entry) => ({ id: entry.item.id, missing: entry.missing })),
+        JSON.stringify(question),
+      ).toEqual(wantUnsure);
       matches += wantMatched.length;
       unknowns += wantUnsure.length;
     }

@@ -69,12 +69,15 @@ describe('pushing controls to platforms', () => {
     await waitFor(() => pushesOf(db, domain.id).every((push) => push.status === 'done' || push.operation === 'renew') && pushesOf(db, ip.id).every((push) => push.status !== 'pending'), 'the applies');
     controls.lift(domain.id, 'ops', 'unblocked');
     await waitFor(() => pushesOf(db, domain.id).every((push) => push.status !== 'pending'), 'the lifts');
-    expect(summary(db, ip.id)).toEqual([
-      'ops-hook apply done 1',
-      expect.stringMatching(/^kumo apply skipped 0: .*ip/),
-    ]);
+    expect(summary(db, ip.id)).toEqual(['ops-hook apply done 1', expect.stringMatching(/^kumo apply skipped 0: .*ip/)]);
     // KumoMTA's suspension lasts at most maxDuration (7d): a renewal waited, and the lift made it moot.
-    expect(summary(db, domain.id)).toEqual(['ops-hook apply done 2', 'kumo apply done 1', 'kumo renew skipped 0: the control was lifted before its renewal', 'ops-hook lift done 1', 'kumo lift done 1']);
+    expect(summary(db, domain.id)).toEqual([
+      'ops-hook apply done 2',
+      'kumo apply done 1',
+      'kumo renew skipped 0: the control was lifted before its renewal',
+      'ops-hook lift done 1',
+      'kumo lift done 1',
+    ]);
     expect(pushesOf(db, domain.id).find((push) => push.platform === 'kumo' && push.operation === 'apply')?.ref).toBe('0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e11');
     expect(seen.filter((line) => line.startsWith('kumo'))).toEqual(['kumo POST /api/admin/suspend/v1 gmail.com', 'kumo DELETE /api/admin/suspend/v1 0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e11']);
     expect(seen.filter((line) => line.includes('gmail.com') && line.startsWith('hook'))).toEqual(['hook control.pause gmail.com', 'hook control.resume gmail.com']);
@@ -96,17 +99,18 @@ describe('pushing controls to platforms', () => {
     const clock = new ManualClock('2026-11-24T10:00:00Z');
     const seen: string[] = [];
     let next = 0;
-    const kumo = await httpServer((request, response) =>
-      void body(request).then((text) => {
-        const json = JSON.parse(text) as Record<string, string>;
-        if (request.method === 'POST') {
-          const id = `0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e1${next++}`;
-          seen.push(`POST ${json.domain} ${json.duration} → ${id.slice(-2)}`);
-          return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
-        }
-        seen.push(`DELETE ${json.id!.slice(-2)}`);
-        response.writeHead(json.id!.endsWith('10') ? 404 : 200).end();
-      }),
+    const kumo = await httpServer(
+      (request, response) =>
+        void body(request).then((text) => {
+          const json = JSON.parse(text) as Record<string, string>;
+          if (request.method === 'POST') {
+            const id = `0f8c2f5e-3f1a-4b7e-9a51-2d6f1c0b9e1${next++}`;
+            seen.push(`POST ${json.domain} ${json.duration} → ${id.slice(-2)}`);
+            return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+          }
+          seen.push(`DELETE ${json.id!.slice(-2)}`);
+          response.writeHead(json.id!.endsWith('10') ? 404 : 200).end();
+        }),
     );
     const platforms = [platformConfigSchema.parse({ id: 'kumo', kind: 'kumomta', url: kumo.url.replace(/\/$/, ''), maxDuration: '1h' })];
     const db = Database.open(tempDir());
@@ -121,7 +125,14 @@ describe('pushing controls to platforms', () => {
       await waitFor(() => pushesOf(db, id).filter((push) => push.status !== 'pending').length >= count, `${count} pushes settled`);
     };
     const long = controls.create({ action: 'pause', scope: { rcpt_domain: 'gmail.com' }, reason: 'blocked', source: 'token:ops', actor: 'ops' }).control;
-    const short = controls.create({ action: 'pause', scope: { rcpt_domain: 'yahoo.com' }, reason: 'deferrals', source: 'token:ops', actor: 'ops', expiresAt: clock.now().getTime() + 1_800_000 }).control;
+    const short = controls.create({
+      action: 'pause',
+      scope: { rcpt_domain: 'yahoo.com' },
+      reason: 'deferrals',
+      source: 'token:ops',
+      actor: 'ops',
+      expiresAt: clock.now().getTime() + 1_800_000,
+    }).control;
     await pusher.dispatchOnce();
     await settled(long.id, 1);
     await settled(short.id, 1);

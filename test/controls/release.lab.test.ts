@@ -27,12 +27,13 @@ function setup(target = release) {
   const logs = captureLog();
   const controls = new ControlService({ db, clock, log: logs.log, settings: { failMode: 'open', providers: new Map() } });
   const releaser = new Releaser({ db, controls, targets: [{ id: 'mta', queue: holdQueueOf(target) }], clock, log: logs.log });
-  const hold = (queueId: string, controlId: string, ip: string, pool = 'a') => recordHeld(db, { platform: 'mta', queueId, controlId, traffic: { ip, pool, rcpt_domain: 'gmail.test' }, heldAt: clock.now().getTime() });
+  const hold = (queueId: string, controlId: string, ip: string, pool = 'a') =>
+    recordHeld(db, { platform: 'mta', queueId, controlId, traffic: { ip, pool, rcpt_domain: 'gmail.test' }, heldAt: clock.now().getTime() });
   return { db, clock, controls, releaser, hold, logs };
 }
 
 describe('releasing held mail', () => {
-  it('a message another pause still covers stays held, now that pause\'s; one no longer in the queue is settled with a note', async () => {
+  it("a message another pause still covers stays held, now that pause's; one no longer in the queue is settled with a note", async () => {
     const { db, clock, controls, releaser, hold } = setup();
     const byIp = controls.create({ action: 'pause', scope: { ip: '127.0.0.14' }, reason: 'listed', ...person }).control;
     const byPool = controls.create({ action: 'pause', scope: { pool: 'a' }, reason: 'warming', ...person }).control;
@@ -60,7 +61,11 @@ describe('releasing held mail', () => {
     broken.hold('CCCC33333C', control.id, '127.0.0.14');
     broken.controls.lift(control.id, 'ops', 'delisted');
     expect(await broken.releaser.releaseOnce()).toEqual({ released: 0, stillPaused: 0, failed: 1, waiting: 0 });
-    expect(heldCount(broken.db, control.id)).toEqual({ held: 1, released: 0, releaseError: expect.stringMatching(/^postqueue -c \/nonexistent\/postfix -j: exit \d+: postqueue: fatal: .*\/nonexistent\/postfix/) });
+    expect(heldCount(broken.db, control.id)).toEqual({
+      held: 1,
+      released: 0,
+      releaseError: expect.stringMatching(/^postqueue -c \/nonexistent\/postfix -j: exit \d+: postqueue: fatal: .*\/nonexistent\/postfix/),
+    });
     expect(broken.logs.entries().find((entry) => entry.code === 'RELEASE_FAILED')).toMatchObject({ level: 'error', queueIds: ['CCCC33333C'] });
 
     const garbled = setup({ ...release, postqueue: '/usr/bin/printf' });
@@ -71,7 +76,7 @@ describe('releasing held mail', () => {
     expect(heldCount(garbled.db, second.id).releaseError).toBe('postqueue -j printed a line that is not JSON: "-c"');
   });
 
-  it('queue ids that are not Postfix\'s never reach postsuper; the real queue lists as queue id → queue name', async () => {
+  it("queue ids that are not Postfix's never reach postsuper; the real queue lists as queue id → queue name", async () => {
     await expect(releaseFromHold(release, ['ABCDEF1234', '-d ALL'])).rejects.toThrow('not a Postfix queue id: "-d ALL"');
     await expect(releaseFromHold(release, ['../../etc'])).rejects.toThrow('not a Postfix queue id');
     const queue = await queueOf(release);

@@ -24,12 +24,19 @@ describe('rule actions: checked at load', () => {
   it('a pause on the listed IP, a throttle on a fixed pool, and the cool-down as a duration or "manual"', () => {
     const pause = RuleSchema.parse({ id: 'r', condition: 'blacklist.listed == true', action: { control: 'pause', scope: { ip: '{target}' } } });
     expect(pause.action).toEqual({ control: 'pause', scope: { ip: '{target}' }, liftAfter: 15 * 60_000 });
-    const throttle = RuleSchema.parse({ id: 'r', condition: 'placement_provider.inbox_rate < 0.8', action: { control: 'throttle', rate: 60, scope: { pool: 'shared', provider: '{provider}' }, liftAfter: 'manual' } });
+    const throttle = RuleSchema.parse({
+      id: 'r',
+      condition: 'placement_provider.inbox_rate < 0.8',
+      action: { control: 'throttle', rate: 60, scope: { pool: 'shared', provider: '{provider}' }, liftAfter: 'manual' },
+    });
     expect(throttle.action).toEqual({ control: 'throttle', rate: 60, scope: { pool: 'shared', provider: '{provider}' }, liftAfter: 'manual' });
   });
 
   it.each([
-    [{ action: { control: 'pause', scope: { ipaddress: '{target}' } } }, 'action.scope.ipaddress: unknown scope key "ipaddress" (expected one of: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant)'],
+    [
+      { action: { control: 'pause', scope: { ipaddress: '{target}' } } },
+      'action.scope.ipaddress: unknown scope key "ipaddress" (expected one of: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant)',
+    ],
     [{ action: { control: 'pause', scope: { ip: '{addr}' } } }, 'action.scope.ip: {addr}: blacklist has no tag "addr" (tags: probe, target, target_kind, list, range)'],
     [{ action: { control: 'pause', scope: { ip: '192.0.2.300' } } }, 'action.scope.ip: "192.0.2.300" is not an IP address or CIDR range'],
     [{ action: { control: 'pause', scope: {} } }, 'action.scope: a scope needs at least one of: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant'],
@@ -65,7 +72,14 @@ function setup(action: Record<string, unknown>, ruleExtra: Record<string, unknow
   const logs = captureLog();
   const controls = new ControlService({ db, clock, log: logs.log, settings: { failMode: 'open', providers: new Map() } });
   const rule = RuleSchema.parse({ id: 'ip-listed', condition: 'blacklist.listed == true', notify: ['chat'], summary: '{target} listed on {list}', action, ...ruleExtra });
-  const engine = new AlertEngine({ db, rules: [rule], clock, log: logs.log, settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } }, actions: controlActions(controls) });
+  const engine = new AlertEngine({
+    db,
+    rules: [rule],
+    clock,
+    log: logs.log,
+    settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } },
+    actions: controlActions(controls),
+  });
   const run = async (...observations: Observation[]) => {
     db.transaction(() => engine.evaluate(observations));
     // Memory follows once the transaction committed.
@@ -103,13 +117,11 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
     controls.tick();
     expect(controls.decide({ ip: '192.0.2.7' }).action).toBe('allow');
     expect(listControls(db, { limit: 10 })).toHaveLength(1);
-    expect(listAudit(db, { subject: control!.id, limit: 20 }).map((entry) => `${entry.action} ${entry.actor}`).reverse()).toEqual([
-      'control.created rule:ip-listed',
-      'control.lift-scheduled rule:ip-listed',
-      'control.updated rule:ip-listed',
-      'control.lift-scheduled rule:ip-listed',
-      'control.lifted rule:ip-listed',
-    ]);
+    expect(
+      listAudit(db, { subject: control!.id, limit: 20 })
+        .map((entry) => `${entry.action} ${entry.actor}`)
+        .reverse(),
+    ).toEqual(['control.created rule:ip-listed', 'control.lift-scheduled rule:ip-listed', 'control.updated rule:ip-listed', 'control.lift-scheduled rule:ip-listed', 'control.lifted rule:ip-listed']);
   });
 
   it('"manual": kept after the alert resolves, until a person lifts it; a lifted control is not made again while the alert still fires', async () => {
@@ -164,7 +176,11 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
     clock.advance(3_600_000);
     controls.tick();
     expect(controls.decide({ ip: '192.0.2.7' }).action).toBe('pause');
-    expect(listAudit(db, { subject: joined.control.id, limit: 1 })[0]).toMatchObject({ action: 'control.updated', actor: 'ops', details: { source: { from: 'rule:ip-listed', to: 'token:ops' }, liftCancelled: true, keepUntilResumed: true } });
+    expect(listAudit(db, { subject: joined.control.id, limit: 1 })[0]).toMatchObject({
+      action: 'control.updated',
+      actor: 'ops',
+      details: { source: { from: 'rule:ip-listed', to: 'token:ops' }, liftCancelled: true, keepUntilResumed: true },
+    });
     // Listed and delisted again: the rule leaves the person's control alone.
     await run(listed('192.0.2.7', 'zen', true, clock.now()));
     await run(listed('192.0.2.7', 'zen', false, clock.now()));
@@ -187,7 +203,12 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
       settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } },
       actions: controlActions(controls),
     });
-    const target = (count: number): Observation => ({ measurement: 'blacklist_target', tags: { probe: 'pool', target: '192.0.2.7', target_kind: 'ip' }, fields: { lists_checked: 1, listed_count: count, error_count: 0, listed_on: count ? 'zen' : '' }, time: clock.now() });
+    const target = (count: number): Observation => ({
+      measurement: 'blacklist_target',
+      tags: { probe: 'pool', target: '192.0.2.7', target_kind: 'ip' },
+      fields: { lists_checked: 1, listed_count: count, error_count: 0, listed_on: count ? 'zen' : '' },
+      time: clock.now(),
+    });
     db.transaction(() => engine.evaluate([listed('192.0.2.7', 'zen', true, clock.now())]));
     db.transaction(() => engine.evaluate([target(1)]));
     await Promise.resolve();
@@ -220,12 +241,21 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
     const controls = new ControlService({ db, clock, log: captureLog().log, settings: { failMode: 'open', providers: new Map() } });
     const rule = RuleSchema.parse({ id: 'ip-listed', condition: 'blacklist.listed == true', action: { control: 'pause', scope: { ip: '{target}' } } });
     const actions = controlActions(controls);
-    const failing = { ...actions, fired: (...args: Parameters<typeof actions.fired>) => {
+    const failing = {
+      ...actions,
+      fired: (...args: Parameters<typeof actions.fired>) => {
         actions.fired(...args);
         return assert.fail('the platform fell over');
       },
     };
-    const engine = new AlertEngine({ db, rules: [rule], clock, log: captureLog().log, settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } }, actions: failing });
+    const engine = new AlertEngine({
+      db,
+      rules: [rule],
+      clock,
+      log: captureLog().log,
+      settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { maxTransitions: 100, windowMs: 3_600_000 } },
+      actions: failing,
+    });
     db.transaction(() => engine.evaluate([listed('192.0.2.7', 'zen', true, clock.now())]));
     expect(listControls(db, { limit: 10 })).toEqual([]);
     expect(listAudit(db, { limit: 10 })).toEqual([]);
@@ -234,7 +264,14 @@ describe('rule actions: the alert makes, keeps and lifts the control', () => {
 
   it('a silence mutes the notification, not the action', async () => {
     const { db, clock, controls, run } = setup({ control: 'pause', scope: { ip: '{target}' } });
-    createSilence(db, { matchers: { rule: 'ip-listed' }, startsAt: clock.now().getTime(), endsAt: clock.now().getTime() + 3_600_000, comment: 'maintenance', createdBy: 'ops', createdAt: clock.now().getTime() });
+    createSilence(db, {
+      matchers: { rule: 'ip-listed' },
+      startsAt: clock.now().getTime(),
+      endsAt: clock.now().getTime() + 3_600_000,
+      comment: 'maintenance',
+      createdBy: 'ops',
+      createdAt: clock.now().getTime(),
+    });
     await run(listed('192.0.2.7', 'zen', true, clock.now()));
     expect(listNotifications(db, { limit: 10 })).toEqual([]);
     expect(controls.decide({ ip: '192.0.2.7' }).action).toBe('pause');

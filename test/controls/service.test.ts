@@ -86,10 +86,14 @@ describe('control service', () => {
 
   it('bad controls are refused and change nothing', () => {
     const { db, service, clock } = setup();
-    expect(() => service.create({ action: 'throttle', scope: { ip: '192.0.2.1' }, ratePerMinute: -1, reason: 'x', ...person })).toThrow('a throttle needs a rate: a whole number of messages per minute, 0 or more');
+    expect(() => service.create({ action: 'throttle', scope: { ip: '192.0.2.1' }, ratePerMinute: -1, reason: 'x', ...person })).toThrow(
+      'a throttle needs a rate: a whole number of messages per minute, 0 or more',
+    );
     expect(() => service.create({ action: 'throttle', scope: { ip: '192.0.2.1' }, reason: 'x', ...person })).toThrow('a throttle needs a rate');
     expect(() => service.create({ action: 'pause', scope: { ip: '192.0.2.1' }, ratePerMinute: 5, reason: 'x', ...person })).toThrow('a pause has no rate (use action throttle)');
-    expect(() => service.create({ action: 'pause', scope: { ip: '192.0.2.1' }, expiresAt: clock.now().getTime() - 1, reason: 'x', ...person })).toThrow('expires: 2026-11-24T09:59:59.999Z is not in the future');
+    expect(() => service.create({ action: 'pause', scope: { ip: '192.0.2.1' }, expiresAt: clock.now().getTime() - 1, reason: 'x', ...person })).toThrow(
+      'expires: 2026-11-24T09:59:59.999Z is not in the future',
+    );
     expect(service.active).toEqual([]);
     expect(listAudit(db, { limit: 10 })).toEqual([]);
   });
@@ -131,7 +135,9 @@ describe('control service', () => {
   it('expired controls and ended cool-downs are lifted by the timer, audited, and stop applying', () => {
     const { db, service, clock } = setup();
     const expiring = service.create({ action: 'pause', scope: { pool: 'b' }, reason: 'maintenance', expiresAt: clock.now().getTime() + 60_000, ...person }).control;
-    const fromAlert = db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' })).control;
+    const fromAlert = db.transaction(() =>
+      service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' }),
+    ).control;
     db.transaction(() => service.alertResolvedWithin('a1', 120_000));
     clock.advance(60_000);
     // Expired: no longer applies, even before the timer lifts it.
@@ -139,7 +145,9 @@ describe('control service', () => {
     service.tick();
     expect(service.active.map((control) => control.id)).toEqual([fromAlert.id]);
     // The alert fires again during the cool-down: the control stays.
-    db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed again', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' }));
+    db.transaction(() =>
+      service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed again', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1' }),
+    );
     clock.advance(120_000);
     service.tick();
     expect(service.active.map((control) => control.id)).toEqual([fromAlert.id]);
@@ -150,7 +158,11 @@ describe('control service', () => {
     clock.advance(1);
     service.tick();
     expect(service.active).toEqual([]);
-    expect(listAudit(db, { limit: 20 }).map((entry) => `${entry.action} ${entry.actor} ${String(entry.details.reason)}`).reverse()).toEqual([
+    expect(
+      listAudit(db, { limit: 20 })
+        .map((entry) => `${entry.action} ${entry.actor} ${String(entry.details.reason)}`)
+        .reverse(),
+    ).toEqual([
       'control.created ops maintenance',
       'control.created rule:ip-listed listed',
       'control.lift-scheduled rule:ip-listed the alert resolved',
@@ -177,7 +189,18 @@ describe('control service', () => {
 
   it('"manual": the alert resolved, and the control stays until a person lifts it', async () => {
     const { db, service, clock } = setup();
-    const control = db.transaction(() => service.alertFiredWithin({ action: 'pause', scope: { ip: '192.0.2.11' }, reason: 'listed', source: 'rule:ip-listed', actor: 'rule:ip-listed', ruleId: 'ip-listed', alertId: 'a1', keepUntilResumed: true })).control;
+    const control = db.transaction(() =>
+      service.alertFiredWithin({
+        action: 'pause',
+        scope: { ip: '192.0.2.11' },
+        reason: 'listed',
+        source: 'rule:ip-listed',
+        actor: 'rule:ip-listed',
+        ruleId: 'ip-listed',
+        alertId: 'a1',
+        keepUntilResumed: true,
+      }),
+    ).control;
     // Memory catches up once the caller's transaction has committed.
     expect(service.decide({ ip: '192.0.2.11' }).action).toBe('allow');
     await Promise.resolve();
@@ -228,7 +251,11 @@ describe('control service', () => {
     const lines = points();
     expect(lines.map((line) => `${/active=(\w)/.exec(line)?.[1]} ${/rate_per_minute=(\d+)i/.exec(line)?.[1]}`)).toEqual(['T 60', 'T 30', 'T 30', 'T 30', 'F 30']);
     // One series per action and scope: the tags say what is controlled, the control's id is a field.
-    expect(lines[0]).toMatch(new RegExp(`^control,action=throttle,scope=pool\\\\=b\\\\ rcpt_domain\\\\=gmail.com active=T,control="${throttle.id}",held=0i,push_failed=F,rate_per_minute=60i,reason="gmail deferrals",released=0i,source="token:ops" \\d+$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^control,action=throttle,scope=pool\\\\=b\\\\ rcpt_domain\\\\=gmail.com active=T,control="${throttle.id}",held=0i,push_failed=F,rate_per_minute=60i,reason="gmail deferrals",released=0i,source="token:ops" \\d+$`,
+      ),
+    );
   });
 
   it('survives a restart, and sees what another process (the CLI) wrote to the same store', () => {
@@ -257,30 +284,49 @@ describe('memory follows the store incrementally', () => {
     const next = random(20261206);
     const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
     const scopes = [{ pool: 'a' }, { pool: 'b' }, { ip: '192.0.2.0/28' }, { ip: '192.0.2.1', rcpt_domain: 'gmail.com' }, { campaign: 'c1' }, { campaign: 'c2', tenant: 't1' }, { provider: 'gmail' }];
-    const questions = [{ pool: 'a', ip: '192.0.2.1', rcpt_domain: 'gmail.com' }, { pool: 'b', campaign: 'c2' }, { ip: '192.0.2.9' }, { campaign: 'c1', tenant: 't1', pool: 'a', ip: '198.51.100.1', rcpt_domain: 'outlook.com' }, {}];
-    const answersOf = (controls: ControlService) => questions.map((question) => {
-      const decision = controls.decide(question);
-      return { action: decision.action, rate: decision.ratePerMinute, controls: decision.controls.map((control) => control.id), unsure: decision.unsure.map((entry) => entry.control.id) };
-    });
+    const questions = [
+      { pool: 'a', ip: '192.0.2.1', rcpt_domain: 'gmail.com' },
+      { pool: 'b', campaign: 'c2' },
+      { ip: '192.0.2.9' },
+      { campaign: 'c1', tenant: 't1', pool: 'a', ip: '198.51.100.1', rcpt_domain: 'outlook.com' },
+      {},
+    ];
+    const answersOf = (controls: ControlService) =>
+      questions.map((question) => {
+        const decision = controls.decide(question);
+        return { action: decision.action, rate: decision.ratePerMinute, controls: decision.controls.map((control) => control.id), unsure: decision.unsure.map((entry) => entry.control.id) };
+      });
     for (let step = 0; step < 400; step++) {
       const roll = next();
       if (roll < 0.5) {
         const action = pick(['pause', 'throttle'] as const);
-        service.create({ action, scope: pick(scopes), ...(action === 'throttle' ? { ratePerMinute: Math.floor(next() * 100) } : {}), ...(next() < 0.3 ? { expiresAt: clock.now().getTime() + 1_000 + Math.floor(next() * 5_000) } : {}), reason: `step ${step}`, ...person });
+        service.create({
+          action,
+          scope: pick(scopes),
+          ...(action === 'throttle' ? { ratePerMinute: Math.floor(next() * 100) } : {}),
+          ...(next() < 0.3 ? { expiresAt: clock.now().getTime() + 1_000 + Math.floor(next() * 5_000) } : {}),
+          reason: `step ${step}`,
+          ...person,
+        });
       } else if (roll < 0.75 && service.active.length > 0) {
         service.lift(pick(service.active).id, 'ops', 'done');
       } else if (roll < 0.85) {
         // A transaction that rolls back leaves memory as it was.
-        expect(() => db.transaction(() => {
-          service.createWithin({ action: 'pause', scope: { tenant: `rolled-back-${step}` }, reason: 'x', ...person });
-          throw new Error('rolled back');
-        })).toThrow('rolled back');
+        expect(() =>
+          db.transaction(() => {
+            service.createWithin({ action: 'pause', scope: { tenant: `rolled-back-${step}` }, reason: 'x', ...person });
+            throw new Error('rolled back');
+          }),
+        ).toThrow('rolled back');
       } else {
         clock.advance(1_500);
         service.tick();
       }
       const fresh = new ControlService({ db, clock, log: captureLog().log, settings: { failMode: 'closed', providers } });
-      expect(service.active.map((control) => control.id), `step ${step}`).toEqual(fresh.active.map((control) => control.id));
+      expect(
+        service.active.map((control) => control.id),
+        `step ${step}`,
+      ).toEqual(fresh.active.map((control) => control.id));
       expect(answersOf(service), `step ${step}`).toEqual(answersOf(fresh));
     }
     expect(service.active.some((control) => control.scope.tenant?.startsWith('rolled-back'))).toBe(false);

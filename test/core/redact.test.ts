@@ -36,14 +36,20 @@ describe('peerExcerpt: what is kept of text a peer sent', () => {
   });
 
   it('removes the parts of a secret URL that carry its token: the path, a long segment, a query value', () => {
-    for (const part of ['/services/T0AAAA/B0BBBB/SECRETslackpathtoken0004', 'SECRETslackpathtoken0004', 'url-SECRET-0005', 'POST hooks.example/services/T0AAAA/B0BBBB/SECRETslackpathtoken0004?key=url-SECRET-0005&v=2']) {
+    for (const part of [
+      '/services/T0AAAA/B0BBBB/SECRETslackpathtoken0004',
+      'SECRETslackpathtoken0004',
+      'url-SECRET-0005',
+      'POST hooks.example/services/T0AAAA/B0BBBB/SECRETslackpathtoken0004?key=url-SECRET-0005&v=2',
+    ]) {
       expect(peerExcerpt(`no route for ${part}`)).not.toContain('SECRET');
     }
     expect(webhookUrl.reveal()).toContain('SECRET');
   });
 
   it('removes what looks like a credential, known or not: an echoed Authorization header, a bearer token, ?key= in a URL', () => {
-    const echo = 'GET /write?db=x&u=admin&p=pw1&key=k3y HTTP/1.1\r\nAuthorization: Basic dXNlcjpwdzE=\r\nX-Api-Key: abc123\r\n{"authorization":"Token u:pw1","cookie":"sid=1"}\r\nsent Bearer eyJhbGciOi.J9.x';
+    const echo =
+      'GET /write?db=x&u=admin&p=pw1&key=k3y HTTP/1.1\r\nAuthorization: Basic dXNlcjpwdzE=\r\nX-Api-Key: abc123\r\n{"authorization":"Token u:pw1","cookie":"sid=1"}\r\nsent Bearer eyJhbGciOi.J9.x';
     expect(peerExcerpt(echo)).toBe(
       'GET /write?db=x&u=admin&p=[redacted]&key=[redacted] HTTP/1.1 Authorization: [redacted] X-Api-Key: [redacted] {"authorization":"[redacted]","cookie":"[redacted]"} sent Bearer [redacted]',
     );
@@ -81,7 +87,10 @@ describe('peerExcerpt: what is kept of text a peer sent', () => {
 describe('the logger: no line leaves with a configured secret', () => {
   it('any field, nested or in the message, error or not; the line stays JSON; other lines pass unchanged', () => {
     const chunks: string[] = [];
-    const log = createLogger({ level: 'trace', destination: new Writable({ write: (chunk: Buffer, _encoding, callback) => {
+    const log = createLogger({
+      level: 'trace',
+      destination: new Writable({
+        write: (chunk: Buffer, _encoding, callback) => {
           chunks.push(chunk.toString());
           callback();
         },

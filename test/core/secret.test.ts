@@ -50,10 +50,7 @@ notifiers:
 `,
   );
   mkdirSync(join(dir, 'probes'));
-  writeFileSync(
-    join(dir, 'probes', 'p.yaml'),
-    `probes:\n  - { id: smtp, kind: tcp, schedule: "0 0 1 1 *", targets: ["127.0.0.1:${port}"], expectBanner: "^220" }\n`,
-  );
+  writeFileSync(join(dir, 'probes', 'p.yaml'), `probes:\n  - { id: smtp, kind: tcp, schedule: "0 0 1 1 *", targets: ["127.0.0.1:${port}"], expectBanner: "^220" }\n`);
   return dir;
 }
 
@@ -70,7 +67,20 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
       bodies.push(`${response.status} ${JSON.stringify([...response.headers])} ${await response.text()}`);
       return response.status;
     };
-    const paths = ['/v1/probes', '/v1/probes/smtp', '/v1/runs', '/v1/observations', '/v1/series', '/v1/config', '/v1/runs/1', '/v1/alerts', '/v1/notifications', '/v1/silences', '/readyz', '/docs/json'];
+    const paths = [
+      '/v1/probes',
+      '/v1/probes/smtp',
+      '/v1/runs',
+      '/v1/observations',
+      '/v1/series',
+      '/v1/config',
+      '/v1/runs/1',
+      '/v1/alerts',
+      '/v1/notifications',
+      '/v1/silences',
+      '/readyz',
+      '/docs/json',
+    ];
     expect(await call('POST', '/v1/probes/smtp/run', `Bearer ${secrets.OPERATOR_TOKEN}`)).toBe(200);
     for (const path of paths) {
       for (const token of Object.values(secrets)) await call('GET', path, `Bearer ${token}`);
@@ -95,7 +105,13 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
 
   it('through the CLI: config check, probe list --json, probe run', async () => {
     const dir = await project();
-    for (const argv of [['config', 'check'], ['probe', 'list', '--json'], ['probe', 'list'], ['probe', 'run', 'smtp'], ['probe', 'run', 'smtp', '--json']]) {
+    for (const argv of [
+      ['config', 'check'],
+      ['probe', 'list', '--json'],
+      ['probe', 'list'],
+      ['probe', 'run', 'smtp'],
+      ['probe', 'run', 'smtp', '--json'],
+    ]) {
       const result = await cli(argv, { cwd: dir, env: secrets });
       expect(result.code, argv.join(' ')).toBe(0);
       expectNoSecret(result.stdout + result.stderr, argv.join(' '));
@@ -157,7 +173,8 @@ const basics = [`kumo-admin:${sent.KUMO_PASSWORD}`, `mailscope-api:${sent.LISTMO
 function expectNothingSent(text: string, where: string) {
   expect(text, where).not.toContain('SECRET');
   for (const value of Object.values(sent)) {
-    for (const form of [encodeURIComponent(value), encodeURIComponent(value).replaceAll('%20', '+'), Buffer.from(value).toString('base64').slice(2, -4)]) expect(text.includes(form), `${value} as ${form} in ${where}`).toBe(false);
+    for (const form of [encodeURIComponent(value), encodeURIComponent(value).replaceAll('%20', '+'), Buffer.from(value).toString('base64').slice(2, -4)])
+      expect(text.includes(form), `${value} as ${form} in ${where}`).toBe(false);
   }
   for (const basic of basics) expect(text.includes(Buffer.from(basic).toString('base64').slice(0, -4)), `Basic ${basic} in ${where}`).toBe(false);
 }
@@ -281,12 +298,20 @@ describe('a peer echoing the request in its error carries no secret into lastErr
     expect(created.status).toBe(201);
     const id = created.body.control.id as string;
 
-    const notifications = await waitUntil(() => viewer('/v1/notifications'), ({ body }) => body.notifications.length === 2 && body.notifications.every((row: any) => row.lastError), 'both notifications to fail');
+    const notifications = await waitUntil(
+      () => viewer('/v1/notifications'),
+      ({ body }) => body.notifications.length === 2 && body.notifications.every((row: any) => row.lastError),
+      'both notifications to fail',
+    );
     expect(notifications.body.notifications.map((row: any) => row.channel).sort()).toEqual(['chat', 'hook']);
     for (const row of notifications.body.notifications) expectSafeError(row.lastError, `/v1/notifications ${row.channel}`);
     expectNothingSent(notifications.text, '/v1/notifications');
 
-    const one = await waitUntil(() => viewer(`/v1/controls/${id}`), ({ body }) => body.control.pushes.length === 4 && body.control.pushes.every((push: any) => push.lastError), 'every push to fail');
+    const one = await waitUntil(
+      () => viewer(`/v1/controls/${id}`),
+      ({ body }) => body.control.pushes.length === 4 && body.control.pushes.every((push: any) => push.lastError),
+      'every push to fail',
+    );
     expect(one.body.control.pushes.map((push: any) => push.platform).sort()).toEqual(['hook-platform', 'kumo-basic', 'kumo-token', 'lists']);
     for (const push of one.body.control.pushes) expectSafeError(push.lastError, `/v1/controls/:id ${push.platform}`);
     expectNothingSent(one.text, '/v1/controls/:id');
@@ -294,7 +319,11 @@ describe('a peer echoing the request in its error carries no secret into lastErr
     expect(all.body.controls[0].pushes.filter((push: any) => push.lastError)).toHaveLength(4);
     expectNothingSent(all.text, '/v1/controls');
 
-    const outbox = await waitUntil(() => viewer('/v1/outbox'), ({ body }) => body.lastError !== undefined, 'the outbox to fail');
+    const outbox = await waitUntil(
+      () => viewer('/v1/outbox'),
+      ({ body }) => body.lastError !== undefined,
+      'the outbox to fail',
+    );
     expect(outbox.body.lastError.status).toBe(500);
     expectSafeError(outbox.body.lastError.message, '/v1/outbox');
     expectNothingSent(outbox.text, '/v1/outbox');
@@ -313,7 +342,11 @@ describe('a peer echoing the request in its error carries no secret into lastErr
     const { dir, env } = await echoProject(`influx: { api: v1, url: "${echoed.url}", database: mailscope, username: writer, password: "\${INFLUX_PASSWORD}", flushInterval: 100ms }`);
     const { observatory, config, logs, api } = await runningObservatory(dir, { token: sent.VIEWER_TOKEN, env });
     await observatory.runner.run(config.probes[0]!.definition, 'cli');
-    const outbox = await waitUntil(() => api('/v1/outbox'), ({ body }) => body.lastError !== undefined, 'the outbox to fail');
+    const outbox = await waitUntil(
+      () => api('/v1/outbox'),
+      ({ body }) => body.lastError !== undefined,
+      'the outbox to fail',
+    );
     expectSafeError(outbox.body.lastError.message, '/v1/outbox (v1)');
     expect(echoed.requests.some((request) => request.startsWith('POST /write?db=mailscope'))).toBe(true);
     await observatory.stop();

@@ -63,7 +63,10 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
   const definitions = config.probes.map((probe) => probe.definition);
   const scheduler = options.scheduler ? new Scheduler({ runner, definitions, log: logs.log }) : undefined;
   const controls = new ControlService({ db, clock: systemClock, log: logs.log, settings: controlSettingsOf(config.instance) });
-  const app = await buildApp({ config, probes: config.probes, queries: storeQueries(db), runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}) }, { log: logs.log, version: 'test' });
+  const app = await buildApp(
+    { config, probes: config.probes, queries: storeQueries(db), runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}) },
+    { log: logs.log, version: 'test' },
+  );
   scheduler?.start();
   onTestFinished(async () => {
     await app.close();
@@ -78,8 +81,7 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
     controls,
     logs,
     dir,
-    request: ({ as = 'none', ...inject }) =>
-      app.inject({ ...inject, headers: { ...(as === 'none' ? {} : { authorization: `Bearer ${tokens[as]}` }), ...inject.headers } }),
+    request: ({ as = 'none', ...inject }) => app.inject({ ...inject, headers: { ...(as === 'none' ? {} : { authorization: `Bearer ${tokens[as]}` }), ...inject.headers } }),
   };
 }
 

@@ -79,7 +79,9 @@ function badJsonValues(schema: JsonSchema, field: string): string[] {
 /** Bad values for a path or query parameter (already as they go in the URL). */
 function badParamValues(schema: JsonSchema, name: string): string[] {
   // A value the parameter's enum allows is not a bad one.
-  const raw = [...controlCharacters, 'x'.repeat((schema.maxLength ?? 1_000) + 1), ...notNumbers, ...(timeFields.has(name) ? farFuture : []), 'nope', '../../etc/passwd', '\ud800'].filter((value) => !schema.enum?.includes(value));
+  const raw = [...controlCharacters, 'x'.repeat((schema.maxLength ?? 1_000) + 1), ...notNumbers, ...(timeFields.has(name) ? farFuture : []), 'nope', '../../etc/passwd', '\ud800'].filter(
+    (value) => !schema.enum?.includes(value),
+  );
   return [...raw.map((value) => (value.isWellFormed() ? encodeURIComponent(value) : '%ED%A0%80')), '%E0%A4%A', '%', '%00'];
 }
 
@@ -139,7 +141,13 @@ describe('fuzzing every route from its schema', () => {
         }
         for (const parameter of queryParams) {
           const schema = resolve(parameter.schema, document);
-          for (const value of badParamValues(schema, parameter.name)) await send(`query ${parameter.name}=${value.slice(0, 40)}`, url(baseId, `${parameter.name}=${value}`), undefined, timeFields.has(parameter.name) && farFuture.map(encodeURIComponent).includes(value));
+          for (const value of badParamValues(schema, parameter.name))
+            await send(
+              `query ${parameter.name}=${value.slice(0, 40)}`,
+              url(baseId, `${parameter.name}=${value}`),
+              undefined,
+              timeFields.has(parameter.name) && farFuture.map(encodeURIComponent).includes(value),
+            );
           await send(`query ${parameter.name} twice`, url(baseId, `${parameter.name}=1&${parameter.name}=2`));
         }
         await send('an unknown query parameter', url(baseId, 'surprise=1'));
@@ -147,15 +155,23 @@ describe('fuzzing every route from its schema', () => {
           const base = baseBody as Record<string, unknown>;
           for (const [field, fieldSchema] of Object.entries(bodySchema.properties ?? {})) {
             for (const value of badJsonValues(resolve(fieldSchema, document), field)) {
-              const others = Object.entries(base).filter(([key]) => key !== field).map(([key, item]) => `${JSON.stringify(key)}:${JSON.stringify(item)}`);
-              await send(`body ${field}=${value.slice(0, 40)}`, url(baseId), `{${[...others, `${JSON.stringify(field)}:${value}`].join(',')}}`, timeFields.has(field) && [...farFuture, ...pastAYear].some((text) => value === JSON.stringify(text)));
+              const others = Object.entries(base)
+                .filter(([key]) => key !== field)
+                .map(([key, item]) => `${JSON.stringify(key)}:${JSON.stringify(item)}`);
+              await send(
+                `body ${field}=${value.slice(0, 40)}`,
+                url(baseId),
+                `{${[...others, `${JSON.stringify(field)}:${value}`].join(',')}}`,
+                timeFields.has(field) && [...farFuture, ...pastAYear].some((text) => value === JSON.stringify(text)),
+              );
             }
             if (bodySchema.required?.includes(field)) {
               const { [field]: _dropped, ...rest } = base;
               await send(`body without ${field}`, url(baseId), JSON.stringify(rest));
             }
           }
-          for (const whole of ['"x"', '7', 'null', '[]', deep(30_000), '{"a":1,"a":2}', '{', '\u0000', `{${'"k":1,'.repeat(5_000)}"k":2}`]) await send(`body ${whole.slice(0, 20)}`, url(baseId), whole);
+          for (const whole of ['"x"', '7', 'null', '[]', deep(30_000), '{"a":1,"a":2}', '{', '\u0000', `{${'"k":1,'.repeat(5_000)}"k":2}`])
+            await send(`body ${whole.slice(0, 20)}`, url(baseId), whole);
           await send('an unknown body field', url(baseId), JSON.stringify({ ...base, surprise: 1 }));
         }
       }

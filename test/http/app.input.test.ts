@@ -53,7 +53,18 @@ describe('times and durations have a range', () => {
     const api = await rig();
     const now = Date.now();
     createSilence(api.db, { matchers: { rule: 'r' }, startsAt: now, endsAt: now + 8.64e15, comment: 'old', createdBy: 'ops', createdAt: now });
-    insertControl(api.db, { id: 'old', action: 'pause', scope: { pool: 'a' }, reason: 'old', source: 'token:ops', createdBy: 'ops', createdAt: now, updatedAt: now, expiresAt: now + 8.64e15, keepUntilResumed: false });
+    insertControl(api.db, {
+      id: 'old',
+      action: 'pause',
+      scope: { pool: 'a' },
+      reason: 'old',
+      source: 'token:ops',
+      createdBy: 'ops',
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + 8.64e15,
+      keepUntilResumed: false,
+    });
     const silences = await api.request({ method: 'GET', url: '/v1/silences', as: 'viewer' });
     expect(silences.statusCode).toBe(200);
     expect(silences.json().silences[0].endsAt).toBe('+275760-09-13T00:00:00.000Z');
@@ -72,8 +83,16 @@ describe('control characters are refused, not stored', () => {
     ['a reason with a bidi override', { action: 'pause', scope: { pool: 'a' }, reason: 'x\u202e' }, 'body.reason: contains a control character (U+202E at position 2): write plain text on one line'],
     ['a blank reason', { action: 'pause', scope: { pool: 'a' }, reason: '   ' }, 'body.reason: must not be empty'],
     ['a reason of 5,000 characters', { action: 'pause', scope: { pool: 'a' }, reason: 'x'.repeat(5_000) }, 'body.reason: at most 1000 characters'],
-    ['a scope value with ESC', { action: 'pause', scope: { campaign: `spring${esc}` }, reason: 'x' }, 'body.scope.campaign: contains a control character (U+001B at position 7): write plain text on one line'],
-    ['a scope value with a newline', { action: 'pause', scope: { tenant: 'a\nb' }, reason: 'x' }, 'body.scope.tenant: contains a control character (U+000A at position 2): write plain text on one line'],
+    [
+      'a scope value with ESC',
+      { action: 'pause', scope: { campaign: `spring${esc}` }, reason: 'x' },
+      'body.scope.campaign: contains a control character (U+001B at position 7): write plain text on one line',
+    ],
+    [
+      'a scope value with a newline',
+      { action: 'pause', scope: { tenant: 'a\nb' }, reason: 'x' },
+      'body.scope.tenant: contains a control character (U+000A at position 2): write plain text on one line',
+    ],
     ['an IPv4 address that is not dotted-quad', { action: 'pause', scope: { ip: '10.1' }, reason: 'x' }, 'body.scope.ip: "10.1" is not an IP address or CIDR range'],
   ])('POST /v1/controls with %s: 400', async (_what, payload, issue) => {
     const api = await rig();
@@ -86,7 +105,11 @@ describe('control characters are refused, not stored', () => {
 
   it.each([
     ['a comment with ESC', { matchers: { rule: 'r' }, until: '1h', comment: `x${esc}` }, 'body.comment: contains a control character (U+001B at position 2): write plain text on one line'],
-    ['a matcher value with a newline', { matchers: { target: 'a\nb' }, until: '1h', comment: 'x' }, 'body.matchers.target: contains a control character (U+000A at position 2): write plain text on one line'],
+    [
+      'a matcher value with a newline',
+      { matchers: { target: 'a\nb' }, until: '1h', comment: 'x' },
+      'body.matchers.target: contains a control character (U+000A at position 2): write plain text on one line',
+    ],
     ['21 matchers', { matchers: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])), until: '1h', comment: 'x' }, 'body.matchers: at most 20 matchers'],
   ])('POST /v1/silences with %s: 400', async (_what, payload, issue) => {
     const api = await rig();
@@ -119,7 +142,17 @@ describe('lists are paged with a cursor', () => {
     api.db.transaction(() => {
       // Many share a creation time: the cursor must still split them exactly.
       for (let i = 0; i < 2_500; i++) {
-        insertControl(api.db, { id: `c${String(i).padStart(4, '0')}`, action: 'pause', scope: { campaign: `c${i}` }, reason: 'x', source: 'token:ops', createdBy: 'ops', createdAt: now + Math.floor(i / 7), updatedAt: now, keepUntilResumed: false });
+        insertControl(api.db, {
+          id: `c${String(i).padStart(4, '0')}`,
+          action: 'pause',
+          scope: { campaign: `c${i}` },
+          reason: 'x',
+          source: 'token:ops',
+          createdBy: 'ops',
+          createdAt: now + Math.floor(i / 7),
+          updatedAt: now,
+          keepUntilResumed: false,
+        });
       }
     });
     const seen: string[] = [];
@@ -182,7 +215,14 @@ describe('the policy answer stays small and its cache bounded', () => {
     const api = await rig();
     api.db.transaction(() => {
       for (let i = 0; i < 2_000; i++) {
-        api.controls.createWithin({ action: i % 2 ? 'pause' : 'throttle', ...(i % 2 ? {} : { ratePerMinute: 1_000 - (i % 500) }), scope: { campaign: `spring-${i}` }, reason: `campaign ${i} complaints`, source: 'token:ops', actor: 'ops' });
+        api.controls.createWithin({
+          action: i % 2 ? 'pause' : 'throttle',
+          ...(i % 2 ? {} : { ratePerMinute: 1_000 - (i % 500) }),
+          scope: { campaign: `spring-${i}` },
+          reason: `campaign ${i} complaints`,
+          source: 'token:ops',
+          actor: 'ops',
+        });
       }
     });
     api.controls.reload();
@@ -203,7 +243,8 @@ describe('the policy answer stays small and its cache bounded', () => {
     const api = await rig();
     api.logs.log.level = 'warn';
     api.db.transaction(() => {
-      for (let i = 0; i < 2_000; i++) api.controls.createWithin({ action: 'pause', scope: { campaign: `spring-${i}` }, reason: `campaign ${i} ${'complaints '.repeat(20)}`, source: 'token:ops', actor: 'ops' });
+      for (let i = 0; i < 2_000; i++)
+        api.controls.createWithin({ action: 'pause', scope: { campaign: `spring-${i}` }, reason: `campaign ${i} ${'complaints '.repeat(20)}`, source: 'token:ops', actor: 'ops' });
     });
     api.controls.reload();
     /** Heap growth over 3,000 questions, once garbage is collected. */

@@ -137,7 +137,10 @@ describe('API: bad input gets 400 with every issue, and changes nothing', () => 
     ['/v1/runs/1e0', 'params.id: "1e0" is not a run id (a whole number, 1 or more)'],
     ['/v1/runs/-1', 'params.id: "-1" is not a run id (a whole number, 1 or more)'],
     ['/v1/observations?measurement=placement_rate', `querystring.measurement: expected one of: ${Object.keys(measurements).join(', ')}; got "placement_rate"`],
-    ['/v1/observations?limit=0&since=x', 'querystring.since: "x" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d); querystring.limit: "0" is not a whole number from 1 to 1000'],
+    [
+      '/v1/observations?limit=0&since=x',
+      'querystring.since: "x" is neither an ISO 8601 time (1970-9999) nor a duration back from now such as 15m, 24h, 7d (at most 3650d); querystring.limit: "0" is not a whole number from 1 to 1000',
+    ],
   ])('GET %s', async (url, message) => {
     const rig = await rigWithSmtp();
     const response = await rig.request({ method: 'GET', url, as: 'viewer' });
@@ -148,7 +151,13 @@ describe('API: bad input gets 400 with every issue, and changes nothing', () => 
   });
 
   it.each([
-    ['POST /v1/probes/smtp/run?wait=maybe', { method: 'POST', url: '/v1/probes/smtp/run?wait=maybe' }, 400, 'BAD_REQUEST', 'invalid request: querystring.wait: expected one of: 0, 1, true, false; got "maybe"'],
+    [
+      'POST /v1/probes/smtp/run?wait=maybe',
+      { method: 'POST', url: '/v1/probes/smtp/run?wait=maybe' },
+      400,
+      'BAD_REQUEST',
+      'invalid request: querystring.wait: expected one of: 0, 1, true, false; got "maybe"',
+    ],
     ['POST /v1/probes/smtp/run?force=1', { method: 'POST', url: '/v1/probes/smtp/run?force=1' }, 400, 'BAD_REQUEST', 'invalid request: querystring: unknown key "force" (expected one of: wait)'],
     [
       'POST with a malformed JSON body',

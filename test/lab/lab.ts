@@ -175,7 +175,12 @@ async function up(log: Log, paths: LabPaths): Promise<{ started: boolean; ms: nu
     return { started: false, ms: performance.now() - began };
   }
   if (status.some((service) => service.pid !== undefined)) {
-    log(`partly up (${status.filter((s) => !s.ready).map((s) => `${s.name}: ${s.reason}`).join('; ')}): restarting`);
+    log(
+      `partly up (${status
+        .filter((s) => !s.ready)
+        .map((s) => `${s.name}: ${s.reason}`)
+        .join('; ')}): restarting`,
+    );
     await down(log, paths);
   }
   await checkPortsFree();
@@ -185,11 +190,10 @@ async function up(log: Log, paths: LabPaths): Promise<{ started: boolean; ms: nu
   for (const step of plan) removePidFile(step.pidFile);
   const planFile = join(paths.run, 'start-plan.json');
   writeFileSync(planFile, JSON.stringify(plan, null, 2));
-  const started = spawnSync(
-    'unshare',
-    ['--mount', '--propagation', 'private', '--', process.execPath, join(labDir, 'namespace-start.ts'), planFile, join(paths.etc, 'resolv.conf')],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
+  const started = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, join(labDir, 'namespace-start.ts'), planFile, join(paths.etc, 'resolv.conf')], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const reports = started.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))

@@ -137,10 +137,7 @@ export function labZones(keys: DkimKeys): Zone[] {
     {
       origin: 'dmarc-extrua.test',
       purpose: 'broken: DMARC reports to a domain that has not authorized them',
-      records: [
-        txt('dmarc-extrua.test', `v=spf1 ip4:${poolA.source} -all`),
-        txt('_dmarc.dmarc-extrua.test', 'v=DMARC1; p=quarantine; rua=mailto:reports@dmarc-reports.test'),
-      ],
+      records: [txt('dmarc-extrua.test', `v=spf1 ip4:${poolA.source} -all`), txt('_dmarc.dmarc-extrua.test', 'v=DMARC1; p=quarantine; rua=mailto:reports@dmarc-reports.test')],
     },
     {
       origin: 'dkim-weak.test',
@@ -199,13 +196,7 @@ function quote(text: string): string {
 
 /** NSD zone file text. */
 export function renderZone(zone: Zone, serial: number): string {
-  const lines = [
-    `; ${zone.origin}: ${zone.purpose}`,
-    `$ORIGIN ${zone.origin}.`,
-    '$TTL 5',
-    `@ IN SOA ns.lab.test. hostmaster.lab.test. ( ${serial} 60 60 3600 5 )`,
-    '@ IN NS ns.lab.test.',
-  ];
+  const lines = [`; ${zone.origin}: ${zone.purpose}`, `$ORIGIN ${zone.origin}.`, '$TTL 5', `@ IN SOA ns.lab.test. hostmaster.lab.test. ( ${serial} 60 60 3600 5 )`, '@ IN NS ns.lab.test.'];
   for (const record of zone.records) {
     const value =
       record.type === 'TXT'

@@ -34,7 +34,14 @@ const notification: AlertNotification = {
   links: { alert: 'https://mailscope.example.com/v1/alerts/9f2c4e1a0b7d3c55' },
 };
 
-const config = (port: number) => email.configSchema.parse({ id: 'oncall', kind: 'email', smtp: { host: '127.0.0.1', port, security: 'none', timeout: '5s' }, from: 'mailscope@example.com', to: ['oncall@example.com', 'lead@example.com'] });
+const config = (port: number) =>
+  email.configSchema.parse({
+    id: 'oncall',
+    kind: 'email',
+    smtp: { host: '127.0.0.1', port, security: 'none', timeout: '5s' },
+    from: 'mailscope@example.com',
+    to: ['oncall@example.com', 'lead@example.com'],
+  });
 const ctx = { signal: new AbortController().signal };
 
 describe('email notifier', () => {

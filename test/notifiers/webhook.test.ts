@@ -125,8 +125,18 @@ describe('webhook notifier: the request', () => {
     // A retry of delivery 18 carries the same id.
     await webhook.send(cfg, { ...notification, delivery: 18, event: 'resolved', alert: { ...notification.alert, state: 'resolved', value: false, resolvedAt: '2026-11-23T11:00:00.000Z' } }, ctx);
 
-    expect(hook.received.map((request) => `${request.headers['x-mailscope-event']} ${request.headers['x-mailscope-delivery']}`)).toEqual(['alert.reminder 17', 'alert.resolved 18', 'alert.resolved 18']);
-    expect(JSON.parse(hook.received[1]!.body)).toMatchObject({ version: 1, type: 'alert', delivery: 18, event: 'resolved', alert: { state: 'resolved', value: false, resolvedAt: '2026-11-23T11:00:00.000Z' } });
+    expect(hook.received.map((request) => `${request.headers['x-mailscope-event']} ${request.headers['x-mailscope-delivery']}`)).toEqual([
+      'alert.reminder 17',
+      'alert.resolved 18',
+      'alert.resolved 18',
+    ]);
+    expect(JSON.parse(hook.received[1]!.body)).toMatchObject({
+      version: 1,
+      type: 'alert',
+      delivery: 18,
+      event: 'resolved',
+      alert: { state: 'resolved', value: false, resolvedAt: '2026-11-23T11:00:00.000Z' },
+    });
     for (const request of hook.received) expect(verifies(request, signingKey)).toBe(true);
   });
 

@@ -17,7 +17,8 @@ const now = new Date('2026-11-23T10:00:00.000Z');
 const ctx: PushContext = { signal: new AbortController().signal, delivery: 'push-1', now };
 const push = kumomta.push!;
 
-const control = (overrides: Partial<ControlSnapshot> = {}) => controlSnapshot({ scope: { rcpt_domain: 'gmail.com' }, reason: 'ip-listed: 192.0.2.91 listed on lab-zen', source: 'rule:ip-listed' }, overrides);
+const control = (overrides: Partial<ControlSnapshot> = {}) =>
+  controlSnapshot({ scope: { rcpt_domain: 'gmail.com' }, reason: 'ip-listed: 192.0.2.91 listed on lab-zen', source: 'rule:ip-listed' }, overrides);
 
 function config(url: string, extra: Record<string, unknown> = {}) {
   return kumomta.configSchema.parse({ id: 'mta', kind: 'kumomta', url, timeout: '2s', ...extra });

@@ -59,7 +59,15 @@ async function listmonkServer(campaigns: Record<string, string>, options: { stic
       const match = /^\/api\/campaigns\/(\d+)(\/status)?$/.exec(req.url ?? '');
       if (!match) return reply(404, { message: 'Unknown URL' });
       const id = match[1]!;
-      const campaign = () => ({ id: Number(id), uuid: '57702beb-6fae-4355-a324-c2fd5b59a549', name: 'Spring sale', status: campaigns[id], send_at: '2026-11-24T09:00:00+01:00', sent: 1200, to_send: 50_000 });
+      const campaign = () => ({
+        id: Number(id),
+        uuid: '57702beb-6fae-4355-a324-c2fd5b59a549',
+        name: 'Spring sale',
+        status: campaigns[id],
+        send_at: '2026-11-24T09:00:00+01:00',
+        sent: 1200,
+        to_send: 50_000,
+      });
       if (campaigns[id] === undefined) return reply(400, { message: 'Campaign not found' });
       if (req.method === 'GET' && !match[2]) {
         if (options.raw !== undefined) {
@@ -170,11 +178,15 @@ describe('listmonk platform: pausing and resuming a campaign', () => {
     expect(push.unsupported(cfg, control({ action: 'throttle', ratePerMinute: 100 }))).toBe(
       'listmonk has no per-campaign rate: its sending rate (concurrency, message rate, sliding window) is one setting for every campaign. Pause the campaign instead, or throttle at the MTA (postfix-policy)',
     );
-    expect(push.unsupported(cfg, control({ scope: { rcpt_domain: 'gmail.com' } }))).toBe('listmonk pauses campaigns; scope rcpt_domain=gmail.com names none. A postfix-policy or webhook platform can apply it');
+    expect(push.unsupported(cfg, control({ scope: { rcpt_domain: 'gmail.com' } }))).toBe(
+      'listmonk pauses campaigns; scope rcpt_domain=gmail.com names none. A postfix-policy or webhook platform can apply it',
+    );
     expect(push.unsupported(cfg, control({ scope: { campaign: '12', rcpt_domain: 'gmail.com' } }))).toBe(
       'listmonk can pause only a whole campaign: pausing campaign 12 would pause more than scope rcpt_domain=gmail.com campaign=12. A postfix-policy or webhook platform can apply it',
     );
-    expect(push.unsupported(cfg, control({ scope: { campaign: 'spring-sale' } }))).toBe('listmonk names campaigns by number: "spring-sale" is not a listmonk campaign id (the number in the campaign\'s URL)');
+    expect(push.unsupported(cfg, control({ scope: { campaign: 'spring-sale' } }))).toBe(
+      'listmonk names campaigns by number: "spring-sale" is not a listmonk campaign id (the number in the campaign\'s URL)',
+    );
     expect(push.unsupported(cfg, control({ scope: { campaign: '012' } }))).toContain('is not a listmonk campaign id');
     expect(push.unsupported(cfg, control({ scope: { campaign: '12' } }))).toBeUndefined();
   });
@@ -232,7 +244,9 @@ describe('listmonk platform: config', () => {
     expect(issues({ url: 'http://127.0.0.1:9000', token: 't' })).toEqual(['username: required: expected a string']);
     expect(issues({ url: 'http://127.0.0.1:9000', username: 'mailscope' })).toEqual(['token: expected a string (not shown: it is a secret)']);
     expect(issues({ url: 'http://127.0.0.1:9000', username: 'mailscope', token: 't', authScheme: 'bearer' })).toEqual(['authScheme: expected one of: token, basic; got "bearer"']);
-    expect(issues({ url: 'http://127.0.0.1:9000', username: 'mailscope', token: 't', password: 'p4ss-secret' })).toEqual([': unknown key "password" (expected one of: id, kind, url, username, token, authScheme, timeout)']);
+    expect(issues({ url: 'http://127.0.0.1:9000', username: 'mailscope', token: 't', password: 'p4ss-secret' })).toEqual([
+      ': unknown key "password" (expected one of: id, kind, url, username, token, authScheme, timeout)',
+    ]);
     const leaked = issues({ url: 'http://mailscope:p4ss-secret@127.0.0.1:9000', username: 'mailscope', token: 't' });
     expect(leaked).toEqual(['url: must not carry credentials (user:password@): use username and token']);
   });

@@ -71,7 +71,7 @@ rules:
 const queuedAs = (response: string) => /queued as ([0-9A-Za-z]+)/.exec(response)?.[1];
 
 describe('send control end to end: listed → rule → pause → held in Postfix → delisted → lifted → released and delivered', () => {
-  it('holds exactly the listed address\'s mail, delivers the other pool\'s, and releases the held message after the cool-down', { timeout: 90_000 }, async () => {
+  it("holds exactly the listed address's mail, delivers the other pool's, and releases the held message after the cool-down", { timeout: 90_000 }, async () => {
     const { run, api } = await observatory();
     await list(listedIp, ':127.0.0.2:lab SBL');
     onTestFinished(() => delist(listedIp));
@@ -95,7 +95,9 @@ describe('send control end to end: listed → rule → pause → held in Postfix
     };
     await runUntil(async () => (await api('/v1/alerts?state=firing')).body.alerts.length > 0, 'the listing');
     const firing = await api('/v1/controls?active=true');
-    expect(firing.body.controls).toEqual([expect.objectContaining({ action: 'pause', scope: { ip: listedIp }, source: 'rule:ip-listed', reason: `ip-listed: ${listedIp} listed on lab-zen`, active: true })]);
+    expect(firing.body.controls).toEqual([
+      expect.objectContaining({ action: 'pause', scope: { ip: listedIp }, source: 'rule:ip-listed', reason: `ip-listed: ${listedIp} listed on lab-zen`, active: true }),
+    ]);
     const controlId = firing.body.controls[0].id as string;
 
     // The next message from the listed address waits in the hold queue; the other pool delivers.

@@ -35,7 +35,18 @@ function fakePolicy(verdict: PolicyVerdict, failMode: 'open' | 'closed' = 'open'
 
 function ask(port: number, requests: Record<string, string>[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(requests.map((request) => `${Object.entries(request).map(([name, value]) => `${name}=${value}`).join('\n')}\n\n`).join('')));
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(
+        requests
+          .map(
+            (request) =>
+              `${Object.entries(request)
+                .map(([name, value]) => `${name}=${value}`)
+                .join('\n')}\n\n`,
+          )
+          .join(''),
+      ),
+    );
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -73,7 +84,7 @@ describe('the postfix-policy runtime', () => {
     expect(logs.entries().find((entry) => entry.msg === 'message held')).toMatchObject({ queueId: '4XyZ1234AB', control: 'c-1' });
   });
 
-  it('DEFER_IF_PERMIT over a throttle\'s rate; a malformed request answered per the policy\'s fail mode; stop closes the port', async () => {
+  it("DEFER_IF_PERMIT over a throttle's rate; a malformed request answered per the policy's fail mode; stop closes the port", async () => {
     const { policy } = fakePolicy({ action: 'over-rate', control: { id: 'c-2', scope: { provider: 'gmail' }, reason: 'slow down', ratePerMinute: 5 } }, 'closed');
     const running = await runtime.start(config({ maxConnections: 5 }), { policy, log: captureLog().log });
     const replies = await ask(running.address.port, [{ protocol_state: 'RCPT', recipient: 'b@gmail.test' }]);
@@ -101,10 +112,14 @@ describe("Postfix's hold queue", () => {
     const lines = Object.entries(queue).map(([id, name]) => JSON.stringify({ queue_id: id, queue_name: name }));
     const postqueue = script('postqueue', `case "$3" in -j) printf '%s\\n' ${lines.map((line) => `'${line}'`).join(' ')} ;; esac`);
     const postsuper = script('postsuper', `cat >> ${join(dir, 'stdin')}`);
-    return { release: { configDir: '/etc/postfix-test', postqueue, postsuper }, calls: () => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n'), stdin: () => readFileSync(join(dir, 'stdin'), 'utf8') };
+    return {
+      release: { configDir: '/etc/postfix-test', postqueue, postsuper },
+      calls: () => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n'),
+      stdin: () => readFileSync(join(dir, 'stdin'), 'utf8'),
+    };
   }
 
-  it('lists each message as held, arriving or queued (with Postfix\'s queue name), releases with postsuper -H and asks postqueue -i', async () => {
+  it("lists each message as held, arriving or queued (with Postfix's queue name), releases with postsuper -H and asks postqueue -i", async () => {
     const postfix = fakePostfix({ AAAA11111A: 'hold', BBBB22222B: 'incoming', CCCC33333C: 'maildrop', DDDD44444D: 'deferred' });
     const queue = runtime.holdQueue!(config({ release: postfix.release }))!;
     const ctx = { signal: new AbortController().signal, timeoutMs: 5_000 };
@@ -122,11 +137,7 @@ describe("Postfix's hold queue", () => {
 
   it('is released from for exactly the configured platforms whose kind has one and whose config allows it', () => {
     const release = { postsuper: '/bin/true', postqueue: '/bin/true' };
-    const configured = [
-      config({ id: 'with-release', release }),
-      config({ id: 'by-hand' }),
-      platformConfigSchema.parse({ id: 'kumo', kind: 'kumomta', url: 'http://127.0.0.1:8000' }),
-    ];
+    const configured = [config({ id: 'with-release', release }), config({ id: 'by-hand' }), platformConfigSchema.parse({ id: 'kumo', kind: 'kumomta', url: 'http://127.0.0.1:8000' })];
     expect(releaseTargetsOf(configured).map((target) => [target.id, target.queue.releasedBy])).toEqual([['with-release', 'postsuper -H']]);
   });
 });

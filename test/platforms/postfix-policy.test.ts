@@ -56,7 +56,11 @@ async function client(port: number) {
       });
     },
     ask(attributes: Record<string, string>): Promise<string> {
-      return this.raw(`${Object.entries(attributes).map(([name, value]) => `${name}=${value}`).join('\n')}\n\n`);
+      return this.raw(
+        `${Object.entries(attributes)
+          .map(([name, value]) => `${name}=${value}`)
+          .join('\n')}\n\n`,
+      );
     },
   };
 }

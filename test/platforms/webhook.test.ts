@@ -19,7 +19,10 @@ const signingKey = 'whsec-0123456789abcdef';
 const urlToken = 'tok-9f8e7d6c5b4a';
 
 const control = (overrides: Partial<ControlSnapshot> = {}) =>
-  controlSnapshot({ scope: { ip: '192.0.2.91', rcpt_domain: 'gmail.com' }, reason: 'ip-listed: 192.0.2.91 listed on lab-zen', source: 'rule:ip-listed' }, { expiresAt: '2026-11-23T10:30:00.000Z', ...overrides });
+  controlSnapshot(
+    { scope: { ip: '192.0.2.91', rcpt_domain: 'gmail.com' }, reason: 'ip-listed: 192.0.2.91 listed on lab-zen', source: 'rule:ip-listed' },
+    { expiresAt: '2026-11-23T10:30:00.000Z', ...overrides },
+  );
 
 interface Received {
   method: string;

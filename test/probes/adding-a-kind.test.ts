@@ -76,11 +76,14 @@ describe('adding a probe kind: one file plus one registry line', () => {
     expect(problemsOf(instance(probe('targets: [a.example, b.example, c.example, d.example, e.example]'), 10))).toEqual([]);
   });
 
-  it("has its observations checked by record() against the measurement it declared", async () => {
+  it('has its observations checked by record() against the measurement it declared', async () => {
     const db = Database.open(tempDir());
     const services = { dns: {} as Resolver, blocklists: buildCatalog(), outbox: () => ({ configured: false, depth: 0, oldestAgeMs: 0, quarantined: 0, consecutiveFailures: 0 }) };
     const runner = new Runner({ db, clock: systemClock, log: captureLog().log, services });
-    const [good, bad] = loadConfig('mailscope.yaml', { env: {}, cwd: instance(`${probe('targets: [a.example]')}  - { id: bug, kind: scratch, schedule: "* * * * *", targets: [a.example], answer: "yes" }\n`) }).probes;
+    const [good, bad] = loadConfig('mailscope.yaml', {
+      env: {},
+      cwd: instance(`${probe('targets: [a.example]')}  - { id: bug, kind: scratch, schedule: "* * * * *", targets: [a.example], answer: "yes" }\n`),
+    }).probes;
 
     const kept = await runner.run(good!.definition, 'api');
     expect(kept.success).toBe(true);

@@ -4,7 +4,6 @@ import { blacklist } from '../../src/probes/blacklist.ts';
 import { labCatalog } from '../lab/dnsbl.ts';
 import { probeContext } from '../helpers/lab.ts';
 
-
 function config(extra: Record<string, unknown>) {
   return blacklist.configSchema.parse({ id: 'bl', kind: 'blacklist', schedule: '* * * * *', ...extra });
 }
@@ -44,7 +43,11 @@ describe('blacklist probe against the lab’s rbldnsd (through the lab resolver)
       config({ targets: ['2001:db8::bad', '2001:db8::1', 'spammy-brand.test', 'phish.test', 'sender.test'], lists: ['lab-zen', 'lab-dbl'] }),
       probeContext(undefined, { blocklists: labCatalog }),
     );
-    expect(pairs(observations).map((o) => `${o.tags.target} ${o.tags.list} ${o.fields.status} ${o.fields.codes ?? ''}`).sort()).toEqual([
+    expect(
+      pairs(observations)
+        .map((o) => `${o.tags.target} ${o.tags.list} ${o.fields.status} ${o.fields.codes ?? ''}`)
+        .sort(),
+    ).toEqual([
       '2001:db8::1 lab-zen not_listed ',
       '2001:db8::bad lab-zen listed 127.0.0.2',
       'phish.test lab-dbl listed 127.0.1.4',

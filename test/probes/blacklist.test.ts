@@ -6,7 +6,6 @@ import { probeContext } from '../helpers/context.ts';
 import { a, fakeDns, type Handler } from '../helpers/dns-server.ts';
 import { onTestFinished } from 'vitest';
 
-
 function config(extra: Record<string, unknown>) {
   return blacklist.configSchema.parse({ id: 'bl', kind: 'blacklist', schedule: '* * * * *', ...extra });
 }
@@ -23,11 +22,13 @@ async function viaFake(handler: Handler) {
 }
 
 /** Answers a list's RFC 5782 test points correctly, and `answer` for everything else. */
-const healthy = (zoneSuffix: string, answer: (name: string) => ReturnType<Handler>): Handler => (query) => {
-  if (query.name === `2.0.0.127.${zoneSuffix}` || query.name === `dbltest.com.${zoneSuffix}`) return { answers: [a(query.name, zoneSuffix.startsWith('dbl') ? '127.0.1.2' : '127.0.0.2')] };
-  if (query.name === `1.0.0.127.${zoneSuffix}` || query.name === `invalid.${zoneSuffix}`) return { rcode: 'NXDOMAIN' };
-  return answer(query.name);
-};
+const healthy =
+  (zoneSuffix: string, answer: (name: string) => ReturnType<Handler>): Handler =>
+  (query) => {
+    if (query.name === `2.0.0.127.${zoneSuffix}` || query.name === `dbltest.com.${zoneSuffix}`) return { answers: [a(query.name, zoneSuffix.startsWith('dbl') ? '127.0.1.2' : '127.0.0.2')] };
+    if (query.name === `1.0.0.127.${zoneSuffix}` || query.name === `invalid.${zoneSuffix}`) return { rcode: 'NXDOMAIN' };
+    return answer(query.name);
+  };
 
 describe('blacklist probe against a resolver that misbehaves', () => {
   it.each([

@@ -17,7 +17,6 @@ import { tempDir } from '../helpers/temp.ts';
 
 const extraCa = () => readFileSync(labKeys().caCert);
 
-
 function context(): CheckContext {
   return { dns: labServices().dns, extraCa: extraCa() };
 }
@@ -269,7 +268,9 @@ describe('dns-auth: unknown is not a failure', () => {
     onTestFinished(() => dns.close());
     const silent = await checks('silent.test', {}, { dns, extraCa: extraCa(), policyTimeoutMs: 2_000 });
     expect(silent.mta_sts).toMatchObject({ status: 'error', errorCode: 'MTA_STS_UNREACHABLE' });
-    expect(silent.mta_sts!.message).toMatch(/^The MTA-STS policy at https:\/\/mta-sts\.silent\.test\/\.well-known\/mta-sts\.txt could not be fetched \(connection refused \(ECONNREFUSED\)\); it is not known to be wrong\./);
+    expect(silent.mta_sts!.message).toMatch(
+      /^The MTA-STS policy at https:\/\/mta-sts\.silent\.test\/\.well-known\/mta-sts\.txt could not be fetched \(connection refused \(ECONNREFUSED\)\); it is not known to be wrong\./,
+    );
     const wrong = await checks('wrongcert.test', {}, { dns, extraCa: extraCa() });
     expect(wrong.mta_sts).toMatchObject({ status: 'fail' });
     expect(codes(wrong.mta_sts)).toEqual(['MTA_STS_POLICY_UNAVAILABLE']);
@@ -298,9 +299,7 @@ describe('dns-auth: change detection through the store', () => {
     expect(first.observations.filter((o) => o.measurement === 'dns_auth_change')).toEqual([]);
     expect((await runOnce()).observations.filter((o) => o.measurement === 'dns_auth_change')).toEqual([]);
 
-    const changed: LabRecord[] = changesZone.records.map((item) =>
-      item.name.startsWith('_smtp._tls.') ? { ...item, value: ['v=TLSRPTv1; rua=mailto:tls-reports@changes.test'] } : item,
-    );
+    const changed: LabRecord[] = changesZone.records.map((item) => (item.name.startsWith('_smtp._tls.') ? { ...item, value: ['v=TLSRPTv1; rua=mailto:tls-reports@changes.test'] } : item));
     await setZoneRecords(changesZone.origin, changed);
     const third = await runOnce();
     const changes = third.observations.filter((o) => o.measurement === 'dns_auth_change');

@@ -98,12 +98,7 @@ const found = (result: CheckResult | undefined) => result?.findings.map(({ code,
 
 describe('dns-auth: SPF shapes', () => {
   it.each([
-    [
-      'plusall.test',
-      'fail',
-      'SPF_PASS_ALL',
-      'The SPF record ends with "+all", which authorizes every server on the internet to send as plusall.test. End it with "-all" (or "~all").',
-    ],
+    ['plusall.test', 'fail', 'SPF_PASS_ALL', 'The SPF record ends with "+all", which authorizes every server on the internet to send as plusall.test. End it with "-all" (or "~all").'],
     ['neutral.test', 'warn', 'SPF_NEUTRAL_ALL', 'The SPF record ends with "?all": servers it does not list get neutral, which protects nothing. End it with "-all" (or "~all").'],
     [
       'ptr.test',
@@ -118,12 +113,7 @@ describe('dns-auth: SPF shapes', () => {
       'SPF_SYNTAX',
       'The SPF record of syntax.test has syntax errors ("ip4:300.1.1.1" is not an IPv4 address or range; "foo:bar" is not an SPF mechanism or modifier); receivers return permerror. Fix or remove those terms.',
     ],
-    [
-      'nine.test',
-      'warn',
-      'SPF_NEAR_LOOKUP_LIMIT',
-      'SPF needs 9 of the 10 DNS lookups receivers allow: one more include breaks it. Flatten an include or replace a/mx terms with ip4:/ip6: ranges.',
-    ],
+    ['nine.test', 'warn', 'SPF_NEAR_LOOKUP_LIMIT', 'SPF needs 9 of the 10 DNS lookups receivers allow: one more include breaks it. Flatten an include or replace a/mx terms with ip4:/ip6: ranges.'],
   ])('%s: %s %s', async (domain, level, code, message) => {
     const { spf } = await run(domain);
     expect(spf!.status).toBe(level);

@@ -29,7 +29,12 @@ function definition(port: number, overrides: Record<string, unknown> = {}) {
     imap: { host: lab.imap.host, port: lab.imap.port, security: 'none' },
     smtp: { host: '127.0.0.1', port, security: 'none', envelopeFrom: sender.bounceMailbox, timeout: '5s' },
     message: { from: `Lab News <news@${sender.domain}>`, subject: 'Hello {token}', text: 'Hello.' },
-    seeds: { yahoo: [{ address: 'seed1@yahoo.test', auth: { password: labPassword } }, { address: 'seed2@yahoo.test', auth: { password: labPassword } }] },
+    seeds: {
+      yahoo: [
+        { address: 'seed1@yahoo.test', auth: { password: labPassword } },
+        { address: 'seed2@yahoo.test', auth: { password: labPassword } },
+      ],
+    },
     ...overrides,
   });
 }
@@ -75,7 +80,10 @@ describe('placement: the routing engine', () => {
         callback(new Error('5.7.8 Authentication credentials invalid'));
       },
     });
-    const observations = await placement.run(definition(port, { smtp: { host: '127.0.0.1', port, security: 'none', envelopeFrom: sender.bounceMailbox, auth: { user: 'platform', password: 'smtp-secret-4711' } } }), probeContext());
+    const observations = await placement.run(
+      definition(port, { smtp: { host: '127.0.0.1', port, security: 'none', envelopeFrom: sender.bounceMailbox, auth: { user: 'platform', password: 'smtp-secret-4711' } } }),
+      probeContext(),
+    );
     const seed = perSeed(observations)['seed1@yahoo.test']!;
     expect(seed).toMatchObject({ outcome: 'error', error_code: 'SMTP_AUTH_FAILED' });
     expect(JSON.stringify(observations)).not.toContain('smtp-secret-4711');

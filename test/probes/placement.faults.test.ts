@@ -54,7 +54,9 @@ describe('placement: OAuth2 access tokens for seed mailboxes', () => {
           gmail: [
             {
               address: 'seed1@gmail.test',
-              auth: { oauth2: { tokenUrl: `${endpoint.url}/token`, clientId: 'mailscope-app', clientSecret: 'client-secret-0815', refreshToken: 'refresh-token-4242', scope: 'https://mail.google.com/' } },
+              auth: {
+                oauth2: { tokenUrl: `${endpoint.url}/token`, clientId: 'mailscope-app', clientSecret: 'client-secret-0815', refreshToken: 'refresh-token-4242', scope: 'https://mail.google.com/' },
+              },
             },
           ],
         },

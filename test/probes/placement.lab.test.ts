@@ -31,8 +31,7 @@ function definition(overrides: Record<string, unknown>) {
   });
 }
 
-const perSeed = (observations: Observation[]) =>
-  Object.fromEntries(observations.filter((o) => o.measurement === 'placement').map((o) => [o.tags.seed!, o.fields]));
+const perSeed = (observations: Observation[]) => Object.fromEntries(observations.filter((o) => o.measurement === 'placement').map((o) => [o.tags.seed!, o.fields]));
 
 describe('placement probe: active mode through the lab', () => {
   it('a clean message lands in each inbox, with the receiver’s verdicts, and is cleaned up; a wrong password is an error, not missing', async () => {
@@ -48,7 +47,17 @@ describe('placement probe: active mode through the lab', () => {
     );
     const seeds = perSeed(observations);
     for (const address of ['seed1@gmail.test', 'seed1@outlook.test', 'seed1@yahoo.test']) {
-      expect(seeds[address], address).toMatchObject({ outcome: 'inbox', folder: 'INBOX', found_by: 'inbox', spf: 'pass', dkim: 'pass', dmarc: 'pass', authserv_id: 'mx.lab.test', spam_flag: false, cleanup: 'deleted' });
+      expect(seeds[address], address).toMatchObject({
+        outcome: 'inbox',
+        folder: 'INBOX',
+        found_by: 'inbox',
+        spf: 'pass',
+        dkim: 'pass',
+        dmarc: 'pass',
+        authserv_id: 'mx.lab.test',
+        spam_flag: false,
+        cleanup: 'deleted',
+      });
       expect(seeds[address]!.delivery_ms).toBeGreaterThanOrEqual(0);
       expect(seeds[address]!.found_ms).toBeGreaterThanOrEqual(seeds[address]!.delivery_ms as number);
       expect(seeds[address]!.hops).toBeGreaterThanOrEqual(2);

@@ -121,7 +121,12 @@ describe('outbox → v2 write API (VictoriaMetrics)', () => {
     while (Date.now() < deadline && values.length < 500) {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const exported = await (await fetch(`${lab.victoria.url}/api/v1/export?match[]={__name__="reachability_duration_ms",probe="${probe}"}&start=${Math.floor(start / 1000) - 1}`)).text();
-      values = exported.trim() ? exported.trim().split('\n').flatMap((line) => (JSON.parse(line) as { values: number[] }).values) : [];
+      values = exported.trim()
+        ? exported
+            .trim()
+            .split('\n')
+            .flatMap((line) => (JSON.parse(line) as { values: number[] }).values)
+        : [];
     }
     expect(values).toHaveLength(500);
     expect(new Set(values).size).toBe(500);

@@ -53,7 +53,11 @@ describe('outbox: backoff', () => {
     const db = Database.open(tempDir());
     onTestFinished(() => db.close());
     queuePoints(db, 'slow', 10);
-    const flusher = new OutboxFlusher(db, createInfluxWriter({ api: 'v2', url: server.url, org: 'o', bucket: 'b', timeout: 2_000 }), captureLog().log, { batchSize: 100, intervalMs: 10, maxRetryMs: 60_000 });
+    const flusher = new OutboxFlusher(db, createInfluxWriter({ api: 'v2', url: server.url, org: 'o', bucket: 'b', timeout: 2_000 }), captureLog().log, {
+      batchSize: 100,
+      intervalMs: 10,
+      maxRetryMs: 60_000,
+    });
     const outcome = await flusher.flushOnce();
     expect(outcome.ok).toBe(false);
     expect(!outcome.ok && [outcome.failure.kind, outcome.failure.status, outcome.failure.retryAfterMs, outcome.failure.message]).toEqual(['retry', 429, 7_000, 'HTTP 429: too many requests']);

@@ -52,13 +52,15 @@ describe('runProbe: the one place a throw becomes a failed run', () => {
 
   it('reports the timeout, not the probe’s own complaint, when the probe reacts to the abort', async () => {
     let sawAbort = false;
-    const kind = testKind('polite', (_d, ctx) =>
-      new Promise((_resolve, reject) => {
-        ctx.signal.addEventListener('abort', () => {
-          sawAbort = true;
-          reject(new Error('socket destroyed'));
-        });
-      }),
+    const kind = testKind(
+      'polite',
+      (_d, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('socket destroyed'));
+          });
+        }),
     );
     const result = await runProbe(definition('p', 'polite', { timeout: 100 }), kind, options().options);
     expect(sawAbort).toBe(true);

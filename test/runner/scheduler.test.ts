@@ -24,12 +24,7 @@ describe('Scheduler (real node-cron, one tick a second)', () => {
     const scheduler = new Scheduler({
       runner,
       log: captureLog().log,
-      definitions: [
-        definition('ok', 'ok'),
-        definition('thrower', 'thrower'),
-        definition('hanger', 'hanger', { timeout: 1_500 }),
-        definition('off', 'ok', { enabled: false }),
-      ],
+      definitions: [definition('ok', 'ok'), definition('thrower', 'thrower'), definition('hanger', 'hanger', { timeout: 1_500 }), definition('off', 'ok', { enabled: false })],
     });
     scheduler.start();
     expect(scheduler.running).toBe(true);

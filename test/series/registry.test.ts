@@ -40,13 +40,21 @@ describe('series registry: composed from the kinds', () => {
     ['a bad name', { ...gauge(), tags: { 'Target-Host': 'x' } }, 'm (kind a): tag "Target-Host" must match /^[a-z][a-z0-9_]*$/'],
     ['a common tag', { ...gauge(), tags: { probe: 'x' } }, 'm (kind a): tag "probe" is a common tag, set by the runner'],
     ['since on a field that is not boolean', { ...gauge(), since: { when: 'value', field: 'value' } }, 'm (kind a): since.when "value" must be a boolean field'],
-    ['changes into nothing', { ...gauge(), fields: { d: { type: 'string', description: 'd' } }, changes: { digest: 'd', value: 'd', into: 'm_change' } }, 'm (kind a): changes.into "m_change" is not a declared measurement'],
+    [
+      'changes into nothing',
+      { ...gauge(), fields: { d: { type: 'string', description: 'd' } }, changes: { digest: 'd', value: 'd', into: 'm_change' } },
+      'm (kind a): changes.into "m_change" is not a declared measurement',
+    ],
   ])('refuses %s', (_name, spec, problem) => {
     expect(() => composeSeriesRegistry({}, [{ kind: 'a', measurements: { m: spec } }])).toThrow(problem);
   });
 
   it('checks that a change measurement has the old and new fields and the same tags', () => {
-    const watched: MeasurementSpec = { ...gauge(), fields: { record: { type: 'string', description: 'r' }, digest: { type: 'string', description: 'd' } }, changes: { digest: 'digest', value: 'record', into: 'watched_change' } };
+    const watched: MeasurementSpec = {
+      ...gauge(),
+      fields: { record: { type: 'string', description: 'r' }, digest: { type: 'string', description: 'd' } },
+      changes: { digest: 'digest', value: 'record', into: 'watched_change' },
+    };
     const change: MeasurementSpec = { description: 'a change', tags: {}, fields: { old_record: { type: 'string', description: 'before' }, new_record: { type: 'string', description: 'after' } } };
     const compose = () => composeSeriesRegistry({}, [{ kind: 'a', measurements: { watched, watched_change: change } }]);
     expect(compose).toThrow('watched (kind a): changes.into "watched_change" lacks the field "old_digest"');

@@ -64,8 +64,6 @@ describe('series: line protocol', () => {
     const line = toLineProtocol(
       reachability({ status: 'down', up: false, duration_ms: 12, status_code: 503, reason: 'status 503, "busy"' }, { target: 'http://a b/', protocol: 'http', probe: 'p,1' }),
     );
-    expect(line).toBe(
-      'reachability,probe=p\\,1,protocol=http,target=http://a\\ b/ duration_ms=12,reason="status 503, \\"busy\\"",status="down",status_code=503i,up=F 1795428000123000000',
-    );
+    expect(line).toBe('reachability,probe=p\\,1,protocol=http,target=http://a\\ b/ duration_ms=12,reason="status 503, \\"busy\\"",status="down",status_code=503i,up=F 1795428000123000000');
   });
 });

@@ -19,7 +19,22 @@ describe('store: open and migrate', () => {
     expect(db.schemaVersion).toBe(latestVersion);
     expect((db.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     expect((db.db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys).toBe(1);
-    expect(tables(db)).toEqual(['alerts', 'audit_log', 'control_alerts', 'control_pushes', 'controls', 'held_messages', 'notifications', 'observations', 'outbox', 'outbox_quarantine', 'probe_runs', 'series_digest', 'series_state', 'silences']);
+    expect(tables(db)).toEqual([
+      'alerts',
+      'audit_log',
+      'control_alerts',
+      'control_pushes',
+      'controls',
+      'held_messages',
+      'notifications',
+      'observations',
+      'outbox',
+      'outbox_quarantine',
+      'probe_runs',
+      'series_digest',
+      'series_state',
+      'silences',
+    ]);
     db.close();
   });
 

@@ -16,7 +16,10 @@ describe('store under SIGKILL', () => {
     child.kill('SIGKILL');
     await exited;
 
-    const committed = printed.split('\n').filter((line) => /^\d+$/.test(line)).map(Number);
+    const committed = printed
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number);
     const db = new DatabaseSync(join(dir, 'mailscope.db'));
     expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
     const runs = Number((db.prepare('SELECT count(*) AS n FROM probe_runs').get() as { n: number }).n);

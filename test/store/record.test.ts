@@ -63,9 +63,7 @@ describe('record()', () => {
     const db = Database.open(tempDir());
     record(db, run([], { success: false, error: { code: 'PROBE_TIMEOUT', message: 'no result within 1000 ms' } }));
     expect(listRuns(db, { limit: 1 })[0]).toMatchObject({ success: false, error: { code: 'PROBE_TIMEOUT', message: 'no result within 1000 ms' } });
-    expect(listObservations(db, { limit: 10 })).toMatchObject([
-      { measurement: 'probe_run', fields: { success: false, observations: 0, error_code: 'PROBE_TIMEOUT' } },
-    ]);
+    expect(listObservations(db, { limit: 10 })).toMatchObject([{ measurement: 'probe_run', fields: { success: false, observations: 0, error_code: 'PROBE_TIMEOUT' } }]);
     db.close();
   });
 

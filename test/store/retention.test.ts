@@ -89,7 +89,18 @@ describe('retention', () => {
   it('alerts that are over, their delivered notifications and ended silences go; live alerts and undelivered notifications stay', async () => {
     const db = Database.open(tempDir());
     const ago = (days: number) => now.getTime() - days * day;
-    const alert = (id: string, state: string, updatedAt: number): AlertRow => ({ id, ruleId: 'r', series: id, labels: {}, severity: 'warning', state, machine: { state }, details: {}, createdAt: ago(90), updatedAt });
+    const alert = (id: string, state: string, updatedAt: number): AlertRow => ({
+      id,
+      ruleId: 'r',
+      series: id,
+      labels: {},
+      severity: 'warning',
+      state,
+      machine: { state },
+      details: {},
+      createdAt: ago(90),
+      updatedAt,
+    });
     saveAlert(db, alert('resolved-old', 'resolved', ago(40)));
     saveAlert(db, alert('resolved-recent', 'resolved', ago(2)));
     saveAlert(db, alert('firing-old', 'firing', ago(40)));
@@ -103,7 +114,8 @@ describe('retention', () => {
     deleteSilence(db, silence(ago(-10)).id, 'ops', ago(35));
     const live = silence(ago(-10));
     // Links of controls to alerts: gone when the control is lifted and the alert pruned.
-    const control = (id: string) => insertControl(db, { id, action: 'pause', scope: { pool: id }, reason: 'listed', source: 'rule:r', createdBy: 'rule:r', createdAt: ago(50), updatedAt: ago(50), keepUntilResumed: false });
+    const control = (id: string) =>
+      insertControl(db, { id, action: 'pause', scope: { pool: id }, reason: 'listed', source: 'rule:r', createdBy: 'rule:r', createdAt: ago(50), updatedAt: ago(50), keepUntilResumed: false });
     control('lifted');
     control('active');
     markLifted(db, 'lifted', 'ops', 'delisted', ago(39));
@@ -114,7 +126,11 @@ describe('retention', () => {
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock: { now: () => now } });
     expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 2, alerts: 1, control_alerts: 1, silences: 2 });
     expect([alertsOfControl(db, 'lifted'), alertsOfControl(db, 'active')]).toEqual([['firing-old'], ['resolved-old']]);
-    expect(listAlerts(db, { limit: 10 }).map((row) => row.id).sort()).toEqual(['firing-old', 'resolved-recent', 'resolved-undelivered']);
+    expect(
+      listAlerts(db, { limit: 10 })
+        .map((row) => row.id)
+        .sort(),
+    ).toEqual(['firing-old', 'resolved-recent', 'resolved-undelivered']);
     expect(listNotifications(db, { limit: 10 }).map((row) => [row.alertId, row.status])).toEqual([['resolved-undelivered', 'pending']]);
     expect(listSilences(db, { limit: 10 }).map((row) => row.id)).toEqual([live.id]);
     db.close();

@@ -17,8 +17,7 @@ function run(db: Database, ...observations: Observation[]) {
   return record(db, { probeId: 'bl', kind: 'blacklist', trigger: 'schedule', startedAt: time, finishedAt: time, durationMs: 1, success: true, observations });
 }
 
-const sinceOf = (db: Database) =>
-  listObservations(db, { measurement: 'blacklist', limit: 1 })[0]?.fields.listed_since;
+const sinceOf = (db: Database) => listObservations(db, { measurement: 'blacklist', limit: 1 })[0]?.fields.listed_since;
 
 describe('listed since: a listing’s first sighting, kept across runs', () => {
   it('starts at the first listed run, holds through listed runs and errors, ends when not listed', () => {

@@ -51,9 +51,7 @@ const ControlSchema = z
   })
   .meta({ id: 'Control' });
 
-const AuditSchema = z
-  .object({ id: z.int(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), details: z.record(z.string(), z.unknown()) })
-  .meta({ id: 'AuditEntry' });
+const AuditSchema = z.object({ id: z.int(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), details: z.record(z.string(), z.unknown()) }).meta({ id: 'AuditEntry' });
 
 /** The routing engine's question: any of the scope keys; `explain` lists every control that might apply. */
 const PolicyQuery = z.strictObject({
@@ -254,7 +252,12 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       '/v1/controls/:id',
       {
         config: { access: 'viewer' },
-        schema: { tags: ['controls'], summary: 'One control, with its pushes and held messages', params: IdParams, response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404) } },
+        schema: {
+          tags: ['controls'],
+          summary: 'One control, with its pushes and held messages',
+          params: IdParams,
+          response: { 200: z.object({ control: ControlSchema }), ...errorResponses(400, 401, 403, 404) },
+        },
       },
       async (request) => {
         const control = services.queries.controls.get(request.params.id);

@@ -22,7 +22,11 @@ function prometheusText(metrics: { name: string; type: 'gauge' | 'counter'; help
   const escapeLabel = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
   return `${metrics
     .map(({ name, type, help, value, labels }) => {
-      const labelText = labels ? `{${Object.entries(labels).map(([key, label]) => `${key}="${escapeLabel(label)}"`).join(',')}}` : '';
+      const labelText = labels
+        ? `{${Object.entries(labels)
+            .map(([key, label]) => `${key}="${escapeLabel(label)}"`)
+            .join(',')}}`
+        : '';
       return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labelText} ${value}`;
     })
     .join('\n')}\n`;
@@ -34,7 +38,10 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/v1/outbox',
-      { config: { access: 'viewer' }, schema: { tags: ['outbox'], summary: 'Points waiting for the time-series database, and the last write error', response: { 200: OutboxStatus, ...errorResponses(401, 403) } } },
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['outbox'], summary: 'Points waiting for the time-series database, and the last write error', response: { 200: OutboxStatus, ...errorResponses(401, 403) } },
+      },
       async () => status(),
     );
 
@@ -71,7 +78,12 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
           { name: 'mailscope_outbox_depth', type: 'gauge', help: 'Points waiting in the outbox for the time-series database.', value: current.depth },
           { name: 'mailscope_outbox_oldest_age_seconds', type: 'gauge', help: 'Age of the oldest point waiting in the outbox.', value: current.oldestAgeMs / 1000 },
           { name: 'mailscope_outbox_quarantined', type: 'gauge', help: 'Lines the time-series database refused as malformed.', value: current.quarantined },
-          { name: 'mailscope_outbox_delivered_total', type: 'counter', help: 'Points the time-series database acknowledged since start.', value: 'delivered' in current ? (current.delivered ?? 0) : 0 },
+          {
+            name: 'mailscope_outbox_delivered_total',
+            type: 'counter',
+            help: 'Points the time-series database acknowledged since start.',
+            value: 'delivered' in current ? (current.delivered ?? 0) : 0,
+          },
           {
             name: 'mailscope_outbox_consecutive_failures',
             type: 'gauge',

@@ -26,9 +26,7 @@ const ProbeSummary = z
 
 const RunDetail = z.object({ run: RunSchema, observations: z.array(ObservationSchema) }).meta({ id: 'RunDetail' });
 
-const booleanParam = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((value) => value === 'true' || value === '1');
+const booleanParam = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 export function probeRoutes(services: ApiServices): FastifyPluginAsyncZod {
   const byId = new Map(services.probes.map((probe) => [probe.definition.id, probe]));

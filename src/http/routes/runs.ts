@@ -28,7 +28,10 @@ export function runRoutes(services: ApiServices): FastifyPluginAsyncZod {
       async (request) => {
         const now = services.clock.now();
         const { probe, since, until, limit, cursor } = request.query;
-        const { items, next } = paged(services.queries.runs.list({ probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor }), limit, (run) => ({ time: Date.parse(run.startedAt), id: run.id }));
+        const { items, next } = paged(services.queries.runs.list({ probe, since: since?.(now), until: until?.(now), limit: limit + 1, after: cursor }), limit, (run) => ({
+          time: Date.parse(run.startedAt),
+          id: run.id,
+        }));
         return { runs: items, ...(next ? { next } : {}) };
       },
     );

@@ -29,8 +29,7 @@ const nodeCodes: Record<string, string> = {
 };
 
 function resolveError(outcome: DnsOutcome): ResolveError {
-  const code =
-    outcome.status === 'nxdomain' ? 'ENOTFOUND' : outcome.status === 'nodata' ? 'ENODATA' : outcome.status === 'error' ? (nodeCodes[outcome.code] ?? 'ESERVFAIL') : 'ESERVFAIL';
+  const code = outcome.status === 'nxdomain' ? 'ENOTFOUND' : outcome.status === 'nodata' ? 'ENODATA' : outcome.status === 'error' ? (nodeCodes[outcome.code] ?? 'ESERVFAIL') : 'ESERVFAIL';
   const detail = outcome.status === 'error' ? `${outcome.code}: ${outcome.message}` : outcome.status;
   const error = new Error(`${outcome.type} ${outcome.name}: ${detail}`) as ResolveError;
   error.code = code;

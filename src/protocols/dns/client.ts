@@ -199,7 +199,8 @@ export class DnsClient {
     const ms = () => performance.now() - started;
     const tcp = await tcpQuery(server, encodeTcpQuery(randomInt(0, 0x10000), name, type, false), this.#options.timeoutMs, signal);
     if (tcp.kind === 'aborted') return this.#error(name, type, 'DNS_ABORTED', 'abandoned by its caller', server, ms());
-    if (tcp.kind === 'timeout') return this.#error(name, type, 'DNS_TIMEOUT', `truncated over UDP, and no answer over TCP from ${formatServer(server)} within ${this.#options.timeoutMs} ms`, server, ms());
+    if (tcp.kind === 'timeout')
+      return this.#error(name, type, 'DNS_TIMEOUT', `truncated over UDP, and no answer over TCP from ${formatServer(server)} within ${this.#options.timeoutMs} ms`, server, ms());
     if (tcp.kind === 'network') return this.#error(name, type, 'DNS_NETWORK', `truncated over UDP, and TCP to ${formatServer(server)} failed: ${tcp.message}`, server, ms());
     const response = decodeResponse(tcp.message);
     if (!response) return this.#error(name, type, 'DNS_MALFORMED', `${formatServer(server)} answered over TCP with something that is not a DNS message`, server, ms());

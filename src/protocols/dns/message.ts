@@ -59,9 +59,7 @@ function dataOf(answer: Answer): RecordData {
 
 /** The records of the type asked for (after any CNAME chain a recursive resolver followed). */
 export function recordsOf(response: Packet, type: RecordType): DnsRecord[] {
-  return (response.answers ?? [])
-    .filter((answer) => answer.type === type)
-    .map((answer) => ({ name: normalizeName(answer.name), type, ttl: ttlOf(answer), data: dataOf(answer) }));
+  return (response.answers ?? []).filter((answer) => answer.type === type).map((answer) => ({ name: normalizeName(answer.name), type, ttl: ttlOf(answer), data: dataOf(answer) }));
 }
 
 /** RFC 2308: a negative answer may be cached for min(SOA TTL, SOA minimum); without an SOA, not at all. */

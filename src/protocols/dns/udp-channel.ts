@@ -7,12 +7,7 @@ import { RttEstimator } from './rtt-estimator.ts';
 import type { DnsServer, RecordType } from './types.ts';
 
 /** What one attempt over UDP came to. */
-export type AttemptResult =
-  | { kind: 'response'; response: Response }
-  | { kind: 'timeout'; mismatched: boolean }
-  | { kind: 'malformed' }
-  | { kind: 'network'; message: string }
-  | { kind: 'aborted' };
+export type AttemptResult = { kind: 'response'; response: Response } | { kind: 'timeout'; mismatched: boolean } | { kind: 'malformed' } | { kind: 'network'; message: string } | { kind: 'aborted' };
 
 interface Pending {
   id: number;

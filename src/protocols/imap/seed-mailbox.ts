@@ -30,7 +30,19 @@ export interface ImapEndpoint {
   timeoutMs: number;
 }
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'NoConnection', 'EConnectionClosed']);
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'NoConnection',
+  'EConnectionClosed',
+]);
 
 /** What went wrong with an IMAP connection or command, as one of our codes, never "missing". */
 export function imapFailureOf(error: unknown, endpoint: Pick<ImapEndpoint, 'host' | 'port' | 'user'>): ImapFailure {

@@ -53,11 +53,21 @@ export async function parseDsn(source: Buffer): Promise<DsnRecipient[]> {
     const final = fields.get('final-recipient') ?? fields.get('original-recipient');
     const action = fields.get('action');
     if (!final || !action) continue;
-    const recipient: DsnRecipient = { recipient: final.replace(/^[^;]*;\s*/, '').replace(/^<|>$/g, '').toLowerCase(), action: action.toLowerCase() };
+    const recipient: DsnRecipient = {
+      recipient: final
+        .replace(/^[^;]*;\s*/, '')
+        .replace(/^<|>$/g, '')
+        .toLowerCase(),
+      action: action.toLowerCase(),
+    };
     const status = fields.get('status');
     if (status) recipient.status = status;
     const diagnostic = fields.get('diagnostic-code');
-    if (diagnostic) recipient.diagnostic = diagnostic.replace(/^[^;]*;\s*/, '').replace(/\s+/g, ' ').trim();
+    if (diagnostic)
+      recipient.diagnostic = diagnostic
+        .replace(/^[^;]*;\s*/, '')
+        .replace(/\s+/g, ' ')
+        .trim();
     const remote = fields.get('remote-mta');
     if (remote) recipient.remoteMta = remote.replace(/^[^;]*;\s*/, '');
     recipients.push(recipient);

@@ -48,7 +48,12 @@ export async function messageFacts(headers: Buffer, options: { authservId?: stri
   const lines = parsed.headerLines;
   const value = (key: string) => {
     const line = lines.find((item) => item.key === key)?.line;
-    return line === undefined ? undefined : line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    return line === undefined
+      ? undefined
+      : line
+          .slice(line.indexOf(':') + 1)
+          .replace(/\r?\n[ \t]+/g, ' ')
+          .trim();
   };
   const facts: MessageFacts = { hops: lines.filter((item) => item.key === 'received').length };
 

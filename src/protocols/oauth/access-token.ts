@@ -9,9 +9,7 @@ export class TokenFailure extends Error {
   readonly code = 'OAUTH_TOKEN_FAILED';
 }
 
-export type TokenSource =
-  | { command: string[] }
-  | { tokenUrl: string; clientId: string; clientSecret?: string | undefined; refreshToken: string; scope?: string | undefined };
+export type TokenSource = { command: string[] } | { tokenUrl: string; clientId: string; clientSecret?: string | undefined; refreshToken: string; scope?: string | undefined };
 
 export async function accessToken(source: TokenSource, options: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<string> {
   if ('command' in source) {

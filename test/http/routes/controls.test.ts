@@ -20,7 +20,17 @@ describe('controls API', () => {
     const created = await api.request({ method: 'POST', url: '/v1/controls', as: 'operator', payload: body });
     expect(created.statusCode).toBe(201);
     const control = created.json().control;
-    expect(control).toMatchObject({ action: 'pause', scope: { ip: '192.0.2.11', rcpt_domain: 'gmail.com' }, reason: 'listed on lab-zen', source: 'token:ops', createdBy: 'ops', active: true, pushes: [], pushFailed: false, held: { held: 0, released: 0 } });
+    expect(control).toMatchObject({
+      action: 'pause',
+      scope: { ip: '192.0.2.11', rcpt_domain: 'gmail.com' },
+      reason: 'listed on lab-zen',
+      source: 'token:ops',
+      createdBy: 'ops',
+      active: true,
+      pushes: [],
+      pushFailed: false,
+      held: { held: 0, released: 0 },
+    });
     // 2h from the request (the control is created a moment later, on the same clock).
     expect(Date.parse(control.expiresAt) - Date.parse(control.createdAt)).toBeGreaterThan(7_190_000);
     expect(Date.parse(control.expiresAt) - Date.parse(control.createdAt)).toBeLessThanOrEqual(7_200_000);
@@ -65,7 +75,11 @@ describe('controls API', () => {
   });
 
   it.each([
-    ['an unknown scope key', { action: 'pause', scope: { ipaddress: '192.0.2.1' }, reason: 'x' }, 'body.scope.ipaddress: unknown scope key "ipaddress" (expected one of: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant)'],
+    [
+      'an unknown scope key',
+      { action: 'pause', scope: { ipaddress: '192.0.2.1' }, reason: 'x' },
+      'body.scope.ipaddress: unknown scope key "ipaddress" (expected one of: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant)',
+    ],
     ['an empty scope', { action: 'pause', scope: {}, reason: 'x' }, 'body.scope: a scope needs at least one of: ip, pool, from_domain, rcpt_domain, provider, campaign, tenant'],
     ['a bad IP', { action: 'pause', scope: { ip: '192.0.2.300' }, reason: 'x' }, 'body.scope.ip: "192.0.2.300" is not an IP address or CIDR range'],
     ['a negative rate', { action: 'throttle', scope: { pool: 'a' }, rate: -5, reason: 'x' }, 'body.rate: must be 0 or more (messages per minute)'],
@@ -84,7 +98,10 @@ describe('controls API', () => {
     const error = response.json().error as { code: string; message: string; issues?: { in: string; path: string; message: string }[] };
     expect(error.code).toBe('BAD_REQUEST');
     const said = [error.message, ...(error.issues ?? []).map((issue) => `${issue.in}${issue.path ? `.${issue.path}` : ''}: ${issue.message}`)];
-    expect(said.some((line) => line.startsWith(reason)), said.join(' | ')).toBe(true);
+    expect(
+      said.some((line) => line.startsWith(reason)),
+      said.join(' | '),
+    ).toBe(true);
     expect(count(api.db, 'controls')).toBe(0);
     expect(count(api.db, 'audit_log')).toBe(0);
     expect(count(api.db, 'control_pushes')).toBe(0);
@@ -104,7 +121,10 @@ describe('controls API', () => {
     expect(await policy()).toBe('allow');
     // Not logged per request: it is asked per message.
     await api.request({ method: 'GET', url: '/v1/controls', as: 'viewer' });
-    const incoming = api.logs.entries().filter((entry) => entry.msg === 'incoming request').map((entry) => (entry.req as { url: string }).url);
+    const incoming = api.logs
+      .entries()
+      .filter((entry) => entry.msg === 'incoming request')
+      .map((entry) => (entry.req as { url: string }).url);
     expect(incoming).toEqual(['/v1/controls']);
   });
 

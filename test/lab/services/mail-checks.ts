@@ -160,15 +160,7 @@ export const spamassMilter: LabService = {
   listeners: [{ address: '127.0.0.1', port: lab.port.spamassMilter, protocol: 'tcp' }],
   files: () => ({}),
   start: ({ paths }) => ({
-    argv: [
-      'spamass-milter',
-      '-p', `inet:${lab.port.spamassMilter}@127.0.0.1`,
-      '-f',
-      '-P', join(paths.run, 'spamass-milter.pid'),
-      '--',
-      '-d', '127.0.0.1',
-      '-p', String(lab.port.spamd),
-    ],
+    argv: ['spamass-milter', '-p', `inet:${lab.port.spamassMilter}@127.0.0.1`, '-f', '-P', join(paths.run, 'spamass-milter.pid'), '--', '-d', '127.0.0.1', '-p', String(lab.port.spamd)],
     pidFile: join(paths.run, 'spamass-milter.pid'),
   }),
   ready: () => tcpOpen('127.0.0.1', lab.port.spamassMilter),

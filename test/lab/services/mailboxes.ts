@@ -133,4 +133,3 @@ plugin {
   start: ({ paths }) => ({ argv: ['dovecot', '-c', join(paths.etc, 'dovecot', 'dovecot.conf')], pidFile: join(paths.run, 'dovecot', 'master.pid') }),
   ready: () => expectBanner(lab.imap.host, lab.imap.port, '* OK'),
 };
-

@@ -122,7 +122,7 @@ export const postfix: LabService = {
           smtpd_client_restrictions: `reject_rbl_client ${dnsbl.ipZone}`,
           smtpd_sender_restrictions: `reject_rhsbl_sender ${dnsbl.domainZone}`,
         }),
-        '# The sender\'s own MX: where bounces arrive.',
+        "# The sender's own MX: where bounces arrive.",
         service(`${sender.mx.address}:${lab.port.mx}`, {
           syslog_name: 'postfix/mx-sender',
           myhostname: sender.mx.host,

@@ -143,7 +143,11 @@ describe('DNS client against an in-process server that misbehaves', () => {
   it('caches answers for their TTL and negative answers for the SOA minimum; never errors', async () => {
     let now = 1_000_000;
     const fake = await fakeDns((query) =>
-      query.name.startsWith('gone') ? { rcode: 'NXDOMAIN', authorities: [soa('example.test', 30, 300)] } : query.name.startsWith('bad') ? { rcode: 'SERVFAIL' } : { answers: [a(query.name, '127.0.0.2', 10)] },
+      query.name.startsWith('gone')
+        ? { rcode: 'NXDOMAIN', authorities: [soa('example.test', 30, 300)] }
+        : query.name.startsWith('bad')
+          ? { rcode: 'SERVFAIL' }
+          : { answers: [a(query.name, '127.0.0.2', 10)] },
     );
     const dns = client({ servers: [fake.server], ...patient, attempts: 1, now: () => now });
     await dns.query('here.example.test', 'A');

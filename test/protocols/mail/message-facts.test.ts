@@ -46,10 +46,7 @@ describe('message facts from received headers', () => {
 
   it('ignores Authentication-Results a sender wrote under another receiver’s name', async () => {
     const facts = await messageFacts(
-      block(
-        'Authentication-Results: mx.lab.test; spf=fail smtp.mailfrom=sender.test',
-        'Authentication-Results: mx.google.com; dkim=pass header.d=sender.test; dmarc=pass; spf=pass',
-      ),
+      block('Authentication-Results: mx.lab.test; spf=fail smtp.mailfrom=sender.test', 'Authentication-Results: mx.google.com; dkim=pass header.d=sender.test; dmarc=pass; spf=pass'),
       { authservId: 'mx.lab.test' },
     );
     expect([facts.spf, facts.dkim, facts.dmarc]).toEqual(['fail', undefined, undefined]);
@@ -111,7 +108,13 @@ describe('delivery status notifications', () => {
       ),
     );
     expect(recipients).toEqual([
-      { recipient: 'seed1@yahoo.test', action: 'failed', status: '5.7.1', remoteMta: 'mx.yahoo.test', diagnostic: '554 5.7.1 Service unavailable; Client host [127.0.0.11] blocked using zen.dnsbl.test' },
+      {
+        recipient: 'seed1@yahoo.test',
+        action: 'failed',
+        status: '5.7.1',
+        remoteMta: 'mx.yahoo.test',
+        diagnostic: '554 5.7.1 Service unavailable; Client host [127.0.0.11] blocked using zen.dnsbl.test',
+      },
       { recipient: 'seed2@gmail.test', action: 'delayed', status: '4.4.1' },
     ]);
   });
