@@ -10,7 +10,9 @@ function runLab(args: string[], options: { env?: Record<string, string>; asUser?
   // Not root, but allowed to read the checkout wherever it is (it may sit under /root, mode 700).
   const unprivileged = [`--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
   const fullArgs = options.asUser === undefined ? argv : [...unprivileged, process.execPath, ...argv];
-  const result = spawnSync(command, fullArgs, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 120_000 });
+  // The lab this run uses (MAILSCOPE_LAB_STATE, when a checkout borrows another's), and nothing else of this environment.
+  const inherited = Object.fromEntries(['MAILSCOPE_LAB_STATE', 'MAILSCOPE_LAB_PORTS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+  const result = spawnSync(command, fullArgs, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...inherited, ...options.env }, timeout: 120_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
