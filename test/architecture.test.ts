@@ -48,7 +48,7 @@ const allowed: Record<string, string[]> = {
   platforms: ['core'],
   series: ['core'],
   // The series registry of this build: Mailscope's own measurements (series/) and each kind's (probes/).
-  measurements: ['core', 'series', 'probes'],
+  measurements: ['core', 'series', 'probes', 'sources'],
   // Turn 2: what pushes or is tailed into Mailscope, beside the probes.
   sources: ['core', 'protocols'],
   store: ['core', 'series', 'measurements'],

@@ -1,6 +1,6 @@
 /**
  * The series registry of this build: Mailscope's own measurements
- * (series/self.ts) and those each probe kind declares in its file, composed
+ * (series/self.ts) and those each probe and source kind declares in its file, composed
  * once. series/ holds how a registry is checked and written and may not import
  * the kinds; this module sees both, and everything that needs the registry
  * (record(), the alert rules, the API, the docs) reads it from here.
@@ -8,6 +8,7 @@
 import { MailscopeError } from '../core/errors.ts';
 import type { Observation } from '../core/observation.ts';
 import { probes } from '../probes/index.ts';
+import { sources } from '../sources/index.ts';
 import { lineProtocolOf } from '../series/line-protocol.ts';
 import { composeSeriesRegistry, specIn, type MeasurementSpec } from '../series/registry.ts';
 import { selfMeasurements } from '../series/self.ts';
@@ -17,7 +18,7 @@ export { commonTags, fieldTypes, tagNames, type FieldSpec, type FieldType, type 
 export { maxStringFieldLength } from '../series/validate.ts';
 
 /** Every measurement Mailscope writes: tags, typed fields, units, state. */
-export const measurements = composeSeriesRegistry(selfMeasurements, probes);
+export const measurements = composeSeriesRegistry(selfMeasurements, [...probes, ...sources]);
 
 export type MeasurementName = keyof typeof measurements & string;
 

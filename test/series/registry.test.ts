@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { MeasurementSpec } from '../../src/core/measurement.ts';
 import { measurements } from '../../src/measurements/index.ts';
 import { probes } from '../../src/probes/index.ts';
+import { sources } from '../../src/sources/index.ts';
 import { composeSeriesRegistry } from '../../src/series/registry.ts';
 import { selfMeasurements } from '../../src/series/self.ts';
 
@@ -15,9 +16,10 @@ const engine = { description: 'written by an engine', writtenBy: 'the engine', t
 
 describe('series registry: composed from the kinds', () => {
   it("holds Mailscope's own measurements and every kind's, nothing else", () => {
-    const declared = new Set([...Object.keys(selfMeasurements), ...probes.flatMap((probe) => Object.keys(probe.measurements))]);
+    const kinds = [...probes, ...sources];
+    const declared = new Set([...Object.keys(selfMeasurements), ...kinds.flatMap((kind) => Object.keys(kind.measurements))]);
     expect(new Set(Object.keys(measurements))).toEqual(declared);
-    for (const probe of probes) for (const [name, spec] of Object.entries(probe.measurements)) expect(measurements[name as keyof typeof measurements], name).toBe(spec);
+    for (const kind of kinds) for (const [name, spec] of Object.entries(kind.measurements)) expect(measurements[name as keyof typeof measurements], name).toBe(spec);
   });
 
   it('orders them for reading: own, each kind in registry order, shared, then written by Mailscope', () => {

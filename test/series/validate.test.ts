@@ -49,10 +49,10 @@ describe('series: stateful measurements', () => {
     const specs = Object.entries(measurements).flatMap(([name, spec]) => ('changes' in spec ? [[name, spec] as const] : []));
     expect(specs.map(([name]) => name)).toEqual(['dns_auth']);
     for (const [name, spec] of specs) {
-      const { digest, value, into } = spec.changes;
+      const { digest, value, into } = spec.changes as { digest: string; value: string; into: string };
       expect(spec.fields[digest as keyof typeof spec.fields], `${name}.${digest}`).toMatchObject({ type: 'string' });
       expect(spec.fields[value as keyof typeof spec.fields], `${name}.${value}`).toMatchObject({ type: 'string' });
-      const target = measurements[into as keyof typeof measurements];
+      const target = measurements[into as keyof typeof measurements]!;
       expect(Object.keys(target.tags)).toEqual(Object.keys(spec.tags));
       expect(Object.keys(target.fields).sort()).toEqual([`new_${digest}`, `new_${value}`, `old_${digest}`, `old_${value}`]);
     }
