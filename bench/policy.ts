@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load.ts';
-import { builtinProviders } from '../src/controls/providers.ts';
+import { builtinProviders } from '../src/core/providers.ts';
 import { controlSettingsOf } from '../src/config/settings.ts';
 import type { ControlAction } from '../src/core/control-vocabulary.ts';
 import { storeQueries } from '../src/queries/index.ts';

@@ -10,7 +10,10 @@
 import { AlertEngine } from './alerts/engine.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
 import type { LoadedConfig } from './config/load.ts';
-import { alertSettingsOf, controlSettingsOf, retrySettingsOf } from './config/settings.ts';
+import { alertSettingsOf, controlSettingsOf, retrySettingsOf, trafficSettingsOf } from './config/settings.ts';
+import { providerMap } from './core/providers.ts';
+import { TrafficFlusher } from './traffic/flusher.ts';
+import { TrafficService } from './traffic/service.ts';
 import { Pusher, pushTargetsOf } from './controls/pusher.ts';
 import { Releaser, releaseTargetsOf } from './controls/release.ts';
 import { controlActions } from './controls/rule-actions.ts';
@@ -60,6 +63,8 @@ export class Services {
   #releaser: Releaser | undefined;
   #scheduler: Scheduler | undefined;
   #pruner: RetentionPruner | undefined;
+  #traffic: TrafficService | undefined;
+  #trafficFlusher: TrafficFlusher | undefined;
 
   constructor(options: AssembleOptions) {
     this.config = options.config;
@@ -165,6 +170,36 @@ export class Services {
     }));
   }
 
+  /** Counts the traffic the sources report (posted or tailed), per minute and slice. */
+  get traffic(): TrafficService {
+    const { instance } = this.config;
+    return (this.#traffic ??= new TrafficService({
+      db: this.store,
+      clock: this.#clock,
+      log: this.#log,
+      // A command only reads what was counted: it asks no DNS.
+      ...(this.#observatory ? { dns: this.dns } : {}),
+      providers: providerMap(instance.controls.providers),
+      settings: trafficSettingsOf(instance),
+    }));
+  }
+
+  /** Writes changed minutes of traffic to the outbox and shows them to the alert rules. */
+  get trafficFlusher(): TrafficFlusher {
+    const { traffic } = this.config.instance;
+    // Built before the first flush: never inside its transaction.
+    const alerts = this.alerts;
+    return (this.#trafficFlusher ??= new TrafficFlusher({
+      db: this.store,
+      clock: this.#clock,
+      log: this.#log,
+      intervalMs: traffic.flushInterval,
+      campaignTag: traffic.campaignTag,
+      keepMs: this.config.instance.retention.keep,
+      evaluate: (observations) => alerts.evaluate(observations),
+    }));
+  }
+
   /** What a platform's runtime asks: the controls; a message held for a pause lifted meanwhile wakes the releaser. */
   sendPolicy(platformId: string): SendPolicy {
     return sendPolicyOf({ platformId, controls: this.controls, db: this.store, clock: this.#clock, onHeldAfterLift: () => this.releaser.wake() });
@@ -178,7 +213,7 @@ export class Services {
 }
 
 /** What one CLI command may use: nothing that works in the background. */
-export type CommandServices = Pick<Services, 'config' | 'store' | 'dns' | 'controls' | 'alerts' | 'runner' | 'close'>;
+export type CommandServices = Pick<Services, 'config' | 'store' | 'dns' | 'controls' | 'alerts' | 'runner' | 'traffic' | 'close'>;
 
 /** The services of this process: `mailscope run`'s, or one command's. */
 export function assembleServices(options: AssembleOptions & { role: 'command' }): CommandServices;

@@ -9,6 +9,8 @@ import { checkDnsCommand } from './commands/check-dns.ts';
 import { configCheck } from './commands/config-check.ts';
 import { commandContext, exitCodes, ExitError, parseResolver, type GlobalOptions, type Host } from './commands/context.ts';
 import { controlCreate, controlList, controlResume, parseRate } from './commands/control.ts';
+import { parseBy, parseSince, trafficCommand } from './commands/traffic.ts';
+import type { TrafficGrouping } from './store/traffic.ts';
 import { probeList, probeRun } from './commands/probe.ts';
 import { run } from './commands/run.ts';
 import { ConfigError, defaultConfigFile } from './config/load.ts';
@@ -74,6 +76,15 @@ export async function runCli(argv: readonly string[], host: Host): Promise<numbe
     .option('--ca-file <file>', 'PEM of a private CA trusted for the MTA-STS policy host, besides the system trust store')
     .option('--json', 'one JSON document with every check, its findings and the records seen')
     .action((domain: string, options: { ip?: string[]; selector?: string[]; skip?: string[]; caFile?: string; json?: boolean }) => checkDnsCommand(ctx, domain, options));
+
+  program
+    .command('traffic')
+    .description("the platform's traffic as the running observatory counted it: per provider, sending IP or pool, and what the receivers said most")
+    .option('--since <when>', 'start of the window: a duration back from now (15m, 1h, 7d) or an ISO 8601 time', parseSince, '1h')
+    .option('--by <grouping>', 'rows per provider, ip or pool', parseBy, 'provider')
+    .option('--provider <name>', 'only this provider')
+    .option('--json', 'one JSON document')
+    .action((options: { since: string; by: TrafficGrouping; json?: boolean; provider?: string }) => trafficCommand(ctx, options));
 
   // ── send control by hand: written to the store; a running observatory picks it up within controls.interval ──
   const controlCommand = program.command('control').description('list, pause, throttle and resume send controls (the running observatory enforces, pushes and releases them)');

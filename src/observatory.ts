@@ -11,6 +11,8 @@ import { storeQueries } from './queries/index.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import type { RunningPlatform } from './platforms/define.ts';
 import { findPlatform } from './platforms/index.ts';
+import type { RunningSource } from './sources/define.ts';
+import { findSource } from './sources/index.ts';
 import type { Runner } from './runner/runner.ts';
 import type { Scheduler } from './runner/scheduler.ts';
 import type { Database } from './store/database.ts';
@@ -33,11 +35,11 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   const services = assembleServices({ config, log, clock, open: { store: () => db, dns: () => options.dns }, role: 'observatory' });
-  const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner } = services;
+  const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner, traffic, trafficFlusher } = services;
   let app: FastifyInstance;
   try {
     app = await buildApp(
-      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, ...(flusher ? { outbox: flusher } : {}) },
+      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, traffic, ...(flusher ? { outbox: flusher } : {}) },
       { log, version: options.version },
     );
   } catch (error) {
@@ -67,6 +69,14 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
       throw new MailscopeError('HTTP_LISTEN_FAILED', `${runtime.what} cannot listen: ${describeSocketError(error)} (set platforms[].listen in ${config.configFile})`, { cause: error });
     }
   }
+  // Every source whose kind has a runtime (a tailed log): each batch is committed with where it got to.
+  const sourcesStopped = new AbortController();
+  const sources: RunningSource[] = [];
+  for (const source of config.instance.sources) {
+    const runtime = findSource(source.kind)?.runtime;
+    if (!runtime) continue;
+    sources.push(await runtime.start(source as never, traffic.contextFor(source.id, { signal: sourcesStopped.signal })));
+  }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;
   if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
@@ -78,6 +88,7 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   controls.start(config.instance.controls.interval);
   pusher.start();
   releaser.start();
+  trafficFlusher.start();
   if (!config.instance.influx) log.info('no influx: configured; time series wait in the outbox');
   log.info({ listen: formatHostPort(bound), probes: config.probes.length, rules: config.rules.length, notifiers: config.instance.notifiers.length, dataDir: config.dataDir }, 'mailscope running');
 
@@ -95,6 +106,10 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
           // and app.close() does not wait out that run's timeout.
           await Promise.all([scheduler.stop(), app.close()]);
           // What was not acknowledged stays in the outbox for the next start.
+          // Sources stop reading; what they committed is written out by the traffic flusher's last flush.
+          sourcesStopped.abort();
+          await Promise.all(sources.map((source) => source.stop()));
+          trafficFlusher.stop();
           alerts.stop();
           controls.stop();
           await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), releaser.stop(), ...platforms.map((started) => started.stop())]);

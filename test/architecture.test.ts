@@ -57,15 +57,17 @@ const allowed: Record<string, string[]> = {
   // The retry queue they share is in core/, not runner/.
   alerts: ['core', 'series', 'measurements', 'store', 'notifiers'],
   controls: ['core', 'store', 'platforms', 'alerts'],
+  // The platform's traffic: events from the sources, completed, aggregated and written out.
+  traffic: ['core', 'protocols', 'sources', 'series', 'measurements', 'store'],
   // The instance schema is composed from the kinds' and the rules' schemas; config/settings.ts maps it onto each service's settings.
-  config: ['core', 'probes', 'notifiers', 'platforms', 'alerts', 'controls'],
+  config: ['core', 'probes', 'sources', 'notifiers', 'platforms', 'alerts', 'controls', 'traffic'],
   runner: ['core', 'protocols', 'probes', 'series', 'measurements', 'store', 'config'],
   // Services only: never protocols/ or store/.
-  http: ['core', 'probes', 'series', 'measurements', 'queries', 'alerts', 'controls', 'config', 'runner'],
+  http: ['core', 'probes', 'sources', 'series', 'measurements', 'queries', 'alerts', 'controls', 'traffic', 'config', 'runner'],
   // assemble.ts builds the services once, for `mailscope run` and the CLI; observatory.ts runs them with the API.
-  assembly: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'config', 'runner', 'http'],
+  assembly: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'traffic', 'config', 'runner', 'http'],
   // One file per CLI command: the assembled services, never the API's routes or the composition root.
-  commands: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'config', 'runner', 'assembly'],
+  commands: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'traffic', 'config', 'runner', 'assembly'],
 };
 
 /** The strongly connected groups of more than one node (or a node that imports itself): each is an import cycle. */

@@ -6,15 +6,17 @@ import { dnsServer, duration, identifier, listenAddress, longDuration, secret, u
 import { blocklistsSchema } from '../probes/dnsbl-config.ts';
 import { RuleSchema } from '../alerts/rules.ts';
 import { platformConfigSchema, platforms } from '../platforms/index.ts';
+import { sourceConfigSchema, sourceKindNames } from '../sources/index.ts';
 import { notifierConfigSchema, notifiers } from '../notifiers/index.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
 
-export const roles = ['viewer', 'operator', 'admin'] as const;
+/** Lowest first; a token may use what its role and every role below it may. `ingest` may only post traffic events. */
+export const roles = ['ingest', 'viewer', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 const ApiToken = z.strictObject({
   name: identifier.describe('who uses it; shown in logs and the audit log'),
-  role: z.enum(roles).describe('viewer < operator < admin'),
+  role: z.enum(roles).describe('ingest < viewer < operator < admin (ingest: may only post traffic events)'),
   token: secret({ minLength: 16 }).describe('the bearer token, at least 16 characters; use ${VAR}'),
 });
 
@@ -119,6 +121,20 @@ export const InstanceSchema = z.strictObject({
     .default([])
     .superRefine(uniqueIds('platform', 'platforms'))
     .describe(`sending platforms under control: list of { id, kind: ${platforms.map((platform) => platform.kind).join(' | ')}, ... }`),
+  sources: z
+    .array(sourceConfigSchema)
+    .default([])
+    .superRefine(uniqueIds('source', 'sources'))
+    .describe(`where the platform's own traffic comes from: list of { id, kind: ${sourceKindNames.join(' | ')}, ... } (posted to /v1/ingest/<kind>, or tailed)`),
+  traffic: z
+    .strictObject({
+      campaignTag: z.boolean().default(false).describe('count each campaign apart (a tag of the traffic series): only when campaigns are few'),
+      flushInterval: duration.prefault('10s').describe('how often changed minutes are written to the outbox and shown to the alert rules'),
+      reasons: z.int().min(1).max(1_000).default(20).describe('distinct replies kept per hour, provider and bounce class (the least recently seen go)'),
+      mxLookup: z.boolean().default(true).describe('find the provider of a domain the built-in list and controls.providers do not know by its MX hosts (cached a day)'),
+    })
+    .prefault({})
+    .describe('how traffic events are aggregated (per minute, provider, sending IP and pool)'),
   controls: z
     .strictObject({
       failMode: z

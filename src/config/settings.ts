@@ -4,9 +4,10 @@
  * plain settings and never import config/ (config composes their schemas).
  */
 import type { AlertSettings } from '../alerts/engine.ts';
-import { providerMap } from '../controls/providers.ts';
+import { providerMap } from '../core/providers.ts';
 import type { ControlSettings } from '../controls/service.ts';
 import type { RetrySettings } from '../core/retry-queue.ts';
+import type { TrafficSettings } from '../traffic/service.ts';
 import type { InstanceConfig } from './schema.ts';
 
 /** The engine's settings from the instance file's `alerts:` section. */
@@ -24,6 +25,12 @@ export function alertSettingsOf(instance: InstanceConfig): AlertSettings {
 /** The service's settings from the instance file's `controls:` section. */
 export function controlSettingsOf(instance: InstanceConfig): ControlSettings {
   return { failMode: instance.controls.failMode, providers: providerMap(instance.controls.providers) };
+}
+
+/** The traffic service's settings from `traffic:` (and how long the store keeps what it aggregates). */
+export function trafficSettingsOf(instance: InstanceConfig): TrafficSettings {
+  const { traffic } = instance;
+  return { campaignTag: traffic.campaignTag, reasonsKept: traffic.reasons, mxLookup: traffic.mxLookup, oldestMs: instance.retention.keep };
 }
 
 /** RetrySettings from a config `retry:` section (alerts.retry, controls.retry). */

@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { runRoutes } from './routes/runs.ts';
+import { trafficRoutes } from './routes/traffic.ts';
 import type { ApiServices } from './services.ts';
 
 const docsPrefix = '/docs';
@@ -81,7 +82,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
     openapi: {
       info: {
         title: 'Mailscope API',
-        description: 'Deliverability observatory: probes, runs, observations. Bearer tokens with roles viewer < operator < admin.',
+        description: 'Deliverability observatory: probes, runs, observations. Bearer tokens with roles ingest < viewer < operator < admin.',
         version: options.version,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -99,6 +100,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(outboxRoutes(services));
   await app.register(alertRoutes(services));
   await app.register(controlRoutes(services));
+  await app.register(trafficRoutes(services));
   await app.ready();
   return app;
 }

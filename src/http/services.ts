@@ -6,6 +6,7 @@ import type { FlusherStatus } from '../runner/outbox-flusher.ts';
 import type { Runner } from '../runner/runner.ts';
 import type { StoreQueries } from '../queries/index.ts';
 import type { Scheduler } from '../runner/scheduler.ts';
+import type { TrafficService } from '../traffic/service.ts';
 
 /** What the API talks to. It never reaches protocol clients or the store directly. */
 export interface ApiServices {
@@ -23,4 +24,6 @@ export interface ApiServices {
   alerts?: AlertEngine;
   /** Send control: pauses, throttles and the policy they answer. */
   controls?: ControlService;
+  /** Traffic events posted to /v1/ingest/: counted here. */
+  traffic?: TrafficService;
 }

@@ -9,10 +9,12 @@ import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNot
 import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf } from '../store/controls.ts';
 import { listQuarantine, outboxStats } from '../store/outbox.ts';
 import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun } from '../store/runs.ts';
+import { topReasons, trafficTotals } from '../store/traffic.ts';
 
 export type { AlertRow, NotificationRow, SilenceRow } from '../store/alerts.ts';
 export type { AuditRow, ControlRow, PushRow } from '../store/controls.ts';
 export { runTriggers, type PageKey } from '../store/runs.ts';
+export { trafficGroupings, type TrafficGrouping, type TrafficTotals } from '../store/traffic.ts';
 
 /** A store function with the database already given. */
 function bound<A extends unknown[], R>(db: Database, query: (db: Database, ...args: A) => R): (...args: A) => R {
@@ -31,6 +33,7 @@ export function storeQueries(db: Database) {
     controls: { list: bound(db, listControls), get: bound(db, getControl), pageKey: bound(db, controlPageKey), pushesOf: bound(db, pushesOf), heldCount: bound(db, heldCount) },
     audit: { list: bound(db, listAudit) },
     outbox: { stats: bound(db, outboxStats), quarantine: bound(db, listQuarantine) },
+    traffic: { totals: bound(db, trafficTotals), reasons: bound(db, topReasons) },
   };
 }
 

@@ -274,6 +274,50 @@ export const migrations: readonly Migration[] = [
       DROP INDEX controls_by_alert;
     `,
   },
+  {
+    version: 9,
+    name: 'traffic: minute aggregates, reasons, source checkpoints',
+    sql: `
+      -- The platform's traffic per minute and slice; '' where the source did not say (an IP, a pool) or campaigns are not kept apart.
+      -- dirty: changed since its point was last written to the outbox (and shown to the alert rules).
+      CREATE TABLE traffic_minutes (
+        minute INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        pool TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        deferred INTEGER NOT NULL DEFAULT 0,
+        bounced INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        complained INTEGER NOT NULL DEFAULT 0,
+        classes TEXT NOT NULL DEFAULT '{}',
+        latency_sum REAL NOT NULL DEFAULT 0,
+        latency_count INTEGER NOT NULL DEFAULT 0,
+        latency_max REAL,
+        dirty INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (minute, provider, ip, pool, campaign)
+      );
+      CREATE INDEX traffic_minutes_dirty ON traffic_minutes (minute) WHERE dirty = 1;
+      -- What the receivers said, per hour, provider and class: each distinct reply (its variable parts masked) with its count.
+      CREATE TABLE traffic_reasons (
+        hour INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        class TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        example TEXT NOT NULL,
+        PRIMARY KEY (hour, provider, class, reason)
+      );
+      -- Where each tailing source got to (a log file's identity and offset): written with the counts it produced.
+      CREATE TABLE source_checkpoints (
+        source TEXT PRIMARY KEY,
+        checkpoint TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

@@ -34,6 +34,9 @@ describe('store: open and migrate', () => {
       'series_digest',
       'series_state',
       'silences',
+      'source_checkpoints',
+      'traffic_minutes',
+      'traffic_reasons',
     ]);
     db.close();
   });
@@ -122,6 +125,7 @@ describe('store: open and migrate', () => {
       6: '20b38ec86dda598c',
       7: '01709a0fb97cf10f',
       8: '96c62efe1a484db1',
+      9: '4f26b10644d16528',
     };
     for (const migration of migrations) {
       const sum = createHash('sha256').update(migration.sql).digest('hex').slice(0, 16);

@@ -35,6 +35,7 @@ const routes = [
   { method: 'POST', url: '/v1/controls', access: 'operator', body: { action: 'pause', scope: { pool: 'auth-matrix' }, reason: 'auth matrix' }, ok: [200, 201] },
   { method: 'DELETE', url: '/v1/controls/:id', access: 'operator', path: '/v1/controls/no-such-control', ok: 404 },
   { method: 'GET', url: '/v1/audit', access: 'viewer' },
+  { method: 'GET', url: '/v1/traffic', access: 'viewer' },
 ] as const;
 
 function expectedStatus(access: string, caller: TokenName, ok: number | readonly number[] = 200): number[] {
@@ -134,6 +135,7 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
         '/v1/series',
         '/v1/silences',
         '/v1/silences/{id}',
+        '/v1/traffic',
       ].sort(),
     );
     expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'limit', 'probe', 'since', 'until']);

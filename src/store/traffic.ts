@@ -1,0 +1,226 @@
+/**
+ * The platform's traffic, aggregated: counts per minute and slice (provider,
+ * sending IP, pool, campaign), what the receivers said per hour (each distinct
+ * reply with its count), and where each tailing source got to. Events are not
+ * kept one by one: a minute's counts are added to, never rewritten from events.
+ */
+import type { TrafficOutcome } from '../core/traffic.ts';
+import type { Database } from './database.ts';
+
+/** One slice of traffic in one minute: what a batch adds to it. */
+export interface TrafficBucket {
+  /** Start of the minute, ms since the epoch. */
+  minute: number;
+  provider: string;
+  /** '' when the source did not say. */
+  ip: string;
+  pool: string;
+  campaign: string;
+  counts: Record<TrafficOutcome, number>;
+  /** Bounce class → attempts. */
+  classes: Record<string, number>;
+  latencySum: number;
+  latencyCount: number;
+  latencyMax?: number | undefined;
+}
+
+/** A stored minute: its counts so far. */
+export interface TrafficMinute extends TrafficBucket {
+  dirty: boolean;
+}
+
+export function emptyCounts(): Record<TrafficOutcome, number> {
+  return { delivered: 0, deferred: 0, bounced: 0, expired: 0, complained: 0 };
+}
+
+function toMinute(row: Record<string, unknown>): TrafficMinute {
+  return {
+    minute: Number(row.minute),
+    provider: String(row.provider),
+    ip: String(row.ip),
+    pool: String(row.pool),
+    campaign: String(row.campaign),
+    counts: { delivered: Number(row.delivered), deferred: Number(row.deferred), bounced: Number(row.bounced), expired: Number(row.expired), complained: Number(row.complained) },
+    classes: JSON.parse(String(row.classes)) as Record<string, number>,
+    latencySum: Number(row.latency_sum),
+    latencyCount: Number(row.latency_count),
+    ...(row.latency_max === null ? {} : { latencyMax: Number(row.latency_max) }),
+    dirty: Number(row.dirty) === 1,
+  };
+}
+
+/** Add a batch's buckets to the minutes they fall in (marking them dirty). Inside the caller's transaction. */
+export function addTraffic(db: Database, buckets: Iterable<TrafficBucket>): void {
+  const select = db.statement('SELECT classes, latency_max FROM traffic_minutes WHERE minute = ? AND provider = ? AND ip = ? AND pool = ? AND campaign = ?');
+  const insert = db.statement(
+    `INSERT INTO traffic_minutes (minute, provider, ip, pool, campaign, delivered, deferred, bounced, expired, complained, classes, latency_sum, latency_count, latency_max, dirty)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+     ON CONFLICT (minute, provider, ip, pool, campaign) DO UPDATE SET
+       delivered = delivered + excluded.delivered, deferred = deferred + excluded.deferred, bounced = bounced + excluded.bounced,
+       expired = expired + excluded.expired, complained = complained + excluded.complained, classes = excluded.classes,
+       latency_sum = latency_sum + excluded.latency_sum, latency_count = latency_count + excluded.latency_count, latency_max = excluded.latency_max, dirty = 1`,
+  );
+  for (const bucket of buckets) {
+    const existing = select.get(bucket.minute, bucket.provider, bucket.ip, bucket.pool, bucket.campaign) as { classes: string; latency_max: number | null } | undefined;
+    const classes: Record<string, number> = existing ? (JSON.parse(existing.classes) as Record<string, number>) : {};
+    for (const [name, count] of Object.entries(bucket.classes)) classes[name] = (classes[name] ?? 0) + count;
+    const maxes = [existing?.latency_max ?? undefined, bucket.latencyMax].filter((value): value is number => value !== undefined && value !== null);
+    insert.run(
+      bucket.minute,
+      bucket.provider,
+      bucket.ip,
+      bucket.pool,
+      bucket.campaign,
+      bucket.counts.delivered,
+      bucket.counts.deferred,
+      bucket.counts.bounced,
+      bucket.counts.expired,
+      bucket.counts.complained,
+      JSON.stringify(classes),
+      bucket.latencySum,
+      bucket.latencyCount,
+      maxes.length > 0 ? Math.max(...maxes) : null,
+    );
+  }
+}
+
+/** Minutes changed since their point was last written, oldest first. */
+export function dirtyMinutes(db: Database, limit: number): TrafficMinute[] {
+  return (db.statement('SELECT * FROM traffic_minutes WHERE dirty = 1 ORDER BY minute LIMIT ?').all(limit) as Record<string, unknown>[]).map(toMinute);
+}
+
+export function markMinutesWritten(db: Database, minutes: readonly TrafficMinute[]): void {
+  const clean = db.statement('UPDATE traffic_minutes SET dirty = 0 WHERE minute = ? AND provider = ? AND ip = ? AND pool = ? AND campaign = ?');
+  for (const minute of minutes) clean.run(minute.minute, minute.provider, minute.ip, minute.pool, minute.campaign);
+}
+
+// ── what the receivers said ────────────────────────────────────────────────────
+
+export interface TrafficReason {
+  /** Start of the hour, ms since the epoch. */
+  hour: number;
+  provider: string;
+  class: string;
+  /** The reply with its variable parts masked: what the count is of. */
+  reason: string;
+  count: number;
+  lastSeen: number;
+  /** One reply as received (an excerpt). */
+  example: string;
+}
+
+/**
+ * Add what a batch heard; keep at most `keep` distinct reasons per hour,
+ * provider and class (the least recently seen go). Inside the caller's transaction.
+ */
+export function addReasons(db: Database, reasons: Iterable<TrafficReason>, keep: number): void {
+  const upsert = db.statement(
+    `INSERT INTO traffic_reasons (hour, provider, class, reason, count, last_seen, example) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (hour, provider, class, reason) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), example = excluded.example`,
+  );
+  const trim = db.statement(
+    `DELETE FROM traffic_reasons WHERE hour = ? AND provider = ? AND class = ? AND reason NOT IN
+       (SELECT reason FROM traffic_reasons WHERE hour = ? AND provider = ? AND class = ? ORDER BY last_seen DESC, count DESC LIMIT ?)`,
+  );
+  const touched = new Map<string, TrafficReason>();
+  for (const reason of reasons) {
+    upsert.run(reason.hour, reason.provider, reason.class, reason.reason, reason.count, reason.lastSeen, reason.example);
+    touched.set(JSON.stringify([reason.hour, reason.provider, reason.class]), reason);
+  }
+  for (const reason of touched.values()) trim.run(reason.hour, reason.provider, reason.class, reason.hour, reason.provider, reason.class, keep);
+}
+
+// ── where tailing sources got to ───────────────────────────────────────────────
+
+export function getCheckpoint(db: Database, source: string): string | undefined {
+  const row = db.statement('SELECT checkpoint FROM source_checkpoints WHERE source = ?').get(source) as { checkpoint: string } | undefined;
+  return row?.checkpoint;
+}
+
+export function saveCheckpoint(db: Database, source: string, checkpoint: string, at: number): void {
+  db.statement(
+    'INSERT INTO source_checkpoints (source, checkpoint, updated_at) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at',
+  ).run(source, checkpoint, at);
+}
+
+// ── reading it back ────────────────────────────────────────────────────────────
+
+export const trafficGroupings = ['provider', 'ip', 'pool'] as const;
+export type TrafficGrouping = (typeof trafficGroupings)[number];
+
+export interface TrafficFilter {
+  since: number;
+  until: number;
+  provider?: string | undefined;
+  ip?: string | undefined;
+  pool?: string | undefined;
+}
+
+export interface TrafficTotals {
+  /** The group's value ('' where the source did not say). */
+  key: string;
+  counts: Record<TrafficOutcome, number>;
+  classes: Record<string, number>;
+  latencySum: number;
+  latencyCount: number;
+  latencyMax?: number;
+}
+
+function where(filter: TrafficFilter, timeColumn: string): { sql: string; params: (string | number)[] } {
+  const clauses = [`${timeColumn} >= ?`, `${timeColumn} < ?`];
+  const params: (string | number)[] = [filter.since, filter.until];
+  for (const key of ['provider', 'ip', 'pool'] as const) {
+    const value = filter[key];
+    if (value === undefined) continue;
+    clauses.push(`${key} = ?`);
+    params.push(value);
+  }
+  return { sql: clauses.join(' AND '), params };
+}
+
+/** Counts over a window, grouped by provider, IP or pool; biggest first. */
+export function trafficTotals(db: Database, filter: TrafficFilter, by: TrafficGrouping): TrafficTotals[] {
+  const { sql, params } = where(filter, 'minute');
+  const rows = db.statement(`SELECT * FROM traffic_minutes WHERE ${sql}`).all(...params) as Record<string, unknown>[];
+  const groups = new Map<string, TrafficTotals>();
+  for (const minute of rows.map(toMinute)) {
+    const key = minute[by];
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { key, counts: emptyCounts(), classes: {}, latencySum: 0, latencyCount: 0 }));
+    for (const outcome of Object.keys(group.counts) as TrafficOutcome[]) group.counts[outcome] += minute.counts[outcome];
+    for (const [name, count] of Object.entries(minute.classes)) group.classes[name] = (group.classes[name] ?? 0) + count;
+    group.latencySum += minute.latencySum;
+    group.latencyCount += minute.latencyCount;
+    if (minute.latencyMax !== undefined) group.latencyMax = Math.max(group.latencyMax ?? 0, minute.latencyMax);
+  }
+  const size = (totals: TrafficTotals) => Object.values(totals.counts).reduce((sum, count) => sum + count, 0);
+  return [...groups.values()].sort((a, b) => size(b) - size(a) || (a.key < b.key ? -1 : 1));
+}
+
+/** What the receivers said most over a window (hours overlapping it), most often first. */
+export function topReasons(db: Database, filter: TrafficFilter, limit: number): Omit<TrafficReason, 'hour'>[] {
+  const hourly = { ...filter, since: Math.floor(filter.since / 3_600_000) * 3_600_000 };
+  const clauses = ['hour >= ?', 'hour < ?'];
+  const params: (string | number)[] = [hourly.since, hourly.until];
+  if (filter.provider !== undefined) {
+    clauses.push('provider = ?');
+    params.push(filter.provider);
+  }
+  return (
+    db
+      .statement(
+        `SELECT provider, class, reason, sum(count) AS count, max(last_seen) AS last_seen, max(example) AS example FROM traffic_reasons WHERE ${clauses.join(' AND ')}
+         GROUP BY provider, class, reason ORDER BY count DESC, last_seen DESC LIMIT ?`,
+      )
+      .all(...params, limit) as Record<string, unknown>[]
+  ).map((row) => ({ provider: String(row.provider), class: String(row.class), reason: String(row.reason), count: Number(row.count), lastSeen: Number(row.last_seen), example: String(row.example) }));
+}
+
+/** Minutes already written out and reasons older than the cutoff go, at most `limit` of each (retention). Returns how many rows were deleted. */
+export function pruneTraffic(db: Database, cutoff: number, limit: number): number {
+  return db.transaction(() => {
+    const minutes = Number(db.statement('DELETE FROM traffic_minutes WHERE rowid IN (SELECT rowid FROM traffic_minutes WHERE minute < ? AND dirty = 0 LIMIT ?)').run(cutoff, limit).changes);
+    const reasons = Number(db.statement('DELETE FROM traffic_reasons WHERE rowid IN (SELECT rowid FROM traffic_reasons WHERE hour < ? LIMIT ?)').run(cutoff, limit).changes);
+    return minutes + reasons;
+  });
+}

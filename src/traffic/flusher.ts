@@ -1,0 +1,121 @@
+/**
+ * Writes the traffic aggregates out: every interval, each minute whose counts
+ * changed since it was last written becomes a `traffic` point (in the outbox, for
+ * the time-series database; a minute written again replaces its point there), and
+ * the alert rules see it — both in the transaction that marks it written.
+ */
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Observation } from '../core/observation.ts';
+import { trafficOutcomes } from '../core/traffic.ts';
+import { bounceClassNames } from '../protocols/mail/bounce-class.ts';
+import type { Database } from '../store/database.ts';
+import { recordPoint } from '../store/record.ts';
+import { dirtyMinutes, markMinutesWritten, pruneTraffic, type TrafficMinute } from '../store/traffic.ts';
+
+/** Minutes written per transaction (the event loop runs between them). */
+const batchSize = 2_000;
+
+const round = (value: number) => Math.round(value * 1e6) / 1e6;
+
+/** A minute's aggregate as a point of the `traffic` measurement. */
+export function trafficPoint(minute: TrafficMinute, campaignTag: boolean): Observation {
+  const { counts } = minute;
+  const attempts = counts.delivered + counts.deferred + counts.bounced + counts.expired;
+  const fields: Record<string, number> = { attempts };
+  for (const outcome of trafficOutcomes) fields[outcome] = counts[outcome];
+  for (const name of bounceClassNames) fields[`class_${name}`] = minute.classes[name] ?? 0;
+  if (attempts > 0) {
+    fields.delivery_rate = round(counts.delivered / attempts);
+    fields.deferral_rate = round(counts.deferred / attempts);
+    fields.bounce_rate = round((counts.bounced + counts.expired) / attempts);
+  }
+  if (counts.delivered > 0) fields.complaint_rate = round(counts.complained / counts.delivered);
+  if (minute.latencyCount > 0) fields.latency_avg_ms = round(minute.latencySum / minute.latencyCount);
+  if (minute.latencyMax !== undefined) fields.latency_max_ms = minute.latencyMax;
+  return {
+    measurement: 'traffic',
+    tags: {
+      provider: minute.provider,
+      ...(minute.ip ? { ip: minute.ip } : {}),
+      ...(minute.pool ? { pool: minute.pool } : {}),
+      ...(campaignTag && minute.campaign ? { campaign: minute.campaign } : {}),
+    },
+    fields,
+    time: new Date(minute.minute),
+  };
+}
+
+export class TrafficFlusher {
+  readonly #db: Database;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #campaignTag: boolean;
+  readonly #evaluate: ((observations: readonly Observation[]) => void) | undefined;
+  readonly #clock: Clock;
+  readonly #keepMs: number;
+  #prunedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: { db: Database; clock: Clock; log: Logger; intervalMs: number; campaignTag: boolean; keepMs: number; evaluate?: (observations: readonly Observation[]) => void }) {
+    this.#db = options.db;
+    this.#clock = options.clock;
+    this.#keepMs = options.keepMs;
+    this.#log = options.log.child({ component: 'traffic' });
+    this.#intervalMs = options.intervalMs;
+    this.#campaignTag = options.campaignTag;
+    this.#evaluate = options.evaluate;
+  }
+
+  /** Write every changed minute now; returns how many points were written. */
+  flush(): number {
+    let written = 0;
+    for (;;) {
+      const count = this.#db.transaction(() => {
+        const minutes = dirtyMinutes(this.#db, batchSize);
+        const points = minutes.map((minute) => trafficPoint(minute, this.#campaignTag));
+        for (const point of points) recordPoint(this.#db, point);
+        // The rules see each minute as it stands now; what they change commits with the points.
+        if (points.length > 0) this.#evaluate?.(points);
+        markMinutesWritten(this.#db, minutes);
+        return minutes.length;
+      });
+      written += count;
+      if (count < batchSize) return written;
+    }
+  }
+
+  /** Minutes (once written) and reasons older than the retention period go; at most once an hour. Returns the rows deleted. */
+  prune(): number {
+    const now = this.#clock.now().getTime();
+    if (now - this.#prunedAt < 3_600_000) return 0;
+    this.#prunedAt = now;
+    let deleted = 0;
+    for (let step = pruneTraffic(this.#db, now - this.#keepMs, batchSize); step > 0; step = pruneTraffic(this.#db, now - this.#keepMs, batchSize)) deleted += step;
+    if (deleted > 0) this.#log.info({ deleted }, 'pruned old traffic');
+    return deleted;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      try {
+        this.flush();
+        this.prune();
+      } catch (error) {
+        this.#log.error({ err: error }, 'traffic flush failed; trying again at the next interval');
+      }
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    // What was counted before the stop is written before the store closes.
+    try {
+      this.flush();
+    } catch (error) {
+      this.#log.error({ err: error }, 'traffic flush failed at stop');
+    }
+  }
+}
