@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { severities } from '../core/alert-vocabulary.ts';
 import { controlActionNames, type ControlAction } from '../core/control-vocabulary.ts';
 import type { FieldValue } from '../core/observation.ts';
-import { identifier, longDuration, parseDuration } from '../core/schema.ts';
+import { duration, identifier, longDuration, parseDuration } from '../core/schema.ts';
 import { scopeKeyNames, scopeKeys, scopeValueProblem, type ScopeKey } from '../core/scope.ts';
 import { orList } from '../core/text.ts';
 import { commonTags, measurements, type FieldType, type MeasurementSpec } from '../measurements/index.ts';
@@ -118,10 +118,24 @@ const ActionSchema = z
       })
       .default(15 * 60_000)
       .describe('cool-down: lift this long after the alert resolves (unless it fires again), or "manual" to keep the control until a person resumes it (default 15m)'),
+    adaptive: z
+      .strictObject({
+        every: duration.prefault('5m').describe('a step every this long'),
+        down: z.number().gt(0).lt(1).default(0.5).describe('while the alert fires, the rate is multiplied by this at each step (down to floor)'),
+        up: z.number().gt(1).max(10).default(1.1).describe('once it resolves, the rate is multiplied by this at each step; back at the ceiling, the throttle lifts'),
+        floor: z.int().min(0).default(10).describe('messages per minute it never goes below'),
+      })
+      .optional()
+      .describe(
+        "throttle only: the rate follows the traffic. It starts at the scope's observed send rate (traffic over the last `every`; `rate` when none is known) times `down`, steps down while the alert fires, steps back up once it resolves, and lifts at the observed rate (liftAfter: manual keeps it there)",
+      ),
   })
   .superRefine((action, ctx) => {
-    if (action.control === 'throttle' && action.rate === undefined) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a throttle needs a rate: messages per minute' });
+    if (action.control === 'throttle' && action.rate === undefined && !action.adaptive) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a throttle needs a rate: messages per minute' });
     if (action.control === 'pause' && action.rate !== undefined) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'a pause has no rate (use control: throttle)' });
+    if (action.control === 'pause' && action.adaptive !== undefined) ctx.addIssue({ code: 'custom', path: ['adaptive'], message: 'only a throttle adapts its rate (use control: throttle)' });
+    if (action.adaptive && action.rate !== undefined && action.rate < action.adaptive.floor)
+      ctx.addIssue({ code: 'custom', path: ['rate'], message: `below adaptive.floor (${action.adaptive.floor})` });
     const keys = Object.keys(action.scope);
     if (keys.length === 0) ctx.addIssue({ code: 'custom', path: ['scope'], message: `a scope needs at least one of: ${scopeKeyNames.join(', ')}` });
     for (const [key, template] of Object.entries(action.scope)) {
@@ -169,7 +183,9 @@ export const RuleSchema = z
     renotify: longDuration.optional().describe('repeat a firing, unacknowledged alert this often; default alerts.renotify'),
     notifyResolved: z.boolean().optional().describe('send a message when it resolves; default true ("record changed": false)'),
     summary: z.string().min(1).optional().describe('one line for people; {tag} and {value} are replaced, e.g. "{target} listed on {list}"'),
-    action: ActionSchema.optional().describe(`send control while the alert fires: { control: ${controlActionNames.join('|')}, rate, scope: { ip: "{target}" }, liftAfter: 15m|manual }`),
+    action: ActionSchema.optional().describe(
+      `send control while the alert fires: { control: ${controlActionNames.join('|')}, rate, scope: { ip: "{target}" }, liftAfter: 15m|manual, adaptive: { every, down, up, floor } }`,
+    ),
   })
   .transform((rule, ctx) => {
     const compiled = compileCondition(rule.condition);

@@ -1,7 +1,8 @@
 /**
  * A rule's `action:` as send control: when its alert fires, a pause or throttle on
  * the scope made from the alert's tags; when it resolves, the lift after the
- * rule's cool-down (or none: "manual"). Handed to the alert engine, which calls it
+ * rule's cool-down (or none: "manual"). An adaptive throttle instead steps its rate
+ * down while the alert fires and back up after (the control service's ticks). Handed to the alert engine, which calls it
  * inside the transaction that records the run.
  */
 import type { AlertActions } from '../alerts/engine.ts';
@@ -27,6 +28,7 @@ export function controlActions(controls: ControlService): AlertActions {
         ruleId: rule.id,
         alertId: alert.id,
         keepUntilResumed: action.liftAfter === 'manual',
+        ...(action.adaptive ? { adaptive: { everyMs: action.adaptive.every, down: action.adaptive.down, up: action.adaptive.up, floor: action.adaptive.floor } } : {}),
       });
     },
     resolved(rule, alert) {

@@ -28,8 +28,10 @@ import {
   markPushSkipped,
   pushesOf,
   updateControl,
+  type AdaptiveState,
   type ControlRow,
 } from '../store/controls.ts';
+import { sendRate } from '../store/traffic.ts';
 import type { ControlSnapshot } from '../platforms/define.ts';
 import { ScopeIndex } from './matcher.ts';
 
@@ -79,6 +81,16 @@ export interface NewControl {
   ruleId?: string;
   alertId?: string;
   keepUntilResumed?: boolean;
+  /** A rule's adaptive throttle: how it steps (its starting rate and ceiling come from the traffic). */
+  adaptive?: AdaptiveSteps | AdaptiveState | undefined;
+}
+
+/** How a rule's adaptive throttle steps. */
+export interface AdaptiveSteps {
+  everyMs: number;
+  down: number;
+  up: number;
+  floor: number;
 }
 
 /** What a throttle let through in the current window. */
@@ -339,6 +351,8 @@ export class ControlService {
       if (input.alertId !== undefined || takenOver) delete updated.liftAt;
       const rateChanged = updated.ratePerMinute !== existing.ratePerMinute;
       const expiryChanged = updated.expiresAt !== existing.expiresAt;
+      // A person's control does not adapt: what they set stays.
+      if (takenOver) delete updated.adaptive;
       if (rateChanged || expiryChanged || updated.liftAt !== existing.liftAt || updated.source !== existing.source || updated.keepUntilResumed !== existing.keepUntilResumed) {
         updated.updatedAt = now;
         updateControl(this.#db, updated);
@@ -377,6 +391,7 @@ export class ControlService {
       updatedAt: now,
       ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
       keepUntilResumed: input.keepUntilResumed ?? false,
+      ...(input.adaptive && 'ceiling' in input.adaptive ? { adaptive: input.adaptive } : {}),
     };
     insertControl(this.#db, control);
     this.#touched.add(control.id);
@@ -426,9 +441,17 @@ export class ControlService {
       this.#log.info({ control: existing.id, alert: input.alertId, rule: input.ruleId }, 'the alert fired on a scope a person already controls: their control stays as they made it');
       return { control: existing, created: false };
     }
-    // Two rules on one control: the tighter rate, and "manual" if either asks for it.
-    const rate = existing?.ratePerMinute !== undefined && input.ratePerMinute !== undefined ? Math.min(existing.ratePerMinute, input.ratePerMinute) : input.ratePerMinute;
-    const result = this.createWithin({ ...input, ratePerMinute: rate });
+    let result: { control: ControlRow; created: boolean };
+    if (input.adaptive && input.action === 'throttle' && !existing) {
+      result = this.createWithin(this.#adaptiveStart({ ...input, adaptive: input.adaptive }, now));
+    } else if (existing?.adaptive) {
+      // An adaptive throttle already holds the scope: it keeps its own rate (its next step goes down while this fires).
+      result = this.createWithin({ ...input, ratePerMinute: undefined, adaptive: undefined });
+    } else {
+      // Two rules on one control: the tighter rate, and "manual" if either asks for it.
+      const rate = existing?.ratePerMinute !== undefined && input.ratePerMinute !== undefined ? Math.min(existing.ratePerMinute, input.ratePerMinute) : input.ratePerMinute;
+      result = this.createWithin({ ...input, ratePerMinute: rate, adaptive: undefined });
+    }
     linkAlert(this.#db, result.control.id, input.alertId, now);
     queueMicrotask(() => this.#changed());
     return result;
@@ -448,6 +471,17 @@ export class ControlService {
       const stillFiring = firingAlertsOf(this.#db, control.id, alertId);
       if (stillFiring.length > 0) {
         this.#log.info({ control: control.id, alert: alertId, stillFiring }, 'an alert behind the control resolved; others still fire');
+        continue;
+      }
+      if (control.adaptive) {
+        // It steps back up at its next steps, and lifts at its ceiling (tick).
+        audit(this.#db, {
+          at: now,
+          actor: control.source,
+          action: 'control.recovering',
+          subject: control.id,
+          details: { reason: 'the alert resolved; the rate steps back up', alert: alertId, ceiling: control.adaptive.ceiling },
+        });
         continue;
       }
       if (coolDownMs === 'manual' || control.keepUntilResumed) {
@@ -488,7 +522,7 @@ export class ControlService {
   tick(): void {
     const now = this.#clock.now().getTime();
     const lifted = this.#db.transaction(() => {
-      const count = this.#liftDue(now);
+      const count = this.#liftDue(now) + this.#stepAdaptive(now);
       if (now - this.#heartbeatAt >= heartbeatMs) {
         this.#heartbeatAt = now;
         for (const control of activeControls(this.#db)) controlPoint(this.#db, control, now);
@@ -532,6 +566,76 @@ export class ControlService {
         this.#liftWithin(control, control.source, 'the alert resolved and the cool-down ended', now);
         lifted++;
       } else this.#touched.add(control.id);
+    }
+    return lifted;
+  }
+
+  /**
+   * An adaptive throttle's first rate: the scope's send rate over the last step's
+   * time (when the aggregates can tell: a scope of provider, ip, pool and campaign
+   * only), else the rule's rate, is its ceiling; it starts one step down from there.
+   */
+  #adaptiveStart(input: NewControl & { adaptive: AdaptiveSteps | AdaptiveState }, now: number): NewControl {
+    const steps = input.adaptive;
+    const scope = canonicalScope(input.scope);
+    const measurable = Object.keys(scope).every((key) => ['provider', 'ip', 'pool', 'campaign'].includes(key));
+    const observed = measurable ? sendRate(this.#db, scope, now - Math.max(steps.everyMs, 60_000), now) : 0;
+    const ceiling = Math.max(steps.floor, Math.round(observed > 0 ? observed : (input.ratePerMinute ?? steps.floor)));
+    const rate = Math.max(steps.floor, Math.floor(ceiling * steps.down));
+    return {
+      ...input,
+      ratePerMinute: rate,
+      adaptive: { everyMs: steps.everyMs, down: steps.down, up: steps.up, floor: steps.floor, ceiling, nextStepAt: now + steps.everyMs },
+      reason: `${input.reason} (adaptive: ${observed > 0 ? `sending ${ceiling}/min` : `ceiling ${ceiling}/min`}, from ${rate}/min)`,
+    };
+  }
+
+  /**
+   * Adaptive throttles whose step is due: down (to the floor) while an alert behind
+   * them fires, up once none does; back at the ceiling one lifts (or, kept for a
+   * person, stays there). Each step is audited and pushed like any change of rate.
+   */
+  #stepAdaptive(now: number): number {
+    let lifted = 0;
+    const due = [...this.#active.values()].filter((control) => control.adaptive !== undefined && control.adaptive.nextStepAt <= now);
+    for (const remembered of due) {
+      const control = getControl(this.#db, remembered.id);
+      if (!control?.adaptive || control.liftedAt !== undefined) {
+        this.#touched.add(remembered.id);
+        continue;
+      }
+      const steps = control.adaptive;
+      const rate = control.ratePerMinute ?? steps.floor;
+      const firing = firingAlertsOf(this.#db, control.id, '').length > 0;
+      const next = firing ? Math.max(steps.floor, Math.floor(rate * steps.down)) : Math.max(rate + 1, Math.ceil(rate * steps.up));
+      if (!firing && next >= steps.ceiling && !control.keepUntilResumed) {
+        this.#liftWithin(control, control.source, `the traffic recovered: the rate stepped back up to ${steps.ceiling}/min`, now);
+        lifted++;
+        continue;
+      }
+      const atCeiling = !firing && next >= steps.ceiling;
+      const updated: ControlRow = {
+        ...control,
+        ratePerMinute: Math.min(next, steps.ceiling),
+        // Kept for a person at its ceiling: no more steps.
+        adaptive: { ...steps, nextStepAt: atCeiling ? Number.MAX_SAFE_INTEGER : now + steps.everyMs },
+        updatedAt: now,
+      };
+      updateControl(this.#db, updated);
+      this.#touched.add(control.id);
+      if (updated.ratePerMinute === control.ratePerMinute) continue;
+      audit(this.#db, {
+        at: now,
+        actor: control.source,
+        action: 'control.updated',
+        subject: control.id,
+        details: {
+          reason: firing ? 'adaptive: the alert still fires, one step down' : 'adaptive: the alert resolved, one step up',
+          ratePerMinute: { from: control.ratePerMinute, to: updated.ratePerMinute },
+        },
+      });
+      this.#enqueuePushes(updated, 'apply', now);
+      controlPoint(this.#db, updated, now);
     }
     return lifted;
   }

@@ -25,6 +25,19 @@ export interface ControlRow {
   liftedAt?: number;
   liftedBy?: string;
   liftReason?: string;
+  /** A throttle whose rate follows the traffic (a rule's adaptive action). */
+  adaptive?: AdaptiveState;
+}
+
+/** How an adaptive throttle steps: down while its alert fires, up once it resolves, lifted back at its ceiling. */
+export interface AdaptiveState {
+  everyMs: number;
+  down: number;
+  up: number;
+  floor: number;
+  /** The scope's send rate when it began (messages per minute): where it lifts. */
+  ceiling: number;
+  nextStepAt: number;
 }
 
 const optionalNumber = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
@@ -49,6 +62,7 @@ function toControl(row: Record<string, unknown>): ControlRow {
   if (expiresAt !== undefined) control.expiresAt = expiresAt;
   const liftAt = optionalNumber(row.lift_at);
   if (liftAt !== undefined) control.liftAt = liftAt;
+  if (row.adaptive !== null && row.adaptive !== undefined) control.adaptive = JSON.parse(String(row.adaptive)) as AdaptiveState;
   const liftedAt = optionalNumber(row.lifted_at);
   if (liftedAt !== undefined) {
     control.liftedAt = liftedAt;
@@ -60,8 +74,8 @@ function toControl(row: Record<string, unknown>): ControlRow {
 
 export function insertControl(db: Database, control: ControlRow): void {
   db.statement(
-    `INSERT INTO controls (id, action, scope, rate_per_minute, reason, source, rule_id, alert_id, created_by, created_at, updated_at, expires_at, lift_at, keep_until_resumed)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO controls (id, action, scope, rate_per_minute, reason, source, rule_id, alert_id, created_by, created_at, updated_at, expires_at, lift_at, keep_until_resumed, adaptive)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     control.id,
     control.action,
@@ -77,12 +91,13 @@ export function insertControl(db: Database, control: ControlRow): void {
     control.expiresAt ?? null,
     control.liftAt ?? null,
     control.keepUntilResumed ? 1 : 0,
+    control.adaptive ? JSON.stringify(control.adaptive) : null,
   );
 }
 
-/** The mutable parts of an active control: its rate, reason, expiry, pending lift, and who holds it (source, kept until resumed). */
+/** The mutable parts of an active control: its rate, reason, expiry, pending lift, who holds it (source, kept until resumed), and how it adapts. */
 export function updateControl(db: Database, control: ControlRow): void {
-  db.statement('UPDATE controls SET rate_per_minute = ?, reason = ?, expires_at = ?, lift_at = ?, alert_id = ?, source = ?, keep_until_resumed = ?, updated_at = ? WHERE id = ?').run(
+  db.statement('UPDATE controls SET rate_per_minute = ?, reason = ?, expires_at = ?, lift_at = ?, alert_id = ?, source = ?, keep_until_resumed = ?, adaptive = ?, updated_at = ? WHERE id = ?').run(
     control.ratePerMinute ?? null,
     control.reason,
     control.expiresAt ?? null,
@@ -90,6 +105,7 @@ export function updateControl(db: Database, control: ControlRow): void {
     control.alertId ?? null,
     control.source,
     control.keepUntilResumed ? 1 : 0,
+    control.adaptive ? JSON.stringify(control.adaptive) : null,
     control.updatedAt,
     control.id,
   );

@@ -318,6 +318,14 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'send control: adaptive throttles',
+    sql: `
+      -- A throttle whose rate follows the traffic (JSON: every, down, up, floor, ceiling, next step): NULL for a fixed one.
+      ALTER TABLE controls ADD COLUMN adaptive TEXT;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

@@ -224,3 +224,25 @@ export function pruneTraffic(db: Database, cutoff: number, limit: number): numbe
     return minutes + reasons;
   });
 }
+
+/** Slices of traffic as a control's scope names them (the keys the aggregates are kept by). */
+export interface TrafficSlice {
+  provider?: string | undefined;
+  ip?: string | undefined;
+  pool?: string | undefined;
+  campaign?: string | undefined;
+}
+
+/** Attempts per minute in the slice over [since, until): what it was sending. */
+export function sendRate(db: Database, slice: TrafficSlice, since: number, until: number): number {
+  const clauses = ['minute >= ?', 'minute < ?'];
+  const params: (string | number)[] = [since, until];
+  for (const key of ['provider', 'ip', 'pool', 'campaign'] as const) {
+    const value = slice[key];
+    if (value === undefined) continue;
+    clauses.push(`${key} = ?`);
+    params.push(value);
+  }
+  const row = db.statement(`SELECT coalesce(sum(delivered + deferred + bounced + expired), 0) AS attempts FROM traffic_minutes WHERE ${clauses.join(' AND ')}`).get(...params) as { attempts: number };
+  return Number(row.attempts) / Math.max(1, (until - since) / 60_000);
+}

@@ -126,6 +126,7 @@ describe('store: open and migrate', () => {
       7: '01709a0fb97cf10f',
       8: '96c62efe1a484db1',
       9: '4f26b10644d16528',
+      10: '532a5c8fe5f51d6c',
     };
     for (const migration of migrations) {
       const sum = createHash('sha256').update(migration.sql).digest('hex').slice(0, 16);
