@@ -24,6 +24,7 @@ async function observatory() {
       `  - { name: grafana, role: viewer, token: "${tokens.viewer}" }`,
       'sources:',
       '  - { id: hook, kind: events }',
+      '  - { id: kumo, kind: kumomta }',
       'traffic: { flushInterval: 100ms, mxLookup: false }',
       'controls: { providers: { gmail: [gmail.test] } }',
       '',
@@ -103,7 +104,7 @@ describe('traffic over the API', () => {
     expect(big.length).toBeGreaterThan(4 * 1024 * 1024);
     expect((await call('/v1/ingest/events', { method: 'POST', token: tokens.ingest, body: big })).status).toBe(413);
     expect((await call('/v1/traffic')).body.rows).toEqual([]);
-    expect((await call('/v1/ingest/kumomta', post([]))).status).toBe(404);
+    expect((await call('/v1/ingest/nothing', post([]))).status).toBe(404);
   });
 
   it('a rule on the traffic series fires from what was posted', async () => {
@@ -123,5 +124,44 @@ describe('traffic over the API', () => {
       alerts = (await call('/v1/alerts')).body.alerts;
     }
     expect(alerts[0]).toMatchObject({ rule: 'gmail-deferring', labels: { provider: 'gmail', ip: '192.0.2.20' } });
+  });
+
+  it("takes KumoMTA's log records as its hook posts them: a JSON array, or one record per line", async () => {
+    const { call } = await observatory();
+    const seconds = Math.floor(Date.now() / 1000);
+    const record = (type: string, code: number, content: string) => ({
+      type,
+      id: '1d98076abbbc11ed940250ebf67f93bd',
+      sender: 'news@sender.example',
+      recipient: 'someone@gmail.test',
+      queue: 'spring:acme@gmail.test',
+      site: '',
+      size: 1047,
+      response: { code, enhanced_code: null, content, command: '.' },
+      peer_address: { name: 'mx.gmail.test.', addr: '127.0.0.21' },
+      timestamp: seconds,
+      created: seconds - 5,
+      num_attempts: 0,
+      bounce_classification: 'Uncategorized',
+      egress_pool: 'pool-a',
+      egress_source: 'ip-10',
+      source_address: { address: '192.0.2.10:53210' },
+      feedback_report: null,
+      meta: {},
+      headers: {},
+      delivery_protocol: 'ESMTP',
+      reception_protocol: 'ESMTP',
+      nodeid: '557f3ad4-2c8c-11ee-976e-782d7e12e173',
+    });
+    const array = [record('Delivery', 250, 'OK'), record('TransientFailure', 421, '4.7.28 unusual rate of unsolicited mail')];
+    expect(await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: JSON.stringify(array) })).toEqual({ status: 200, body: { accepted: 2 } });
+    const lines = `${JSON.stringify(record('Bounce', 550, '5.1.1 no such user'))}\n${JSON.stringify(record('Reception', 250, ''))}\n`;
+    // Reception is not an attempt to deliver: read, not counted.
+    expect(await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: lines, headers: { 'content-type': 'application/x-ndjson' } })).toEqual({ status: 200, body: { accepted: 1 } });
+    const bad = await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: JSON.stringify([record('Delivery', 250, 'OK'), { ...record('Bounce', 550, 'x'), response: { code: 'x' } }]) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^kumomta source "kumo": record 1, response\./);
+    const traffic = await call('/v1/traffic?by=pool');
+    expect(traffic.body.rows).toEqual([expect.objectContaining({ key: 'pool-a', counts: { delivered: 1, deferred: 1, bounced: 1, expired: 0, complained: 0 }, classes: { rate_limited: 1, invalid_recipient: 1 } })]);
   });
 });
