@@ -1,98 +1,130 @@
 /**
  * Why a message was not delivered, in one vocabulary whatever the platform: a
- * bounce class from the SMTP reply code, the enhanced status code (RFC 3463) and
- * the reply text. The table is data: patterns first (providers say more in text
- * than in codes), then enhanced codes, then the basic code. Knows nothing of the app.
+ * bounce class from the reply text, the enhanced status code (RFC 3463), a
+ * source's own label and the basic reply code, read through one table
+ * (bounce-class-table.ts, data). Knows nothing of the app.
  */
+import { type BounceClass, bounceClasses, type CodeRule, enhancedCodeRules, kumoBounceClasses, type ReplyRule, replyCodeRules, replyRules, sisimaiReasons } from './bounce-class-table.ts';
 
-/** The classes, with what each means. */
-export const bounceClasses = {
-  invalid_recipient: 'the mailbox does not exist (or is disabled): remove the address',
-  bad_domain: 'the recipient domain does not exist or has no usable mail server',
-  mailbox_full: 'the mailbox is over quota: it may accept mail later',
-  message_too_large: 'the message is larger than the receiver takes',
-  spam_block: 'the receiver judged this message (its content, links or pattern) as spam',
-  reputation: 'the sending IP or domain is blocked or distrusted (blocklists, poor reputation, complaints)',
-  rate_limited: 'the receiver asks for less mail, or fewer connections, from this sender for now',
-  authentication: 'SPF, DKIM, DMARC or reverse DNS did not satisfy the receiver',
-  policy: "the receiver's policy refused the message (other than the above)",
-  relay_denied: 'the receiver will not relay for this sender',
-  connection: 'the receiver could not be reached or the connection failed (network, TLS, timeouts)',
-  protocol: 'the SMTP conversation went wrong (a command refused, a syntax error)',
-  expired: 'the message waited in the queue past its lifetime without being delivered',
-  complaint: 'a recipient reported the message as spam (a feedback loop report)',
-  transient: 'a temporary failure with no more specific reason',
-  other: 'a permanent failure with no more specific reason',
-} as const;
+export { type BounceClass, bounceClasses, type CodeRule, enhancedCodeRules, kumoBounceClasses, type ReplyRule, replyCodeRules, replyRules, sisimaiReasons };
 
-export type BounceClass = keyof typeof bounceClasses;
 export const bounceClassNames = Object.keys(bounceClasses) as BounceClass[];
 
 export interface BounceInput {
   /** deferred and bounced are classified from the reply; expired and complained are their own class. */
   outcome: 'deferred' | 'bounced' | 'expired' | 'complained';
+  /** The basic reply code (550); read from the reply when not given. */
   smtpCode?: number | undefined;
+  /** The enhanced status code (5.1.1); read from the reply when not given. */
   enhancedCode?: string | undefined;
+  /** The remote reply as the platform logged it: one line or several, with or without Postfix's "host X said:". */
   reply?: string | undefined;
+  /** The source's own classification: one of our class names, a KumoMTA class or a sisimai reason. */
+  label?: string | undefined;
 }
 
-/** Reply texts that say more than codes, most specific first: [pattern, class]. */
-const replyPatterns: readonly [RegExp, BounceClass][] = [
-  // Rate and volume: Gmail 4.7.28 "unusual rate", Microsoft 4.7.650 "rate limited", Yahoo TSS04 "unexpected volume".
-  [
-    /unusual rate|rate[- ]limit|too many (messages|connections|recipients)|throttl|try again later.*(volume|rate)|unexpected volume|\bTS0[14]\b|\bTSS04\b|4\.7\.650|exceeded.*(rate|limit)|slow down/i,
-    'rate_limited',
-  ],
-  // Authentication: Gmail 5.7.26 / 5.7.27, DMARC, SPF, DKIM, PTR.
-  [/unauthenticated|not authenticated|authentication (required|failed)|\bdmarc\b|\bspf\b|\bdkim\b|reverse dns|\bptr\b|5\.7\.2[5-7]/i, 'authentication'],
-  // Reputation and blocklists: Outlook S3150, Spamhaus, "on our block list", "poor reputation".
-  [/block ?list|blacklist|\brbl\b|spamhaus|barracuda|spamcop|reputation|S3150|\bbanned\b|blocked (using|by|because|due)|listed (at|on|in)/i, 'reputation'],
-  // Content judged as spam: Gmail 5.7.1 "likely unsolicited mail", "spam detected", "content rejected".
-  [/unsolicited|spam|junk|content (rejected|refused)|message (content )?(rejected|refused) (as|because)|phish|virus|malware/i, 'spam_block'],
-  [
-    /(user|mailbox|recipient|address)( name)? (unknown|not found|does not exist|doesn't exist|unavailable|disabled|inactive)|no such (user|mailbox|recipient)|invalid (recipient|mailbox|address)|unknown (user|recipient)|does not exist/i,
-    'invalid_recipient',
-  ],
-  [/(mailbox|quota|storage).*(full|exceeded|over)|over quota|insufficient (storage|space)/i, 'mailbox_full'],
-  [/message (size|too large|is too big)|too large|exceeds (the )?(maximum|size)/i, 'message_too_large'],
-  [/relay(ing)? (access )?(denied|not permitted|not allowed)|not permitted to relay|unable to relay/i, 'relay_denied'],
-  [/(domain|host) (not found|unknown|does not exist)|no mx|name (or service )?not known|nxdomain|mx lookup/i, 'bad_domain'],
-  [/connection (refused|reset|timed out|closed)|timed out|timeout|network (is )?unreachable|tls|ssl|handshake|lost connection/i, 'connection'],
-  [/policy|not (accepted|allowed)|administrative|prohibited|refused by (local )?policy|TSS09|5\.7\.9/i, 'policy'],
-];
+export interface BounceExplanation {
+  bounceClass: BounceClass;
+  /** What decided: the outcome itself, a reply rule, an enhanced code rule, the source's label, a reply code rule, or nothing (transient or other). */
+  by: 'outcome' | 'reply' | 'enhanced code' | 'label' | 'reply code' | 'fallback';
+  rule?: ReplyRule | CodeRule;
+}
 
-/** Enhanced codes (RFC 3463 class.subject.detail) with a class of their own, most specific first. */
-const enhancedCodes: readonly [RegExp, BounceClass][] = [
-  [/^[45]\.1\.(1|6|10)$/, 'invalid_recipient'],
-  [/^[45]\.1\.2$/, 'bad_domain'],
-  [/^[45]\.1\.[378]$/, 'policy'],
-  [/^[45]\.2\.2$/, 'mailbox_full'],
-  [/^[45]\.2\.1$/, 'invalid_recipient'],
-  [/^[45]\.2\.3$|^[45]\.3\.4$/, 'message_too_large'],
-  [/^4\.4\.7$/, 'expired'],
-  [/^[45]\.4\.[0-7]$/, 'connection'],
-  [/^[45]\.5\.\d+$/, 'protocol'],
-  [/^[45]\.7\.(25|26|27|7|20|21|22|23|24)$/, 'authentication'],
-  [/^[45]\.7\.28$/, 'rate_limited'],
-  [/^[45]\.7\.1$/, 'policy'],
-  [/^[45]\.7\.\d+$/, 'policy'],
-  [/^4\.3\.2$/, 'rate_limited'],
-];
+const codePair = /[245]\d\d[ -]#?[245]\.\d{1,3}\.\d{1,3}(?![\d.])/;
 
-/** The enhanced code at the start of a reply text ("550-5.1.1 ..."), when the source did not give it apart. */
+/** Removes what MTAs wrap around a reply: Postfix's "host X said:", a DSN's "smtp;", Exim's "SMTP error from remote mail server after ...:". */
+function unwrap(text: string): string {
+  let rest = text.trim();
+  for (;;) {
+    const next = rest
+      .replace(/^delivery temporarily suspended:\s*/i, '')
+      .replace(/^host \S+ (?:said|refused to talk to me):\s*/i, '')
+      .replace(/^(?:smtp|x-[\w.-]+|unknown);\s*/i, '')
+      .replace(/^.*?smtp error from remote (?:mail server|mailer) after [^:]*(?::<[^>]*>)?[^:]*:\s*/i, '');
+    if (next === rest) return rest;
+    rest = next;
+  }
+}
+
+/**
+ * The reply as the table reads it: lower case, one line, without the wrapping
+ * of unwrap(), without "(in reply to ... command)" and without the code prefixes
+ * a multi-line reply repeats on each line ("421-4.7.28 ...", also where Postfix
+ * flattened the lines into one).
+ */
+export function normalizeReply(reply: string): string {
+  const lines = unwrap(reply.toLowerCase())
+    .split(/\r?\n/)
+    .map((line) => unwrap(line).replace(/^[245]\d\d(?:[ -]#?[245]\.\d{1,3}\.\d{1,3}(?![\d.]))?(?:[ -]|$)/, ''));
+  return lines
+    .join(' ')
+    .replace(/\(in reply to [^)]*\)/g, ' ')
+    .replace(new RegExp(`(^|\\s)${codePair.source}(?=\\s|$)`, 'g'), ' ')
+    .replace(/(^|\s)[245]\d\d-(?=\S)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The enhanced code of a reply ("550-5.1.1 ...", "host X said: 550 5.1.1 ...", qmail's "(#5.1.1)"), when the source did not give it apart. */
 export function enhancedCodeIn(reply: string | undefined): string | undefined {
-  return /^\s*(?:\d{3}[- ])?([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply ?? '')?.[1];
+  const text = unwrap(reply ?? '');
+  return (
+    /^(?:[245]\d\d[ -])?#?([245]\.\d{1,3}\.\d{1,3})(?![\d.])/.exec(text)?.[1] ??
+    /[:;]\s*[245]\d\d[ -]#?([245]\.\d{1,3}\.\d{1,3})(?![\d.])/.exec(text)?.[1] ??
+    /\(#([245]\.\d{1,3}\.\d{1,3})\)/.exec(text)?.[1]
+  );
+}
+
+/** The basic reply code of a reply ("550 ...", "host X said: 421-..."), when the source did not give it apart. */
+export function replyCodeIn(reply: string | undefined): number | undefined {
+  const text = unwrap(reply ?? '');
+  const code = /^([245]\d\d)(?:[ -]|$)/.exec(text)?.[1] ?? /[:;]\s*([245]\d\d)[ -]#?[245]\.\d/.exec(text)?.[1];
+  return code === undefined ? undefined : Number(code);
+}
+
+const labels = new Map<string, BounceClass | null>();
+for (const table of [kumoBounceClasses, sisimaiReasons, Object.fromEntries(bounceClassNames.map((name) => [name, name]))]) {
+  for (const [label, bounceClass] of Object.entries(table)) labels.set(labelKey(label), bounceClass);
+}
+
+function labelKey(label: string): string {
+  return label.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/**
+ * Our class for a source's label: one of our names, a KumoMTA class
+ * (InvalidRecipient) or a sisimai reason (userunknown, UserUnknown), in any
+ * case. Undefined for a label that names no failure (AutoReply, vacation), no
+ * reason (Uncategorized, undefined, onhold) or one we do not know (KumoMTA's
+ * user-defined classes).
+ */
+export function bounceClassOfLabel(label: string | undefined): BounceClass | undefined {
+  return label === undefined ? undefined : (labels.get(labelKey(label)) ?? undefined);
+}
+
+/** The bounce class of a failed attempt, and what decided it. */
+export function explainBounce(input: BounceInput): BounceExplanation {
+  if (input.outcome === 'complained') return { bounceClass: 'complaint', by: 'outcome' };
+  if (input.outcome === 'expired') return { bounceClass: 'expired', by: 'outcome' };
+  const text = normalizeReply(input.reply ?? '');
+  const enhanced = input.enhancedCode ?? enhancedCodeIn(input.reply);
+  for (const rule of replyRules) {
+    if (rule.text.test(text) && (rule.enhanced === undefined || rule.enhanced.test(enhanced ?? ''))) return { bounceClass: rule.class, by: 'reply', rule };
+  }
+  if (enhanced !== undefined) {
+    for (const rule of enhancedCodeRules) if (rule.code.test(enhanced)) return { bounceClass: rule.class, by: 'enhanced code', rule };
+  }
+  const labelled = bounceClassOfLabel(input.label);
+  if (labelled !== undefined) return { bounceClass: labelled, by: 'label' };
+  const code = input.smtpCode ?? replyCodeIn(input.reply);
+  if (code !== undefined) {
+    for (const rule of replyCodeRules) if (rule.code.test(String(code))) return { bounceClass: rule.class, by: 'reply code', rule };
+  }
+  const temporary = input.outcome === 'deferred' || (code !== undefined ? code >= 400 && code < 500 : enhanced?.startsWith('4') === true);
+  return { bounceClass: temporary ? 'transient' : 'other', by: 'fallback' };
 }
 
 /** The bounce class of a failed attempt. */
 export function classifyBounce(input: BounceInput): BounceClass {
-  if (input.outcome === 'complained') return 'complaint';
-  if (input.outcome === 'expired') return 'expired';
-  const reply = input.reply ?? '';
-  for (const [pattern, bounceClass] of replyPatterns) if (pattern.test(reply)) return bounceClass;
-  const enhanced = input.enhancedCode ?? enhancedCodeIn(reply);
-  if (enhanced) for (const [pattern, bounceClass] of enhancedCodes) if (pattern.test(enhanced)) return bounceClass;
-  const temporary = input.outcome === 'deferred' || (input.smtpCode !== undefined && input.smtpCode >= 400 && input.smtpCode < 500);
-  if (input.smtpCode === 421) return 'rate_limited';
-  return temporary ? 'transient' : 'other';
+  return explainBounce(input).bounceClass;
 }
