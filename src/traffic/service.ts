@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import { providerOfMx } from '../core/providers.ts';
 import { peerExcerpt } from '../core/redact.ts';
 import type { TrafficEvent } from '../core/traffic.ts';
-import { bounceClassNames, classifyBounce } from '../protocols/mail/bounce-class.ts';
+import { classifyBounce } from '../protocols/mail/bounce-class.ts';
 import type { Resolver } from '../protocols/dns/types.ts';
 import { SourceInputError, type SourceContext } from '../sources/define.ts';
 import type { Database } from '../store/database.ts';
@@ -30,7 +30,6 @@ export interface TrafficSettings {
 
 /** How far ahead of this clock an event may be dated (the platform's clock may run a little fast). */
 const futureSlackMs = 3_600_000;
-const knownClasses: ReadonlySet<string> = new Set(bounceClassNames);
 
 /** A reply with its variable parts masked, so the same refusal to a thousand recipients is one reason. */
 export function reasonOf(reply: string): string {
@@ -131,10 +130,8 @@ export class TrafficService {
       }
       return;
     }
-    const bounceClass =
-      event.bounceClass && knownClasses.has(event.bounceClass)
-        ? event.bounceClass
-        : classifyBounce({ outcome: event.outcome, smtpCode: event.smtpCode, enhancedCode: event.enhancedCode, reply: event.reply });
+    // The reply's text and codes decide first; a source's own label (KumoMTA's, sisimai's, ours) only when they do not.
+    const bounceClass = classifyBounce({ outcome: event.outcome, smtpCode: event.smtpCode, enhancedCode: event.enhancedCode, reply: event.reply, label: event.bounceClass });
     bucket.classes[bounceClass] = (bucket.classes[bounceClass] ?? 0) + 1;
     if (event.reply === undefined || event.reply.trim() === '') return;
     const example = peerExcerpt(event.smtpCode !== undefined && !event.reply.startsWith(String(event.smtpCode)) ? `${event.smtpCode} ${event.reply}` : event.reply);

@@ -67,7 +67,8 @@ describe('the traffic service', () => {
     expect(minutes).toHaveLength(3);
     const first = minutes.find((minute) => minute.minute === Date.parse(start) - 120_000 && minute.ip === '192.0.2.10')!;
     expect(first).toMatchObject({ provider: 'gmail', pool: 'a', counts: { delivered: 2, deferred: 2, bounced: 1, expired: 0, complained: 0 }, latencySum: 4_000, latencyCount: 2, latencyMax: 3_000 });
-    expect(first.classes).toEqual({ rate_limited: 2, invalid_recipient: 1 });
+    // 4.3.2 (system not accepting messages) with no text: a temporary failure with no more specific reason.
+    expect(first.classes).toEqual({ rate_limited: 1, transient: 1, invalid_recipient: 1 });
     // gmail.test is a configured gmail domain.
     expect(minutes.find((minute) => minute.ip === '192.0.2.11')?.provider).toBe('gmail');
     const byProvider = trafficTotals(db, window, 'provider');

@@ -157,11 +157,20 @@ describe('traffic over the API', () => {
     expect(await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: JSON.stringify(array) })).toEqual({ status: 200, body: { accepted: 2 } });
     const lines = `${JSON.stringify(record('Bounce', 550, '5.1.1 no such user'))}\n${JSON.stringify(record('Reception', 250, ''))}\n`;
     // Reception is not an attempt to deliver: read, not counted.
-    expect(await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: lines, headers: { 'content-type': 'application/x-ndjson' } })).toEqual({ status: 200, body: { accepted: 1 } });
-    const bad = await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: JSON.stringify([record('Delivery', 250, 'OK'), { ...record('Bounce', 550, 'x'), response: { code: 'x' } }]) });
+    expect(await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: lines, headers: { 'content-type': 'application/x-ndjson' } })).toEqual({
+      status: 200,
+      body: { accepted: 1 },
+    });
+    const bad = await call('/v1/ingest/kumomta', {
+      method: 'POST',
+      token: tokens.ingest,
+      body: JSON.stringify([record('Delivery', 250, 'OK'), { ...record('Bounce', 550, 'x'), response: { code: 'x' } }]),
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/^kumomta source "kumo": record 1, response\./);
     const traffic = await call('/v1/traffic?by=pool');
-    expect(traffic.body.rows).toEqual([expect.objectContaining({ key: 'pool-a', counts: { delivered: 1, deferred: 1, bounced: 1, expired: 0, complained: 0 }, classes: { rate_limited: 1, invalid_recipient: 1 } })]);
+    expect(traffic.body.rows).toEqual([
+      expect.objectContaining({ key: 'pool-a', counts: { delivered: 1, deferred: 1, bounced: 1, expired: 0, complained: 0 }, classes: { rate_limited: 1, invalid_recipient: 1 } }),
+    ]);
   });
 });
