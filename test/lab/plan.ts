@@ -99,6 +99,21 @@ export const providers = {
 
 export type ProviderDomain = keyof typeof providers;
 
+/**
+ * A provider for the traffic tests: its MX accepts at most `messagesPerWindow`
+ * messages from one client per anvil window (then 4xx: the platform's mail is
+ * deferred) and only the recipients `user0`..`user999` (550 5.1.1 for the others:
+ * bounced). What it accepts is discarded (no mailbox to read).
+ */
+export const limitedProvider = {
+  domain: 'limited.test',
+  mx: 'mx.limited.test',
+  address: '127.0.0.24',
+  messagesPerWindow: 10,
+  windowSeconds: 10,
+  recipient: (n: number) => `user${n}@limited.test`,
+} as const;
+
 export const labPassword = 'lab-seed-password';
 
 /** IMAP users: seeds per provider, and the sender's bounce mailbox. */
@@ -144,5 +159,5 @@ export const lab = {
 
 /** Every 127.0.0.x address the lab binds or sends from (all on loopback: 127/8 needs no setup on Linux). */
 export function labAddresses(): string[] {
-  return ['127.0.0.1', ...Object.values(sender.pools).map((pool) => pool.source), sender.mx.address, ...Object.values(providers).map((provider) => provider.address), lab.mtaSts.address];
+  return ['127.0.0.1', ...Object.values(sender.pools).map((pool) => pool.source), sender.mx.address, ...Object.values(providers).map((provider) => provider.address), limitedProvider.address, lab.mtaSts.address];
 }

@@ -3,7 +3,7 @@
  * data here; zone files are rendered from it, and the lab's self-check queries
  * every record back through the resolver.
  */
-import { lab, providers, sender } from './plan.ts';
+import { lab, limitedProvider, providers, sender } from './plan.ts';
 
 export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'NS';
 
@@ -99,6 +99,11 @@ export function labZones(keys: DkimKeys): Zone[] {
       records: [mx(domain, 10, provider.mx), a(provider.mx, provider.address), txt(domain, `v=spf1 ip4:${provider.address} -all`)],
     })),
     {
+      origin: limitedProvider.domain,
+      purpose: `a provider that rate-limits each client to ${limitedProvider.messagesPerWindow} messages per ${limitedProvider.windowSeconds} s and refuses unknown users (traffic tests)`,
+      records: [mx(limitedProvider.domain, 10, limitedProvider.mx), a(limitedProvider.mx, limitedProvider.address)],
+    },
+    {
       origin: 'dmarc-reports.test',
       purpose: 'an external DMARC report receiver that authorizes sender.test only',
       records: [mx('dmarc-reports.test', 10, 'mx.lab.test'), txt(`${d}._report._dmarc.dmarc-reports.test`, 'v=DMARC1')],
@@ -177,6 +182,7 @@ export function labZones(keys: DkimKeys): Zone[] {
         ptr('127.0.0.13', `stray.${d}`),
         ptr(sender.mx.address, sender.mx.host),
         ...Object.values(providers).map((provider) => ptr(provider.address, provider.mx)),
+        ptr(limitedProvider.address, limitedProvider.mx),
       ],
     },
   ];

@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { authservId, dnsbl, lab, providers, sender, type PoolName } from '../plan.ts';
+import { authservId, dnsbl, lab, limitedProvider, providers, sender, type PoolName } from '../plan.ts';
 import { expectBanner, userIds, type LabService } from '../service.ts';
 import { lmtpSocket } from './mailboxes.ts';
 
@@ -45,6 +45,7 @@ export const postfix: LabService = {
     ...Object.values(sender.pools).map((pool) => ({ address: '127.0.0.1', port: pool.submission, protocol: 'tcp' as const })),
     { address: sender.mx.address, port: lab.port.mx, protocol: 'tcp' },
     ...Object.values(providers).map((provider) => ({ address: provider.address, port: lab.port.mx, protocol: 'tcp' as const })),
+    { address: limitedProvider.address, port: lab.port.mx, protocol: 'tcp' },
   ],
   files({ paths }) {
     const lmtp = `lmtp:unix:${lmtpSocket(paths.state)}`;
@@ -81,7 +82,7 @@ export const postfix: LabService = {
         `inet_interfaces = ${lab.mta.address}`,
         'inet_protocols = ipv4',
         'mynetworks = 127.0.0.0/8',
-        `relay_domains = ${[sender.domain, ...Object.keys(providers)].join(' ')}`,
+        `relay_domains = ${[sender.domain, ...Object.keys(providers), limitedProvider.domain].join(' ')}`,
         'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination',
         `smtp_bind_address = ${lab.mta.address}`,
         `maillog_file = ${join(paths.log, 'postfix.log')}`,
@@ -98,6 +99,8 @@ export const postfix: LabService = {
         'minimal_backoff_time = 5s',
         'maximal_backoff_time = 30s',
         'delay_warning_time = 0',
+        // The limited provider's window (its MX's smtpd_client_message_rate_limit): short, so tests see it open again.
+        `anvil_rate_time_unit = ${limitedProvider.windowSeconds}s`,
         'policyd-spf_time_limit = 3600',
         '',
       ].join('\n'),
@@ -121,6 +124,17 @@ export const postfix: LabService = {
         mxListener('yahoo.test', providers['yahoo.test'].mx, providers['yahoo.test'].address, {
           smtpd_client_restrictions: `reject_rbl_client ${dnsbl.ipZone}`,
           smtpd_sender_restrictions: `reject_rhsbl_sender ${dnsbl.domainZone}`,
+        }),
+        '# A provider for traffic tests: a few messages per client per window, known users only; what it accepts is discarded.',
+        service(`${limitedProvider.address}:${lab.port.mx}`, {
+          syslog_name: 'postfix/mx-limited',
+          myhostname: limitedProvider.mx,
+          mynetworks: externalOnly,
+          smtpd_client_message_rate_limit: String(limitedProvider.messagesPerWindow),
+          smtpd_client_event_limit_exceptions: externalOnly,
+          relay_recipient_maps: `regexp:${join(paths.etc, 'postfix', 'limited-recipients')}`,
+          smtpd_recipient_restrictions: 'permit_mynetworks,reject_unauth_destination',
+          content_filter: 'discard:',
         }),
         "# The sender's own MX: where bounces arrive.",
         service(`${sender.mx.address}:${lab.port.mx}`, {
@@ -155,6 +169,7 @@ export const postfix: LabService = {
         'postlog unix-dgram n - n - 1 postlogd',
         '',
       ].join('\n'),
+      'etc/postfix/limited-recipients': `/^user[0-9]{1,3}@${limitedProvider.domain.replace('.', '\\.')}$/ OK\n`,
       'etc/policyd-spf.conf': [
         'debugLevel = 1',
         'TestOnly = 1',
@@ -184,6 +199,7 @@ export const postfix: LabService = {
   async ready() {
     for (const pool of Object.values(sender.pools)) await expectBanner('127.0.0.1', pool.submission, '220 ');
     for (const provider of Object.values(providers)) await expectBanner(provider.address, lab.port.mx, `220 ${provider.mx}`);
+    await expectBanner(limitedProvider.address, lab.port.mx, `220 ${limitedProvider.mx}`);
     await expectBanner(sender.mx.address, lab.port.mx, `220 ${sender.mx.host}`);
   },
 };
