@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { AlertState } from '../src/alerts/state.ts';
 import type { Severity } from '../src/core/alert-vocabulary.ts';
 import type { ControlAction } from '../src/core/control-vocabulary.ts';
+import type { TrafficOutcome } from '../src/core/traffic.ts';
+import { bounceClassNames } from '../src/protocols/mail/bounce-class.ts';
 
 const datasource = { type: 'influxdb', uid: '${datasource}' } as const;
 
@@ -20,7 +22,7 @@ interface Query {
 type Mapping = Record<string, { text: string; color: string }>;
 
 interface Panel {
-  type: 'stat' | 'timeseries' | 'table' | 'state-timeline' | 'text';
+  type: 'stat' | 'timeseries' | 'table' | 'state-timeline' | 'bargauge' | 'text';
   title: string;
   /** Which probe kind feeds it, and how to read it. */
   description: string;
@@ -53,6 +55,11 @@ interface Variable {
   name: string;
   label: string;
   query: string;
+  /**
+   * What "All" sends instead of a regex of every value: '.*' for a tag some points
+   * lack (a regex of the values would leave those points out).
+   */
+  allValue?: string;
 }
 
 interface Dashboard {
@@ -274,18 +281,145 @@ const controlBoard: Panel = {
   options: { sortBy: [{ displayName: 'active', desc: true }] },
 };
 
+// ── traffic (measurement traffic: one point per minute and slice, from the sources) ──
+
+/** The slices of traffic; a source may not say the sending IP or pool, so the per-IP and per-pool panels keep only traffic that has one (`known`). */
+const trafficTags = {
+  provider: { label: 'provider', known: '' },
+  ip: { label: 'sending IP', known: ` AND "ip" != ''` },
+  pool: { label: 'pool', known: ` AND "pool" != ''` },
+} as const;
+type TrafficTag = keyof typeof trafficTags;
+
+/**
+ * Rates of attempts, each the summed counts of its outcomes over the summed attempts
+ * of the interval and group — never a mean of the points' own rates, which would weigh
+ * a minute of 3 attempts like a minute of 3,000. Thresholds: some deferral is normal
+ * (greylisting, retries), a tenth of attempts is a provider pushing back; bounces past
+ * 2% are a list problem receivers notice, and near 5% sending platforms commonly
+ * suspend a sender.
+ */
+const attemptRates = {
+  delivery: {
+    title: 'Delivery rate',
+    outcomes: ['delivered'],
+    meaning: 'delivered / attempts (a deferral is an attempt too: a message deferred twice and then delivered is 3 attempts, 1 delivered)',
+    steps: [
+      ['red', null],
+      ['orange', 0.7],
+      ['green', 0.9],
+    ],
+  },
+  deferral: {
+    title: 'Deferral rate',
+    outcomes: ['deferred'],
+    meaning: 'deferred / attempts (4xx replies: the provider asks to try later; rate_limited and reputation deferrals are the first sign of trouble)',
+    steps: [
+      ['green', null],
+      ['orange', 0.1],
+      ['red', 0.3],
+    ],
+  },
+  bounce: {
+    title: 'Bounce rate',
+    outcomes: ['bounced', 'expired'],
+    meaning: '(bounced + expired) / attempts (refused for good, or given up after the queue lifetime)',
+    steps: [
+      ['green', null],
+      ['orange', 0.02],
+      ['red', 0.05],
+    ],
+  },
+} satisfies Record<string, { title: string; outcomes: TrafficOutcome[]; meaning: string; steps: [string, number | null][] }>;
+type AttemptRate = keyof typeof attemptRates;
+
+/** Gmail's sender guidelines: keep the spam rate below 0.1%, never reach 0.3% (Yahoo's limit too). */
+const complaintRateSteps: [string, number | null][] = [
+  ['green', null],
+  ['orange', 0.001],
+  ['red', 0.003],
+];
+
+/**
+ * The InfluxQL of a rate. Groups and intervals without attempts (complaints only) are
+ * left out by `"attempts" > 0`: InfluxQL answers 0 / 0 with 0, which would read as a
+ * clean minute. Points without attempts add nothing to either sum, so the filter
+ * changes no other rate.
+ */
+const rateExpression = (rate: AttemptRate) => {
+  const { outcomes } = attemptRates[rate];
+  const counts = outcomes.map((outcome) => `sum("${outcome}")`).join(' + ');
+  return `${outcomes.length > 1 ? `(${counts})` : counts} / sum("attempts")`;
+};
+const withAttempts = ' AND "attempts" > 0';
+
+const statOptions = { colorMode: 'background', graphMode: 'none', textMode: 'value', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } };
+
+const rateStat = (rate: AttemptRate, filter: string): Panel => ({
+  type: 'stat',
+  title: attemptRates[rate].title,
+  description: `${attemptRates[rate].meaning}, over the time range and every slice of traffic the filters select (measurement traffic).`,
+  w: 4,
+  h: 5,
+  queries: [{ query: `SELECT ${rateExpression(rate)} FROM "traffic" WHERE $timeFilter${withAttempts}${filter}` }],
+  unit: 'percentunit',
+  decimals: 1,
+  thresholds: attemptRates[rate].steps,
+  options: statOptions,
+});
+
+const attemptsBy = (tag: TrafficTag, filter: string, w: number, h = 8): Panel => ({
+  type: 'timeseries',
+  title: `Attempts by ${trafficTags[tag].label}`,
+  description: `Delivery attempts (delivered, deferred, bounced, expired) per ${trafficTags[tag].label}, stacked: the volume the rates are computed on (measurement traffic, from the sources).${tag === 'provider' ? '' : ` Traffic whose source does not give the ${trafficTags[tag].label} is left out.`}`,
+  w,
+  h,
+  queries: [{ query: `SELECT sum("attempts") FROM "traffic" WHERE $timeFilter${trafficTags[tag].known}${filter} GROUP BY time($__interval), "${tag}" fill(none)`, alias: `$tag_${tag}` }],
+  min: 0,
+  decimals: 0,
+  custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } },
+});
+
+const rateBy = (rate: AttemptRate, tag: TrafficTag, filter: string, w: number, h = 8): Panel => ({
+  type: 'timeseries',
+  title: `${attemptRates[rate].title} by ${trafficTags[tag].label}`,
+  description: `${attemptRates[rate].meaning}, per ${trafficTags[tag].label} and interval, from the counts summed over the interval (measurement traffic).${tag === 'provider' ? '' : ` Traffic whose source does not give the ${trafficTags[tag].label} is left out.`}`,
+  w,
+  h,
+  queries: [
+    { query: `SELECT ${rateExpression(rate)} FROM "traffic" WHERE $timeFilter${withAttempts}${trafficTags[tag].known}${filter} GROUP BY time($__interval), "${tag}" fill(none)`, alias: `$tag_${tag}` },
+  ],
+  unit: 'percentunit',
+  min: 0,
+  max: 1,
+  thresholds: attemptRates[rate].steps,
+  custom: { thresholdsStyle: { mode: 'dashed' } },
+});
+
+/** Every bounce class field, summed, named by its class: `sum("class_x") AS "x", ...`. */
+const classSums = bounceClassNames.map((name) => `sum("class_${name}") AS "${name}"`).join(', ');
+
+const rateColumns = (Object.keys(attemptRates) as AttemptRate[]).map((rate) => `${rateExpression(rate)} AS "${attemptRates[rate].title.toLowerCase()}"`).join(', ');
+const rateOverrides = Object.fromEntries(
+  (Object.keys(attemptRates) as AttemptRate[]).map((rate) => [
+    attemptRates[rate].title.toLowerCase(),
+    { unit: 'percentunit', ...(rate === 'delivery' ? {} : { thresholds: attemptRates[rate].steps, cell: 'color-text' as const }) },
+  ]),
+);
+
 const probeFilter = ' AND "probe" =~ /^$probe$/';
 const providerFilter = ' AND "provider" =~ /^$provider$/';
 const targetFilter = ' AND "target" =~ /^$target$/';
 const listFilter = ' AND "list" =~ /^$list$/';
 const domainFilter = ' AND "domain" =~ /^$domain$/';
+const trafficFilter = `${providerFilter} AND "ip" =~ /^$ip$/ AND "pool" =~ /^$pool$/`;
 
 // ── the dashboards ──────────────────────────────────────────────────────────────
 
 const overview: Dashboard = {
   uid: 'mailscope-overview',
   title: 'Mailscope · Overview',
-  description: 'Inbox placement, blocklists, DNS authentication and the observatory itself, at a glance.',
+  description: 'Alerts, send control, traffic, inbox placement, blocklists, DNS authentication and the observatory itself, at a glance.',
   variables: [],
   rows: [
     {
@@ -341,6 +475,10 @@ const overview: Dashboard = {
         ),
         controlBoard,
       ],
+    },
+    {
+      row: 'Traffic',
+      panels: [attemptsBy('provider', '', 8), rateBy('deferral', 'provider', '', 8), rateBy('bounce', 'provider', '', 8)],
     },
     {
       row: 'Inbox placement',
@@ -517,6 +655,218 @@ const placement: Dashboard = {
             },
           ],
           overrides: { Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+      ],
+    },
+  ],
+};
+
+const traffic: Dashboard = {
+  uid: 'mailscope-traffic',
+  title: 'Mailscope · Traffic',
+  description:
+    "The platform's own traffic as its sources report it: attempts, delivery, deferral, bounce and complaint rates per provider, sending IP and pool, why mail failed, and delivery latency.",
+  variables: [
+    { name: 'provider', label: 'Provider', query: 'SHOW TAG VALUES FROM "traffic" WITH KEY = "provider"' },
+    { name: 'ip', label: 'Sending IP', query: 'SHOW TAG VALUES FROM "traffic" WITH KEY = "ip"', allValue: '.*' },
+    { name: 'pool', label: 'Pool', query: 'SHOW TAG VALUES FROM "traffic" WITH KEY = "pool"', allValue: '.*' },
+  ],
+  rows: [
+    {
+      row: 'Now',
+      panels: [
+        {
+          type: 'stat',
+          title: 'Attempts',
+          description: 'Delivery attempts (delivered, deferred, bounced, expired) over the time range (measurement traffic, from the sources). Complaints are not attempts.',
+          w: 4,
+          h: 5,
+          queries: [{ query: `SELECT sum("attempts") FROM "traffic" WHERE $timeFilter${trafficFilter}` }],
+          decimals: 0,
+          noValue: '0',
+          options: { ...statOptions, colorMode: 'none' },
+        },
+        rateStat('delivery', trafficFilter),
+        rateStat('deferral', trafficFilter),
+        rateStat('bounce', trafficFilter),
+        {
+          type: 'stat',
+          title: 'Complaints',
+          description: 'Recipients who reported a message as spam (feedback loop reports, ARF) over the time range.',
+          w: 4,
+          h: 5,
+          queries: [{ query: `SELECT sum("complained") FROM "traffic" WHERE $timeFilter${trafficFilter}` }],
+          decimals: 0,
+          noValue: '0',
+          thresholds: countSteps('orange'),
+          options: statOptions,
+        },
+        {
+          type: 'stat',
+          title: 'Complaint rate',
+          description: 'complained / delivered over the time range. Empty without deliveries: a rate of nothing is unknown, not clean.',
+          w: 4,
+          h: 5,
+          queries: [
+            {
+              query: `SELECT "complaints" / "deliveries" FROM (SELECT sum("complained") AS "complaints", sum("delivered") AS "deliveries" FROM "traffic" WHERE $timeFilter${trafficFilter}) WHERE "deliveries" > 0`,
+            },
+          ],
+          unit: 'percentunit',
+          decimals: 2,
+          thresholds: complaintRateSteps,
+          options: statOptions,
+        },
+      ],
+    },
+    {
+      row: 'Providers',
+      panels: [
+        attemptsBy('provider', trafficFilter, 12),
+        rateBy('delivery', 'provider', trafficFilter, 12),
+        rateBy('deferral', 'provider', trafficFilter, 12),
+        rateBy('bounce', 'provider', trafficFilter, 12),
+        {
+          type: 'table',
+          title: 'Providers',
+          description: 'Each provider over the time range: attempts per outcome and the rates, from the summed counts. Sorted by deferral rate.',
+          w: 24,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT sum("attempts") AS "attempts", sum("delivered") AS "delivered", sum("deferred") AS "deferred", sum("bounced") AS "bounced", sum("expired") AS "expired", ${rateColumns} FROM "traffic" WHERE $timeFilter${withAttempts}${trafficFilter} GROUP BY "provider"`,
+              format: 'table',
+            },
+          ],
+          overrides: { ...rateOverrides, Time: { unit: 'dateTimeAsIso', width: 170 } },
+          options: { sortBy: [{ displayName: 'deferral rate', desc: true }] },
+        },
+      ],
+    },
+    {
+      row: 'Bounce classes',
+      panels: [
+        {
+          type: 'bargauge',
+          title: 'Top bounce classes',
+          description:
+            'Why attempts failed over the time range: deferred, bounced and expired attempts and complaints per bounce class (fields class_*), most first. The class comes from the source, else from the SMTP code, the enhanced code and the reply text. GET /v1/traffic lists the replies behind each class.',
+          w: 8,
+          h: 12,
+          queries: [{ query: `SELECT ${classSums} FROM "traffic" WHERE $timeFilter${trafficFilter}`, alias: '$col' }],
+          decimals: 0,
+          min: 0,
+          options: {
+            orientation: 'horizontal',
+            displayMode: 'gradient',
+            valueMode: 'color',
+            namePlacement: 'left',
+            showUnfilled: true,
+            reduceOptions: { calcs: ['lastNotNull'], fields: '/^Total$/', values: true },
+          },
+          // One row per class (its sum over the range), most first, classes with none left out.
+          transformations: [
+            { id: 'reduce', options: { mode: 'seriesToRows', reducers: ['sum'], includeTimeField: false } },
+            { id: 'sortBy', options: { sort: [{ field: 'Total', desc: true }] } },
+            { id: 'filterByValue', options: { type: 'include', match: 'any', filters: [{ fieldName: 'Total', config: { id: 'greater', options: { value: 0 } } }] } },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Bounce classes over time',
+          description:
+            'Failed attempts and complaints per bounce class and interval, stacked. A class that grows at once (rate_limited, reputation) is usually one provider reacting: the table below says which.',
+          w: 16,
+          h: 12,
+          queries: [{ query: `SELECT ${classSums} FROM "traffic" WHERE $timeFilter${trafficFilter} GROUP BY time($__interval) fill(none)`, alias: '$col' }],
+          min: 0,
+          decimals: 0,
+          custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } },
+        },
+        {
+          type: 'table',
+          title: 'Bounce classes by provider',
+          description: 'Failed attempts and complaints per provider and bounce class over the time range.',
+          w: 24,
+          h: 8,
+          queries: [{ query: `SELECT ${classSums} FROM "traffic" WHERE $timeFilter${trafficFilter} GROUP BY "provider"`, format: 'table' }],
+          overrides: { Time: { unit: 'dateTimeAsIso', width: 170 } },
+        },
+      ],
+    },
+    {
+      row: 'Sending IPs',
+      panels: [
+        attemptsBy('ip', trafficFilter, 12),
+        rateBy('deferral', 'ip', trafficFilter, 12),
+        {
+          type: 'table',
+          title: 'Sending IPs by provider',
+          description:
+            'Each sending IP at each provider over the time range: attempts and the rates, from the summed counts. One IP deferred or bounced by one provider is that IP’s reputation there; every IP at once is the content or the domain. Sorted by deferral rate.',
+          w: 24,
+          h: 9,
+          queries: [
+            {
+              query: `SELECT sum("attempts") AS "attempts", ${rateColumns} FROM "traffic" WHERE $timeFilter${withAttempts}${trafficTags.ip.known}${trafficFilter} GROUP BY "ip", "provider"`,
+              format: 'table',
+            },
+          ],
+          overrides: { ...rateOverrides, Time: { unit: 'dateTimeAsIso', width: 170 } },
+          options: { sortBy: [{ displayName: 'deferral rate', desc: true }] },
+        },
+      ],
+    },
+    {
+      row: 'Pools',
+      panels: [attemptsBy('pool', trafficFilter, 8), rateBy('deferral', 'pool', trafficFilter, 8), rateBy('bounce', 'pool', trafficFilter, 8)],
+    },
+    {
+      row: 'Complaints and latency',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'Complaints by provider',
+          description: 'Spam reports (feedback loops) per provider and interval, stacked.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT sum("complained") FROM "traffic" WHERE $timeFilter${trafficFilter} GROUP BY time($__interval), "provider" fill(none)`, alias: '$tag_provider' }],
+          min: 0,
+          decimals: 0,
+          custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } },
+        },
+        {
+          type: 'timeseries',
+          title: 'Complaint rate by provider',
+          description: 'complained / delivered per provider and interval, from the summed counts; intervals without deliveries are left out (a rate of nothing is unknown).',
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT "complaints" / "deliveries" FROM (SELECT sum("complained") AS "complaints", sum("delivered") AS "deliveries" FROM "traffic" WHERE $timeFilter${trafficFilter} GROUP BY time($__interval), "provider" fill(none)) WHERE "deliveries" > 0 GROUP BY "provider"`,
+              alias: '$tag_provider',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          thresholds: complaintRateSteps,
+          custom: { thresholdsStyle: { mode: 'dashed' } },
+        },
+        {
+          type: 'timeseries',
+          title: 'Delivery latency by provider',
+          description:
+            'From reception to delivery, where the source gives it: the mean of the minutes’ averages (each slice of traffic’s minute weighs the same, whatever its deliveries) and the slowest delivery, per provider and interval.',
+          w: 24,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT mean("latency_avg_ms") AS "average", max("latency_max_ms") AS "slowest" FROM "traffic" WHERE $timeFilter${trafficFilter} GROUP BY time($__interval), "provider" fill(none)`,
+              alias: '$tag_provider $col',
+            },
+          ],
+          unit: 'ms',
+          min: 0,
         },
       ],
     },
@@ -859,7 +1209,7 @@ const probeHealth: Dashboard = {
   ],
 };
 
-export const dashboards: Dashboard[] = [overview, placement, blocklists, dnsAuth, probeHealth];
+export const dashboards: Dashboard[] = [overview, traffic, placement, blocklists, dnsAuth, probeHealth];
 
 // ── rendering to Grafana's JSON model ───────────────────────────────────────────
 
@@ -986,6 +1336,7 @@ export function renderDashboard(dashboard: Dashboard): Record<string, unknown> {
           refresh: 2,
           regex: '',
           sort: 1,
+          ...(variable.allValue === undefined ? {} : { allValue: variable.allValue }),
         })),
       ],
     },

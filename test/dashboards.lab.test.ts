@@ -1,7 +1,8 @@
 /**
  * The Grafana dashboards in dashboards/: every query answering with data on the
  * lab's real InfluxDB 1.6, loaded with the points Mailscope's own probes, store and
- * outbox flusher produce. (The files themselves: dashboards.test.ts.)
+ * outbox flusher produce; the traffic panels answering exactly the traffic sent
+ * through the traffic service. (The files themselves: dashboards.test.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,15 @@ import { AlertEngine } from '../src/alerts/engine.ts';
 import { alertSettingsOf, controlSettingsOf } from '../src/config/settings.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { systemClock } from '../src/core/clock.ts';
+import type { Logger } from '../src/core/logger.ts';
 import type { Observation } from '../src/core/observation.ts';
+import { providerMap } from '../src/core/providers.ts';
+import type { TrafficEvent } from '../src/core/traffic.ts';
 import { dnsAuth } from '../src/probes/dns-auth.ts';
 import { tcp } from '../src/probes/tcp.ts';
 import { blacklist } from '../src/probes/blacklist.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
+import { bounceClassNames } from '../src/protocols/mail/bounce-class.ts';
 import { OutboxFlusher } from '../src/runner/outbox-flusher.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
@@ -26,13 +31,15 @@ import { controlActions } from '../src/controls/rule-actions.ts';
 import { ControlService } from '../src/controls/service.ts';
 import { Database } from '../src/store/database.ts';
 import { outboxStats } from '../src/store/outbox.ts';
+import { TrafficFlusher } from '../src/traffic/flusher.ts';
+import { TrafficService } from '../src/traffic/service.ts';
 import { labKeys } from './lab/keys.ts';
 import { lab } from './lab/plan.ts';
 import { fakeDns, txt, type Query as DnsQuery, type Reply } from './helpers/dns-server.ts';
 import { captureLog } from './helpers/log.ts';
 import { waitFor } from './helpers/probes.ts';
 import { closedPort, tcpServer } from './helpers/servers.ts';
-import { dashboards, queryPanels } from './helpers/dashboards.ts';
+import { dashboards, queryPanels, type GrafanaDashboard } from './helpers/dashboards.ts';
 
 interface InfluxSeries {
   name: string;
@@ -53,12 +60,24 @@ async function influx(query: string): Promise<InfluxSeries[]> {
 
 const regexEscape = (value: string) => value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-/** What Grafana sends for a query: its macros, and each multi-value variable as a regex of its values ("All"). */
-function substitute(query: string, values: Record<string, string[]>): string {
+/** What Grafana sends for a query: its macros, and each variable as it sends "All" (`all`). */
+function substitute(query: string, all: Record<string, string>, interval = '1m'): string {
   return query
     .replaceAll('$timeFilter', 'time > now() - 1h')
-    .replaceAll('$__interval', '1m')
-    .replace(/\$(\w+)/g, (whole, name: string) => (values[name] ? `(${values[name].map(regexEscape).join('|')})` : whole));
+    .replaceAll('$__interval', interval)
+    .replace(/\$(\w+)/g, (whole, name: string) => all[name] ?? whole);
+}
+
+/** Each variable's "All": its custom all value, else a regex of the values its query finds (it must find some). */
+async function allValues(dashboard: GrafanaDashboard): Promise<Record<string, string>> {
+  const all: Record<string, string> = {};
+  for (const variable of dashboard.templating.list.filter((candidate) => candidate.type === 'query')) {
+    const series = await influx(variable.query);
+    const values = series.flatMap((one) => one.values.map((row) => String(row[1])));
+    expect(values, `variable ${variable.name}`).not.toEqual([]);
+    all[variable.name] = variable.allValue ?? `(${values.map(regexEscape).join('|')})`;
+  }
+  return all;
 }
 
 const hasData = (series: InfluxSeries[]) => series.some((one) => one.values.some((row) => row.slice(1).some((value) => value !== null)));
@@ -70,14 +89,78 @@ let alertStates: Record<string, string[]> = {};
 let controlStates: { action: string; active: boolean; held: number }[] = [];
 /** Distinct IPs the ip-listed rule fires for (each paused once, whatever the lists). */
 let listedIps = 0;
-const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes';
+/** The traffic events sent through the traffic service, and the points each of its two flushes wrote. */
+let sentTraffic: TrafficEvent[] = [];
+let trafficFlushes: number[] = [];
+const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes, traffic';
+
+/** The provider of each recipient domain the traffic goes to (example.org is no provider's: other). */
+const providerOfDomain: Record<string, string> = { 'gmail.com': 'gmail', 'hotmail.com': 'outlook', 'yahoo.com': 'yahoo', 'example.org': 'other' };
+/** Where traffic leaves from; the last slot is a source that does not say. */
+const trafficSlots: { ip?: string; pool?: string }[] = [{ ip: '192.0.2.10', pool: 'shared' }, { ip: '192.0.2.11', pool: 'shared' }, { ip: '198.51.100.7', pool: 'dedicated' }, {}];
+const deferralClasses = ['rate_limited', 'transient', 'reputation'];
+const bounceClassesSent = ['invalid_recipient', 'spam_block', 'authentication', 'mailbox_full'];
+
+/**
+ * Twenty minutes of traffic, ending in the previous ten-minute interval: per minute,
+ * recipient domain and slot, counts that vary from minute to minute (so a mean of
+ * the minutes' rates is not the interval's rate), with bounce classes, latencies and
+ * complaints; then a minute of complaints alone (no attempts: no rate).
+ */
+function trafficEvents(now: number): TrafficEvent[] {
+  const start = Math.floor(now / 600_000) * 600_000 - 1_800_000;
+  const events: TrafficEvent[] = [];
+  const domains = Object.keys(providerOfDomain);
+  for (let minute = 0; minute < 20; minute++) {
+    domains.forEach((recipientDomain, d) => {
+      trafficSlots.forEach((slot, s) => {
+        const at = (second: number) => new Date(start + minute * 60_000 + second * 1_000);
+        const base = { recipientDomain, ...slot };
+        const n = (minute * 7 + d * 5 + s * 3) % 9;
+        for (let k = 0; k <= n; k++) events.push({ ...base, time: at(k), outcome: 'delivered', ...(k % 3 === 2 ? {} : { latencyMs: 300 + ((minute * 1_009 + d * 131 + s * 17 + k * 53) % 9_000) }) });
+        const deferred = (minute + d + s) % 4 === 0 ? n + 3 : (minute + s) % 3;
+        for (let k = 0; k < deferred; k++) events.push({ ...base, time: at(20 + k), outcome: 'deferred', smtpCode: 421, bounceClass: deferralClasses[(minute + k) % 3]! });
+        const bounced = (minute * d + s) % 5 === 0 ? 2 : 0;
+        for (let k = 0; k < bounced; k++) events.push({ ...base, time: at(40 + k), outcome: 'bounced', smtpCode: 550, bounceClass: bounceClassesSent[(minute + d + k) % 4]! });
+        if ((minute + d * s) % 11 === 0) events.push({ ...base, time: at(50), outcome: 'expired' });
+        if ((minute + d + s) % 6 === 0) events.push({ ...base, time: at(55), outcome: 'complained' });
+      });
+    });
+  }
+  events.push(
+    { recipientDomain: 'yahoo.com', time: new Date(start + 22 * 60_000), outcome: 'complained' },
+    { recipientDomain: 'yahoo.com', time: new Date(start + 22 * 60_000 + 5_000), outcome: 'complained' },
+  );
+  return events;
+}
+
+const minuteOf = (event: TrafficEvent) => Math.floor(event.time.getTime() / 60_000) * 60_000;
+
+/** The traffic through the traffic service, in two batches with a flush after each: the second rewrites minutes the first wrote. */
+async function loadTraffic(db: Database, log: Logger): Promise<void> {
+  const service = new TrafficService({
+    db,
+    clock: systemClock,
+    log,
+    providers: providerMap({}),
+    settings: { campaignTag: false, reasonsKept: 10, mxLookup: false, oldestMs: 86_400_000 },
+  });
+  const flusher = new TrafficFlusher({ db, clock: systemClock, log, intervalMs: 60_000, campaignTag: false, keepMs: 86_400_000 });
+  sentTraffic = trafficEvents(Date.now());
+  trafficFlushes = [];
+  for (const half of [0, 1]) {
+    await service.ingest(sentTraffic.filter((_, index) => index % 2 === half));
+    trafficFlushes.push(flusher.flush());
+  }
+}
 
 /**
  * The demo's probes (blocklists, DNS authentication, both placement probes, tcp,
  * http, the outbox) run once against the lab and are recorded by the store; plus
  * what the demo does not produce on its first run: a failed run, a DNS record
- * change, lookups a list cannot answer, an outbox that could not write. Then the
- * outbox flusher writes it all to a fresh InfluxDB database.
+ * change, lookups a list cannot answer, an outbox that could not write; and known
+ * traffic through the traffic service and its flusher. Then the outbox flusher
+ * writes it all to a fresh InfluxDB database.
  */
 async function loadDataSet(): Promise<void> {
   const config = loadConfig('demo/mailscope.yaml', { cwd: join(import.meta.dirname, '..'), env: { MAILSCOPE_LAB_CA: labKeys().caCert } });
@@ -149,6 +232,7 @@ async function loadDataSet(): Promise<void> {
         .map((alert) => alert.labels.target!),
     ).size;
     recorded = runs.flatMap((run) => run.observations);
+    await loadTraffic(db, log);
     alertStates = {};
     for (const alert of listAlerts(db, { limit: 1_000 })) (alertStates[alert.ruleId] ??= []).push(alert.state);
 
@@ -195,20 +279,21 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(alertStates['dns-record-changed']).toContain('firing');
     // ip-listed pauses each listed IP.
     expect(controlStates.filter((control) => control.action === 'pause' && control.active).length).toBe(listedIps + 1);
+    // Traffic: every minute and slice written once per batch (the second batch rewrote the first's points), and the minute of complaints alone.
+    const slices = (events: TrafficEvent[]) => new Set(events.map((e) => `${minuteOf(e)} ${providerOfDomain[e.recipientDomain]} ${e.ip ?? ''} ${e.pool ?? ''}`)).size;
+    const halves = [0, 1].map((half) => sentTraffic.filter((_, index) => index % 2 === half));
+    expect(slices(sentTraffic)).toBe(20 * Object.keys(providerOfDomain).length * trafficSlots.length + 1);
+    expect(trafficFlushes).toEqual(halves.map(slices));
+    expect(slices(halves[0]!) + slices(halves[1]!)).toBeGreaterThan(slices(sentTraffic) * 1.5);
   });
 
   for (const { name, dashboard } of dashboards) {
     it(`${name}: every variable and every panel query runs and returns data`, async () => {
-      const values: Record<string, string[]> = {};
-      for (const variable of dashboard.templating.list.filter((candidate) => candidate.type === 'query')) {
-        const series = await influx(variable.query);
-        values[variable.name] = series.flatMap((one) => one.values.map((row) => String(row[1])));
-        expect(values[variable.name], `variable ${variable.name}`).not.toEqual([]);
-      }
+      const all = await allValues(dashboard);
       const empty: string[] = [];
       for (const panel of queryPanels(dashboard)) {
         for (const target of panel.targets ?? []) {
-          const series = await influx(substitute(target.query, values));
+          const series = await influx(substitute(target.query, all));
           if (!hasData(series)) empty.push(panel.title);
         }
       }
@@ -251,5 +336,142 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(await panelValue('Pauses active')).toBe(active('pause'));
     expect(await panelValue('Throttles active')).toBe(active('throttle'));
     expect(await panelValue('Messages held')).toBe(1);
+  });
+
+  it('the traffic panels show what was sent, counted from the events: rates from summed counts per interval, never averaged', async () => {
+    const interval = 600_000;
+    /** The point (minute and slice) an event is counted in. */
+    const pointOf = (e: TrafficEvent) => `${minuteOf(e)} ${e.recipientDomain} ${e.ip} ${e.pool}`;
+    /** Counts of some events: outcomes, bounce classes, and the average latency of each point (minute and slice) they fall in. */
+    const tally = (events: TrafficEvent[]) => {
+      const count = (outcome: string) => events.filter((e) => e.outcome === outcome).length;
+      const classes: Record<string, number> = {};
+      for (const e of events) {
+        if (e.outcome === 'delivered') continue;
+        // Deferrals and bounces were sent with their class; expiries and complaints are their own.
+        const name = e.bounceClass ?? (e.outcome === 'expired' ? 'expired' : 'complaint');
+        classes[name] = (classes[name] ?? 0) + 1;
+      }
+      const latencies = new Map<string, number[]>();
+      for (const e of events) if (e.latencyMs !== undefined) latencies.set(pointOf(e), [...(latencies.get(pointOf(e)) ?? []), e.latencyMs]);
+      const delivered = count('delivered');
+      const deferred = count('deferred');
+      const bounced = count('bounced');
+      const expired = count('expired');
+      const attempts = delivered + deferred + bounced + expired;
+      const averages = [...latencies.values()].map((values) => values.reduce((a, b) => a + b, 0) / values.length);
+      return {
+        attempts,
+        delivered,
+        deferred,
+        bounced,
+        expired,
+        complained: count('complained'),
+        rates: [delivered / attempts, deferred / attempts, (bounced + expired) / attempts],
+        classes: bounceClassNames.map((name) => classes[name] ?? 0),
+        latency: averages.length === 0 ? [] : [averages.reduce((a, b) => a + b, 0) / averages.length, Math.max(...[...latencies.values()].flat())],
+      };
+    };
+    type Tally = ReturnType<typeof tally>;
+    type Tag = 'provider' | 'ip' | 'pool';
+    /** What a panel's query answers: per group of these tags (only traffic that has them), over the range or per interval, where `shown`, these columns. */
+    interface Expected {
+      by: Tag[];
+      perInterval: boolean;
+      shown?: (t: Tally) => boolean;
+      columns: (t: Tally) => number[];
+    }
+    const hasAttempts = (t: Tally) => t.attempts > 0;
+    const rate = (index: number, by: Tag[], perInterval: boolean): Expected => ({ by, perInterval, shown: hasAttempts, columns: (t) => [t.rates[index]!] });
+    const expected: Record<string, Expected> = {
+      Attempts: { by: [], perInterval: false, columns: (t) => [t.attempts] },
+      'Delivery rate': rate(0, [], false),
+      'Deferral rate': rate(1, [], false),
+      'Bounce rate': rate(2, [], false),
+      Complaints: { by: [], perInterval: false, columns: (t) => [t.complained] },
+      'Complaint rate': { by: [], perInterval: false, shown: (t) => t.delivered > 0, columns: (t) => [t.complained / t.delivered] },
+      'Attempts by provider': { by: ['provider'], perInterval: true, columns: (t) => [t.attempts] },
+      'Delivery rate by provider': rate(0, ['provider'], true),
+      'Deferral rate by provider': rate(1, ['provider'], true),
+      'Bounce rate by provider': rate(2, ['provider'], true),
+      Providers: { by: ['provider'], perInterval: false, shown: hasAttempts, columns: (t) => [t.attempts, t.delivered, t.deferred, t.bounced, t.expired, ...t.rates] },
+      'Top bounce classes': { by: [], perInterval: false, columns: (t) => t.classes },
+      'Bounce classes over time': { by: [], perInterval: true, columns: (t) => t.classes },
+      'Bounce classes by provider': { by: ['provider'], perInterval: false, columns: (t) => t.classes },
+      'Attempts by sending IP': { by: ['ip'], perInterval: true, columns: (t) => [t.attempts] },
+      'Deferral rate by sending IP': rate(1, ['ip'], true),
+      'Sending IPs by provider': { by: ['ip', 'provider'], perInterval: false, shown: hasAttempts, columns: (t) => [t.attempts, ...t.rates] },
+      'Attempts by pool': { by: ['pool'], perInterval: true, columns: (t) => [t.attempts] },
+      'Deferral rate by pool': rate(1, ['pool'], true),
+      'Bounce rate by pool': rate(2, ['pool'], true),
+      'Complaints by provider': { by: ['provider'], perInterval: true, columns: (t) => [t.complained] },
+      'Complaint rate by provider': { by: ['provider'], perInterval: true, shown: (t) => t.delivered > 0, columns: (t) => [t.complained / t.delivered] },
+      'Delivery latency by provider': { by: ['provider'], perInterval: true, shown: (t) => t.latency.length > 0, columns: (t) => t.latency },
+    };
+    const tagOf = (e: TrafficEvent, tag: Tag) => (tag === 'provider' ? providerOfDomain[e.recipientDomain]! : (e[tag] ?? ''));
+    const keyOf = (tags: string[], time: number | undefined) => `${tags.join(' ')}${time === undefined ? '' : ` @${new Date(time).toISOString()}`}`;
+    /** What the panel should show, counted from the events. */
+    const expectedOf = ({ by, perInterval, shown = () => true, columns }: Expected) => {
+      const groups = new Map<string, TrafficEvent[]>();
+      for (const e of sentTraffic.filter((candidate) => by.every((tag) => tagOf(candidate, tag) !== ''))) {
+        const key = keyOf(
+          by.map((tag) => tagOf(e, tag)),
+          perInterval ? Math.floor(e.time.getTime() / interval) * interval : undefined,
+        );
+        groups.set(key, [...(groups.get(key) ?? []), e]);
+      }
+      return new Map(
+        [...groups]
+          .map(([key, events]) => [key, tally(events)] as const)
+          .filter(([, t]) => shown(t))
+          .map(([key, t]) => [key, columns(t)]),
+      );
+    };
+
+    const panels = dashboards.flatMap(({ name, dashboard }) =>
+      queryPanels(dashboard)
+        .filter((panel) => panel.targets?.some((target) => target.query.includes('FROM "traffic"')))
+        .map((panel) => ({ name, dashboard, panel })),
+    );
+    expect(panels.length).toBe(Object.keys(expected).length + 3);
+    for (const { name, dashboard, panel } of panels) {
+      const want = expected[panel.title];
+      expect(want, `${name}: ${panel.title} has an expectation`).toBeDefined();
+      const series = await influx(substitute(panel.targets![0]!.query, await allValues(dashboard), `${interval / 60_000}m`));
+      const got = new Map<string, unknown[]>();
+      for (const one of series) {
+        for (const [time, ...values] of one.values) {
+          // A row of nothing (no latency in the interval) shows nothing.
+          if (values.every((value) => value === null)) continue;
+          got.set(
+            keyOf(
+              want!.by.map((tag) => one.tags?.[tag] ?? ''),
+              want!.perInterval ? Number(time) : undefined,
+            ),
+            values,
+          );
+        }
+      }
+      const wanted = expectedOf(want!);
+      expect([...got.keys()].sort(), `${name}: ${panel.title}`).toEqual([...wanted.keys()].sort());
+      for (const [key, values] of wanted) {
+        const row = got.get(key)!;
+        expect(row.length, `${name}: ${panel.title} ${key}`).toBe(values.length);
+        for (const [index, value] of values.entries()) expect(row[index] as number, `${name}: ${panel.title} ${key} column ${index}`).toBeCloseTo(value, 4);
+      }
+    }
+
+    // The data set tells a rate of summed counts from a mean of the minutes' rates: they differ.
+    const points = new Map<string, TrafficEvent[]>();
+    for (const e of sentTraffic) points.set(pointOf(e), [...(points.get(pointOf(e)) ?? []), e]);
+    const averaged = [...points.values()]
+      .map(tally)
+      .filter(hasAttempts)
+      .map((t) => t.rates[1]!);
+    const mean = averaged.reduce((a, b) => a + b, 0) / averaged.length;
+    expect(Math.abs(mean - tally(sentTraffic).rates[1]!)).toBeGreaterThan(0.01);
+    // Per IP and pool: traffic without one is left out; everything is in the totals.
+    expect(sentTraffic.some((e) => e.ip === undefined && e.outcome === 'delivered')).toBe(true);
+    expect(tally(sentTraffic).classes.filter((count) => count > 0).length).toBe(deferralClasses.length + bounceClassesSent.length + 2);
   });
 });

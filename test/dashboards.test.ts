@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { commonTags, measurements, type MeasurementSpec } from '../src/measurements/index.ts';
 import { dashboardsDir, renderDashboardFiles } from '../scripts/dashboards.ts';
+import { bounceClassNames } from '../src/protocols/mail/bounce-class.ts';
 import { dashboards, files, queryPanels } from './helpers/dashboards.ts';
 
 const grafanaMacros = new Set(['timeFilter', '__interval', 'col']);
@@ -67,13 +68,14 @@ describe('dashboards: the files', () => {
     for (const name of files) expect(readFileSync(join(dashboardsDir, name), 'utf8'), name).toBe(rendered[name]);
   });
 
-  it('are five dashboards with unique uids, panels that fit the grid, and InfluxQL on the chosen data source', () => {
+  it('are six dashboards with unique uids, panels that fit the grid, and InfluxQL on the chosen data source', () => {
     expect(dashboards.map(({ dashboard }) => dashboard.title).sort()).toEqual([
       'Mailscope · Blocklists',
       'Mailscope · DNS authentication',
       'Mailscope · Inbox placement',
       'Mailscope · Overview',
       'Mailscope · Probe health and outbox',
+      'Mailscope · Traffic',
     ]);
     expect(new Set(dashboards.map(({ dashboard }) => dashboard.uid)).size).toBe(dashboards.length);
     for (const { name, dashboard } of dashboards) {
@@ -124,6 +126,58 @@ describe('dashboards: the files', () => {
       '$list: no such variable on the dashboard',
     ]);
     expect(queryProblems('SELECT count("x") FROM (SELECT last("level") AS "x" FROM "dns_auth_domain" GROUP BY "domain") WHERE "x" = 2', variables)).toEqual([]);
+    expect(queryProblems('SELECT sum("class_invalid_recipent") FROM "traffic" WHERE $timeFilter GROUP BY "campaign", "tenant"', variables)).toEqual([
+      'traffic has no field or tag "class_invalid_recipent"',
+      'traffic has no field or tag "tenant"',
+      'sum("class_invalid_recipent"): not a field of traffic',
+      'GROUP BY "tenant": not a tag of traffic',
+    ]);
+  });
+
+  it('traffic: rates from summed counts, every bounce class, and filters that keep traffic without an IP or pool', () => {
+    const traffic = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-traffic')!.dashboard;
+    const overview = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-overview')!.dashboard;
+    // The Overview's Traffic row: its headline panels, between the rows around it.
+    const rows = overview.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title);
+    expect(rows.slice(rows.indexOf('Send control'), rows.indexOf('Send control') + 3)).toEqual(['Send control', 'Traffic', 'Inbox placement']);
+    const trafficRow = overview.panels.find((panel) => panel.type === 'row' && panel.title === 'Traffic')!;
+    const nextRow = overview.panels.find((panel) => panel.type === 'row' && panel.gridPos.y > trafficRow.gridPos.y)!;
+    expect(overview.panels.filter((panel) => panel.gridPos.y > trafficRow.gridPos.y && panel.gridPos.y < nextRow.gridPos.y).map((panel) => panel.title)).toEqual([
+      'Attempts by provider',
+      'Deferral rate by provider',
+      'Bounce rate by provider',
+    ]);
+
+    const queries = dashboards
+      .flatMap(({ dashboard }) => queryPanels(dashboard).flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, query: target.query }))))
+      .filter(({ query }) => query.includes('FROM "traffic"'));
+    expect(queries.length).toBeGreaterThan(20);
+    for (const { panel, query } of queries) {
+      // Never the points' own rates (a mean of them weighs a quiet minute like a busy one), nor a division of nothing (InfluxQL's 0 / 0 is 0).
+      expect(query, panel.title).not.toMatch(/_rate"/);
+      if (/rate/i.test(panel.title)) expect(query, panel.title).toContain(' / ');
+      if (query.includes('/ sum("attempts")')) expect(query, panel.title).toContain(' AND "attempts" > 0');
+      if (query.includes('/ "deliveries"')) expect(query, panel.title).toContain(' WHERE "deliveries" > 0');
+      // Per IP or pool: only traffic that names one.
+      for (const tag of ['ip', 'pool']) if (query.includes(`GROUP BY time($__interval), "${tag}"`) || query.includes(`GROUP BY "${tag}"`)) expect(query, panel.title).toContain(`AND "${tag}" != ''`);
+    }
+    expect(queries.find(({ panel }) => panel.title === 'Bounce rate by provider')!.query).toContain('(sum("bounced") + sum("expired")) / sum("attempts")');
+
+    // Every traffic panel of the Traffic dashboard follows the three filters.
+    for (const panel of queryPanels(traffic))
+      for (const target of panel.targets ?? []) expect(target.query, panel.title).toContain('"provider" =~ /^$provider$/ AND "ip" =~ /^$ip$/ AND "pool" =~ /^$pool$/');
+    // "All" is '.*' where some points lack the tag: a regex of the values would drop them.
+    expect(traffic.templating.list.map((variable) => [variable.name, variable.allValue])).toEqual([
+      ['datasource', undefined],
+      ['provider', undefined],
+      ['ip', '.*'],
+      ['pool', '.*'],
+    ]);
+
+    // Top bounce classes: every class the classifier knows, each a field of the measurement.
+    const classes = queries.find(({ panel }) => panel.title === 'Top bounce classes')!.query;
+    expect([...classes.matchAll(/sum\("class_(\w+)"\) AS "(\w+)"/g)].map((match) => [match[1], match[2]])).toEqual(bounceClassNames.map((name) => [name, name]));
+    expect(bounceClassNames.every((name) => fieldOf(measurements.traffic as MeasurementSpec, `class_${name}`)?.type === 'integer')).toBe(true);
   });
 
   it('come with Grafana provisioning files: an InfluxQL data source and a provider for this directory', () => {

@@ -21,6 +21,8 @@ export interface Variable {
   name: string;
   type: string;
   query: string;
+  /** What "All" sends, when not a regex of every value. */
+  allValue?: string;
 }
 export interface GrafanaDashboard {
   uid: string;
