@@ -99,7 +99,7 @@ const providerOfDomain: Record<string, string> = { 'gmail.com': 'gmail', 'hotmai
 /** Where traffic leaves from; the last slot is a source that does not say. */
 const trafficSlots: { ip?: string; pool?: string }[] = [{ ip: '192.0.2.10', pool: 'shared' }, { ip: '192.0.2.11', pool: 'shared' }, { ip: '198.51.100.7', pool: 'dedicated' }, {}];
 const deferralClasses = ['rate_limited', 'transient', 'reputation'];
-const bounceClassesSent = ['invalid_recipient', 'spam_block', 'authentication', 'mailbox_full'];
+const bounceClassesSent = ['invalid_recipient', 'content', 'authentication', 'mailbox_full'];
 
 /**
  * Twenty minutes of traffic, ending in the previous ten-minute interval: per minute,

@@ -39,6 +39,17 @@ const ControlSchema = z
     expiresAt: z.string().optional(),
     liftAt: z.string().optional().describe('its alert resolved: lifted at this time unless it fires again'),
     keepUntilResumed: z.boolean(),
+    adaptive: z
+      .object({
+        ceiling: z.int().describe('the rate it lifts at, stepping up: what the scope was sending when it started (or the rule’s rate)'),
+        floor: z.int().describe('the rate it never goes under, stepping down'),
+        down: z.number().describe('the factor of a step down, while its alert fires'),
+        up: z.number().describe('the factor of a step up, once its alert resolved'),
+        everyMs: z.int().describe('time between steps'),
+        nextStepAt: z.string().optional().describe('when it steps next (absent: kept at its ceiling for a person)'),
+      })
+      .optional()
+      .describe("a rule's adaptive throttle: its rate steps down while the alert fires, up once it resolves, and it lifts at its ceiling"),
     active: z.boolean(),
     liftedAt: z.string().optional(),
     liftedBy: z.string().optional(),
@@ -153,6 +164,15 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
     ...(push.doneAt !== undefined ? { doneAt: iso(push.doneAt) } : {}),
   });
 
+  const presentAdaptive = (adaptive: NonNullable<ControlRow['adaptive']>) => ({
+    ceiling: adaptive.ceiling,
+    floor: adaptive.floor,
+    down: adaptive.down,
+    up: adaptive.up,
+    everyMs: adaptive.everyMs,
+    ...(adaptive.nextStepAt < Number.MAX_SAFE_INTEGER ? { nextStepAt: iso(adaptive.nextStepAt) } : {}),
+  });
+
   const present = (control: ControlRow): z.output<typeof ControlSchema> => {
     const pushes = services.queries.controls.pushesOf(control.id);
     return {
@@ -170,6 +190,7 @@ export function controlRoutes(services: ApiServices): FastifyPluginAsyncZod {
       ...(control.expiresAt !== undefined ? { expiresAt: iso(control.expiresAt) } : {}),
       ...(control.liftAt !== undefined ? { liftAt: iso(control.liftAt) } : {}),
       keepUntilResumed: control.keepUntilResumed,
+      ...(control.adaptive ? { adaptive: presentAdaptive(control.adaptive) } : {}),
       active: control.liftedAt === undefined && (control.expiresAt === undefined || control.expiresAt > services.clock.now().getTime()),
       ...(control.liftedAt !== undefined ? { liftedAt: iso(control.liftedAt), liftedBy: control.liftedBy, ...(control.liftReason ? { liftReason: control.liftReason } : {}) } : {}),
       pushes: pushes.map(presentPush),
