@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { labKeys } from '../test/lab/keys.ts';
 import { labDown, labUp } from '../test/lab/lab.ts';
+import { lab } from '../test/lab/plan.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -28,7 +29,7 @@ process.stderr.write(
 
 const mailscope = spawn(process.execPath, [join(root, 'bin', 'mailscope.js'), '--config', join(root, 'demo', 'mailscope.yaml'), 'run'], {
   stdio: 'inherit',
-  env: { ...process.env, MAILSCOPE_LAB_CA: labKeys().caCert },
+  env: { ...process.env, MAILSCOPE_LAB_CA: labKeys().caCert, MAILSCOPE_LAB_MAILLOG: join(lab.stateDir, 'log', 'postfix.log') },
 });
 // Ctrl-C reaches Mailscope directly (same process group); this script waits for it to finish.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

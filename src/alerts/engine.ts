@@ -13,7 +13,7 @@ import { alertId, alertsToReview, enqueueNotification, getAlert, listSilences, s
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
 import { buildNotification, detailsOf, summaryOf } from './message.ts';
-import { holds, matchesWhere, type Rule } from './rules.ts';
+import { holds, matchesWhere, meetsMinimum, type Rule } from './rules.ts';
 import { due, initialState, notified, settle, step, type FlapSettings, type InstanceState } from './state.ts';
 
 export interface AlertSettings {
@@ -88,6 +88,8 @@ export class AlertEngine {
         if (condition.kind === 'threshold') {
           value = observation.fields[condition.field];
           result = holds(condition, value);
+          // Too little evidence (a quiet minute): it does not hold.
+          if (result && !meetsMinimum(rule, observation)) result = false;
         } else {
           // No digest: the check failed, so whether the record changed is unknown.
           change = changes!.get(series);

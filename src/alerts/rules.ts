@@ -176,6 +176,12 @@ export const RuleSchema = z
       .min(1)
       .describe(`"measurement.field <op> value" (ops: ${operators.join(' ')}; fields and types from the series registry), or "probe failing", or "record changed"`),
     where: z.record(z.string(), tagValues).default({}).describe('tag filters: tag → value or list of values (any of); e.g. { provider: gmail }'),
+    minimum: z
+      .record(z.string(), z.number().nonnegative())
+      .default({})
+      .describe(
+        'evidence it needs: numeric fields of the same observation and their least values, e.g. { attempts: 50 }; an observation with less (or without the field) does not hold the condition: one deferral in a quiet minute is no deferral rate',
+      ),
     for: forSpec.prefault(1).describe('how long the condition must hold before it fires: N runs in a row (3), or a duration (10m)'),
     severity: z.enum(severities).default('warning').describe(orList(severities)),
     labels: z.record(z.string(), z.string()).default({}).describe('extra labels carried into notifications (team, runbook, ...)'),
@@ -198,6 +204,16 @@ export const RuleSchema = z
     for (const tag of Object.keys(rule.where)) {
       if (!tags.includes(tag)) ctx.addIssue({ code: 'custom', path: ['where', tag], message: `${compiled.measurement} has no tag "${tag}" (tags: ${tags.join(', ')})` });
     }
+    for (const field of Object.keys(rule.minimum)) {
+      const type = measured.fields[field]?.type;
+      if (compiled.kind !== 'threshold') ctx.addIssue({ code: 'custom', path: ['minimum'], message: 'only a threshold condition ("measurement.field <op> value") takes a minimum' });
+      else if (type !== 'integer' && type !== 'float') {
+        const numeric = Object.entries(measured.fields)
+          .filter(([, field]) => field.type === 'integer' || field.type === 'float')
+          .map(([name]) => name);
+        ctx.addIssue({ code: 'custom', path: ['minimum', field], message: `${compiled.measurement} has no numeric field "${field}" (numeric fields: ${numeric.join(', ')})` });
+      }
+    }
     for (const name of placeholders(rule.summary ?? '')) {
       if (name !== 'value' && !tags.includes(name)) {
         ctx.addIssue({ code: 'custom', path: ['summary'], message: `{${name}}: ${compiled.measurement} has no tag "${name}" (use {value} or a tag: ${tags.join(', ')})` });
@@ -215,6 +231,15 @@ export const RuleSchema = z
 export type Rule = z.output<typeof RuleSchema>;
 
 /** true / false when the observation's field says so; undefined when it lacks the field (an error: unknown, never clean). */
+/** The observation has the evidence the rule's `minimum` asks for. */
+export function meetsMinimum(rule: Rule, observation: { fields: Readonly<Record<string, FieldValue>> }): boolean {
+  for (const [field, least] of Object.entries(rule.minimum)) {
+    const value = observation.fields[field];
+    if (typeof value !== 'number' || value < least) return false;
+  }
+  return true;
+}
+
 export function holds(condition: Condition & { kind: 'threshold' }, value: FieldValue | undefined): boolean | undefined {
   if (value === undefined) return undefined;
   const target = condition.value;

@@ -385,5 +385,11 @@ export function loadConfig(configFile: string, options: LoadOptions): LoadedConf
   if (references.instance) problems.push(...checkProbesAtLoad(references.instance, probes));
   if (references.notifierIds) problems.push(...checkRuleChannels(references.notifierIds, rules));
   if (problems.length > 0 || !instance) throw new ConfigError(withoutEchoesOfUnknown(problems, unresolved).map(formatProblem));
-  return { configFile: file, instance, dataDir: resolve(base, instance.dataDir), probeFiles, probes, rules };
+  return { configFile: file, instance: withPathsFrom(base, instance), dataDir: resolve(base, instance.dataDir), probeFiles, probes, rules };
+}
+
+/** A source's `path` (the log it follows) as written is relative to the instance file's directory, like every path in it. */
+function withPathsFrom(base: string, instance: InstanceConfig): InstanceConfig {
+  const sources = instance.sources.map((source) => ('path' in source && typeof source.path === 'string' ? { ...source, path: resolve(base, source.path) } : source));
+  return { ...instance, sources };
 }

@@ -446,10 +446,18 @@ export class ControlService {
       result = this.createWithin(this.#adaptiveStart({ ...input, adaptive: input.adaptive }, now));
     } else if (existing?.adaptive) {
       // An adaptive throttle already holds the scope: it keeps its own rate (its next step goes down while this fires).
-      result = this.createWithin({ ...input, ratePerMinute: undefined, adaptive: undefined });
+      result = this.createWithin({ ...input, ratePerMinute: existing.ratePerMinute, adaptive: undefined });
+      const steps = result.control.adaptive;
+      if (steps && steps.nextStepAt === Number.MAX_SAFE_INTEGER) {
+        // Kept for a person at its ceiling: stepping again.
+        result.control = { ...result.control, adaptive: { ...steps, nextStepAt: now + steps.everyMs }, updatedAt: now };
+        updateControl(this.#db, result.control);
+        this.#touched.add(result.control.id);
+      }
     } else {
-      // Two rules on one control: the tighter rate, and "manual" if either asks for it.
-      const rate = existing?.ratePerMinute !== undefined && input.ratePerMinute !== undefined ? Math.min(existing.ratePerMinute, input.ratePerMinute) : input.ratePerMinute;
+      // Two rules on one control: the tighter rate (an adaptive rule's, none: the other's), and "manual" if either asks for it.
+      const rates = [existing?.ratePerMinute, input.ratePerMinute].filter((rate) => rate !== undefined);
+      const rate = existing && rates.length > 0 ? Math.min(...rates) : input.ratePerMinute;
       result = this.createWithin({ ...input, ratePerMinute: rate, adaptive: undefined });
     }
     linkAlert(this.#db, result.control.id, input.alertId, now);

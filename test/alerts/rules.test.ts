@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AlertEngine } from '../../src/alerts/engine.ts';
-import { compileCondition, holds, matchesWhere, RuleSchema, type Condition } from '../../src/alerts/rules.ts';
+import { compileCondition, holds, matchesWhere, meetsMinimum, RuleSchema, type Condition } from '../../src/alerts/rules.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import type { FieldValue, Observation } from '../../src/core/observation.ts';
 import { listAlerts, listNotifications } from '../../src/store/alerts.ts';
@@ -45,6 +45,21 @@ describe('rule conditions', () => {
 
   it('"record changed" is the change detection of dns_auth', () => {
     expect(compileCondition('record changed')).toEqual({ kind: 'change', measurement: 'dns_auth', into: 'dns_auth_change', field: 'digest' });
+  });
+
+  it('minimum: a condition holds only with the evidence asked for; the fields must be numeric fields of the measurement', () => {
+    const rule = RuleSchema.parse({ id: 'deferring', condition: 'traffic.deferral_rate > 0.3', minimum: { attempts: 20 } });
+    expect(meetsMinimum(rule, { fields: { attempts: 20, deferral_rate: 1 } })).toBe(true);
+    expect(meetsMinimum(rule, { fields: { attempts: 19, deferral_rate: 1 } })).toBe(false);
+    expect(meetsMinimum(rule, { fields: { deferral_rate: 1 } })).toBe(false);
+    expect(meetsMinimum(RuleSchema.parse({ id: 'any', condition: 'traffic.deferral_rate > 0.3' }), { fields: {} })).toBe(true);
+    const problems = (input: Record<string, unknown>) => RuleSchema.safeParse({ id: 'r', ...input }).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    expect(problems({ condition: 'traffic.deferral_rate > 0.3', minimum: { attemps: 20 } })).toEqual([
+      expect.stringMatching(/^minimum\.attemps: traffic has no numeric field "attemps" \(numeric fields: .*attempts.*\)$/),
+    ]);
+    expect(problems({ condition: 'blacklist.listed == true', minimum: { status: 1 } })).toEqual([expect.stringMatching(/^minimum\.status: blacklist has no numeric field "status"/)]);
+    expect(problems({ condition: 'record changed', minimum: { digest: 1 } })).toEqual(['minimum: only a threshold condition ("measurement.field <op> value") takes a minimum']);
+    expect(problems({ condition: 'traffic.deferral_rate > 0.3', minimum: { attempts: -1 } })).toEqual([expect.stringMatching(/^minimum\.attempts: /)]);
   });
 
   it('tag filters: every filter must match, a list is any of', () => {
@@ -114,6 +129,22 @@ describe('alert engine over a real store, clock injected', () => {
     expect(line).toMatch(
       /^alert,alert=[0-9a-f]{16},probe=pool,rule=r,severity=warning acknowledged=F,firing=F,flapping=F,silenced=F,state="pending",summary="blacklist.listed == true \(target=192.0.2.1, target_kind=ip, list=lab-zen\)",value="true" \d+$/,
     );
+  });
+
+  it('minimum: a quiet minute neither fires the alert nor keeps it firing', () => {
+    const db = Database.open(tempDir());
+    onTestFinished(() => db.close());
+    const clock = new ManualClock('2026-11-23T10:00:00Z');
+    const engine = engineOn(db, clock, { condition: 'traffic.deferral_rate > 0.3', minimum: { attempts: 20 } });
+    const minute = (attempts: number, deferralRate: number) => {
+      clock.advance(60_000);
+      const point: Observation = { measurement: 'traffic', tags: { provider: 'gmail', ip: '192.0.2.10' }, fields: { attempts, deferral_rate: deferralRate }, time: clock.now() };
+      db.transaction(() => engine.evaluate([point]));
+      return listAlerts(db, { limit: 10 }).map((alert) => alert.state);
+    };
+    expect(minute(5, 1)).toEqual([]);
+    expect(minute(30, 0.5)).toEqual(['firing']);
+    expect(minute(3, 1)).toEqual(['resolved']);
   });
 
   it('"record changed" fires on the run with a change, then resolves without a message', () => {

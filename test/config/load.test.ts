@@ -93,6 +93,17 @@ describe('valid configurations', () => {
     expect(config.dataDir).toBe(join(full, 'state'));
   });
 
+  it("reads a source's log path relative to the instance file's directory, an absolute one as written", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(
+      join(dir, 'etc', 'mailscope.yaml'),
+      'sources:\n  - { id: relative, kind: postfix-log, path: ../log/mail.log }\n  - { id: absolute, kind: postfix-log, path: /var/log/mail.log }\n  - { id: hook, kind: events }\n',
+    );
+    const config = loadConfig(join('etc', 'mailscope.yaml'), { env: {}, cwd: dir });
+    expect(config.instance.sources.map((source) => ('path' in source ? source.path : source.id))).toEqual([join(dir, 'log', 'mail.log'), '/var/log/mail.log', 'hook']);
+  });
+
   it('accepts a config of nothing but defaults, and a missing default probes/ directory', () => {
     const dir = join(fixtures, 'good', 'minimal');
     const config = loadConfig('mailscope.yaml', { env: {}, cwd: dir });

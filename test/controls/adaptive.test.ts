@@ -18,19 +18,22 @@ import { addTraffic, emptyCounts } from '../../src/store/traffic.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-const rule = RuleSchema.parse({
-  id: 'gmail-deferring',
-  condition: 'traffic.deferral_rate > 0.3',
-  where: { provider: 'gmail' },
-  severity: 'warning',
-  action: { control: 'throttle', scope: { provider: '{provider}', ip: '{ip}' }, adaptive: { every: '1m', down: 0.5, up: 1.5, floor: 50 } },
-});
+const ruleWith = (action: Record<string, unknown> = {}) =>
+  RuleSchema.parse({
+    id: 'gmail-deferring',
+    condition: 'traffic.deferral_rate > 0.3',
+    where: { provider: 'gmail' },
+    severity: 'warning',
+    action: { control: 'throttle', scope: { provider: '{provider}', ip: '{ip}' }, adaptive: { every: '1m', down: 0.5, up: 1.5, floor: 50 }, ...action },
+  });
 
-function setup() {
+function setup(action: Record<string, unknown> = {}) {
+  const rule = ruleWith(action);
   const db = Database.open(tempDir());
   onTestFinished(() => db.close());
   const clock = new ManualClock('2026-12-06T10:00:00Z');
-  const log = captureLog().log;
+  const captured = captureLog();
+  const log = captured.log;
   const controls = new ControlService({ db, clock, log, settings: { failMode: 'open', providers: new Map() }, platforms: [{ id: 'kumo', unsupported: () => undefined }] });
   const alerts = new AlertEngine({
     db,
@@ -68,7 +71,9 @@ function setup() {
     controls.tick();
   };
   const rate = () => controls.active[0]?.ratePerMinute;
-  return { db, clock, controls, observe, step, rate };
+  /** What went wrong, logged: a rule's action that failed among it. */
+  const errors = () => captured.entries().filter((entry) => Number(entry.level ?? 0) >= 50 || entry.level === 'error');
+  return { db, clock, controls, observe, step, rate, errors };
 }
 
 describe('adaptive throttling', () => {
@@ -128,15 +133,42 @@ describe('adaptive throttling', () => {
   });
 
   it('firing again while it recovers steps it down again from where it got to', () => {
-    const { controls, observe, step, rate } = setup();
+    const { db, controls, observe, step, rate, errors } = setup();
     observe(0.6);
     observe(0.05);
     step();
     expect(rate()).toBe(450);
     observe(0.6);
+    // The same throttle, its rate as it was: joined, not made again, and nothing failed.
+    expect(controls.active).toHaveLength(1);
+    expect(rate()).toBe(450);
     step();
     expect(rate()).toBe(225);
-    expect(controls.active).toHaveLength(1);
+    expect(errors()).toEqual([]);
+    expect(listControls(db, { limit: 5 })).toHaveLength(1);
+  });
+
+  it("a rule's adaptive throttle on a scope another rule already throttles keeps the tighter rate and does not fail", () => {
+    const { db, controls, observe, errors } = setup();
+    controls.create({ action: 'throttle', scope: { provider: 'gmail', ip: '192.0.2.10' }, ratePerMinute: 40, reason: 'warming', source: 'rule:warm-up', actor: 'rule:warm-up' });
+    observe(0.6);
+    expect(errors()).toEqual([]);
+    expect(controls.active).toEqual([expect.objectContaining({ ratePerMinute: 40 })]);
+    expect(listControls(db, { limit: 5 })).toHaveLength(1);
+  });
+
+  it('kept for a person at its ceiling, it steps down again when its alert fires again', () => {
+    const { clock, controls, observe, step, rate, errors } = setup({ liftAfter: 'manual' });
+    observe(0.6);
+    observe(0.05);
+    for (let i = 0; i < 8; i++) step();
+    expect(rate()).toBe(600);
+    expect(controls.active[0]?.adaptive?.nextStepAt).toBe(Number.MAX_SAFE_INTEGER);
+    observe(0.6);
+    expect(controls.active[0]?.adaptive?.nextStepAt).toBe(clock.now().getTime() + 60_000);
+    step();
+    expect(rate()).toBe(300);
+    expect(errors()).toEqual([]);
   });
 
   it('a person who takes the throttle over stops it adapting', () => {

@@ -159,5 +159,12 @@ export const lab = {
 
 /** Every 127.0.0.x address the lab binds or sends from (all on loopback: 127/8 needs no setup on Linux). */
 export function labAddresses(): string[] {
-  return ['127.0.0.1', ...Object.values(sender.pools).map((pool) => pool.source), sender.mx.address, ...Object.values(providers).map((provider) => provider.address), limitedProvider.address, lab.mtaSts.address];
+  return [
+    '127.0.0.1',
+    ...Object.values(sender.pools).map((pool) => pool.source),
+    sender.mx.address,
+    ...Object.values(providers).map((provider) => provider.address),
+    limitedProvider.address,
+    lab.mtaSts.address,
+  ];
 }

@@ -219,6 +219,7 @@ rules:
   - id: limited-deferring
     condition: traffic.deferral_rate > 0.3
     where: { provider: limited, pool: managedA }
+    minimum: { attempts: 5 }
     severity: warning
     summary: "{provider} defers {ip}'s mail"
     action: { control: throttle, scope: { provider: "{provider}", ip: "{ip}" }, adaptive: { every: 3s, down: 0.5, up: 2, floor: 2 } }

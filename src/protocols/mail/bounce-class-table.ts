@@ -204,8 +204,8 @@ export const replyRules: readonly ReplyRule[] = [
   // Throttling: the receiver asks for less, whatever reason it gives (even reputation: slowing down is what it asks).
   {
     class: 'rate_limited',
-    text: /rate.?limit|throttl|too many (?:connections|sessions|concurrent|simultaneous|messages|mails|emails)|(?:receiving|sending) (?:e?mail )?too (?:quickly|fast)|at a rate that prevents|excessive (?:volume|mail)|unexpected volume|slow down|try again slower|maximum number of connections|max(?:imum)? (?:number of )?messages? per (?:connection|session)|exceeded (?:the )?permitted limits|limit exceeded/,
-    source: `${gmail}: 450 4.2.1, 421 4.7.0 "temporarily rate limited", 550 5.7.1 "This email has been rate limited"; ${microsoft}: 4.7.650, 4.7.651, 4.7.652, 5.7.508; ${yahoo}; ${apple}: "deferred due to excessive volume"; ${comcast}; ${common}`,
+    text: /rate.?limit|throttl|too many (?:connections|sessions|concurrent|simultaneous|messages|mails|emails)|too much (?:e?mail|messages)|(?:receiving|sending) (?:e?mail )?too (?:quickly|fast)|at a rate that prevents|excessive (?:volume|mail)|unexpected volume|slow down|try again slower|maximum number of connections|max(?:imum)? (?:number of )?messages? per (?:connection|session)|exceeded (?:the )?permitted limits|limit exceeded/,
+    source: `${gmail}: 450 4.2.1, 421 4.7.0 "temporarily rate limited", 550 5.7.1 "This email has been rate limited"; ${microsoft}: 4.7.650, 4.7.651, 4.7.652, 5.7.508; ${yahoo}; ${apple}: "deferred due to excessive volume"; ${comcast}; ${postfix}: 450 4.7.1 "too much mail from" (smtpd_client_message_rate_limit); ${common}`,
   },
   // Who the sender is: block lists, bans, poor reputation.
   {

@@ -410,6 +410,10 @@ const realWorld: Case[] = [
     ['host hotmail-com.olc.protection.outlook.com[104.47.42.33] said: 451 4.7.500 Server busy. Please try again later from [174.136.107.245]. (AS843) (in reply to RCPT TO command)', 'rate_limited'],
   ]),
 
+  ...seen("Postfix as a receiver, its anvil limits (smtpd_client_message_rate_limit; the lab's limited.test)", [
+    ['host mx.limited.test[127.0.0.24] said: 450 4.7.1 Error: too much mail from 127.0.0.14 (in reply to MAIL FROM command)', 'rate_limited'],
+  ]),
+
   // Yahoo / AOL.
   ...seen('Yahoo, Postfix log (kumina/postfix_exporter tests)', [
     [
