@@ -9,6 +9,8 @@ import { RuleSchema } from '../src/alerts/rules.ts';
 import { InstanceSchema } from '../src/config/schema.ts';
 import { notifiers } from '../src/notifiers/index.ts';
 import { platforms } from '../src/platforms/index.ts';
+import { sources } from '../src/sources/index.ts';
+import { bounceClasses } from '../src/protocols/mail/bounce-class.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { errorCodes } from '../src/core/errors.ts';
 import { createLogger } from '../src/core/logger.ts';
@@ -87,7 +89,7 @@ function ruleKeys(): string {
   return keyTable(RuleSchema);
 }
 
-/** A registry of kinds (notifiers, platforms): per kind, its description and its own keys (id and kind aside). */
+/** A registry of kinds (notifiers, platforms, sources): per kind, its description and its own keys (id and kind aside). */
 function kindSections(kinds: readonly { kind: string; description: string; configSchema: Parameters<typeof keyTable>[0] }[]): string {
   const common = new Set(['id', 'kind']);
   return kinds.map((entry) => [`#### \`${entry.kind}\``, '', entry.description, '', keyTable(entry.configSchema, common)].join('\n')).join('\n\n');
@@ -128,6 +130,11 @@ async function apiRoutes(): Promise<string> {
   return ['| route | role | what |', '|---|---|---|', ...rows].join('\n');
 }
 
+function bounceClassTable(): string {
+  const rows = Object.entries(bounceClasses).map(([name, meaning]) => `| \`${name}\` | ${cell(meaning)} |`);
+  return ['| class | meaning |', '|---|---|', ...rows].join('\n');
+}
+
 function errorCodeTable(): string {
   const rows = Object.entries(errorCodes).map(([code, { status, meaning }]) => `| \`${code}\` | ${status} | ${cell(meaning)} |`);
   return ['| code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n');
@@ -157,6 +164,8 @@ export async function renderSections(): Promise<Record<string, string>> {
     'rule-keys': ruleKeys(),
     'notifier-kinds': kindSections(notifiers),
     'platform-kinds': kindSections(platforms),
+    'source-kinds': kindSections(sources),
+    'bounce-classes': bounceClassTable(),
     measurements: measurementTables(),
     'api-routes': await apiRoutes(),
     'error-codes': errorCodeTable(),
