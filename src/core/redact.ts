@@ -92,6 +92,34 @@ export function peerExcerpt(text: unknown, max = excerptLength): string {
   return `${excerpt.slice(0, end)}…`;
 }
 
+/** Short peer text that comes again and again, cleaned once: text → excerpt, per bound. */
+let remembered: { generation: number; excerpts: Map<number, Map<string, string>> } = { generation: -1, excerpts: new Map() };
+/** Distinct texts remembered at most (then all are forgotten, and remembered again as they come). */
+const rememberedTexts = 10_000;
+/** Longer text is not remembered: it is seldom the same twice. */
+const rememberedLength = 256;
+
+/**
+ * peerExcerpt of a name a peer repeats in every record it sends (a campaign, a
+ * tenant, a pool): the same answer, remembered while the secrets to redact stay
+ * the same, so that a batch of records does not clean the same few names once
+ * per record.
+ */
+export function peerLabel(text: string, max: number): string {
+  if (text.length > rememberedLength) return peerExcerpt(text, max);
+  const { generation } = neverEmittedValues();
+  if (remembered.generation !== generation) remembered = { generation, excerpts: new Map() };
+  let excerpts = remembered.excerpts.get(max);
+  if (!excerpts) remembered.excerpts.set(max, (excerpts = new Map()));
+  let excerpt = excerpts.get(text);
+  if (excerpt === undefined) {
+    excerpt = peerExcerpt(text, max);
+    if (excerpts.size >= rememberedTexts) excerpts.clear();
+    excerpts.set(text, excerpt);
+  }
+  return excerpt;
+}
+
 function redactDeep(value: unknown): unknown {
   if (typeof value === 'string') return redactSecrets(value);
   if (Array.isArray(value)) return value.map(redactDeep);

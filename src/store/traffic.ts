@@ -49,38 +49,40 @@ function toMinute(row: Record<string, unknown>): TrafficMinute {
   };
 }
 
+const latencyMaxUpdate = 'latency_max = CASE WHEN latency_max IS NULL OR excluded.latency_max > latency_max THEN coalesce(excluded.latency_max, latency_max) ELSE latency_max END';
+
 /** Add a batch's buckets to the minutes they fall in (marking them dirty). Inside the caller's transaction. */
 export function addTraffic(db: Database, buckets: Iterable<TrafficBucket>): void {
-  const select = db.statement('SELECT classes, latency_max FROM traffic_minutes WHERE minute = ? AND provider = ? AND ip = ? AND pool = ? AND campaign = ?');
-  const insert = db.statement(
-    `INSERT INTO traffic_minutes (minute, provider, ip, pool, campaign, delivered, deferred, bounced, expired, complained, classes, latency_sum, latency_count, latency_max, dirty)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-     ON CONFLICT (minute, provider, ip, pool, campaign) DO UPDATE SET
-       delivered = delivered + excluded.delivered, deferred = deferred + excluded.deferred, bounced = bounced + excluded.bounced,
-       expired = expired + excluded.expired, complained = complained + excluded.complained, classes = excluded.classes,
-       latency_sum = latency_sum + excluded.latency_sum, latency_count = latency_count + excluded.latency_count, latency_max = excluded.latency_max, dirty = 1`,
+  const columns = 'minute, provider, ip, pool, campaign, delivered, deferred, bounced, expired, complained, classes, latency_sum, latency_count, latency_max, dirty';
+  const counts = `delivered = delivered + excluded.delivered, deferred = deferred + excluded.deferred, bounced = bounced + excluded.bounced,
+       expired = expired + excluded.expired, complained = complained + excluded.complained,
+       latency_sum = latency_sum + excluded.latency_sum, latency_count = latency_count + excluded.latency_count, ${latencyMaxUpdate}, dirty = 1`;
+  // Most buckets are deliveries only (no bounce class): one statement, the stored classes left as they are.
+  const add = db.statement(
+    `INSERT INTO traffic_minutes (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1)
+     ON CONFLICT (minute, provider, ip, pool, campaign) DO UPDATE SET ${counts}`,
+  );
+  const select = db.statement('SELECT classes FROM traffic_minutes WHERE minute = ? AND provider = ? AND ip = ? AND pool = ? AND campaign = ?');
+  const merge = db.statement(
+    `INSERT INTO traffic_minutes (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+     ON CONFLICT (minute, provider, ip, pool, campaign) DO UPDATE SET ${counts}, classes = excluded.classes`,
   );
   for (const bucket of buckets) {
-    const existing = select.get(bucket.minute, bucket.provider, bucket.ip, bucket.pool, bucket.campaign) as { classes: string; latency_max: number | null } | undefined;
+    const { minute, provider, ip, pool, campaign, counts: n } = bucket;
+    const latencyMax = bucket.latencyMax ?? null;
+    let hasClasses = false;
+    for (const _ in bucket.classes) {
+      hasClasses = true;
+      break;
+    }
+    if (!hasClasses) {
+      add.run(minute, provider, ip, pool, campaign, n.delivered, n.deferred, n.bounced, n.expired, n.complained, bucket.latencySum, bucket.latencyCount, latencyMax);
+      continue;
+    }
+    const existing = select.get(minute, provider, ip, pool, campaign) as { classes: string } | undefined;
     const classes: Record<string, number> = existing ? (JSON.parse(existing.classes) as Record<string, number>) : {};
     for (const [name, count] of Object.entries(bucket.classes)) classes[name] = (classes[name] ?? 0) + count;
-    const maxes = [existing?.latency_max ?? undefined, bucket.latencyMax].filter((value): value is number => value !== undefined && value !== null);
-    insert.run(
-      bucket.minute,
-      bucket.provider,
-      bucket.ip,
-      bucket.pool,
-      bucket.campaign,
-      bucket.counts.delivered,
-      bucket.counts.deferred,
-      bucket.counts.bounced,
-      bucket.counts.expired,
-      bucket.counts.complained,
-      JSON.stringify(classes),
-      bucket.latencySum,
-      bucket.latencyCount,
-      maxes.length > 0 ? Math.max(...maxes) : null,
-    );
+    merge.run(minute, provider, ip, pool, campaign, n.delivered, n.deferred, n.bounced, n.expired, n.complained, JSON.stringify(classes), bucket.latencySum, bucket.latencyCount, latencyMax);
   }
 }
 
@@ -111,12 +113,13 @@ export interface TrafficReason {
 
 /**
  * Add what a batch heard; keep at most `keep` distinct reasons per hour,
- * provider and class (the least recently seen go). Inside the caller's transaction.
+ * provider and class (the least recently seen go, when a new one comes). Inside the caller's transaction.
  */
 export function addReasons(db: Database, reasons: Iterable<TrafficReason>, keep: number): void {
   const upsert = db.statement(
     `INSERT INTO traffic_reasons (hour, provider, class, reason, count, last_seen, example) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (hour, provider, class, reason) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), example = excluded.example`,
+     ON CONFLICT (hour, provider, class, reason) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), example = excluded.example
+     RETURNING count`,
   );
   const trim = db.statement(
     `DELETE FROM traffic_reasons WHERE hour = ? AND provider = ? AND class = ? AND reason NOT IN
@@ -124,8 +127,9 @@ export function addReasons(db: Database, reasons: Iterable<TrafficReason>, keep:
   );
   const touched = new Map<string, TrafficReason>();
   for (const reason of reasons) {
-    upsert.run(reason.hour, reason.provider, reason.class, reason.reason, reason.count, reason.lastSeen, reason.example);
-    touched.set(JSON.stringify([reason.hour, reason.provider, reason.class]), reason);
+    const row = upsert.get(reason.hour, reason.provider, reason.class, reason.reason, reason.count, reason.lastSeen, reason.example) as { count: number };
+    // Only a reason new to its group (its count is this batch's alone) can take the group past `keep`.
+    if (Number(row.count) === reason.count) touched.set(JSON.stringify([reason.hour, reason.provider, reason.class]), reason);
   }
   for (const reason of touched.values()) trim.run(reason.hour, reason.provider, reason.class, reason.hour, reason.provider, reason.class, keep);
 }

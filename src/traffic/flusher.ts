@@ -13,8 +13,8 @@ import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
 import { dirtyMinutes, markMinutesWritten, pruneTraffic, type TrafficMinute } from '../store/traffic.ts';
 
-/** Minutes written per transaction (the event loop runs between them). */
-const batchSize = 2_000;
+/** Minutes written per transaction (the event loop runs between them, so that a flush of many minutes does not hold up ingestion). */
+const batchSize = 500;
 
 const round = (value: number) => Math.round(value * 1e6) / 1e6;
 
@@ -56,6 +56,8 @@ export class TrafficFlusher {
   readonly #keepMs: number;
   #prunedAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** A timed flush is under way (one batch per turn of the event loop). */
+  #flushing = false;
 
   constructor(options: { db: Database; clock: Clock; log: Logger; intervalMs: number; campaignTag: boolean; keepMs: number; evaluate?: (observations: readonly Observation[]) => void }) {
     this.#db = options.db;
@@ -71,18 +73,47 @@ export class TrafficFlusher {
   flush(): number {
     let written = 0;
     for (;;) {
-      const count = this.#db.transaction(() => {
-        const minutes = dirtyMinutes(this.#db, batchSize);
-        const points = minutes.map((minute) => trafficPoint(minute, this.#campaignTag));
-        for (const point of points) recordPoint(this.#db, point);
-        // The rules see each minute as it stands now; what they change commits with the points.
-        if (points.length > 0) this.#evaluate?.(points);
-        markMinutesWritten(this.#db, minutes);
-        return minutes.length;
-      });
+      const count = this.#flushBatch();
       written += count;
       if (count < batchSize) return written;
     }
+  }
+
+  /** Write up to batchSize changed minutes, in one transaction; returns how many. */
+  #flushBatch(): number {
+    return this.#db.transaction(() => {
+      const minutes = dirtyMinutes(this.#db, batchSize);
+      const points = minutes.map((minute) => trafficPoint(minute, this.#campaignTag));
+      for (const point of points) recordPoint(this.#db, point);
+      // The rules see each minute as it stands now; what they change commits with the points.
+      if (points.length > 0) this.#evaluate?.(points);
+      markMinutesWritten(this.#db, minutes);
+      return minutes.length;
+    });
+  }
+
+  /** The timed flush: a batch, then the next one once the event loop has run (requests waiting on a commit go first); then the prune. */
+  #tick(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    const step = () => {
+      // Stopped meanwhile: stop() writes what is left, before the store closes.
+      if (this.#timer === undefined) {
+        this.#flushing = false;
+        return;
+      }
+      try {
+        if (this.#flushBatch() === batchSize) {
+          setImmediate(step);
+          return;
+        }
+        this.prune();
+      } catch (error) {
+        this.#log.error({ err: error }, 'traffic flush failed; trying again at the next interval');
+      }
+      this.#flushing = false;
+    };
+    step();
   }
 
   /** Minutes (once written) and reasons older than the retention period go; at most once an hour. Returns the rows deleted. */
@@ -97,14 +128,7 @@ export class TrafficFlusher {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => {
-      try {
-        this.flush();
-        this.prune();
-      } catch (error) {
-        this.#log.error({ err: error }, 'traffic flush failed; trying again at the next interval');
-      }
-    }, this.#intervalMs);
+    this.#timer ??= setInterval(() => this.#tick(), this.#intervalMs);
     this.#timer.unref();
   }
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
-import { peerExcerpt, redactLogLine, redactSecrets } from '../../src/core/redact.ts';
+import { peerExcerpt, peerLabel, redactLogLine, redactSecrets } from '../../src/core/redact.ts';
 import { Secret } from '../../src/core/secret.ts';
 
 // Made the way configuration parsing makes them: each Secret is a value never to emit.
@@ -12,6 +12,16 @@ const webhookUrl = new Secret('https://hooks.example/services/T0AAAA/B0BBBB/SECR
 const short = new Secret('hunter2');
 
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
+
+describe('peerLabel: names a peer repeats, cleaned once', () => {
+  it('gives what peerExcerpt gives, and forgets what it gave once a new secret is to be redacted', () => {
+    for (const text of ['spring-sale', `tenant ${token.reveal()}`, 'a\u001b[31mb', 'x'.repeat(300), '']) expect(peerLabel(text, 128)).toBe(peerExcerpt(text, 128));
+    const name = 'campaign-LATER-SECRET-0006';
+    expect(peerLabel(name, 128)).toBe(name);
+    new Secret('LATER-SECRET-0006');
+    expect(peerLabel(name, 128)).toBe('campaign-[redacted]');
+  });
+});
 
 describe('peerExcerpt: what is kept of text a peer sent', () => {
   it('removes a configured secret as sent, JSON-escaped, URL-encoded and inside base64 (HTTP Basic user:password at every alignment)', () => {

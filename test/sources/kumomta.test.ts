@@ -13,7 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { SourceInputError } from '../../src/sources/define.ts';
 import { findSource } from '../../src/sources/index.ts';
-import { ipOfAddress, kumomta, parseKumoRecords, parseQueueName } from '../../src/sources/kumomta.ts';
+import { AttemptRecord, ipOfAddress, kumomta, parseKumoRecords, parseQueueName, plainAttempt } from '../../src/sources/kumomta.ts';
 
 const config = kumomta.configSchema.parse({ id: 'mta', kind: 'kumomta' });
 const parse = (body: unknown, overrides: Record<string, unknown> = {}) => parseKumoRecords(body, kumomta.configSchema.parse({ id: 'mta', kind: 'kumomta', ...overrides }));
@@ -369,6 +369,106 @@ describe('the KumoMTA log hook', () => {
     expect(error.record).toBe(record);
     expect(error.field).toBe(field);
     expect(error.message).toMatch(new RegExp(`^record ${record}${field ? `, ${field.replaceAll('.', '\\.')}:` : ':'}`));
+  });
+
+  it('reads the common record shape without the schema only where the schema would accept it, and read the same', () => {
+    // Every field the schema knows (and some it does not), set to values of every JSON type, in each kind of attempt record.
+    const paths = [
+      'recipient',
+      'queue',
+      'response',
+      'response.code',
+      'response.content',
+      'response.enhanced_code',
+      'response.enhanced_code.class',
+      'response.enhanced_code.subject',
+      'response.enhanced_code.detail',
+      'timestamp',
+      'created',
+      'event_time',
+      'created_time',
+      'egress_pool',
+      'egress_source',
+      'source_address',
+      'source_address.address',
+      'bounce_classification',
+      'meta',
+      'meta.campaign',
+      'delivery_protocol',
+      'unknown_field',
+    ];
+    const values = [
+      undefined,
+      null,
+      '',
+      'text',
+      '2024-06-10T12:34:56Z',
+      0,
+      -0,
+      -1,
+      1.5,
+      9,
+      10,
+      999,
+      1_000,
+      65_535,
+      65_536,
+      2 ** 53,
+      253_402_300_799,
+      253_402_300_800,
+      true,
+      [],
+      [1],
+      {},
+      { address: '10.0.0.1' },
+    ];
+    const set = (record: Record<string, unknown>, path: string, value: unknown) => {
+      const copy = structuredClone(record);
+      const keys = path.split('.');
+      let at: Record<string, unknown> = copy;
+      for (const key of keys.slice(0, -1)) {
+        if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
+        at = at[key] as Record<string, unknown>;
+      }
+      if (value === undefined) delete at[keys.at(-1)!];
+      else at[keys.at(-1)!] = value;
+      return copy;
+    };
+    const read = [
+      'recipient',
+      'queue',
+      'response.code',
+      'response.content',
+      'response.enhanced_code',
+      'timestamp',
+      'created',
+      'event_time',
+      'created_time',
+      'egress_pool',
+      'egress_source',
+      'source_address.address',
+      'bounce_classification',
+      'meta',
+      'delivery_protocol',
+    ];
+    const valueAt = (record: unknown, path: string) => path.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown> | null | undefined)?.[key], record);
+    let plain = 0;
+    for (const base of [delivery, transient, bounce, expiration, oob] as Record<string, unknown>[]) {
+      for (const variant of [...paths.flatMap((path) => values.map((value) => set(base, path, value))), null, [], 'record', 7]) {
+        if (!plainAttempt(variant)) continue;
+        plain++;
+        const parsed = AttemptRecord.safeParse(variant);
+        expect(parsed.success, JSON.stringify(variant)).toBe(true);
+        expect(variant.timestamp).toBeDefined();
+        for (const path of read) {
+          const schema = valueAt(parsed.data, path);
+          // The schema keeps only the fields it knows of nested objects: compare those.
+          const shown = path === 'response.enhanced_code' && schema ? Object.fromEntries(Object.keys(schema).map((key) => [key, valueAt(variant, `${path}.${key}`)])) : valueAt(variant, path);
+          expect(shown, `${path} of ${JSON.stringify(variant)}`).toEqual(schema);
+        }
+      }
+    }
+    expect(plain).toBeGreaterThan(100);
   });
 
   it('refuses a line that is not JSON, an empty body, a body that is no record, and too many records', () => {

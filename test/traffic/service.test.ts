@@ -5,7 +5,7 @@
  * the flusher writing changed minutes as `traffic` points the rules can watch.
  */
 import type { Answer } from 'dns-packet';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { AlertEngine } from '../../src/alerts/engine.ts';
 import { RuleSchema } from '../../src/alerts/rules.ts';
 import { ManualClock } from '../../src/core/clock.ts';
@@ -52,6 +52,20 @@ const event = (overrides: Partial<TrafficEvent>): TrafficEvent => ({ time: at(0)
 const window = { since: Date.parse(start) - 3_600_000, until: Date.parse(start) + 1 };
 
 describe('the traffic service', () => {
+  it("keeps a minute's slowest delivery and adds its bounce classes, whatever later batches bring", async () => {
+    const { db, traffic } = await setup();
+    const slice = () => dirtyMinutes(db, 100).find((minute) => minute.ip === '192.0.2.10');
+    await traffic.ingest([event({}), event({ ip: '192.0.2.11' })]);
+    expect(slice()).not.toHaveProperty('latencyMax');
+    await traffic.ingest([event({ latencyMs: 3_000 }), event({ outcome: 'deferred', smtpCode: 451, enhancedCode: '4.3.2' })]);
+    await traffic.ingest([event({})]);
+    await traffic.ingest([event({ latencyMs: 2_000 })]);
+    expect(slice()).toMatchObject({ latencyMax: 3_000, latencySum: 5_000, latencyCount: 2, classes: { transient: 1 } });
+    await traffic.ingest([event({ latencyMs: 5_000 }), event({ outcome: 'deferred', smtpCode: 451, enhancedCode: '4.3.2' }), event({ outcome: 'bounced', smtpCode: 550, enhancedCode: '5.1.1' })]);
+    expect(slice()).toMatchObject({ latencyMax: 5_000, classes: { transient: 2, invalid_recipient: 1 }, counts: { delivered: 5, deferred: 2, bounced: 1 } });
+    expect(dirtyMinutes(db, 100).find((minute) => minute.ip === '192.0.2.11')).not.toHaveProperty('latencyMax');
+  });
+
   it('adds events to their minute and slice: outcomes, bounce classes, latency; several batches add up', async () => {
     const { db, traffic } = await setup();
     await traffic.ingest([
@@ -189,6 +203,22 @@ describe('the traffic flusher', () => {
         .at(-1)?.line,
     ).toMatch(/delivered=8i/);
     expect(listAlerts(db, { limit: 10 })[0]?.state).toBe('resolved');
+  });
+
+  it('writes many changed minutes a batch at a time on its timer, letting the event loop run between batches', async () => {
+    const { db, clock, traffic, log } = await setup();
+    // 1,200 slices of one minute: more than two batches of the timed flush.
+    await traffic.ingest(Array.from({ length: 1_200 }, (_, i) => event({ ip: `10.0.${i >> 8}.${i & 255}` })));
+    const flusher = new TrafficFlusher({ db, clock, log: log.log, intervalMs: 20, campaignTag: false, keepMs: 30 * 86_400_000 });
+    const dirtyBetween: number[] = [];
+    const watch = setInterval(() => dirtyBetween.push(dirtyMinutes(db, 2_000).length), 1);
+    flusher.start();
+    await vi.waitFor(() => expect(dirtyMinutes(db, 10)).toEqual([]), { timeout: 5_000 });
+    clearInterval(watch);
+    flusher.stop();
+    expect(takeBatch(db, 2_000).filter((row) => row.line.startsWith('traffic,'))).toHaveLength(1_200);
+    // Seen part-way: some minutes written, some not yet.
+    expect(dirtyBetween.some((count) => count > 0 && count < 1_200)).toBe(true);
   });
 
   it('prunes minutes and reasons older than the retention period, once written', async () => {

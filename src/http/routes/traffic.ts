@@ -1,6 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MailscopeError } from '../../core/errors.ts';
+import { jsonInPieces, type ParserDone } from '../json-pieces.ts';
 import { trafficOutcomes, type TrafficOutcome } from '../../core/traffic.ts';
 import { trafficGroupings, type TrafficTotals } from '../../queries/index.ts';
 import { SourceInputError } from '../../sources/define.ts';
@@ -54,6 +56,10 @@ export function trafficRoutes(services: ApiServices): FastifyPluginAsyncZod {
   return async (app) => {
     // A newline-delimited JSON body is read as text; the source's parser splits it.
     app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    // A batch of records is a large JSON array: read in pieces (http/json-pieces.ts), with the default parser's answers and checks.
+    const defaultJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonInPieces(defaultJson as (request: FastifyRequest, body: string, done: ParserDone) => void));
 
     const configured = services.config.instance.sources;
     for (const source of configured) {

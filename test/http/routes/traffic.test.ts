@@ -172,5 +172,18 @@ describe('traffic over the API', () => {
     expect(traffic.body.rows).toEqual([
       expect.objectContaining({ key: 'pool-a', counts: { delivered: 1, deferred: 1, bounced: 1, expired: 0, complained: 0 }, classes: { rate_limited: 1, invalid_recipient: 1 } }),
     ]);
+    // A batch as large as a busy hook's (read in pieces: http/json-pieces.ts), replies quoting JSON among its records; a bad record at its end refuses it all.
+    const large = Array.from({ length: 600 }, (_, i) => ({
+      ...record(i % 10 === 0 ? 'Bounce' : 'Delivery', i % 10 === 0 ? 550 : 250, `5.1.1 {"error":"no such user"},{"id":${i}}`),
+      egress_pool: 'pool-b',
+    }));
+    expect(JSON.stringify(large).length).toBeGreaterThan(400_000);
+    expect(await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: JSON.stringify(large) })).toEqual({ status: 200, body: { accepted: 600 } });
+    const refused = await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: JSON.stringify([...large, { ...record('Delivery', 250, 'OK'), timestamp: 'now' }]) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/^kumomta source "kumo": record 600, timestamp:/);
+    const poisoned = `${JSON.stringify(large).slice(0, -1)},{"__proto__":{"admin":true}}]`;
+    expect((await call('/v1/ingest/kumomta', { method: 'POST', token: tokens.ingest, body: poisoned })).status).toBe(400);
+    expect((await call('/v1/traffic?by=pool')).body.rows).toContainEqual(expect.objectContaining({ key: 'pool-b', counts: { delivered: 540, deferred: 0, bounced: 60, expired: 0, complained: 0 } }));
   });
 });
