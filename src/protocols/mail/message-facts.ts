@@ -42,6 +42,25 @@ function numberIn(text: string | undefined, pattern: RegExp): number | undefined
   return Number.isFinite(value) ? value : undefined;
 }
 
+/**
+ * Whether a Received line says TLS: a protocol of RFC 3848 / 8314 with the S (ESMTPS, ESMTPSA,
+ * UTF8SMTPS, Gmail's SMTPS, Microsoft's HTTPS), or a comment that names a TLS version or cipher (Postfix's "using TLSv1.3
+ * with cipher", Exchange's "version=TLS1_2, cipher=", Gmail's "Google Transport Security"). mailauth's
+ * parser takes any trailing comment for the TLS one: Microsoft's "with Microsoft SMTPSVC(6.0...)" is no TLS.
+ */
+function usedTls(protocol: string, comment: string): boolean {
+  if (/^(?:(?:E|UTF8)?(?:SMTP|LMTP)SA?|HTTPS)$/i.test(protocol.trim().split(/\s+/)[0] ?? '')) return true;
+  return /\b(?:TLS|SSL)v?\d|\bversion=|\bcipher[= ]|Google Transport Security/i.test(comment);
+}
+
+/** A TLS version in the TLSv1.2 form: TLS1_2 (Exchange, Gmail), TLSv1.3 (Postfix), TLS1.3 (Exim), TLSv1 (1.0). */
+function tlsVersion(text: string): string | undefined {
+  const match = /\b(TLS|SSL)v?(\d)(?:[._](\d))?(?!\d)/i.exec(text);
+  if (!match) return undefined;
+  const name = match[1]!.toUpperCase();
+  return name === 'SSL' ? `SSLv${match[2]}${match[3] ? `.${match[3]}` : ''}` : `TLSv${match[2]}.${match[3] ?? '0'}`;
+}
+
 /** Facts from a header block. With authservId, only that receiver's Authentication-Results count (a sender can write its own). */
 export async function messageFacts(headers: Buffer, options: { authservId?: string | undefined } = {}): Promise<MessageFacts> {
   const parsed = await simpleParser(Buffer.concat([headers, Buffer.from('\r\n')]), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
@@ -59,11 +78,14 @@ export async function messageFacts(headers: Buffer, options: { authservId?: stri
 
   // A receiver may write several Authentication-Results (one per checker), all with its authserv-id:
   // the topmost one's id (or the configured one) picks them; a header the sender wrote has another id.
+  // Legacy headers (Microsoft 365, older filters) have no authserv-id at all: with no configured id,
+  // they count when the topmost one is such a header.
   const allResults = lines.filter((item) => item.key === 'authentication-results').map((item) => parseDkimHeaders(item.line).parsed);
-  const authservId = (options.authservId ?? allResults[0]?.value)?.toLowerCase();
-  const results = allResults.filter((result) => authservId !== undefined && result.value?.toLowerCase() === authservId);
+  const idOf = (result: { value?: string }) => (result.value && !result.value.includes('=') ? result.value.toLowerCase() : undefined);
+  const authservId = options.authservId?.toLowerCase() ?? (allResults[0] ? (idOf(allResults[0]) ?? null) : undefined);
+  const results = allResults.filter((result) => (authservId === null ? idOf(result) === undefined : authservId !== undefined && idOf(result) === authservId));
   if (results.length > 0) {
-    facts.authservId = results[0]!.value!;
+    if (authservId) facts.authservId = results[0]!.value!;
     for (const method of ['spf', 'dkim', 'dmarc', 'arc'] as const) {
       const outcome = resultOf(results.flatMap((result) => [result[method] ?? []].flat()));
       if (outcome) facts[method] = outcome;
@@ -81,14 +103,16 @@ export async function messageFacts(headers: Buffer, options: { authservId?: stri
   const rspamdScore = numberIn(value('x-rspamd-score'), /^(-?\d+(?:\.\d+)?)/);
   if (rspamdScore !== undefined) facts.rspamdScore = rspamdScore;
 
-  const top = lines.find((item) => item.key === 'received');
-  const received = top ? parseReceived(top.line) : false;
+  // The receiving hop: the topmost Received that names where the message came from (Gmail adds an
+  // internal "Received: by 2002:a05:... with SMTP id ..." above it, with no from and no TLS to speak of).
+  const hops = lines.filter((item) => item.key === 'received').flatMap((item) => parseReceived(item.line) || []);
+  const received = hops.find((hop) => hop.from) ?? hops[0];
   if (received) {
-    const withValue = received.with?.value ?? '';
-    const tlsComment = received.tls?.comment ?? '';
-    facts.tls = Boolean(tlsComment) || /^(E|UTF8)SMTPS/i.test(withValue);
-    const version = /TLSv?\d(?:\.\d)?/i.exec(tlsComment)?.[0];
-    if (version) facts.tlsVersion = version;
+    facts.tls = usedTls(received.with?.value ?? '', received.tls?.comment ?? '');
+    if (facts.tls) {
+      const version = tlsVersion(received.tls?.comment ?? '') ?? tlsVersion(received.full ?? '');
+      if (version) facts.tlsVersion = version;
+    }
     const at = received.timestamp ? Date.parse(received.timestamp.replace(/\s*\([^)]*\)\s*$/, '')) : Number.NaN;
     if (Number.isFinite(at)) facts.receivedAt = new Date(at);
   }
