@@ -6,7 +6,8 @@ import type { FieldSpec, MeasurementSpec } from '../core/measurement.ts';
 import type { Clock } from '../core/clock.ts';
 import { maxStringFieldLength, type Observation } from '../core/observation.ts';
 import { duration, identifier, longDuration, readableFile, secret } from '../core/schema.ts';
-import { parseDsn } from '../protocols/mail/dsn.ts';
+import { readDsn } from '../protocols/mail/dsn.ts';
+import type { BounceReport } from '../protocols/reports/types.ts';
 import { fetchSource, searchFolder, type Folder } from '../protocols/imap/seed-mailbox.ts';
 import { submit, type SmtpEndpoint } from '../protocols/smtp/submit.ts';
 import { readCaFile } from './ca-file.ts';
@@ -245,6 +246,21 @@ const errorOutcome = (target: SeedTarget, failure: Failure): SeedOutcome => ({
   fields: { outcome: 'error', error_code: failure.code, error: failure.message.slice(0, 2_000) },
 });
 
+/**
+ * The recipients a bounce says refused the message, each by the address it was
+ * sent to: the Original-Recipient when the DSN gives it (the seed, before any
+ * alias or forwarding rewrote it), else the Final-Recipient. Delays are no verdict.
+ */
+export function refusedRecipients(report: BounceReport): { address: string; status?: string; diagnostic?: string }[] {
+  return report.recipients
+    .filter((recipient) => recipient.action === 'failed')
+    .map((recipient) => ({
+      address: recipient.original ?? recipient.final,
+      ...(recipient.status ? { status: recipient.status } : {}),
+      ...(recipient.diagnostic ? { diagnostic: recipient.diagnostic } : {}),
+    }));
+}
+
 /** Reads the bounce mailbox until every seed is settled or the deadline: a bounce for a seed makes it rejected. */
 async function watchBounces(
   session: SeedSession,
@@ -261,9 +277,8 @@ async function watchBounces(
       const uids = await searchFolder(session.client, inbox.path, { uid: `${base}:*`, text: token });
       for (const uid of uids.filter((id) => !seen.has(id))) {
         seen.add(uid);
-        for (const recipient of await parseDsn(await fetchSource(session.client, inbox.path, uid, 512 * 1024))) {
-          if (recipient.action === 'failed') onBounce(recipient.recipient, { status: recipient.status, diagnostic: recipient.diagnostic });
-        }
+        const report = await readDsn(await fetchSource(session.client, inbox.path, uid, 512 * 1024));
+        for (const refused of report ? refusedRecipients(report) : []) onBounce(refused.address, refused);
       }
     } catch {
       return; // The bounce mailbox is a help, not a verdict: seeds stay as their own reading says.
@@ -369,12 +384,15 @@ async function run(config: PlacementConfig, ctx: ProbeContext): Promise<Observat
         active
           ? { uid: `${session.baseline.get(folder.path) ?? 1}:*`, header: { [tokenHeader]: token } }
           : { uid: `${session.baseline.get(folder.path) ?? 1}:*`, since: windowStart, header: { [config.passive!.header]: config.passive!.value } };
+    const seedAddresses = new Map([...sessions.keys()].map((address) => [address.toLowerCase(), address]));
     const bounceWatch =
       bounceSession && pending.length > 0
         ? watchBounces(
             bounceSession,
             token,
-            (recipient, reason) => {
+            (address, reason) => {
+              // A DSN gives addresses lower-cased; a seed may be configured otherwise.
+              const recipient = seedAddresses.get(address.toLowerCase()) ?? address;
               const session = sessions.get(recipient);
               if (!session || outcomes.has(recipient)) return;
               settle({

@@ -126,7 +126,16 @@ export interface BounceReport {
   arrivalDate?: Date;
   recipients: DsnRecipient[];
   /** From the returned original message's headers, when included */
-  original: { from?: string; messageId?: string; subject?: string; campaign?: string };
+  original: {
+    from?: string;
+    messageId?: string;
+    subject?: string;
+    campaign?: string;
+    /** Feedback-ID (Gmail's), raw, bounded */
+    feedbackId?: string;
+    /** List-Id, raw, bounded */
+    listId?: string;
+  };
 }
 
 export interface DsnRecipient {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseDsn } from '../../../src/protocols/mail/dsn.ts';
 import { messageFacts } from '../../../src/protocols/mail/message-facts.ts';
 import { mailFixture } from '../../helpers/mail-fixtures.ts';
 
@@ -135,67 +134,5 @@ describe('message facts from real receivers’ headers', () => {
       'Authentication-Results: spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com',
     );
     expect([(await messageFacts(idOnTop)).spf, (await messageFacts(idOnTop)).dkim]).toEqual(['softfail', undefined]);
-  });
-});
-
-describe('delivery status notifications', () => {
-  const dsn = (parts: string) =>
-    Buffer.from(
-      [
-        'From: MAILER-DAEMON@mta.sender.test',
-        'Subject: Undelivered Mail Returned to Sender',
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/report; report-type=delivery-status;',
-        '\tboundary="B1"',
-        '',
-        '--B1',
-        'Content-Type: text/plain',
-        '',
-        'I am sorry.',
-        '',
-        '--B1',
-        'Content-Type: message/delivery-status',
-        '',
-        'Reporting-MTA: dns; mta.sender.test',
-        '',
-        parts,
-        '--B1--',
-        '',
-      ].join('\r\n'),
-    );
-
-  it('gives each recipient’s action, status and diagnostic (folded lines joined)', async () => {
-    const recipients = await parseDsn(
-      dsn(
-        [
-          'Final-Recipient: rfc822; Seed1@Yahoo.test',
-          'Action: failed',
-          'Status: 5.7.1',
-          'Remote-MTA: dns; mx.yahoo.test',
-          'Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host',
-          '    [127.0.0.11] blocked using zen.dnsbl.test',
-          '',
-          'Final-Recipient: rfc822; seed2@gmail.test',
-          'Action: delayed',
-          'Status: 4.4.1',
-          '',
-        ].join('\r\n'),
-      ),
-    );
-    expect(recipients).toEqual([
-      {
-        recipient: 'seed1@yahoo.test',
-        action: 'failed',
-        status: '5.7.1',
-        remoteMta: 'mx.yahoo.test',
-        diagnostic: '554 5.7.1 Service unavailable; Client host [127.0.0.11] blocked using zen.dnsbl.test',
-      },
-      { recipient: 'seed2@gmail.test', action: 'delayed', status: '4.4.1' },
-    ]);
-  });
-
-  it('is empty for a message that is not a report, and for a report without recipients', async () => {
-    expect(await parseDsn(Buffer.from('Subject: hello\r\nContent-Type: text/plain\r\n\r\nDelivery failed? No.\r\n'))).toEqual([]);
-    expect(await parseDsn(dsn('Action: failed\r\n'))).toEqual([]);
   });
 });
