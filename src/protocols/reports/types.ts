@@ -95,6 +95,10 @@ export interface ComplaintReport {
   /** Feedback-Type: abuse, fraud, virus, other, not-spam, auth-failure */
   feedbackType: string;
   userAgent?: string;
+  /** Version of the ARF format the reporter wrote (0.1, 1) */
+  version?: string;
+  /** Incidents: how many complaints this report stands for (1 when absent) */
+  incidents?: number;
   /** Arrival-Date or Received-Date, else the report's Date */
   arrivalDate?: Date;
   sourceIp?: string;
@@ -102,6 +106,10 @@ export interface ComplaintReport {
   originalRcptTo?: string;
   /** Reported-Domain, else the domain of the original From */
   reportedDomain?: string;
+  /** Reported-URI fields, each bounded */
+  reportedUris?: string[];
+  /** The reporter's Authentication-Results for the original message, raw, bounded */
+  authenticationResults?: string;
   /** The reporter (the report's From domain, e.g. yahoo.com), lower-cased */
   reporter?: string;
   /** From the original message's headers (third part), when included */
@@ -114,6 +122,8 @@ export interface ComplaintReport {
     /** Headers a platform sets to name what was sent: X-Campaign, X-Mailscope-Campaign, Feedback-ID (Gmail), ... raw values, bounded */
     campaign?: string;
     feedbackId?: string;
+    /** List-Id, raw, bounded */
+    listId?: string;
   };
 }
 
