@@ -175,10 +175,9 @@ export function decodedBody(entity: MimeEntity): string {
   return entity.rawBody;
 }
 
-/** Bytes (latin1) as text in a charset: UTF-8 unless another is named and known; invalid UTF-8 is read as latin1. */
-export function bytesToText(bytes: string, charset = 'utf-8'): string {
+/** Bytes (latin1) as text in a charset (UTF-8 when the charset is unknown); undefined when they are not valid in it. */
+function decodeBytes(bytes: string, charset: string): string | undefined {
   if (!/[\x80-\xff]/.test(bytes)) return bytes;
-  const buffer = Buffer.from(bytes, 'latin1');
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(charset.trim().toLowerCase() || 'utf-8', { fatal: true });
@@ -186,10 +185,15 @@ export function bytesToText(bytes: string, charset = 'utf-8'): string {
     decoder = new TextDecoder('utf-8', { fatal: true });
   }
   try {
-    return decoder.decode(buffer);
+    return decoder.decode(Buffer.from(bytes, 'latin1'));
   } catch {
-    return bytes;
+    return undefined;
   }
+}
+
+/** Bytes (latin1) as text in a charset: UTF-8 unless another is named and known; what is invalid in it is read as latin1. */
+export function bytesToText(bytes: string, charset = 'utf-8'): string {
+  return decodeBytes(bytes, charset) ?? bytes;
 }
 
 /** The body of a text entity as text (its charset). */
@@ -203,8 +207,7 @@ export function decodeWords(text: string): string {
     const bytes = /^b$/i.test(kind)
       ? Buffer.from(data, 'base64').toString('latin1')
       : data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-    const decoded = bytesToText(bytes, charset.replace(/\*.*$/, ''));
-    return decoded === bytes && /[\x80-\xff]/.test(bytes) ? word : decoded;
+    return decodeBytes(bytes, charset.replace(/\*.*$/, '')) ?? word;
   });
 }
 
