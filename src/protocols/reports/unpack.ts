@@ -74,10 +74,11 @@ function refused(error: ReportRefused, name: string | undefined): Unpacked {
   return name === undefined ? { ok: false, error } : { ok: false, name, error };
 }
 
-/** The source, refused with 'too-large' at the first byte past `max`. */
-async function* capped(source: ByteSource, max: number): AsyncGenerator<Uint8Array> {
+/** The source, refused with 'too-large' at the first byte past `max`. A stream of strings (one with an encoding set) is read as UTF-8. */
+async function* capped(source: AsyncIterable<Uint8Array | string>, max: number): AsyncGenerator<Uint8Array> {
   let total = 0;
-  for await (const chunk of source) {
+  for await (const item of source) {
+    const chunk = typeof item === 'string' ? Buffer.from(item, 'utf8') : item;
     total += chunk.byteLength;
     if (total > max) throw new ReportRefused('too-large', `the input is larger than ${max} bytes (maxInputBytes)`);
     yield chunk;
