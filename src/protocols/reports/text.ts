@@ -3,7 +3,13 @@
  * Each control character becomes a space, runs of white space one space, and the
  * result is cut to a bound, so it can be stored and printed on one line.
  */
-import { controlCharacters } from '../../core/text.ts';
+
+/**
+ * C0 and C1 controls, the Unicode line and paragraph separators, and the
+ * bidirectional marks, overrides and isolates: the same set as core/text.ts,
+ * repeated here since protocols/ imports nothing of the app.
+ */
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 /** Bounds of reporter text: names and identifiers, and the longer free texts (comments, errors). */
 export const maxNameLength = 255;
