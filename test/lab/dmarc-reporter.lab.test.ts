@@ -145,9 +145,13 @@ describe('lab: DMARC aggregate reports (Mail::DMARC)', () => {
     const junked = await waitForMessage('seed1@outlook.test', { subject: `${label} unsigned` });
     expect(junked.specialUse).toBe('\\Junk');
 
+    // (Another test's call may have reported these messages already: the rows below are what counts.)
     const run = await sendAggregateReports();
-    expect(run.sent, run.log).toBeGreaterThanOrEqual(2);
     expect(run.reporters.map((reporter) => reporter.reporter).sort()).toEqual(['gmail.test', 'outlook.test', 'yahoo.test']);
+    expect(
+      run.reporters.every((reporter) => reporter.errors === 0),
+      run.log,
+    ).toBe(true);
 
     const { rows: found, reports } = await waitForRows(headerFrom, 3);
     for (const report of reports) {

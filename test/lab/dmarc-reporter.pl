@@ -13,7 +13,7 @@
 # evaluate DMARC (policy from DNS, alignment) and stores the result in its SQLite
 # report store. Then it ends the open reporting periods now and sends every due
 # report with Mail::DMARC's own sender (dmarc_send_reports): gzipped XML over
-# SMTP to the MX of each rua address.
+# SMTP to the MX of each rua address, from the receiver's own address.
 #
 # Prints one JSON line per reporter: {"reporter","recorded","skipped","errors","sent","failed"}.
 use strict;
@@ -278,6 +278,36 @@ sub send_due {
         return $ok;
     };
     local @ARGV = ( '--delay=0', '--verbose' );
-    Mail::DMARC::Report::Sender->new->run;
+    my $sender = Mail::DMARC::Report::Sender->new;
+    $sender->set_transports_object( LabTransports->new( $lab->{address} ) );
+    $sender->run;
     return ( $sent, $failed );
+}
+
+# Mail::DMARC's direct delivery (the MX of the rua domain, port 25, STARTTLS when offered),
+# leaving from the receiver's own address as a provider's outbound mail would.
+package LabTransports;
+
+use Email::Sender::Transport::SMTP;
+
+sub new {
+    my ( $class, $address ) = @_;
+    return bless { address => $address }, $class;
+}
+
+sub get_transports_for {
+    my ( $self, $args ) = @_;
+    my $smtp  = $args->{report}->sendit->smtp;
+    my @hosts = $smtp->get_smtp_hosts( $args->{to} );
+    $args->{log_data}{smtp_host} = join ',', @hosts;
+    return Email::Sender::Transport::SMTP->new(
+        {
+            hosts     => \@hosts,
+            port      => 25,
+            ssl       => 'maybestarttls',
+            helo      => $smtp->get_helo_hostname,
+            localaddr => $self->{address},
+            timeout   => 32,
+        }
+    );
 }

@@ -58,10 +58,11 @@ export function mailDmarcFiles(paths: LabPaths): Record<string, string> {
       '[smtp]',
       `hostname = ${providers[reporter].mx}`,
       '',
-      '; Read by dmarc-reporter.pl: where this receiver delivered, and how its checks sign their results.',
+      '; Read by dmarc-reporter.pl: where this receiver delivered, how its checks sign their results, the address its reports leave from.',
       '[lab]',
       `domain = ${reporter}`,
       `mx = ${providers[reporter].mx}`,
+      `address = ${providers[reporter].address}`,
       `authserv_id = ${authservId}`,
       `maildir = ${join(paths.data, 'mail', reporter)}`,
       `seen = ${join(store, `${reporter}.seen`)}`,
@@ -120,19 +121,26 @@ export async function sendAggregateReports(options: { paths?: LabPaths } = {}): 
     // (Net::DNS for the DMARC records and MX lookups, libc for the MX host's address).
     const script = 'mount --bind "$1" /etc/resolv.conf && shift && exec perl "$@"';
     const args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', resolvConf, join(labDir, 'dmarc-reporter.pl')];
-    let stdout: string;
-    let stderr: string;
-    try {
-      ({ stdout, stderr } = await run('unshare', [...args, ...dmarcReporters.map((reporter) => iniFile(paths, reporter))], { timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }));
-    } catch (error) {
-      const failed = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`dmarc-reporter.pl failed: ${failed.message}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
-    }
-    const reporters = stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{"'))
-      .map((line) => JSON.parse(line) as ReporterRun);
+    // The reporters in parallel: each waits for the end of the current second before it closes its period.
+    const outputs = await Promise.all(
+      dmarcReporters.map(async (reporter) => {
+        try {
+          const { stdout, stderr } = await run('unshare', [...args, iniFile(paths, reporter)], { timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
+          return { stdout, log: `--- ${reporter}\n${stdout}${stderr}` };
+        } catch (error) {
+          const failed = error as { stdout?: string; stderr?: string; message: string };
+          throw new Error(`dmarc-reporter.pl (${reporter}) failed: ${failed.message}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+        }
+      }),
+    );
+    const reporters = outputs.flatMap(({ stdout }) =>
+      stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{"'))
+        .map((line) => JSON.parse(line) as ReporterRun),
+    );
+    const log = outputs.map((output) => output.log).join('');
     const total = (key: 'sent' | 'failed' | 'recorded') => reporters.reduce((sum, reporter) => sum + reporter[key], 0);
-    return { sent: total('sent'), failed: total('failed'), recorded: total('recorded'), reporters, log: `${stdout}${stderr}`, ms: performance.now() - began };
+    return { sent: total('sent'), failed: total('failed'), recorded: total('recorded'), reporters, log, ms: performance.now() - began };
   });
 }
