@@ -138,9 +138,12 @@ describe('lab: DMARC aggregate reports (Mail::DMARC)', () => {
     const sentAt = Math.floor(Date.now() / 1000);
     // Signed and in SPF (aligned: relaxed, organizational domain sender.test); then unsigned from outside SPF, twice.
     await submit('clean', { to: 'seed1@gmail.test', subject: `${label} clean`, text: 'aligned', from });
+    // The same path and verdicts From sender.test itself: a record of its own, not counted with the one above.
+    await submit('clean', { to: 'seed1@gmail.test', subject: `${label} plain`, text: 'aligned' });
     await submit('unsigned', { to: 'seed1@gmail.test', subject: `${label} unsigned`, text: 'not aligned', from });
     await submit('unsigned', { to: 'seed1@outlook.test', subject: `${label} unsigned`, text: 'not aligned', from });
     await waitForMessage('seed1@gmail.test', { subject: `${label} clean` });
+    await waitForMessage('seed1@gmail.test', { subject: `${label} plain` });
     await waitForMessage('seed1@gmail.test', { subject: `${label} unsigned` });
     const junked = await waitForMessage('seed1@outlook.test', { subject: `${label} unsigned` });
     expect(junked.specialUse).toBe('\\Junk');

@@ -25,6 +25,8 @@ use File::Path qw(make_path);
 use JSON::PP;
 use Mail::DMARC::PurePerl;
 use Mail::DMARC::Report;
+use Mail::DMARC::Report::Aggregate::Record;
+use Mail::DMARC::Report::Store::SQL;
 use Mail::DMARC::Report::Sender;
 
 $| = 1;
@@ -240,6 +242,50 @@ sub record_one {
     }
     # No DMARC record, or no reporting address: nothing to report (Mail::DMARC saves nothing).
     return $dmarc->save_aggregate() ? 1 : 0;
+}
+
+# ---- one record per distinct row, identifiers and results ----
+
+# Mail::DMARC 1.20211209 groups a report's messages by source IP, disposition and the DKIM
+# and SPF verdicts alone, and gives each group the identifiers and auth results of its first
+# message: mail from news.sender.test would be counted under sender.test, or under another
+# DKIM domain. A record is one combination of all of them (RFC 7489's schema), as here.
+BEGIN {
+    no warnings 'redefine';
+    *Mail::DMARC::Report::Store::SQL::populate_agg_records = sub {
+        my ( $self, $agg_ref, $rid ) = @_;
+        my $json = JSON::PP->new->canonical;
+        my ( @order, %records );
+        for my $rec ( @{ $self->query( $self->grammar->select_rr_query, [$rid] ) } ) {
+            my $ip = $self->grammar->language eq 'postgresql' ? $rec->{source_ip} : $self->any_inet_ntop( $rec->{source_ip} );
+            my %identifiers = map { ( $_ => $rec->{$_} ) } qw(header_from envelope_from envelope_to);
+            my %auth        = ( spf => $self->get_row_spf( $rec->{id} ), dkim => $self->get_row_dkim( $rec->{id} ) );
+            my %reasons     = map { ( $_->{type} => $_->{comment} ) } grep { $_->{type} } @{ $self->get_row_reason( $rec->{id} ) };
+            my %evaluated   = map { ( $_ => $rec->{$_} ) } qw(disposition dkim spf);
+            my $key         = $json->encode( [ $ip, \%evaluated, \%identifiers, \%auth, \%reasons ] );
+            push @order, $key if !$records{$key};
+            $records{$key} ||= { ip => $ip, evaluated => \%evaluated, identifiers => \%identifiers, auth => \%auth, reasons => \%reasons, count => 0 };
+            $records{$key}{count}++;
+        }
+        for my $key (@order) {
+            my $r = $records{$key};
+            $$agg_ref->record(
+                Mail::DMARC::Report::Aggregate::Record->new(
+                    identifiers  => $r->{identifiers},
+                    auth_results => $r->{auth},
+                    row          => {
+                        source_ip        => $r->{ip},
+                        count            => $r->{count},
+                        policy_evaluated => {
+                            %{ $r->{evaluated} },
+                            %{ $r->{reasons} } ? ( reason => [ map { { type => $_, comment => $r->{reasons}{$_} } } sort keys %{ $r->{reasons} } ] ) : (),
+                        },
+                    },
+                )
+            );
+        }
+        return $$agg_ref->record;
+    };
 }
 
 # ---- ending the periods and sending ----
