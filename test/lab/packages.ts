@@ -14,6 +14,8 @@ export const labPackages = [
   'opendkim',
   'opendkim-tools',
   'opendmarc',
+  // Mail::DMARC: the providers' aggregate reports (dmarc-reporter.ts).
+  'libmail-dmarc-perl',
   'spamd',
   'spamass-milter',
   'influxdb',

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authservId, lab, sender } from '../plan.ts';
+import { mailDmarcFiles } from '../dmarc-reporter.ts';
 import { tcpOpen, type LabService } from '../service.ts';
 import { labZones } from '../zones.ts';
 
@@ -100,6 +101,8 @@ export const dmarc: LabService = {
         '',
       ].join('\n'),
       'etc/opendmarc-ignore-hosts': `${nobodyAddress}\n`,
+      // The providers' aggregate reports come from Mail::DMARC, run on demand (dmarc-reporter.ts), not from this daemon.
+      ...mailDmarcFiles(paths),
     };
   },
   start: ({ paths }) => ({ argv: ['opendmarc', '-c', join(paths.etc, 'opendmarc.conf')], pidFile: join(paths.run, 'opendmarc.pid') }),
