@@ -10,7 +10,9 @@
 import { AlertEngine } from './alerts/engine.ts';
 import { Dispatcher } from './alerts/dispatcher.ts';
 import type { LoadedConfig } from './config/load.ts';
-import { alertSettingsOf, controlSettingsOf, retrySettingsOf, trafficSettingsOf } from './config/settings.ts';
+import { alertSettingsOf, controlSettingsOf, reportSettingsOf, retrySettingsOf, trafficSettingsOf } from './config/settings.ts';
+import { ownAddressesOf } from './reports/own.ts';
+import { ReportService } from './reports/service.ts';
 import { providerMap } from './core/providers.ts';
 import { TrafficFlusher } from './traffic/flusher.ts';
 import { TrafficService } from './traffic/service.ts';
@@ -65,6 +67,7 @@ export class Services {
   #pruner: RetentionPruner | undefined;
   #traffic: TrafficService | undefined;
   #trafficFlusher: TrafficFlusher | undefined;
+  #reports: ReportService | undefined;
 
   constructor(options: AssembleOptions) {
     this.config = options.config;
@@ -200,6 +203,22 @@ export class Services {
     }));
   }
 
+  /** Records feedback reports (from report sources, uploads and `report import`), their points and the bounces they carry. */
+  get reports(): ReportService {
+    // Built before the first intake: never inside its transaction.
+    const alerts = this.alerts;
+    return (this.#reports ??= new ReportService({
+      db: this.store,
+      clock: this.#clock,
+      log: this.#log,
+      dns: this.dns,
+      traffic: this.traffic,
+      settings: reportSettingsOf(this.config.instance),
+      evaluate: (observations) => alerts.evaluate(observations),
+      own: ownAddressesOf(this.config.probes, this.store, this.#clock),
+    }));
+  }
+
   /** What a platform's runtime asks: the controls; a message held for a pause lifted meanwhile wakes the releaser. */
   sendPolicy(platformId: string): SendPolicy {
     return sendPolicyOf({ platformId, controls: this.controls, db: this.store, clock: this.#clock, onHeldAfterLift: () => this.releaser.wake() });
@@ -213,7 +232,7 @@ export class Services {
 }
 
 /** What one CLI command may use: nothing that works in the background. */
-export type CommandServices = Pick<Services, 'config' | 'store' | 'dns' | 'controls' | 'alerts' | 'runner' | 'traffic' | 'close'>;
+export type CommandServices = Pick<Services, 'config' | 'store' | 'dns' | 'controls' | 'alerts' | 'runner' | 'traffic' | 'reports' | 'close'>;
 
 /** The services of this process: `mailscope run`'s, or one command's. */
 export function assembleServices(options: AssembleOptions & { role: 'command' }): CommandServices;

@@ -9,6 +9,7 @@ import { checkDnsCommand } from './commands/check-dns.ts';
 import { configCheck } from './commands/config-check.ts';
 import { commandContext, exitCodes, ExitError, parseResolver, type GlobalOptions, type Host } from './commands/context.ts';
 import { controlCreate, controlList, controlResume, parseRate } from './commands/control.ts';
+import { reportImport, reportParse } from './commands/report.ts';
 import { parseBy, parseSince, trafficCommand } from './commands/traffic.ts';
 import type { TrafficGrouping } from './store/traffic.ts';
 import { probeList, probeRun } from './commands/probe.ts';
@@ -85,6 +86,20 @@ export async function runCli(argv: readonly string[], host: Host): Promise<numbe
     .option('--provider <name>', 'only this provider')
     .option('--json', 'one JSON document')
     .action((options: { since: string; by: TrafficGrouping; json?: boolean; provider?: string }) => trafficCommand(ctx, options));
+
+  const reportCommand = program.command('report').description('feedback reports: DMARC aggregate, TLS-RPT, ARF complaints, DSN bounces (bare, gzip, zip or in a mail)');
+  reportCommand
+    .command('parse')
+    .description('read report files and print what each says, recording nothing (exit 0 every file read, 1 some were not, 2 bad usage)')
+    .argument('<files...>', 'report files or mails')
+    .option('--json', 'one JSON object per report: {file, kind, ...}, or {file, kind: "unknown", error} for a file refused')
+    .action((files: string[], options: { json?: boolean }) => reportParse(ctx, files, options));
+  reportCommand
+    .command('import')
+    .description('record report files as a report source would: each report once, what cannot be read quarantined (exit 0 every file recorded, 1 some were not, 2 bad config)')
+    .argument('<files...>', 'report files or mails')
+    .option('--json', 'one JSON object per report')
+    .action((files: string[], options: { json?: boolean }) => reportImport(ctx, files, options));
 
   // ── send control by hand: written to the store; a running observatory picks it up within controls.interval ──
   const controlCommand = program.command('control').description('list, pause, throttle and resume send controls (the running observatory enforces, pushes and releases them)');

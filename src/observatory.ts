@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { assembleServices } from './assemble.ts';
 import type { LoadedConfig } from './config/load.ts';
@@ -35,11 +36,11 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   const services = assembleServices({ config, log, clock, open: { store: () => db, dns: () => options.dns }, role: 'observatory' });
-  const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner, traffic, trafficFlusher } = services;
+  const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner, traffic, trafficFlusher, reports } = services;
   let app: FastifyInstance;
   try {
     app = await buildApp(
-      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, traffic, ...(flusher ? { outbox: flusher } : {}) },
+      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, traffic, reports, ...(flusher ? { outbox: flusher } : {}) },
       { log, version: options.version },
     );
   } catch (error) {
@@ -75,7 +76,8 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   for (const source of config.instance.sources) {
     const runtime = findSource(source.kind)?.runtime;
     if (!runtime) continue;
-    sources.push(await runtime.start(source as never, traffic.contextFor(source.id, { signal: sourcesStopped.signal })));
+    const context = { ...traffic.contextFor(source.id, { signal: sourcesStopped.signal }), intake: (input: Buffer | Readable, name: string) => reports.intake(input, { source: source.id, name }) };
+    sources.push(await runtime.start(source as never, context));
   }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;

@@ -59,15 +59,35 @@ const allowed: Record<string, string[]> = {
   controls: ['core', 'store', 'platforms', 'alerts'],
   // The platform's traffic: events from the sources, completed, aggregated and written out.
   traffic: ['core', 'protocols', 'sources', 'series', 'measurements', 'store'],
+  // Feedback reports: read (protocols/reports), recorded with their points, their bounces counted as traffic.
+  reports: ['core', 'protocols', 'probes', 'sources', 'series', 'measurements', 'store', 'traffic'],
   // The instance schema is composed from the kinds' and the rules' schemas; config/settings.ts maps it onto each service's settings.
-  config: ['core', 'probes', 'sources', 'notifiers', 'platforms', 'alerts', 'controls', 'traffic'],
+  config: ['core', 'probes', 'sources', 'notifiers', 'platforms', 'alerts', 'controls', 'traffic', 'reports'],
   runner: ['core', 'protocols', 'probes', 'series', 'measurements', 'store', 'config'],
   // Services only: never protocols/ or store/.
-  http: ['core', 'probes', 'sources', 'series', 'measurements', 'queries', 'alerts', 'controls', 'traffic', 'config', 'runner'],
+  http: ['core', 'probes', 'sources', 'series', 'measurements', 'queries', 'alerts', 'controls', 'traffic', 'reports', 'config', 'runner'],
   // assemble.ts builds the services once, for `mailscope run` and the CLI; observatory.ts runs them with the API.
-  assembly: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'traffic', 'config', 'runner', 'http'],
+  assembly: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'traffic', 'reports', 'config', 'runner', 'http'],
   // One file per CLI command: the assembled services, never the API's routes or the composition root.
-  commands: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'traffic', 'config', 'runner', 'assembly'],
+  commands: [
+    'core',
+    'protocols',
+    'probes',
+    'sources',
+    'notifiers',
+    'platforms',
+    'series',
+    'measurements',
+    'store',
+    'queries',
+    'alerts',
+    'controls',
+    'traffic',
+    'reports',
+    'config',
+    'runner',
+    'assembly',
+  ],
 };
 
 /** The strongly connected groups of more than one node (or a node that imports itself): each is an import cycle. */

@@ -172,7 +172,7 @@ describe('the demo configuration', () => {
     expect(result).toEqual({
       code: 0,
       stdout:
-        'configuration ok: 10 probes in 2 files (blacklist: 1, dns-auth: 1, placement: 2, tcp: 3, http: 2, outbox: 1), 9 alert rules, 0 notifiers, 1 traffic source (postfix-log), 3 API tokens\n',
+        'configuration ok: 10 probes in 2 files (blacklist: 1, dns-auth: 1, placement: 2, tcp: 3, http: 2, outbox: 1), 14 alert rules, 0 notifiers, 3 sources (postfix-log, mailbox, reports), 3 API tokens\n',
       stderr: '',
     });
   });

@@ -10,6 +10,6 @@ export function configCheck(ctx: CommandContext): void {
   const byKind = [...kinds].map(([kind, count]) => `${kind}: ${count}`).join(', ');
   const files = config.probeFiles.length === 1 ? '1 file' : `${config.probeFiles.length} files`;
   const alerting = config.rules.length > 0 || config.instance.notifiers.length > 0 ? `, ${plural(config.rules.length, 'alert rule')}, ${plural(config.instance.notifiers.length, 'notifier')}` : '';
-  const sources = config.instance.sources.length > 0 ? `, ${plural(config.instance.sources.length, 'traffic source')} (${config.instance.sources.map((source) => source.kind).join(', ')})` : '';
+  const sources = config.instance.sources.length > 0 ? `, ${plural(config.instance.sources.length, 'source')} (${config.instance.sources.map((source) => source.kind).join(', ')})` : '';
   ctx.out(`configuration ok: ${plural(config.probes.length, 'probe')} in ${files}${byKind ? ` (${byKind})` : ''}${alerting}${sources}, ${plural(config.instance.tokens.length, 'API token')}`);
 }

@@ -9,14 +9,15 @@ import { platformConfigSchema, platforms } from '../platforms/index.ts';
 import { sourceConfigSchema, sourceKindNames } from '../sources/index.ts';
 import { notifierConfigSchema, notifiers } from '../notifiers/index.ts';
 import { probeDefinitionSchema } from '../probes/index.ts';
+import { defaultReportLimits } from '../reports/service.ts';
 
-/** Lowest first; a token may use what its role and every role below it may. `ingest` may only post traffic events. */
+/** Lowest first; a token may use what its role and every role below it may. `ingest` may only post traffic events and reports. */
 export const roles = ['ingest', 'viewer', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 const ApiToken = z.strictObject({
   name: identifier.describe('who uses it; shown in logs and the audit log'),
-  role: z.enum(roles).describe('ingest < viewer < operator < admin (ingest: may only post traffic events)'),
+  role: z.enum(roles).describe('ingest < viewer < operator < admin (ingest: may only post traffic events and reports)'),
   token: secret({ minLength: 16 }).describe('the bearer token, at least 16 characters; use ${VAR}'),
 });
 
@@ -125,7 +126,9 @@ export const InstanceSchema = z.strictObject({
     .array(sourceConfigSchema)
     .default([])
     .superRefine(uniqueIds('source', 'sources'))
-    .describe(`where the platform's own traffic comes from: list of { id, kind: ${sourceKindNames.join(' | ')}, ... } (posted to /v1/ingest/<kind>, or tailed)`),
+    .describe(
+      `where the platform's own traffic and its feedback reports come from: list of { id, kind: ${sourceKindNames.join(' | ')}, ... } (posted to /v1/ingest/<kind>, tailed, or read from a mailbox or directory)`,
+    ),
   traffic: z
     .strictObject({
       campaignTag: z.boolean().default(false).describe('count each campaign apart (a tag of the traffic series): only when campaigns are few'),
@@ -135,6 +138,31 @@ export const InstanceSchema = z.strictObject({
     })
     .prefault({})
     .describe('how traffic events are aggregated (per minute, provider, sending IP and pool)'),
+  reports: z
+    .strictObject({
+      maxInputBytes: z
+        .int()
+        .min(1024)
+        .max(1024 ** 3)
+        .default(defaultReportLimits.maxInputBytes)
+        .describe('largest input read, as it came (compressed), in bytes'),
+      maxExpandedBytes: z
+        .int()
+        .min(1024)
+        .max(4 * 1024 ** 3)
+        .default(defaultReportLimits.maxExpandedBytes)
+        .describe('largest decompressed report, in bytes: decompression stops there and the input is refused (a bomb)'),
+      maxZipMembers: z.int().min(1).max(10_000).default(defaultReportLimits.maxZipMembers).describe('most members read from one zip'),
+      maxNesting: z.int().min(1).max(8).default(defaultReportLimits.maxNesting).describe('most archives inside archives'),
+      maxXmlDepth: z.int().min(4).max(256).default(defaultReportLimits.maxXmlDepth).describe('deepest XML element nesting'),
+      maxXmlElements: z.int().min(100).max(1e9).default(defaultReportLimits.maxXmlElements).describe('most XML elements in one report'),
+      maxRows: z.int().min(1).max(1e8).default(defaultReportLimits.maxRows).describe('most rows (DMARC records, TLS failure details) in one report'),
+      maxParts: z.int().min(1).max(1_000).default(defaultReportLimits.maxParts).describe('most parts of one mail looked at'),
+      nameSources: z.boolean().default(true).describe('name DMARC source IPs by their forward-confirmed reverse DNS (google.com reads as a forwarder)'),
+      namesPerReport: z.int().min(0).max(100_000).default(1_000).describe('source IPs looked up per report at most (the rest are named by their IP until a later report)'),
+    })
+    .prefault({})
+    .describe('feedback reports (DMARC aggregate, TLS-RPT, ARF, DSN): what one input may cost, and how sources are named'),
   controls: z
     .strictObject({
       failMode: z

@@ -7,6 +7,7 @@ import type { AlertSettings } from '../alerts/engine.ts';
 import { providerMap } from '../core/providers.ts';
 import type { ControlSettings } from '../controls/service.ts';
 import type { RetrySettings } from '../core/retry-queue.ts';
+import type { ReportSettings } from '../reports/service.ts';
 import type { TrafficSettings } from '../traffic/service.ts';
 import type { InstanceConfig } from './schema.ts';
 
@@ -31,6 +32,12 @@ export function controlSettingsOf(instance: InstanceConfig): ControlSettings {
 export function trafficSettingsOf(instance: InstanceConfig): TrafficSettings {
   const { traffic } = instance;
   return { campaignTag: traffic.campaignTag, reasonsKept: traffic.reasons, mxLookup: traffic.mxLookup, oldestMs: instance.retention.keep };
+}
+
+/** The report service's settings from `reports:`. */
+export function reportSettingsOf(instance: InstanceConfig): ReportSettings {
+  const { nameSources, namesPerReport, ...limits } = instance.reports;
+  return { limits, nameSources, namesPerReport };
 }
 
 /** RetrySettings from a config `retry:` section (alerts.retry, controls.retry). */

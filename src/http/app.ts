@@ -17,6 +17,7 @@ import { observationRoutes } from './routes/observations.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { runRoutes } from './routes/runs.ts';
 import { trafficRoutes } from './routes/traffic.ts';
+import { reportRoutes } from './routes/reports.ts';
 import type { ApiServices } from './services.ts';
 
 const docsPrefix = '/docs';
@@ -101,6 +102,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(alertRoutes(services));
   await app.register(controlRoutes(services));
   await app.register(trafficRoutes(services));
+  await app.register(reportRoutes(services));
   await app.ready();
   return app;
 }

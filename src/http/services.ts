@@ -6,6 +6,7 @@ import type { FlusherStatus } from '../runner/outbox-flusher.ts';
 import type { Runner } from '../runner/runner.ts';
 import type { StoreQueries } from '../queries/index.ts';
 import type { Scheduler } from '../runner/scheduler.ts';
+import type { ReportService } from '../reports/service.ts';
 import type { TrafficService } from '../traffic/service.ts';
 
 /** What the API talks to. It never reaches protocol clients or the store directly. */
@@ -26,4 +27,6 @@ export interface ApiServices {
   controls?: ControlService;
   /** Traffic events posted to /v1/ingest/: counted here. */
   traffic?: TrafficService;
+  /** Reports posted to /v1/ingest/reports: recorded here. */
+  reports?: ReportService;
 }

@@ -177,5 +177,6 @@ export const blacklist = defineProbe({
   configSchema,
   measurements,
   checkAtLoad,
+  sendingAddresses: (config) => expandTargets(config.targets, config.maxRangeSize).targets.flatMap((target) => (target.kind === 'ip' ? [target.value] : [])),
   run,
 });

@@ -84,6 +84,8 @@ export interface ProbeKind<K extends string = string, S extends z.ZodType<ProbeB
    * Every problem is reported with the others, at its path below the definition.
    */
   checkAtLoad?(definition: z.output<S>, context: ProbeLoadContext): DefinitionProblem[];
+  /** The platform's own sending addresses this definition names (a blacklist probe's IP targets): reports mark them as yours. */
+  sendingAddresses?(definition: z.output<S>): string[];
   /**
    * Measure and return what was found. Throw a MailscopeError only when nothing
    * could be measured; runner/ turns that throw into a failed run.

@@ -4,6 +4,7 @@
  * which Gmail requires of every sender.
  */
 import ipaddr from 'ipaddr.js';
+import { reverseName } from '../protocols/dns/reverse-name.ts';
 import type { DnsRecord } from '../protocols/dns/types.ts';
 import { dnsErrorFinding, lookup, plural, result, sortedLines, type CheckContext, type CheckResult, type Finding, type Lookup } from './dns-auth-check.ts';
 
@@ -93,17 +94,6 @@ export async function checkAddress(ctx: CheckContext, domain: string): Promise<C
     summary: records.length > 0 ? `${domain} has ${shown}.` : `${domain} has no A or AAAA record (not needed to send mail).`,
     details: { addresses: records.length },
   });
-}
-
-/** in-addr.arpa / ip6.arpa name of an address. */
-function reverseName(ip: string): string {
-  const address = ipaddr.parse(ip);
-  if (address.kind() === 'ipv4') return `${address.toByteArray().reverse().join('.')}.in-addr.arpa`;
-  const nibbles = address.toByteArray().flatMap((byte) => [byte >> 4, byte & 15]);
-  return `${nibbles
-    .reverse()
-    .map((nibble) => nibble.toString(16))
-    .join('.')}.ip6.arpa`;
 }
 
 function sameAddress(a: string, b: string): boolean {

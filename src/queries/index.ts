@@ -9,11 +9,13 @@ import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNot
 import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf } from '../store/controls.ts';
 import { listQuarantine, outboxStats } from '../store/outbox.ts';
 import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun } from '../store/runs.ts';
+import { dmarcRowsOf, dmarcSources, getReport, ipNames, listReportQuarantine, listReports } from '../store/reports.ts';
 import { topReasons, trafficTotals } from '../store/traffic.ts';
 
 export type { AlertRow, NotificationRow, SilenceRow } from '../store/alerts.ts';
 export type { AuditRow, ControlRow, PushRow } from '../store/controls.ts';
 export { runTriggers, type PageKey } from '../store/runs.ts';
+export type { DmarcSourceTotals, IpName, StoredDmarcRow, StoredQuarantine, StoredReport } from '../store/reports.ts';
 export { trafficGroupings, type TrafficGrouping, type TrafficTotals } from '../store/traffic.ts';
 
 /** A store function with the database already given. */
@@ -34,6 +36,14 @@ export function storeQueries(db: Database) {
     audit: { list: bound(db, listAudit) },
     outbox: { stats: bound(db, outboxStats), quarantine: bound(db, listQuarantine) },
     traffic: { totals: bound(db, trafficTotals), reasons: bound(db, topReasons) },
+    reports: {
+      list: bound(db, listReports),
+      get: bound(db, getReport),
+      dmarcRows: bound(db, dmarcRowsOf),
+      dmarcSources: bound(db, dmarcSources),
+      names: bound(db, ipNames),
+      quarantine: bound(db, listReportQuarantine),
+    },
   };
 }
 

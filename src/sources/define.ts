@@ -10,6 +10,7 @@
  *   events to `ctx.commit` together with where it got to (its checkpoint), so a
  *   restart resumes there: nothing lost, nothing counted twice.
  */
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -52,6 +53,36 @@ export interface HttpIngest<C> {
   parse(body: unknown, config: C): TrafficEvent[];
 }
 
+/** Pushed over HTTP as a file (a report, a mail): `POST /v1/ingest/<kind>`, the raw body handed to intake(). */
+export interface UploadIngest {
+  /** Largest body accepted, in bytes (a larger one is a 413 and nothing is read). */
+  maxBodyBytes: number;
+}
+
+/** What became of one report (or one part of an input that carried several). */
+export interface IntakeOutcome {
+  /** dmarc-aggregate, tls-rpt, arf, dsn; absent when the input could not be read */
+  kind?: string;
+  /** Which part of a mail, when the input carried several */
+  part?: string;
+  /** recorded: new; duplicate: recorded before (the same report again); quarantined: refused with its reason */
+  status: 'recorded' | 'duplicate' | 'quarantined';
+  /** The stored report's id (recorded or duplicate) */
+  id?: number;
+  reportId?: string;
+  org?: string;
+  domain?: string;
+  code?: string;
+  reason?: string;
+}
+
+export interface IntakeResult {
+  recorded: number;
+  duplicates: number;
+  quarantined: number;
+  outcomes: IntakeOutcome[];
+}
+
 /** What a tailing source gets to work with. */
 export interface SourceContext {
   clock: Clock;
@@ -66,6 +97,14 @@ export interface SourceContext {
    * only with the counts it produced). Throws when the store refuses.
    */
   commit(events: readonly TrafficEvent[], checkpoint: string): Promise<void>;
+  /**
+   * Read one input (a mail, a report file) and record what it carries — reports,
+   * or the quarantine with the reason — in one transaction. Once this returns the
+   * input may be acknowledged (moved, deleted); the same input read again is a
+   * duplicate. Throws when nothing could be recorded (the store refused): leave
+   * the input where it is and try again later.
+   */
+  intake(input: Buffer | Readable, name: string): Promise<IntakeResult>;
 }
 
 export interface RunningSource {
@@ -85,6 +124,7 @@ export interface SourceKind<K extends string = string, S extends z.ZodType<Sourc
   /** The measurements this kind's events become (the traffic aggregates). */
   measurements: Record<string, MeasurementSpec>;
   http?: HttpIngest<z.output<S>>;
+  upload?: UploadIngest;
   runtime?: SourceRuntime<z.output<S>>;
 }
 

@@ -2,10 +2,13 @@ import { z } from 'zod';
 import type { SourceKind } from './define.ts';
 import { events } from './events.ts';
 import { kumomta } from './kumomta.ts';
+import { mailbox } from './mailbox.ts';
 import { postfixLog } from './postfix-log.ts';
+import { reportDirectory } from './report-directory.ts';
+import { reports } from './reports.ts';
 
 /** The registry: one line per source kind. The config union, the ingest routes and the docs derive from it. */
-export const sources = [events, kumomta, postfixLog] as const;
+export const sources = [events, kumomta, postfixLog, mailbox, reportDirectory, reports] as const;
 
 type AnySource = (typeof sources)[number];
 export type SourceConfig = z.output<AnySource['configSchema']>;

@@ -326,6 +326,78 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE controls ADD COLUMN adaptive TEXT;
     `,
   },
+  {
+    version: 11,
+    name: 'feedback reports: reports, DMARC rows, quarantine, names of source IPs',
+    sql: `
+      -- One report as recorded (DMARC aggregate, TLS-RPT, ARF complaint, DSN bounce). dedupe_key identifies it
+      -- (reporter, report id, domain, begin, end; the carrying mail's digest for ARF and DSN): the same report
+      -- delivered twice, or read again after a crash before its mailbox move, is recorded once.
+      CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        org TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        begin_at INTEGER NOT NULL,
+        end_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        summary TEXT NOT NULL
+      );
+      CREATE INDEX reports_by_received ON reports (received_at);
+      CREATE INDEX reports_by_domain ON reports (kind, domain, end_at);
+      -- The rows of DMARC aggregate reports (one per source IP and result set, as the reporter grouped them).
+      CREATE TABLE dmarc_rows (
+        report INTEGER NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+        domain TEXT NOT NULL,
+        reporter TEXT NOT NULL,
+        end_at INTEGER NOT NULL,
+        source_ip TEXT NOT NULL,
+        -- who sent: the base domain of the IP's forward-confirmed reverse DNS (google.com), else the IP itself
+        source TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        disposition TEXT NOT NULL,
+        dkim_aligned INTEGER NOT NULL,
+        spf_aligned INTEGER NOT NULL,
+        header_from TEXT NOT NULL,
+        envelope_from TEXT,
+        dkim TEXT NOT NULL,
+        spf TEXT NOT NULL,
+        overrides TEXT NOT NULL
+      );
+      CREATE INDEX dmarc_rows_by_domain ON dmarc_rows (domain, end_at);
+      CREATE INDEX dmarc_rows_by_source ON dmarc_rows (domain, source);
+      CREATE INDEX dmarc_rows_by_report ON dmarc_rows (report);
+      -- Inputs (or parts of one) that could not be read, with the reason; the input's digest and part keep a
+      -- second reading of the same file from adding a second row.
+      CREATE TABLE report_quarantine (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL,
+        part TEXT NOT NULL,
+        source TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (digest, part)
+      );
+      CREATE INDEX report_quarantine_by_received ON report_quarantine (received_at);
+      -- The reverse DNS of report source IPs: the name, its base domain, whether the name's addresses include the
+      -- IP (forward-confirmed: only then does the name say who sent); error when the lookup failed (asked again later).
+      CREATE TABLE ip_names (
+        ip TEXT PRIMARY KEY,
+        name TEXT,
+        base TEXT,
+        confirmed INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        resolved_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

@@ -3,7 +3,7 @@ import type { Database } from './database.ts';
 export interface PruneStep {
   /** Rows deleted by this step (0: nothing left to delete of this kind). */
   deleted: number;
-  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox' | 'notifications' | 'alerts' | 'control_alerts' | 'silences';
+  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox' | 'notifications' | 'alerts' | 'control_alerts' | 'silences' | 'dmarc_rows' | 'reports' | 'report_quarantine' | 'ip_names';
 }
 
 /**
@@ -12,7 +12,8 @@ export interface PruneStep {
  * lines, then (only when nothing drains it) old outbox lines; then notifications
  * delivered or given up on, alerts resolved (or never fired) since before the
  * cutoff with nothing left to deliver, the links of lifted controls to alerts
- * pruned, and silences that ended before it.
+ * pruned, and silences that ended before it; then feedback reports received
+ * before it (their DMARC rows first), quarantined inputs and names of source IPs.
  * Notifications waiting for delivery and live alerts are never pruned.
  */
 export function pruneStep(db: Database, cutoff: Date, limit: number, options: { pruneOutbox: boolean }): PruneStep {
@@ -50,6 +51,14 @@ export function pruneStep(db: Database, cutoff: Date, limit: number, options: { 
     if (Number(links) > 0) return { table: 'control_alerts', deleted: Number(links) };
     const silences = db.statement('DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE min(ends_at, coalesce(deleted_at, ends_at)) < ? LIMIT ?)').run(before, limit).changes;
     if (Number(silences) > 0) return { table: 'silences', deleted: Number(silences) };
+    const rows = db.statement('DELETE FROM dmarc_rows WHERE rowid IN (SELECT d.rowid FROM reports r JOIN dmarc_rows d ON d.report = r.id WHERE r.received_at < ? LIMIT ?)').run(before, limit).changes;
+    if (Number(rows) > 0) return { table: 'dmarc_rows', deleted: Number(rows) };
+    const reports = db.statement('DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at < ? LIMIT ?)').run(before, limit).changes;
+    if (Number(reports) > 0) return { table: 'reports', deleted: Number(reports) };
+    const refused = db.statement('DELETE FROM report_quarantine WHERE id IN (SELECT id FROM report_quarantine WHERE received_at < ? LIMIT ?)').run(before, limit).changes;
+    if (Number(refused) > 0) return { table: 'report_quarantine', deleted: Number(refused) };
+    const names = db.statement('DELETE FROM ip_names WHERE ip IN (SELECT ip FROM ip_names WHERE resolved_at < ? LIMIT ?)').run(before, limit).changes;
+    if (Number(names) > 0) return { table: 'ip_names', deleted: Number(names) };
     return { table: 'observations', deleted: 0 };
   });
 }

@@ -42,6 +42,13 @@ export function reasonOf(reply: string): string {
     .slice(0, 200);
 }
 
+export interface PreparedTraffic {
+  /** Recipient domain → provider, for the events prepared. */
+  providers: ReadonlyMap<string, string>;
+  /** Write the aggregates; call inside a transaction. */
+  apply(): void;
+}
+
 interface Pending {
   buckets: Map<string, TrafficBucket>;
   reasons: Map<string, TrafficReason>;
@@ -82,15 +89,36 @@ export class TrafficService {
         });
       }
     });
-    const providers = await this.#providersOf(events);
-    const pending: Pending = { buckets: new Map(), reasons: new Map() };
-    for (const event of events) this.#add(pending, event, providers.get(event.recipientDomain) ?? 'other');
+    const prepared = await this.prepare(events);
     this.#db.transaction(() => {
-      addTraffic(this.#db, pending.buckets.values());
-      addReasons(this.#db, pending.reasons.values(), this.#settings.reasonsKept);
+      prepared.apply();
       if (checkpoint) saveCheckpoint(this.#db, checkpoint.source, checkpoint.value, now);
     });
     return { counted: events.length };
+  }
+
+  /**
+   * Complete events (the provider of each recipient domain, asked of DNS when
+   * needed) and aggregate them, without writing: apply() writes them, inside the
+   * caller's transaction (a report's bounces commit with the report).
+   */
+  async prepare(events: readonly TrafficEvent[]): Promise<PreparedTraffic> {
+    const providers = await this.#providersOf(events);
+    const pending: Pending = { buckets: new Map(), reasons: new Map() };
+    for (const event of events) this.#add(pending, event, providers.get(event.recipientDomain) ?? 'other');
+    return {
+      providers,
+      apply: () => {
+        addTraffic(this.#db, pending.buckets.values());
+        addReasons(this.#db, pending.reasons.values(), this.#settings.reasonsKept);
+      },
+    };
+  }
+
+  /** The window of event times this service counts, at this moment (older than the retention, or more than an hour ahead, is not). */
+  keptWindow(): { oldest: number; newest: number } {
+    const now = this.#clock.now().getTime();
+    return { oldest: now - this.#settings.oldestMs, newest: now + futureSlackMs };
   }
 
   checkpoint(source: string): string | undefined {
@@ -98,7 +126,7 @@ export class TrafficService {
   }
 
   /** The context a tailing source runs in: its checkpoint, and commit() through ingest(). */
-  contextFor(source: string, options: { signal: AbortSignal }): SourceContext {
+  contextFor(source: string, options: { signal: AbortSignal }): Omit<SourceContext, 'intake'> {
     const log = this.#log.child({ source });
     return {
       clock: this.#clock,

@@ -52,6 +52,7 @@ class MemoryStore {
       log,
       signal,
       checkpoint: () => this.checkpoint,
+      intake: () => Promise.reject(new Error('a log source reads no reports')),
       commit: async (events, checkpoint) => {
         this.attempts++;
         if (this.gate && events.length > 0) {

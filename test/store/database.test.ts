@@ -25,12 +25,16 @@ describe('store: open and migrate', () => {
       'control_alerts',
       'control_pushes',
       'controls',
+      'dmarc_rows',
       'held_messages',
+      'ip_names',
       'notifications',
       'observations',
       'outbox',
       'outbox_quarantine',
       'probe_runs',
+      'report_quarantine',
+      'reports',
       'series_digest',
       'series_state',
       'silences',
@@ -127,6 +131,7 @@ describe('store: open and migrate', () => {
       8: '96c62efe1a484db1',
       9: '4f26b10644d16528',
       10: '532a5c8fe5f51d6c',
+      11: '8fe04f88478b6eef',
     };
     for (const migration of migrations) {
       const sum = createHash('sha256').update(migration.sql).digest('hex').slice(0, 16);

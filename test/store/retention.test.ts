@@ -7,6 +7,7 @@ import { createSilence, deleteSilence, enqueueNotification, listAlerts, listNoti
 import { enqueueLine, outboxStats, quarantine, takeBatch } from '../../src/store/outbox.ts';
 import { alertsOfControl, insertControl, linkAlert, markLifted } from '../../src/store/controls.ts';
 import { record } from '../../src/store/record.ts';
+import { dmarcRowsOf, insertDmarcRows, insertReport, ipNames, listReportQuarantine, listReports, quarantineInput, saveIpName } from '../../src/store/reports.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -33,7 +34,20 @@ describe('retention', () => {
     const kept = runAt(db, 'recent', new Date(now.getTime() - 29 * day), 2);
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock: { now: () => now } });
     const report = await pruner.pruneAll();
-    expect(report.deleted).toEqual({ observations: 8, probe_runs: 2, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 });
+    expect(report.deleted).toEqual({
+      observations: 8,
+      probe_runs: 2,
+      outbox_quarantine: 0,
+      outbox: 0,
+      notifications: 0,
+      alerts: 0,
+      control_alerts: 0,
+      silences: 0,
+      dmarc_rows: 0,
+      reports: 0,
+      report_quarantine: 0,
+      ip_names: 0,
+    });
     expect((db.statement('SELECT id, probe_id FROM probe_runs').all() as { id: number; probe_id: string }[]).map((row) => [Number(row.id), row.probe_id])).toEqual([[kept.runId, 'recent']]);
     expect(count(db, 'observations')).toBe(3);
     // The outbox is left alone while a time-series database drains it: nothing is lost.
@@ -65,7 +79,20 @@ describe('retention', () => {
     quarantine(db, old!, 'bad', new Date(now.getTime() - 31 * day));
     enqueueLine(db, 'm,probe=a v=3 3', new Date(now.getTime() - 45 * day));
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: true, clock: { now: () => now } });
-    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 1, outbox: 1, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 });
+    expect((await pruner.pruneAll()).deleted).toEqual({
+      observations: 0,
+      probe_runs: 0,
+      outbox_quarantine: 1,
+      outbox: 1,
+      notifications: 0,
+      alerts: 0,
+      control_alerts: 0,
+      silences: 0,
+      dmarc_rows: 0,
+      reports: 0,
+      report_quarantine: 0,
+      ip_names: 0,
+    });
     expect(takeBatch(db, 10).map((row) => row.line)).toEqual(['m,probe=a v=2 2']);
     db.close();
   });
@@ -81,7 +108,23 @@ describe('retention', () => {
     const report = await pending;
     expect(leftWhenOthersRan).toBeGreaterThan(0);
     // 5,000 observations and the 10 runs' probe_run observations, 1,000 per batch; then the runs.
-    expect(report).toEqual({ deleted: { observations: 5_010, probe_runs: 10, outbox_quarantine: 0, outbox: 0, notifications: 0, alerts: 0, control_alerts: 0, silences: 0 }, batches: 7 });
+    expect(report).toEqual({
+      deleted: {
+        observations: 5_010,
+        probe_runs: 10,
+        outbox_quarantine: 0,
+        outbox: 0,
+        notifications: 0,
+        alerts: 0,
+        control_alerts: 0,
+        silences: 0,
+        dmarc_rows: 0,
+        reports: 0,
+        report_quarantine: 0,
+        ip_names: 0,
+      },
+      batches: 7,
+    });
     expect(count(db, 'observations')).toBe(0);
     db.close();
   });
@@ -124,7 +167,20 @@ describe('retention', () => {
     linkAlert(db, 'active', 'resolved-old', ago(50));
 
     const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock: { now: () => now } });
-    expect((await pruner.pruneAll()).deleted).toEqual({ observations: 0, probe_runs: 0, outbox_quarantine: 0, outbox: 0, notifications: 2, alerts: 1, control_alerts: 1, silences: 2 });
+    expect((await pruner.pruneAll()).deleted).toEqual({
+      observations: 0,
+      probe_runs: 0,
+      outbox_quarantine: 0,
+      outbox: 0,
+      notifications: 2,
+      alerts: 1,
+      control_alerts: 1,
+      silences: 2,
+      dmarc_rows: 0,
+      reports: 0,
+      report_quarantine: 0,
+      ip_names: 0,
+    });
     expect([alertsOfControl(db, 'lifted'), alertsOfControl(db, 'active')]).toEqual([['firing-old'], ['resolved-old']]);
     expect(
       listAlerts(db, { limit: 10 })
@@ -133,6 +189,44 @@ describe('retention', () => {
     ).toEqual(['firing-old', 'resolved-recent', 'resolved-undelivered']);
     expect(listNotifications(db, { limit: 10 }).map((row) => [row.alertId, row.status])).toEqual([['resolved-undelivered', 'pending']]);
     expect(listSilences(db, { limit: 10 }).map((row) => row.id)).toEqual([live.id]);
+    db.close();
+  });
+
+  it('deletes feedback reports received before the cutoff with their DMARC rows, old quarantined inputs and old names', async () => {
+    const db = Database.open(tempDir());
+    const report = (reportId: string, at: number) => {
+      const id = insertReport(db, {
+        kind: 'dmarc-aggregate',
+        dedupeKey: reportId,
+        source: 'rua',
+        org: 'google.com',
+        reportId,
+        domain: 'sender.test',
+        beginAt: at,
+        endAt: at,
+        receivedAt: at,
+        messages: 3,
+        summary: {},
+      });
+      const row = { sourceIp: '192.0.2.1', source: '192.0.2.1', count: 3, disposition: 'none', dkimAligned: true, spfAligned: true, headerFrom: 'sender.test', dkim: [], spf: [], overrides: [] };
+      insertDmarcRows(db, { id, domain: 'sender.test', reporter: 'google.com', endAt: at }, [row, row]);
+      return id;
+    };
+    const old = now.getTime() - 40 * day;
+    const recent = now.getTime() - day;
+    const oldId = report('old', old);
+    const recentId = report('recent', recent);
+    quarantineInput(db, { digest: 'a', part: '', source: 'rua', name: 'old', size: 1, code: 'unknown', reason: 'x', receivedAt: old });
+    quarantineInput(db, { digest: 'b', part: '', source: 'rua', name: 'recent', size: 1, code: 'unknown', reason: 'x', receivedAt: recent });
+    saveIpName(db, { ip: '192.0.2.1', confirmed: false, resolvedAt: old });
+    saveIpName(db, { ip: '192.0.2.2', confirmed: false, resolvedAt: recent });
+    const pruner = new RetentionPruner(db, captureLog().log, { keepMs: 30 * day, intervalMs: 3_600_000, batchSize: 100, pruneOutbox: false, clock: new ManualClock(now) });
+    expect((await pruner.pruneAll()).deleted).toMatchObject({ dmarc_rows: 2, reports: 1, report_quarantine: 1, ip_names: 1 });
+    expect(listReports(db, { since: 0, until: now.getTime(), limit: 10 }).map((row) => row.reportId)).toEqual(['recent']);
+    expect(dmarcRowsOf(db, oldId, 10)).toEqual([]);
+    expect(dmarcRowsOf(db, recentId, 10)).toHaveLength(2);
+    expect(listReportQuarantine(db, { since: 0, limit: 10 }).map((row) => row.name)).toEqual(['recent']);
+    expect([...ipNames(db, ['192.0.2.1', '192.0.2.2']).keys()]).toEqual(['192.0.2.2']);
     db.close();
   });
 });

@@ -36,6 +36,10 @@ const routes = [
   { method: 'DELETE', url: '/v1/controls/:id', access: 'operator', path: '/v1/controls/no-such-control', ok: 404 },
   { method: 'GET', url: '/v1/audit', access: 'viewer' },
   { method: 'GET', url: '/v1/traffic', access: 'viewer' },
+  { method: 'GET', url: '/v1/reports', access: 'viewer' },
+  { method: 'GET', url: '/v1/reports/quarantine', access: 'viewer' },
+  { method: 'GET', url: '/v1/reports/:id', access: 'viewer', path: '/v1/reports/99', ok: 404 },
+  { method: 'GET', url: '/v1/dmarc/sources', access: 'viewer', path: '/v1/dmarc/sources?domain=sender.test' },
 ] as const;
 
 function expectedStatus(access: string, caller: TokenName, ok: number | readonly number[] = 200): number[] {
@@ -136,6 +140,10 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
         '/v1/silences',
         '/v1/silences/{id}',
         '/v1/traffic',
+        '/v1/reports',
+        '/v1/reports/quarantine',
+        '/v1/reports/{id}',
+        '/v1/dmarc/sources',
       ].sort(),
     );
     expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'limit', 'probe', 'since', 'until']);

@@ -1,0 +1,12 @@
+import ipaddr from 'ipaddr.js';
+
+/** in-addr.arpa / ip6.arpa name of an address (where its PTR record is asked). */
+export function reverseName(ip: string): string {
+  const address = ipaddr.parse(ip);
+  if (address.kind() === 'ipv4') return `${address.toByteArray().reverse().join('.')}.in-addr.arpa`;
+  const nibbles = address.toByteArray().flatMap((byte) => [byte >> 4, byte & 15]);
+  return `${nibbles
+    .reverse()
+    .map((nibble) => nibble.toString(16))
+    .join('.')}.ip6.arpa`;
+}

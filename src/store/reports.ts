@@ -1,0 +1,307 @@
+/**
+ * Feedback reports in the store: the reports (one row each, deduplicated by
+ * their key), the rows of DMARC aggregate reports, the quarantine of inputs
+ * that could not be read, and the reverse DNS of report source IPs.
+ */
+import type { Database } from './database.ts';
+
+export interface ReportEntry {
+  kind: string;
+  dedupeKey: string;
+  source: string;
+  org: string;
+  reportId: string;
+  domain: string;
+  beginAt: number;
+  endAt: number;
+  receivedAt: number;
+  messages: number;
+  summary: unknown;
+}
+
+export interface DmarcRowEntry {
+  sourceIp: string;
+  source: string;
+  count: number;
+  disposition: string;
+  dkimAligned: boolean;
+  spfAligned: boolean;
+  headerFrom: string;
+  envelopeFrom?: string | undefined;
+  dkim: unknown;
+  spf: unknown;
+  overrides: unknown;
+}
+
+export interface QuarantineEntry {
+  digest: string;
+  part: string;
+  source: string;
+  name: string;
+  size: number;
+  code: string;
+  reason: string;
+  receivedAt: number;
+}
+
+/** The id of the report recorded under this key, if any. */
+export function reportByKey(db: Database, dedupeKey: string): number | undefined {
+  const row = db.statement('SELECT id FROM reports WHERE dedupe_key = ?').get(dedupeKey) as { id: number } | undefined;
+  return row?.id;
+}
+
+export function insertReport(db: Database, entry: ReportEntry): number {
+  const result = db
+    .statement(
+      `INSERT INTO reports (kind, dedupe_key, source, org, report_id, domain, begin_at, end_at, received_at, messages, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(entry.kind, entry.dedupeKey, entry.source, entry.org, entry.reportId, entry.domain, entry.beginAt, entry.endAt, entry.receivedAt, entry.messages, JSON.stringify(entry.summary));
+  return Number(result.lastInsertRowid);
+}
+
+export function insertDmarcRows(db: Database, report: { id: number; domain: string; reporter: string; endAt: number }, rows: Iterable<DmarcRowEntry>): void {
+  const insert = db.statement(
+    `INSERT INTO dmarc_rows (report, domain, reporter, end_at, source_ip, source, count, disposition, dkim_aligned, spf_aligned, header_from, envelope_from, dkim, spf, overrides)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const row of rows) {
+    insert.run(
+      report.id,
+      report.domain,
+      report.reporter,
+      report.endAt,
+      row.sourceIp,
+      row.source,
+      row.count,
+      row.disposition,
+      row.dkimAligned ? 1 : 0,
+      row.spfAligned ? 1 : 0,
+      row.headerFrom,
+      row.envelopeFrom ?? null,
+      JSON.stringify(row.dkim),
+      JSON.stringify(row.spf),
+      JSON.stringify(row.overrides),
+    );
+  }
+}
+
+/** The sources (of these) that sent as the domain in a report recorded before `beforeReport`. */
+export function knownSources(db: Database, domain: string, sources: readonly string[], beforeReport: number): Set<string> {
+  const known = new Set<string>();
+  const query = db.statement('SELECT 1 FROM dmarc_rows WHERE domain = ? AND source = ? AND report < ? LIMIT 1');
+  for (const source of sources) if (query.get(domain, source, beforeReport)) known.add(source);
+  return known;
+}
+
+/** Keep an input that could not be read; false when this input (digest and part) is already there. */
+export function quarantineInput(db: Database, entry: QuarantineEntry): boolean {
+  const result = db
+    .statement('INSERT OR IGNORE INTO report_quarantine (digest, part, source, name, size, code, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(entry.digest, entry.part, entry.source, entry.name, entry.size, entry.code, entry.reason, entry.receivedAt);
+  return Number(result.changes) > 0;
+}
+
+// ── names of source IPs ────────────────────────────────────────────────────────
+
+export interface IpName {
+  ip: string;
+  name?: string;
+  base?: string;
+  confirmed: boolean;
+  error?: string;
+  resolvedAt: number;
+}
+
+export function ipNames(db: Database, ips: Iterable<string>): Map<string, IpName> {
+  const found = new Map<string, IpName>();
+  const query = db.statement('SELECT * FROM ip_names WHERE ip = ?');
+  for (const ip of ips) {
+    const row = query.get(ip) as Record<string, unknown> | undefined;
+    if (row) found.set(ip, toIpName(row));
+  }
+  return found;
+}
+
+export function saveIpName(db: Database, name: IpName): void {
+  db.statement(
+    `INSERT INTO ip_names (ip, name, base, confirmed, error, resolved_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (ip) DO UPDATE SET name = excluded.name, base = excluded.base, confirmed = excluded.confirmed, error = excluded.error, resolved_at = excluded.resolved_at`,
+  ).run(name.ip, name.name ?? null, name.base ?? null, name.confirmed ? 1 : 0, name.error ?? null, name.resolvedAt);
+}
+
+function toIpName(row: Record<string, unknown>): IpName {
+  return {
+    ip: String(row.ip),
+    ...(row.name !== null ? { name: String(row.name) } : {}),
+    ...(row.base !== null ? { base: String(row.base) } : {}),
+    confirmed: row.confirmed === 1,
+    ...(row.error !== null ? { error: String(row.error) } : {}),
+    resolvedAt: Number(row.resolved_at),
+  };
+}
+
+// ── reading back ───────────────────────────────────────────────────────────────
+
+export interface ReportFilter {
+  kind?: string | undefined;
+  domain?: string | undefined;
+  since: number;
+  until: number;
+  limit: number;
+  /** Reports with an id below this (paging, newest first). */
+  before?: number | undefined;
+}
+
+export interface StoredReport extends Omit<ReportEntry, 'summary' | 'dedupeKey'> {
+  id: number;
+  summary: Record<string, unknown>;
+}
+
+function toReport(row: Record<string, unknown>): StoredReport {
+  return {
+    id: Number(row.id),
+    kind: String(row.kind),
+    source: String(row.source),
+    org: String(row.org),
+    reportId: String(row.report_id),
+    domain: String(row.domain),
+    beginAt: Number(row.begin_at),
+    endAt: Number(row.end_at),
+    receivedAt: Number(row.received_at),
+    messages: Number(row.messages),
+    summary: JSON.parse(String(row.summary)) as Record<string, unknown>,
+  };
+}
+
+/** Reports received in the window, newest first. */
+export function listReports(db: Database, filter: ReportFilter): StoredReport[] {
+  const clauses = ['received_at >= ?', 'received_at < ?'];
+  const params: (string | number)[] = [filter.since, filter.until];
+  if (filter.kind !== undefined) {
+    clauses.push('kind = ?');
+    params.push(filter.kind);
+  }
+  if (filter.domain !== undefined) {
+    clauses.push('domain = ?');
+    params.push(filter.domain);
+  }
+  if (filter.before !== undefined) {
+    clauses.push('id < ?');
+    params.push(filter.before);
+  }
+  return (db.statement(`SELECT * FROM reports WHERE ${clauses.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...params, filter.limit) as Record<string, unknown>[]).map(toReport);
+}
+
+export function getReport(db: Database, id: number): StoredReport | undefined {
+  const row = db.statement('SELECT * FROM reports WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  return row ? toReport(row) : undefined;
+}
+
+export interface StoredDmarcRow extends DmarcRowEntry {
+  reporter: string;
+}
+
+export function dmarcRowsOf(db: Database, report: number, limit: number): StoredDmarcRow[] {
+  return (db.statement('SELECT * FROM dmarc_rows WHERE report = ? ORDER BY count DESC, rowid LIMIT ?').all(report, limit) as Record<string, unknown>[]).map((row) => ({
+    reporter: String(row.reporter),
+    sourceIp: String(row.source_ip),
+    source: String(row.source),
+    count: Number(row.count),
+    disposition: String(row.disposition),
+    dkimAligned: row.dkim_aligned === 1,
+    spfAligned: row.spf_aligned === 1,
+    headerFrom: String(row.header_from),
+    ...(row.envelope_from !== null ? { envelopeFrom: String(row.envelope_from) } : {}),
+    dkim: JSON.parse(String(row.dkim)),
+    spf: JSON.parse(String(row.spf)),
+    overrides: JSON.parse(String(row.overrides)),
+  }));
+}
+
+export interface DmarcSourceTotals {
+  sourceIp: string;
+  source: string;
+  messages: number;
+  aligned: number;
+  dkimAligned: number;
+  spfAligned: number;
+  /** Messages the receiver let through by an override (forwarded, mailing_list, ...). */
+  overridden: number;
+  quarantined: number;
+  rejected: number;
+  reporters: string[];
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** Who sent as the domain over a window (report end times in it), per source IP; most messages first. */
+export function dmarcSources(db: Database, filter: { domain: string; since: number; until: number; limit: number }): DmarcSourceTotals[] {
+  const rows = db
+    .statement(
+      `SELECT source_ip, source, sum(count) AS messages,
+              sum(CASE WHEN dkim_aligned = 1 OR spf_aligned = 1 THEN count ELSE 0 END) AS aligned,
+              sum(CASE WHEN dkim_aligned = 1 THEN count ELSE 0 END) AS dkim_aligned,
+              sum(CASE WHEN spf_aligned = 1 THEN count ELSE 0 END) AS spf_aligned,
+              sum(CASE WHEN overrides <> '[]' THEN count ELSE 0 END) AS overridden,
+              sum(CASE WHEN disposition = 'quarantine' THEN count ELSE 0 END) AS quarantined,
+              sum(CASE WHEN disposition = 'reject' THEN count ELSE 0 END) AS rejected,
+              group_concat(DISTINCT reporter) AS reporters, min(end_at) AS first_seen, max(end_at) AS last_seen
+       FROM dmarc_rows WHERE domain = ? AND end_at >= ? AND end_at < ?
+       GROUP BY source_ip, source ORDER BY messages DESC, source_ip LIMIT ?`,
+    )
+    .all(filter.domain, filter.since, filter.until, filter.limit) as Record<string, unknown>[];
+  return rows.map((row) => ({
+    sourceIp: String(row.source_ip),
+    source: String(row.source),
+    messages: Number(row.messages),
+    aligned: Number(row.aligned),
+    dkimAligned: Number(row.dkim_aligned),
+    spfAligned: Number(row.spf_aligned),
+    overridden: Number(row.overridden),
+    quarantined: Number(row.quarantined),
+    rejected: Number(row.rejected),
+    reporters: String(row.reporters ?? '')
+      .split(',')
+      .filter(Boolean)
+      .sort(),
+    firstSeen: Number(row.first_seen),
+    lastSeen: Number(row.last_seen),
+  }));
+}
+
+export interface StoredQuarantine extends QuarantineEntry {
+  id: number;
+}
+
+export function listReportQuarantine(db: Database, filter: { since: number; limit: number; before?: number | undefined }): StoredQuarantine[] {
+  const rows = db
+    .statement('SELECT * FROM report_quarantine WHERE received_at >= ? AND id < ? ORDER BY id DESC LIMIT ?')
+    .all(filter.since, filter.before ?? Number.MAX_SAFE_INTEGER, filter.limit) as Record<string, unknown>[];
+  return rows.map((row) => ({
+    id: Number(row.id),
+    digest: String(row.digest),
+    part: String(row.part),
+    source: String(row.source),
+    name: String(row.name),
+    size: Number(row.size),
+    code: String(row.code),
+    reason: String(row.reason),
+    receivedAt: Number(row.received_at),
+  }));
+}
+
+/** Delivered and complained counts over a window for a provider (and IP, when given): the complaint rate's denominator. */
+export function deliveredSince(db: Database, filter: { provider: string; ip?: string | undefined; since: number }): { delivered: number; complained: number } {
+  const clauses = ['minute >= ?', 'provider = ?'];
+  const params: (string | number)[] = [filter.since, filter.provider];
+  if (filter.ip !== undefined) {
+    clauses.push('ip = ?');
+    params.push(filter.ip);
+  }
+  const row = db.statement(`SELECT coalesce(sum(delivered), 0) AS delivered, coalesce(sum(complained), 0) AS complained FROM traffic_minutes WHERE ${clauses.join(' AND ')}`).get(...params) as {
+    delivered: number;
+    complained: number;
+  };
+  return { delivered: Number(row.delivered), complained: Number(row.complained) };
+}
