@@ -7,6 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { ReadOutcome } from '../protocols/reports/read.ts';
 import { readFeedback } from '../protocols/reports/read.ts';
 import type { FeedbackReport } from '../protocols/reports/types.ts';
@@ -65,16 +66,16 @@ export function reportSummary(report: FeedbackReport): Record<string, unknown> {
 }
 
 function humanLine(file: string, summary: Record<string, unknown>): string {
-  const { kind, ...rest } = summary;
+  const { kind, file: _file, ...rest } = summary;
   const fields = Object.entries(rest)
     .map(([key, value]) => `${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
     .join(' ');
   return escapeControls(`${file}: ${String(kind)} ${fields}`);
 }
 
-async function readable(file: string): Promise<string | undefined> {
+async function readable(file: string, cwd: string): Promise<string | undefined> {
   try {
-    await access(file, constants.R_OK);
+    await access(resolve(cwd, file), constants.R_OK);
     return undefined;
   } catch (error) {
     return `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
@@ -86,8 +87,8 @@ export async function reportParse(ctx: CommandContext, files: string[], options:
   const { nameSources: _names, namesPerReport: _perReport, ...limits } = instance.reports;
   let failed = 0;
   for (const file of files) {
-    const problem = await readable(file);
-    const outcomes: ReadOutcome[] = problem ? [] : await readFeedback(createReadStream(file), limits);
+    const problem = await readable(file, ctx.host.cwd);
+    const outcomes: ReadOutcome[] = problem ? [] : await readFeedback(createReadStream(resolve(ctx.host.cwd, file)), limits);
     if (problem || outcomes.every((outcome) => !outcome.ok)) failed++;
     const lines = problem
       ? [{ file, kind: 'unknown', error: problem }]
@@ -106,13 +107,13 @@ export async function reportImport(ctx: CommandContext, files: string[], options
   let failed = 0;
   try {
     for (const file of files) {
-      const problem = await readable(file);
+      const problem = await readable(file, ctx.host.cwd);
       if (problem) {
         failed++;
         ctx.out(options.json ? JSON.stringify({ file, status: 'unreadable', error: problem }) : escapeControls(`${file}: ${problem}`));
         continue;
       }
-      const result = await services.reports.intake(createReadStream(file), { source: 'cli', name: file });
+      const result = await services.reports.intake(createReadStream(resolve(ctx.host.cwd, file)), { source: 'cli', name: file });
       if (result.recorded + result.duplicates === 0) failed++;
       for (const outcome of result.outcomes) {
         if (options.json) ctx.out(JSON.stringify({ file, ...outcome }));
