@@ -164,12 +164,14 @@ describe('readFeedback: streams', () => {
     expect(counter.chunks).toBeLessThan(1000);
   });
 
-  it('refuses a gzip bomb of white space (1 GiB from 1 MiB) as a bomb, in well under a second', async () => {
+  it('refuses a gzip bomb of white space (1 GiB from 1 MiB), streamed or whole, as a bomb, in well under a second', async () => {
     const member = gzipSync(Buffer.alloc(1024 * 1024, 0x20), { level: 9 });
     const bomb = Buffer.concat(Array.from({ length: 1024 }, () => member));
-    const started = performance.now();
-    expect(await read(Readable.from([bomb]))).toEqual([{ refused: 'bomb', message: 'the gzip data expands past 268435456 bytes (maxExpandedBytes)' }]);
-    expect(performance.now() - started).toBeLessThan(5000);
+    for (const input of [() => Readable.from([bomb]), () => bomb]) {
+      const started = performance.now();
+      expect(await read(input())).toEqual([{ refused: 'bomb', message: 'the gzip data expands past 268435456 bytes (maxExpandedBytes)' }]);
+      expect(performance.now() - started).toBeLessThan(5000);
+    }
   });
 
   it('refuses a stream past maxInputBytes', async () => {
