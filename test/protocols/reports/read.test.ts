@@ -5,7 +5,7 @@
  * others as application/octet-stream with any name; TLS-RPT as
  * application/tlsrpt+gzip, RFC 8460 section 5.3).
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -172,6 +172,10 @@ describe('readFeedback: streams', () => {
       expect(await read(input())).toEqual([{ refused: 'bomb', message: 'the gzip data expands past 268435456 bytes (maxExpandedBytes)' }]);
       expect(performance.now() - started).toBeLessThan(5000);
     }
+  });
+
+  it('throws when the input itself cannot be read (an I/O error is not a refusal)', async () => {
+    await expect(readFeedback(createReadStream(join(import.meta.dirname, 'no-such-report.xml')))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses a stream past maxInputBytes', async () => {
