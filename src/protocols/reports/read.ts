@@ -68,7 +68,18 @@ function outcome(result: FeedbackReport | ReportRefused, part: string | undefine
   return base;
 }
 
-const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+const spaces = Buffer.alloc(64 * 1024, 0x20);
+
+/** The index of the first byte that is not ASCII white space; -1 when all are (a loop, not findIndex: a bomb of spaces is scanned to its cap). */
+function firstNonSpace(bytes: Buffer): number {
+  // A run of spaces (what a bomb of white space is made of) is compared at once.
+  if (bytes.length <= spaces.length && bytes.equals(spaces.subarray(0, bytes.length))) return -1;
+  for (let at = 0; at < bytes.length; at++) {
+    const byte = bytes[at]!;
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return at;
+  }
+  return -1;
+}
 
 /** A mail's first line: a header field (or an mbox "From " line). */
 const mailStart = /^(?:From [^\r\n]*\r?\n)?[!-9;-~]{1,76}:/;
@@ -93,7 +104,7 @@ async function readDocument(content: ByteSource, context: Context, part: string 
     for (;;) {
       head = await reader.head(64 * 1024);
       if (head.length === 0) throw new ReportRefused('unknown', 'empty: no report in it');
-      const first = head.findIndex((byte) => !isSpace(byte));
+      const first = firstNonSpace(head);
       if (first >= 0) {
         reader.skip(first);
         break;

@@ -17,7 +17,7 @@
  */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { fromBufferPromise, type ZipFile } from 'yauzl';
 import { type ByteSource, ByteReader, collect, slices } from './bytes.ts';
 import { defaultReportLimits } from './limits.ts';
@@ -109,7 +109,8 @@ async function* unpackSource(source: Buffer | ByteSource, context: Context, dept
     return;
   }
   if (archive === 'gzip') {
-    yield* unpackSource(gunzip(reader ? reader.rest() : slices(source as Buffer), context), context, depth + 1, name);
+    const small = reader ? undefined : smallGunzip(source as Buffer, context);
+    yield* unpackSource(small ?? gunzip(reader ? reader.rest() : slices(source as Buffer), context), context, depth + 1, name);
     return;
   }
   let zip: Buffer;
@@ -121,6 +122,21 @@ async function* unpackSource(source: Buffer | ByteSource, context: Context, dept
     return;
   }
   yield* unpackZip(zip, context, depth + 1, name);
+}
+
+/** A gzip whose inflated bytes fit in `smallInflated`: inflated at once, since a zlib stream costs more to set up than a small report to parse. */
+const smallInflated = 1024 * 1024;
+
+/** The gzip inflated in one step when it is small (at most `smallInflated` bytes); else undefined, and the stream (with its exact errors) reads it. */
+function smallGunzip(gzip: Buffer, context: Context): Buffer | undefined {
+  const room = context.limits.maxExpandedBytes - context.budget.used;
+  try {
+    const inflated = gunzipSync(gzip, { maxOutputLength: Math.max(1, Math.min(smallInflated, room)) });
+    spend(context, inflated.length, 'the gzip data');
+    return inflated;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The gzip's bytes inflated (one member or several), stopped at the first byte past the expansion budget. */

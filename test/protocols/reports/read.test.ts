@@ -5,7 +5,7 @@
  * others as application/octet-stream with any name; TLS-RPT as
  * application/tlsrpt+gzip, RFC 8460 section 5.3).
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -164,12 +164,18 @@ describe('readFeedback: streams', () => {
     expect(counter.chunks).toBeLessThan(1000);
   });
 
-  it('refuses a gzip bomb of white space (1 GiB from 1 MiB) as a bomb, in well under a second', async () => {
+  it('refuses a gzip bomb of white space (1 GiB from 1 MiB), streamed or whole, as a bomb, in well under a second', async () => {
     const member = gzipSync(Buffer.alloc(1024 * 1024, 0x20), { level: 9 });
     const bomb = Buffer.concat(Array.from({ length: 1024 }, () => member));
-    const started = performance.now();
-    expect(await read(Readable.from([bomb]))).toEqual([{ refused: 'bomb', message: 'the gzip data expands past 268435456 bytes (maxExpandedBytes)' }]);
-    expect(performance.now() - started).toBeLessThan(5000);
+    for (const input of [() => Readable.from([bomb]), () => bomb]) {
+      const started = performance.now();
+      expect(await read(input())).toEqual([{ refused: 'bomb', message: 'the gzip data expands past 268435456 bytes (maxExpandedBytes)' }]);
+      expect(performance.now() - started).toBeLessThan(5000);
+    }
+  });
+
+  it('throws when the input itself cannot be read (an I/O error is not a refusal)', async () => {
+    await expect(readFeedback(createReadStream(join(import.meta.dirname, 'no-such-report.xml')))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses a stream past maxInputBytes', async () => {
