@@ -3,6 +3,7 @@
 // leaves it running).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { sendAggregateReports } from '../test/lab/dmarc-reporter.ts';
 import { labKeys } from '../test/lab/keys.ts';
 import { labDown, labUp } from '../test/lab/lab.ts';
 import { lab } from '../test/lab/plan.ts';
@@ -22,6 +23,8 @@ process.stderr.write(
     '',
     'demo: Mailscope on http://127.0.0.1:8025  (API docs: http://127.0.0.1:8025/docs)',
     "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' http://127.0.0.1:8025/v1/probes",
+    "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' 'http://127.0.0.1:8025/v1/dmarc/sources?domain=sender.test'",
+    'demo: the lab\'s providers send DMARC aggregate reports about what they received every 2 minutes (to dmarc@sender.test).',
     started ? 'demo: Ctrl-C stops Mailscope and the lab.' : 'demo: Ctrl-C stops Mailscope (the lab was already up and stays up).',
     '',
   ].join('\n'),
@@ -31,6 +34,11 @@ const mailscope = spawn(process.execPath, [join(root, 'bin', 'mailscope.js'), '-
   stdio: 'inherit',
   env: { ...process.env, MAILSCOPE_LAB_CA: labKeys().caCert, MAILSCOPE_LAB_MAILLOG: join(lab.stateDir, 'log', 'postfix.log') },
 });
+// The lab's providers report what they received, as real ones do daily: every 2 minutes here.
+const reporting = setInterval(() => {
+  sendAggregateReports().catch((error: Error) => process.stderr.write(`demo: DMARC reports not sent: ${error.message}\n`));
+}, 120_000);
+mailscope.on('close', () => clearInterval(reporting));
 // Ctrl-C reaches Mailscope directly (same process group); this script waits for it to finish.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
