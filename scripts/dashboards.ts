@@ -1132,7 +1132,7 @@ const dmarc: Dashboard = {
           type: 'timeseries',
           title: 'Messages by source',
           description:
-            'Messages per source and day, stacked, passing DMARC and not ("(fail)") apart (measurement dmarc). A source is the base domain of the sending IP’s forward-confirmed reverse DNS (google.com, sendgrid.net), else the IP. The legend lists the sources by messages over the range, most first.',
+            'Messages per source and day, stacked; what failed DMARC is a series of its own, named "<source> (fail)" (measurement dmarc). A source is the base domain of the sending IP’s forward-confirmed reverse DNS (google.com, sendgrid.net), else the IP. The legend lists the sources by messages over the range, most first.',
           w: 24,
           h: 10,
           queries: [
