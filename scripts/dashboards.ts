@@ -9,6 +9,7 @@ import type { Severity } from '../src/core/alert-vocabulary.ts';
 import type { ControlAction } from '../src/core/control-vocabulary.ts';
 import type { TrafficOutcome } from '../src/core/traffic.ts';
 import { bounceClassNames } from '../src/protocols/mail/bounce-class.ts';
+import { tlsFailureField, tlsResultTypes } from '../src/sources/feedback.ts';
 
 const datasource = { type: 'influxdb', uid: '${datasource}' } as const;
 
@@ -44,11 +45,17 @@ interface Panel {
   transformations?: unknown[];
   /** Only for type text. */
   content?: string;
+  /** Grafana's min interval: $__interval is never shorter (reports that cover a day are charted per day). */
+  interval?: string;
+  /** A relative time range of its own ('7d': the last 7 days), whatever the dashboard's. */
+  timeFrom?: string;
 }
 
 interface Row {
   row: string;
   panels: Panel[];
+  /** The dashboards (uids) that tell more: every panel of the row links to them. */
+  links?: string[];
 }
 
 interface Variable {
@@ -68,6 +75,8 @@ interface Dashboard {
   description: string;
   variables: Variable[];
   rows: Row[];
+  /** The default time range ('now-24h' unless said). */
+  from?: string;
 }
 
 // ── shared pieces ───────────────────────────────────────────────────────────────
@@ -414,6 +423,115 @@ const listFilter = ' AND "list" =~ /^$list$/';
 const domainFilter = ' AND "domain" =~ /^$domain$/';
 const trafficFilter = `${providerFilter} AND "ip" =~ /^$ip$/ AND "pool" =~ /^$pool$/`;
 
+// ── feedback reports (dmarc, dmarc_domain, tls_rpt, tls_rpt_mx at each report's end time; complaints as recorded) ──
+
+const dmarcFilter = `${domainFilter} AND "reporter" =~ /^$reporter$/`;
+const tlsFilter = ' AND "domain" =~ /^$tls_domain$/';
+
+/**
+ * The base domains the big mailbox providers send from (a DMARC source is named by the
+ * base domain of its forward-confirmed reverse DNS). Mail of yours that fails DMARC from
+ * them is mostly their users' forwards: forwarding keeps your From but breaks SPF, and
+ * DKIM when the message is altered on the way. Spoofers rarely send from there.
+ */
+const forwarderDomains = [
+  'google.com',
+  'outlook.com',
+  'hotmail.com',
+  'yahoo.com',
+  'aol.com',
+  'icloud.com',
+  'me.com',
+  'gmx.net',
+  'web.de',
+  'mail.ru',
+  'yandex.net',
+  'protonmail.ch',
+  'comcast.net',
+  'orange.fr',
+  'messagingengine.com',
+];
+const forwarderSources = `/^(${forwarderDomains.map((domain) => domain.replaceAll('.', '\\.')).join('|')})$/`;
+
+/** DMARC pass rate: most of what is reported should pass; below 95%, something sends as the domain unaligned (a service not set up, forwarding, spoofing). */
+const dmarcPassSteps: [string, number | null][] = [
+  ['red', null],
+  ['orange', 0.8],
+  ['green', 0.95],
+];
+/** TLS-RPT failure rate: a sender that cannot negotiate TLS under an enforced MTA-STS or DANE policy does not deliver to you at all. */
+const tlsFailureSteps: [string, number | null][] = [
+  ['green', null],
+  ['orange', 0.01],
+  ['red', 0.05],
+];
+/** The InfluxQL of a pass rate: what passed over what was reported, groups without messages left out (InfluxQL's 0 / 0 is 0). */
+const dmarcPassRate = 'sum("aligned") / sum("messages")';
+const withMessages = ' AND "messages" > 0';
+/** Every failure result type of RFC 8460, summed and named by its type (fail_other as other). */
+const tlsFailureSums = [...tlsResultTypes, 'other'].map((type) => `sum("${tlsFailureField(type)}") AS "${type}"`).join(', ');
+const stackedBars = { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } };
+const alignedMapping: Mapping = { true: { text: 'pass', color: 'green' }, false: { text: 'fail', color: 'red' } };
+/** Tables of sums over the range: InfluxDB's time column is the start of the range, which says nothing. */
+const withoutTime = [{ id: 'organize', options: { excludeByName: { Time: true } } }];
+
+const dmarcPassStat = (filter: string, groupBy: string, w: number, timeFrom?: string): Panel => ({
+  type: 'stat',
+  title: 'DMARC pass rate',
+  description: `Messages that passed DMARC (DKIM or SPF aligned) over the messages the receivers reported${groupBy ? ', per domain' : ''} (DMARC aggregate reports; measurement dmarc_domain, summed counts). Below 95%: see who fails in Unaligned messages by source and Forwarders on the DMARC dashboard.`,
+  w,
+  h: 5,
+  queries: [{ query: `SELECT ${dmarcPassRate} FROM "dmarc_domain" WHERE $timeFilter${withMessages}${filter}${groupBy}`, ...(groupBy ? { alias: '$tag_domain' } : {}) }],
+  unit: 'percentunit',
+  decimals: 1,
+  thresholds: dmarcPassSteps,
+  options: { ...statOptions, textMode: groupBy ? 'value_and_name' : 'value' },
+  ...(timeFrom ? { timeFrom } : {}),
+});
+
+const unalignedStat = (title: string, description: string, w: number, filter: string, timeFrom?: string): Panel => ({
+  type: 'stat',
+  title,
+  description,
+  w,
+  h: 5,
+  queries: [{ query: `SELECT sum("messages") FROM "dmarc" WHERE $timeFilter AND "aligned" = 'false'${filter}` }],
+  decimals: 0,
+  noValue: '0',
+  options: { ...statOptions, colorMode: 'none' },
+  ...(timeFrom ? { timeFrom } : {}),
+});
+
+/** The latest complaint rate per provider: of each provider's source IPs (or the provider as a whole, where a complaint named no IP), the highest. */
+const complaintRateStat = (title: string, w: number, h: number): Panel => ({
+  type: 'stat',
+  title,
+  description:
+    "Spam complaints over deliveries in the 24 hours before the latest complaint, per provider (feedback loop reports, ARF; measurement complaints): the highest among the provider's sending IPs. Gmail asks bulk senders to stay below 0.1% and never reach 0.3%; Yahoo too. Above 0.1%: find the campaign in Complaints by campaign, and slow or pause it. Empty where the traffic sources count no deliveries to the provider.",
+  w,
+  h,
+  queries: [{ query: 'SELECT max("v") FROM (SELECT last("complaint_rate") AS "v" FROM "complaints" WHERE $timeFilter GROUP BY "provider", "ip") GROUP BY "provider"', alias: '$tag_provider' }],
+  unit: 'percentunit',
+  decimals: 2,
+  thresholds: complaintRateSteps,
+  options: { ...statOptions, textMode: 'value_and_name' },
+});
+
+const tlsFailuresStat = (title: string, w: number, h: number, filter: string, timeFrom?: string): Panel => ({
+  type: 'stat',
+  title,
+  description:
+    'Sessions to your MX hosts that senders could not secure under your MTA-STS or DANE policy, as their TLS reports (TLS-RPT, RFC 8460) say (measurement tls_rpt). Under an enforced policy that mail was not delivered: the TLS-RPT panels of the DMARC dashboard say which MX and why (an expired certificate, a name mismatch, STARTTLS missing).',
+  w,
+  h,
+  queries: [{ query: `SELECT sum("failures") FROM "tls_rpt" WHERE $timeFilter${filter}` }],
+  decimals: 0,
+  noValue: '0',
+  thresholds: countSteps('orange'),
+  options: statOptions,
+  ...(timeFrom ? { timeFrom } : {}),
+});
+
 // ── the dashboards ──────────────────────────────────────────────────────────────
 
 const overview: Dashboard = {
@@ -478,10 +596,12 @@ const overview: Dashboard = {
     },
     {
       row: 'Traffic',
+      links: ['mailscope-traffic'],
       panels: [attemptsBy('provider', '', 8), rateBy('deferral', 'provider', '', 8), rateBy('bounce', 'provider', '', 8)],
     },
     {
       row: 'Inbox placement',
+      links: ['mailscope-placement'],
       panels: [
         inboxRateByProvider(''),
         rateOverTime(
@@ -494,7 +614,31 @@ const overview: Dashboard = {
       ],
     },
     {
+      row: 'Feedback',
+      links: ['mailscope-dmarc'],
+      panels: [
+        dmarcPassStat('', ' GROUP BY "domain"', 6, '7d'),
+        unalignedStat(
+          'Unaligned messages, 24 hours',
+          'Messages sent as your domains that failed DMARC, in the reports that ended in the last 24 hours (DMARC aggregate reports; measurement dmarc, aligned = false). Reports cover a day and come the day after: the 7-day count is steadier. Who sent them: the DMARC dashboard.',
+          4,
+          '',
+          '24h',
+        ),
+        unalignedStat(
+          'Unaligned messages, 7 days',
+          'Messages sent as your domains that failed DMARC in the last 7 days of reports (measurement dmarc, aligned = false): spoofers, services of yours not set up, forwarding. Who sent them: Unaligned messages by source and Forwarders on the DMARC dashboard.',
+          4,
+          '',
+          '7d',
+        ),
+        complaintRateStat('Complaint rate by provider', 6, 5),
+        tlsFailuresStat('TLS failures, 7 days', 4, 5, '', '7d'),
+      ],
+    },
+    {
       row: 'Blocklists',
+      links: ['mailscope-blocklists', 'mailscope-dns-auth'],
       panels: [
         countStat(
           'Targets listed',
@@ -526,6 +670,7 @@ const overview: Dashboard = {
     },
     {
       row: 'Observatory',
+      links: ['mailscope-probe-health'],
       panels: [
         countStat(
           'Probes failing',
@@ -873,6 +1018,385 @@ const traffic: Dashboard = {
   ],
 };
 
+const dmarc: Dashboard = {
+  uid: 'mailscope-dmarc',
+  title: 'Mailscope · DMARC and feedback',
+  description:
+    'What the receivers report back: who sends as your domains and whether it passes DMARC (aggregate reports), whether senders reach your MX hosts over TLS (TLS-RPT), and spam complaints (feedback loops). Reports cover a day and arrive the day after: the default range is 30 days.',
+  from: 'now-30d',
+  variables: [
+    { name: 'domain', label: 'Domain', query: 'SHOW TAG VALUES FROM "dmarc" WITH KEY = "domain"' },
+    { name: 'reporter', label: 'Reporter', query: 'SHOW TAG VALUES FROM "dmarc" WITH KEY = "reporter"' },
+    { name: 'tls_domain', label: 'TLS policy domain', query: 'SHOW TAG VALUES FROM "tls_rpt" WITH KEY = "domain"' },
+  ],
+  rows: [
+    {
+      row: 'DMARC',
+      panels: [
+        {
+          type: 'stat',
+          title: 'Messages reported',
+          description:
+            'Messages sent as the selected domains that the receivers saw, over the time range (DMARC aggregate reports; measurement dmarc_domain). None at all: no receiver sends you reports; check the rua= of the DMARC record on the DNS authentication dashboard.',
+          w: 4,
+          h: 5,
+          queries: [{ query: `SELECT sum("messages") FROM "dmarc_domain" WHERE $timeFilter${dmarcFilter}` }],
+          decimals: 0,
+          noValue: '0',
+          options: { ...statOptions, colorMode: 'none' },
+        },
+        dmarcPassStat(dmarcFilter, '', 4),
+        unalignedStat(
+          'Unaligned messages',
+          'Messages that failed DMARC (neither DKIM nor SPF aligned) over the time range (measurement dmarc, aligned = false): spoofers, your own services not set up to sign or be in SPF, and forwarded mail. The Who fails row says which.',
+          4,
+          dmarcFilter,
+        ),
+        {
+          type: 'stat',
+          title: 'Quarantined or rejected',
+          description:
+            'Messages the receivers quarantined or rejected by the DMARC policy over the time range (measurement dmarc). With p=quarantine or p=reject this is what the policy stopped: spoofing, or your own mail when one of your services is not aligned (see Your IPs and others).',
+          w: 4,
+          h: 5,
+          queries: [{ query: `SELECT sum("quarantined") + sum("rejected") FROM "dmarc" WHERE $timeFilter${dmarcFilter}` }],
+          decimals: 0,
+          noValue: '0',
+          thresholds: countSteps('orange'),
+          options: statOptions,
+        },
+        {
+          type: 'stat',
+          title: 'New sources',
+          description:
+            'Sources (a base domain by forward-confirmed reverse DNS, else an IP) seen for a domain for the first time, summed over the reports of the time range (measurement dmarc_domain). A new source that passes is a service someone set up; one that fails is a spoofer or a service to set up. The New sources table says which.',
+          w: 4,
+          h: 5,
+          queries: [{ query: `SELECT sum("new_sources") FROM "dmarc_domain" WHERE $timeFilter${dmarcFilter}` }],
+          decimals: 0,
+          noValue: '0',
+          thresholds: countSteps('orange'),
+          options: statOptions,
+        },
+        {
+          type: 'stat',
+          title: 'Reports',
+          description:
+            'DMARC aggregate reports received over the time range (measurement dmarc_domain, one point per report). Most big receivers send one a day per domain; GET /v1/reports lists them, GET /v1/reports/:id shows one with its rows.',
+          w: 4,
+          h: 5,
+          queries: [{ query: `SELECT count("report_id") FROM "dmarc_domain" WHERE $timeFilter${dmarcFilter}` }],
+          decimals: 0,
+          noValue: '0',
+          options: { ...statOptions, colorMode: 'none' },
+        },
+        {
+          type: 'timeseries',
+          title: 'DMARC pass rate by domain',
+          description:
+            'Messages that passed DMARC over the messages reported, per domain and day, from the counts summed over every report of the day (measurement dmarc_domain): a reporter with many messages weighs more than one with few. A drop is a new unaligned source or a broken key: see Unaligned messages by source.',
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT ${dmarcPassRate} FROM "dmarc_domain" WHERE $timeFilter${withMessages}${dmarcFilter} GROUP BY time($__interval), "domain" fill(none)`,
+              alias: '$tag_domain',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          thresholds: dmarcPassSteps,
+          custom: { thresholdsStyle: { mode: 'dashed' } },
+          interval: '1d',
+        },
+        {
+          type: 'timeseries',
+          title: 'Messages by reporter',
+          description:
+            'Messages each receiver reported per day, stacked (measurement dmarc_domain): how your mail spreads over the providers that send reports. A reporter that stops reporting shows as a gap.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT sum("messages") FROM "dmarc_domain" WHERE $timeFilter${dmarcFilter} GROUP BY time($__interval), "reporter" fill(none)`, alias: '$tag_reporter' }],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+          interval: '1d',
+        },
+      ],
+    },
+    {
+      row: 'Sources',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'Messages by source',
+          description:
+            'Messages per source and day, stacked; what failed DMARC is a series of its own, named "<source> (fail)" (measurement dmarc). A source is the base domain of the sending IP’s forward-confirmed reverse DNS (google.com, sendgrid.net), else the IP. The legend lists the sources by messages over the range, most first.',
+          w: 24,
+          h: 10,
+          queries: [
+            { query: `SELECT sum("messages") FROM "dmarc" WHERE $timeFilter AND "aligned" = 'true'${dmarcFilter} GROUP BY time($__interval), "source" fill(none)`, alias: '$tag_source' },
+            { query: `SELECT sum("messages") FROM "dmarc" WHERE $timeFilter AND "aligned" = 'false'${dmarcFilter} GROUP BY time($__interval), "source" fill(none)`, alias: '$tag_source (fail)' },
+          ],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+          interval: '1d',
+          options: { legend: { displayMode: 'table', placement: 'right', showLegend: true, calcs: ['sum'], sortBy: 'Total', sortDesc: true } },
+        },
+        {
+          type: 'table',
+          title: 'Sources',
+          description:
+            'Every source that sent as the selected domains over the time range, passing DMARC and not apart: messages, how many passed DKIM and SPF aligned, how many the receivers let through by a local override (forwarded, mailing list), quarantined and rejected; yours are the IPs of the blacklist probes and the traffic sources (measurement dmarc). GET /v1/dmarc/sources has each source IP and its name.',
+          w: 24,
+          h: 10,
+          queries: [
+            {
+              query: `SELECT sum("messages") AS "messages", sum("dkim_aligned") AS "DKIM aligned", sum("spf_aligned") AS "SPF aligned", sum("overridden") AS "overridden", sum("quarantined") AS "quarantined", sum("rejected") AS "rejected" FROM "dmarc" WHERE $timeFilter${dmarcFilter} GROUP BY "source", "aligned", "own"`,
+              format: 'table',
+            },
+          ],
+          overrides: { aligned: { mappings: alignedMapping, cell: 'color-text', width: 90 }, own: { mappings: yesNo('blue'), width: 80 } },
+          options: { sortBy: [{ displayName: 'messages', desc: true }] },
+          transformations: withoutTime,
+        },
+      ],
+    },
+    {
+      row: 'Who fails',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'Unaligned messages by source',
+          description:
+            'Messages that failed DMARC per source and day, stacked (measurement dmarc, aligned = false). An unknown IP or hosting provider is a spoofer: p=reject stops it. A service you use (a CRM, a newsletter or ticketing tool) sending as you is to be set up: DKIM with your domain, or its servers in SPF with an aligned envelope sender. A big mailbox provider is forwarding: see Forwarders.',
+          w: 12,
+          h: 9,
+          queries: [{ query: `SELECT sum("messages") FROM "dmarc" WHERE $timeFilter AND "aligned" = 'false'${dmarcFilter} GROUP BY time($__interval), "source" fill(none)`, alias: '$tag_source' }],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+          interval: '1d',
+          options: { legend: { displayMode: 'table', placement: 'right', showLegend: true, calcs: ['sum'], sortBy: 'Total', sortDesc: true } },
+        },
+        {
+          type: 'timeseries',
+          title: 'Your IPs and others',
+          description:
+            'Messages per day from your own IPs (the targets of the blacklist probes and the sending IPs of the traffic sources) and from everyone else, passing DMARC or not, stacked (measurement dmarc, tag own). Your IPs failing is your own mail failing: a DKIM key or SPF record to fix, now. Others passing are services you authorized; others failing are spoofers and forwarders.',
+          w: 12,
+          h: 9,
+          queries: (
+            [
+              ['true', 'true', 'your IPs, pass'],
+              ['true', 'false', 'your IPs, fail'],
+              ['false', 'true', 'others, pass'],
+              ['false', 'false', 'others, fail'],
+            ] as const
+          ).map(([own, aligned, alias]) => ({
+            query: `SELECT sum("messages") FROM "dmarc" WHERE $timeFilter AND "own" = '${own}' AND "aligned" = '${aligned}'${dmarcFilter} GROUP BY time($__interval) fill(none)`,
+            alias,
+          })),
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+          interval: '1d',
+          overrides: { 'your IPs, pass': { color: 'green' }, 'your IPs, fail': { color: 'red' }, 'others, pass': { color: 'blue' }, 'others, fail': { color: 'orange' } },
+        },
+        {
+          type: 'table',
+          title: 'Forwarders',
+          description: `Sources whose messages failed DMARC but that look like forwarding, over the time range: the receiver let them through by a local override (forwarded, mailing list; column overridden), or they are a big mailbox provider's servers (${forwarderDomains.join(', ')}), whose users forward their mail on (measurement dmarc, aligned = false). Forwarding breaks SPF and, when the message is altered, DKIM: sign every message with DKIM for your domain (it survives a plain forward), and expect a little of this under p=reject.`,
+          w: 12,
+          h: 9,
+          queries: [
+            {
+              query: `SELECT sum("messages") AS "messages", sum("overridden") AS "overridden", sum("quarantined") AS "quarantined", sum("rejected") AS "rejected" FROM "dmarc" WHERE $timeFilter AND "aligned" = 'false' AND ("overridden" > 0 OR "source" =~ ${forwarderSources})${dmarcFilter} GROUP BY "source", "reporter"`,
+              format: 'table',
+            },
+          ],
+          options: { sortBy: [{ displayName: 'messages', desc: true }] },
+          transformations: withoutTime,
+        },
+        {
+          type: 'table',
+          title: 'New sources',
+          description:
+            'Each source the first time it was seen sending as a domain (no earlier report named it), with the report that did, newest first (measurement dmarc, new_source_messages). Passing: a service someone set up, check it is one of yours. Failing: a spoofer, or a service to set up.',
+          w: 12,
+          h: 9,
+          queries: [
+            {
+              query: `SELECT "new_source_messages" AS "messages", "report_id" AS "report" FROM "dmarc" WHERE $timeFilter AND "new_source_messages" > 0${dmarcFilter} GROUP BY "domain", "source", "aligned", "own", "reporter"`,
+              format: 'table',
+            },
+          ],
+          overrides: { aligned: { mappings: alignedMapping, cell: 'color-text', width: 90 }, own: { mappings: yesNo('blue'), width: 80 }, Time: { unit: 'dateTimeAsIso', width: 170 } },
+          options: { sortBy: [{ displayName: 'Time', desc: true }] },
+        },
+      ],
+    },
+    {
+      row: 'Receivers',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'Dispositions',
+          description:
+            'Messages the receivers quarantined (spam folder) or rejected by your DMARC policy, per day, stacked (measurement dmarc). The rest was delivered (p=none, or a local override). Under p=quarantine or p=reject, a rise here with a rise of Your IPs and others in red is your own mail being stopped.',
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT sum("quarantined") AS "quarantined", sum("rejected") AS "rejected" FROM "dmarc" WHERE $timeFilter${dmarcFilter} GROUP BY time($__interval) fill(none)`,
+              alias: '$col',
+            },
+          ],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+          interval: '1d',
+          overrides: { quarantined: { color: 'orange' }, rejected: { color: 'red' } },
+        },
+        {
+          type: 'table',
+          title: 'Reporters',
+          description:
+            'Each receiver that sent aggregate reports over the time range: reports, messages, messages that passed DMARC and the pass rate (measurement dmarc_domain). A reporter with a lower pass rate than the others sees more forwarded mail, or a source only it receives from.',
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT count("report_id") AS "reports", sum("messages") AS "messages", sum("aligned") AS "passed", ${dmarcPassRate} AS "pass rate" FROM "dmarc_domain" WHERE $timeFilter${withMessages}${dmarcFilter} GROUP BY "reporter"`,
+              format: 'table',
+            },
+          ],
+          overrides: { 'pass rate': { unit: 'percentunit', thresholds: dmarcPassSteps, cell: 'color-text' } },
+          options: { sortBy: [{ displayName: 'messages', desc: true }] },
+          transformations: withoutTime,
+        },
+      ],
+    },
+    {
+      row: 'TLS reports (TLS-RPT)',
+      panels: [
+        tlsFailuresStat('TLS failures', 6, 8, tlsFilter),
+        {
+          type: 'timeseries',
+          title: 'TLS sessions by policy domain',
+          description:
+            'Sessions senders opened to your MX hosts per policy domain and day, successes and failures, as their TLS reports (RFC 8460) say (measurement tls_rpt). Only senders that send TLS reports are counted (Google, Microsoft, ...). The policy domain filter is separate from the DMARC domain filter.',
+          w: 18,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT sum("successes") AS "successes", sum("failures") AS "failures" FROM "tls_rpt" WHERE $timeFilter${tlsFilter} GROUP BY time($__interval), "domain" fill(none)`,
+              alias: '$tag_domain $col',
+            },
+          ],
+          min: 0,
+          decimals: 0,
+          interval: '1d',
+        },
+        {
+          type: 'timeseries',
+          title: 'TLS failure rate by policy domain',
+          description:
+            'Failed sessions over all sessions per policy domain and day, from the counts summed over the reports (measurement tls_rpt); days without sessions are left out. Under an enforced MTA-STS or DANE policy a failed session is mail that did not arrive: fix the MX named in TLS failures by MX.',
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT "failed" / "sessions" FROM (SELECT sum("failures") AS "failed", sum("successes") + sum("failures") AS "sessions" FROM "tls_rpt" WHERE $timeFilter${tlsFilter} GROUP BY time($__interval), "domain" fill(none)) WHERE "sessions" > 0 GROUP BY "domain"`,
+              alias: '$tag_domain',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          thresholds: tlsFailureSteps,
+          custom: { thresholdsStyle: { mode: 'dashed' } },
+          interval: '1d',
+        },
+        {
+          type: 'timeseries',
+          title: 'TLS failures by result type',
+          description:
+            'Failed sessions per RFC 8460 result type and day, stacked (fields fail_* of tls_rpt): certificate-expired, certificate-host-mismatch and certificate-not-trusted are your MX certificate; starttls-not-supported an MX without STARTTLS; sts-policy-fetch-error and sts-policy-invalid the policy file at mta-sts.<domain>; tlsa-invalid and dnssec-invalid your DANE records.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT ${tlsFailureSums} FROM "tls_rpt" WHERE $timeFilter${tlsFilter} GROUP BY time($__interval) fill(none)`, alias: '$col' }],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+          interval: '1d',
+        },
+        {
+          type: 'table',
+          title: 'TLS failures by MX',
+          description:
+            'Failed sessions per policy domain and receiving MX host over the time range, with the result types of its latest report (measurement tls_rpt_mx). The MX to fix, and what is wrong with it.',
+          w: 24,
+          h: 8,
+          queries: [
+            {
+              query: `SELECT sum("failures") AS "failures", last("result_types") AS "result types" FROM "tls_rpt_mx" WHERE $timeFilter${tlsFilter} GROUP BY "domain", "mx"`,
+              format: 'table',
+            },
+          ],
+          overrides: { failures: { thresholds: countSteps('red'), cell: 'color-text' } },
+          options: { sortBy: [{ displayName: 'failures', desc: true }] },
+          transformations: withoutTime,
+        },
+      ],
+    },
+    {
+      row: 'Complaints (feedback loops)',
+      panels: [
+        complaintRateStat('Complaint rate by provider, latest', 8, 8),
+        {
+          type: 'timeseries',
+          title: 'Complaint rate by provider',
+          description:
+            'Spam complaints over deliveries in the 24 hours before each batch of complaints, per provider: the highest among its sending IPs (measurement complaints; deliveries as the traffic sources count them). The dashed lines are 0.1%, the rate Gmail asks bulk senders to stay below, and 0.3%, its limit (Yahoo’s too): past it, mail goes to spam or is refused.',
+          w: 16,
+          h: 8,
+          queries: [{ query: 'SELECT max("complaint_rate") FROM "complaints" WHERE $timeFilter GROUP BY time($__interval), "provider" fill(none)', alias: '$tag_provider' }],
+          unit: 'percentunit',
+          min: 0,
+          thresholds: complaintRateSteps,
+          custom: { thresholdsStyle: { mode: 'dashed' } },
+        },
+        {
+          type: 'timeseries',
+          title: 'Complaints by provider',
+          description:
+            'Spam complaints per provider and interval, stacked, as the feedback loops report them (Yahoo CFL, Microsoft JMRP, ...; measurement complaints). Gmail sends none per message: its rate is in Postmaster Tools.',
+          w: 12,
+          h: 8,
+          queries: [{ query: 'SELECT sum("complaints") FROM "complaints" WHERE $timeFilter GROUP BY time($__interval), "provider" fill(none)', alias: '$tag_provider' }],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+        },
+        {
+          type: 'timeseries',
+          title: 'Complaints by campaign',
+          description:
+            'Spam complaints per campaign and interval, stacked, where the complained-about message’s headers name one (X-Campaign, X-Mailscope-Campaign, ...; measurement complaints). The campaign that draws them is the one to slow, pause (a send control) or clean the list of.',
+          w: 12,
+          h: 8,
+          queries: [{ query: `SELECT sum("complaints") FROM "complaints" WHERE $timeFilter AND "campaign" != '' GROUP BY time($__interval), "campaign" fill(none)`, alias: '$tag_campaign' }],
+          min: 0,
+          decimals: 0,
+          custom: stackedBars,
+        },
+      ],
+    },
+  ],
+};
+
 const blocklists: Dashboard = {
   uid: 'mailscope-blocklists',
   title: 'Mailscope · Blocklists',
@@ -1209,7 +1733,7 @@ const probeHealth: Dashboard = {
   ],
 };
 
-export const dashboards: Dashboard[] = [overview, traffic, placement, blocklists, dnsAuth, probeHealth];
+export const dashboards: Dashboard[] = [overview, traffic, dmarc, placement, blocklists, dnsAuth, probeHealth];
 
 // ── rendering to Grafana's JSON model ───────────────────────────────────────────
 
@@ -1222,7 +1746,16 @@ const mappingsOf = (mapping: Mapping) => [
   },
 ];
 
-function renderPanel(panel: Panel, id: number, x: number, y: number): Record<string, unknown> {
+/** A panel link to each of these dashboards, by uid (it opens with its own time range). */
+function linksTo(uids: readonly string[]): { title: string; url: string }[] {
+  return uids.map((uid) => {
+    const target = dashboards.find((candidate) => candidate.uid === uid);
+    if (!target) throw new Error(`a row links to ${uid}: no such dashboard`);
+    return { title: target.title, url: `/d/${uid}` };
+  });
+}
+
+function renderPanel(panel: Panel, id: number, x: number, y: number, links: readonly string[] = []): Record<string, unknown> {
   const custom: Record<string, unknown> =
     panel.type === 'timeseries'
       ? { drawStyle: 'line', lineWidth: 2, fillOpacity: 10, showPoints: 'auto', spanNulls: true, ...panel.custom }
@@ -1264,6 +1797,9 @@ function renderPanel(panel: Panel, id: number, x: number, y: number): Record<str
     title: panel.title,
     description: panel.description,
     gridPos: { h: panel.h, w: panel.w, x, y },
+    ...(links.length > 0 ? { links: linksTo(links) } : {}),
+    ...(panel.interval ? { interval: panel.interval } : {}),
+    ...(panel.timeFrom ? { timeFrom: panel.timeFrom } : {}),
     datasource,
     targets: panel.queries.map((query, index) => ({
       refId: String.fromCharCode(65 + index),
@@ -1294,7 +1830,7 @@ export function renderDashboard(dashboard: Dashboard): Record<string, unknown> {
         x = 0;
         rowHeight = 0;
       }
-      panels.push(renderPanel(panel, id++, x, y));
+      panels.push(renderPanel(panel, id++, x, y, row.links));
       x += panel.w;
       rowHeight = Math.max(rowHeight, panel.h);
     }
@@ -1311,7 +1847,7 @@ export function renderDashboard(dashboard: Dashboard): Record<string, unknown> {
     schemaVersion: 39,
     version: 1,
     refresh: '1m',
-    time: { from: 'now-24h', to: 'now' },
+    time: { from: dashboard.from ?? 'now-24h', to: 'now' },
     fiscalYearStartMonth: 0,
     liveNow: false,
     links: [{ title: 'Mailscope', type: 'dashboards', tags: ['mailscope'], asDropdown: true, includeVars: false, keepTime: true, targetBlank: false, icon: 'external link', tooltip: '', url: '' }],

@@ -20,9 +20,11 @@ import { dnsAuth } from '../src/probes/dns-auth.ts';
 import { tcp } from '../src/probes/tcp.ts';
 import { blacklist } from '../src/probes/blacklist.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
+import { defaultReportLimits } from '../src/protocols/reports/limits.ts';
 import { bounceClassNames } from '../src/protocols/mail/bounce-class.ts';
 import { OutboxFlusher } from '../src/runner/outbox-flusher.ts';
 import { Runner } from '../src/runner/runner.ts';
+import { ReportService } from '../src/reports/service.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { createInfluxWriter } from '../src/series/influx-writer.ts';
 import { listAlerts } from '../src/store/alerts.ts';
@@ -35,11 +37,13 @@ import { TrafficFlusher } from '../src/traffic/flusher.ts';
 import { TrafficService } from '../src/traffic/service.ts';
 import { labKeys } from './lab/keys.ts';
 import { lab } from './lab/plan.ts';
-import { fakeDns, txt, type Query as DnsQuery, type Reply } from './helpers/dns-server.ts';
+import { a as addressRecord, fakeDns, txt, type Query as DnsQuery, type Reply } from './helpers/dns-server.ts';
 import { captureLog } from './helpers/log.ts';
 import { waitFor } from './helpers/probes.ts';
 import { closedPort, tcpServer } from './helpers/servers.ts';
 import { dashboards, queryPanels, type GrafanaDashboard } from './helpers/dashboards.ts';
+import { type AggregateRowInput, aggregateXml, arfMail, tlsReportJson } from './helpers/reports.ts';
+import type { IntakeResult } from '../src/sources/define.ts';
 
 interface InfluxSeries {
   name: string;
@@ -92,7 +96,7 @@ let listedIps = 0;
 /** The traffic events sent through the traffic service, and the points each of its two flushes wrote. */
 let sentTraffic: TrafficEvent[] = [];
 let trafficFlushes: number[] = [];
-const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes, traffic';
+const loaderName = 'the data set has what the panels show: listings, a bounce, a failed run, a change, failed lookups, failed writes, traffic, feedback reports';
 
 /** The provider of each recipient domain the traffic goes to (example.org is no provider's: other). */
 const providerOfDomain: Record<string, string> = { 'gmail.com': 'gmail', 'hotmail.com': 'outlook', 'yahoo.com': 'yahoo', 'example.org': 'other' };
@@ -154,12 +158,89 @@ async function loadTraffic(db: Database, log: Logger): Promise<void> {
   }
 }
 
+/** The reverse DNS of the DMARC report sources that have a name: Gmail's servers (forwarding) and an ESP you send through. */
+const sourceNames: Record<string, string> = { '209.85.220.41': 'mail-sor-f41.google.com', '203.0.113.25': 'o1.ptr2041.sendgrid.net' };
+
+/**
+ * The DMARC aggregate reports (rows: source IP, count, verdicts): your IPs passing and one
+ * with a broken key, an ESP passing by DKIM, Gmail forwarding (the receiver's override),
+ * spoofers rejected and quarantined; from two reporters.
+ */
+const dmarcReports: { org: string; rows: AggregateRowInput[] }[] = [
+  {
+    org: 'google.com',
+    rows: [
+      { ip: '192.0.2.10', count: 40 },
+      { ip: '192.0.2.11', count: 3, dkim: 'fail', spf: 'fail' },
+      { ip: '203.0.113.25', count: 12, spf: 'fail' },
+      { ip: '209.85.220.41', count: 5, dkim: 'fail', spf: 'fail', reason: 'forwarded' },
+      { ip: '198.18.0.66', count: 7, dkim: 'fail', spf: 'fail', disposition: 'reject' },
+      { ip: '198.18.0.67', count: 2, dkim: 'fail', spf: 'fail', disposition: 'quarantine' },
+    ],
+  },
+  {
+    org: 'Yahoo',
+    rows: [
+      { ip: '192.0.2.10', count: 25 },
+      { ip: '198.18.0.66', count: 4, dkim: 'fail', spf: 'fail', disposition: 'reject' },
+    ],
+  },
+];
+/** What the report service answered for each report. */
+let reportResults: IntakeResult[] = [];
+
+/**
+ * Feedback reports through the report service, as a report source hands them over: the
+ * DMARC aggregate reports above, a TLS report with failures at two MX hosts, and two
+ * complaints (ARF), one naming its campaign. The reports end ten minutes ago. The
+ * complaints count as traffic in the store too (the complaint rate is over the
+ * deliveries counted there), but the traffic flusher has run already: the traffic
+ * panels still answer exactly the traffic sent.
+ */
+async function loadReports(db: Database, log: Logger): Promise<void> {
+  const server = await fakeDns((query: DnsQuery): Reply => {
+    const ip = Object.keys(sourceNames).find((candidate) => query.name === `${candidate.split('.').reverse().join('.')}.in-addr.arpa`);
+    if (ip && query.type === 'PTR') return { answers: [{ name: query.name, type: 'PTR', ttl: 60, data: sourceNames[ip]! }] };
+    const named = Object.entries(sourceNames).find(([, name]) => name === query.name);
+    if (named && query.type === 'A') return { answers: [addressRecord(query.name, named[0])] };
+    return { rcode: 'NXDOMAIN' };
+  });
+  const dns = new DnsClient({ servers: [server.server], timeoutMs: 500, attempts: 1 });
+  const own = new Set(trafficSlots.flatMap((slot) => (slot.ip ? [slot.ip] : [])));
+  const traffic = new TrafficService({ db, clock: systemClock, log, providers: providerMap({}), settings: { campaignTag: false, reasonsKept: 10, mxLookup: false, oldestMs: 86_400_000 } });
+  const reports = new ReportService({ db, clock: systemClock, log, dns, traffic, settings: { limits: defaultReportLimits, nameSources: true, namesPerReport: 100 }, own: (ip) => own.has(ip) });
+  const end = new Date(Math.floor(Date.now() / 1_000) * 1_000 - 600_000);
+  const start = new Date(end.getTime() - 86_399_000);
+  const inputs = [
+    ...dmarcReports.map(({ org, rows }) => aggregateXml({ org, reportId: `lab-${org}`, begin: start.getTime() / 1_000, end: end.getTime() / 1_000, rows })),
+    tlsReportJson({
+      reportId: 'lab-tls',
+      start,
+      end,
+      successes: 120,
+      failures: [
+        { type: 'certificate-expired', mx: 'mx.sender.test', count: 3 },
+        { type: 'starttls-not-supported', mx: 'mx2.sender.test', count: 1 },
+      ],
+    }),
+    arfMail({ sourceIp: '192.0.2.10', rcptTo: 'someone@yahoo.com', campaign: 'spring-sale', received: new Date(Date.now() - 300_000) }),
+    arfMail({ sourceIp: '192.0.2.11', rcptTo: 'someone@hotmail.com', messageId: 'arf-2@yahoo.com', received: new Date(Date.now() - 240_000) }),
+  ];
+  try {
+    reportResults = [];
+    for (const [index, input] of inputs.entries()) reportResults.push(await reports.intake(Buffer.from(input), { source: 'lab', name: `report-${index}` }));
+  } finally {
+    dns.close();
+  }
+}
+
 /**
  * The demo's probes (blocklists, DNS authentication, both placement probes, tcp,
  * http, the outbox) run once against the lab and are recorded by the store; plus
  * what the demo does not produce on its first run: a failed run, a DNS record
  * change, lookups a list cannot answer, an outbox that could not write; and known
- * traffic through the traffic service and its flusher. Then the outbox flusher
+ * traffic through the traffic service and its flusher, and feedback reports through
+ * the report service. Then the outbox flusher
  * writes it all to a fresh InfluxDB database.
  */
 async function loadDataSet(): Promise<void> {
@@ -233,6 +314,7 @@ async function loadDataSet(): Promise<void> {
     ).size;
     recorded = runs.flatMap((run) => run.observations);
     await loadTraffic(db, log);
+    await loadReports(db, log);
     alertStates = {};
     for (const alert of listAlerts(db, { limit: 1_000 })) (alertStates[alert.ruleId] ??= []).push(alert.state);
 
@@ -285,6 +367,8 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(slices(sentTraffic)).toBe(20 * Object.keys(providerOfDomain).length * trafficSlots.length + 1);
     expect(trafficFlushes).toEqual(halves.map(slices));
     expect(slices(halves[0]!) + slices(halves[1]!)).toBeGreaterThan(slices(sentTraffic) * 1.5);
+    // Every feedback report recorded, once.
+    expect(reportResults.map((result) => [result.recorded, result.duplicates, result.quarantined])).toEqual(reportResults.map(() => [1, 0, 0]));
   });
 
   for (const { name, dashboard } of dashboards) {
@@ -336,6 +420,51 @@ describe('dashboards on InfluxDB 1.6, loaded by Mailscope’s own probes, store 
     expect(await panelValue('Pauses active')).toBe(active('pause'));
     expect(await panelValue('Throttles active')).toBe(active('throttle'));
     expect(await panelValue('Messages held')).toBe(1);
+  });
+
+  it('the feedback panels show what the reports said: pass rate, who fails, forwarders, TLS failures per MX, complaints', async () => {
+    const dmarc = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-dmarc')!.dashboard;
+    const overview = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-overview')!.dashboard;
+    /** Each target of a panel: its series, as tags and rows. */
+    const answers = async (dashboard: GrafanaDashboard, title: string) => {
+      const panel = queryPanels(dashboard).find((candidate) => candidate.title === title)!;
+      const all = await allValues(dashboard);
+      return Promise.all(panel.targets!.map(async (target) => (await influx(substitute(target.query, all))).map((one) => ({ tags: one.tags ?? {}, columns: one.columns, rows: one.values }))));
+    };
+    const single = async (dashboard: GrafanaDashboard, title: string) => (await answers(dashboard, title)).map((series) => series[0]?.rows[0]?.[1]);
+    const rows = dmarcReports.flatMap((report) => report.rows);
+    const passing = (row: AggregateRowInput) => row.dkim !== 'fail' || row.spf !== 'fail';
+    const messages = (matches: (row: AggregateRowInput) => boolean) => rows.filter(matches).reduce((sum, row) => sum + row.count, 0);
+    const ours = (row: AggregateRowInput) => trafficSlots.some((slot) => slot.ip === row.ip);
+
+    const [passRate] = await answers(overview, 'DMARC pass rate');
+    expect(passRate!.map((one) => [one.tags.domain, one.rows[0]![1]])).toEqual([['sender.test', messages(passing) / messages(() => true)]]);
+    expect(await single(dmarc, 'Unaligned messages')).toEqual([messages((row) => !passing(row))]);
+    expect(await single(dmarc, 'Quarantined or rejected')).toEqual([messages((row) => row.disposition !== undefined && row.disposition !== 'none')]);
+    expect(await single(dmarc, 'Your IPs and others')).toEqual([
+      messages((row) => ours(row) && passing(row)),
+      messages((row) => ours(row) && !passing(row)),
+      messages((row) => !ours(row) && passing(row)),
+      messages((row) => !ours(row) && !passing(row)),
+    ]);
+    // Forwarders: Gmail's servers, named by their confirmed reverse DNS, let through by the receiver; not the spoofers.
+    const [forwarders] = await answers(dmarc, 'Forwarders');
+    expect(forwarders!.map((one) => [one.tags.source, one.tags.reporter, ...one.rows[0]!.slice(1)])).toEqual([['google.com', 'google.com', 5, 5, 0, 0]]);
+    // The ESP is named too, and passes.
+    const [sources] = await answers(dmarc, 'Sources');
+    expect(sources!.find((one) => one.tags.source === 'sendgrid.net')).toMatchObject({ tags: { aligned: 'true', own: 'false' } });
+
+    const [byMx] = await answers(dmarc, 'TLS failures by MX');
+    expect(byMx!.map((one) => [one.tags.mx, ...one.rows[0]!.slice(1)])).toEqual([
+      ['mx.sender.test', 3, 'certificate-expired'],
+      ['mx2.sender.test', 1, 'starttls-not-supported'],
+    ]);
+    const [campaigns] = await answers(dmarc, 'Complaints by campaign');
+    expect(campaigns!.map((one) => [one.tags.campaign, one.rows.reduce((sum, row) => sum + Number(row[1] ?? 0), 0)])).toEqual([['spring-sale', 1]]);
+    // Each provider's rate over the deliveries the traffic counted to it from the complained-about IP.
+    const [rates] = await answers(overview, 'Complaint rate by provider');
+    expect(rates!.map((one) => one.tags.provider).sort()).toEqual(['outlook', 'yahoo']);
+    for (const one of rates!) expect(one.rows[0]![1]).toBeGreaterThan(0);
   });
 
   it('the traffic panels show what was sent, counted from the events: rates from summed counts per interval, never averaged', async () => {

@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { commonTags, measurements, type MeasurementSpec } from '../src/measurements/index.ts';
 import { dashboardsDir, renderDashboardFiles } from '../scripts/dashboards.ts';
 import { bounceClassNames } from '../src/protocols/mail/bounce-class.ts';
-import { dashboards, files, queryPanels } from './helpers/dashboards.ts';
+import { dashboards, files, queryPanels, rowPanels } from './helpers/dashboards.ts';
 
 const grafanaMacros = new Set(['timeFilter', '__interval', 'col']);
 
@@ -68,16 +68,18 @@ describe('dashboards: the files', () => {
     for (const name of files) expect(readFileSync(join(dashboardsDir, name), 'utf8'), name).toBe(rendered[name]);
   });
 
-  it('are six dashboards with unique uids, panels that fit the grid, and InfluxQL on the chosen data source', () => {
+  it('are seven dashboards with unique uids, panels that fit the grid and say what they show, and InfluxQL on the chosen data source', () => {
     expect(dashboards.map(({ dashboard }) => dashboard.title).sort()).toEqual([
       'Mailscope · Blocklists',
+      'Mailscope · DMARC and feedback',
       'Mailscope · DNS authentication',
       'Mailscope · Inbox placement',
       'Mailscope · Overview',
       'Mailscope · Probe health and outbox',
       'Mailscope · Traffic',
     ]);
-    expect(new Set(dashboards.map(({ dashboard }) => dashboard.uid)).size).toBe(dashboards.length);
+    const uids = dashboards.map(({ dashboard }) => dashboard.uid);
+    expect(new Set(uids).size).toBe(dashboards.length);
     for (const { name, dashboard } of dashboards) {
       const ids = dashboard.panels.map((panel) => panel.id);
       expect(new Set(ids).size, name).toBe(ids.length);
@@ -86,6 +88,9 @@ describe('dashboards: the files', () => {
         expect(panel.gridPos.x + panel.gridPos.w, `${name}: ${panel.title}`).toBeLessThanOrEqual(24);
       }
       for (const panel of queryPanels(dashboard)) {
+        expect(panel.description?.length ?? 0, `${name}: ${panel.title} has a description`).toBeGreaterThan(40);
+        // A panel link leads to a dashboard of this directory.
+        for (const link of panel.links ?? []) expect(uids, `${name}: ${panel.title}: ${link.url}`).toContain(link.url.replace(/^\/d\//, ''));
         expect(panel.targets?.length, `${name}: ${panel.title}`).toBeGreaterThan(0);
         for (const target of panel.targets ?? []) {
           expect(target, `${name}: ${panel.title}`).toMatchObject({ rawQuery: true, datasource: { type: 'influxdb', uid: '${datasource}' } });
@@ -178,6 +183,68 @@ describe('dashboards: the files', () => {
     const classes = queries.find(({ panel }) => panel.title === 'Top bounce classes')!.query;
     expect([...classes.matchAll(/sum\("class_(\w+)"\) AS "(\w+)"/g)].map((match) => [match[1], match[2]])).toEqual(bounceClassNames.map((name) => [name, name]));
     expect(bounceClassNames.every((name) => fieldOf(measurements.traffic as MeasurementSpec, `class_${name}`)?.type === 'integer')).toBe(true);
+  });
+
+  it('feedback: the DMARC dashboard by domain and reporter, pass rates from summed counts, Gmail’s complaint limits, and the Overview’s Feedback row leading to it', () => {
+    const dmarc = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-dmarc')!.dashboard;
+    const overview = dashboards.find(({ dashboard }) => dashboard.uid === 'mailscope-overview')!.dashboard;
+    expect(dmarc.templating.list.map((variable) => [variable.name, variable.query])).toEqual([
+      ['datasource', 'influxdb'],
+      ['domain', 'SHOW TAG VALUES FROM "dmarc" WITH KEY = "domain"'],
+      ['reporter', 'SHOW TAG VALUES FROM "dmarc" WITH KEY = "reporter"'],
+      ['tls_domain', 'SHOW TAG VALUES FROM "tls_rpt" WITH KEY = "domain"'],
+    ]);
+    // Reports cover a day: a month by default.
+    expect(dmarc.time.from).toBe('now-30d');
+    expect(dmarc.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title)).toEqual([
+      'DMARC',
+      'Sources',
+      'Who fails',
+      'Receivers',
+      'TLS reports (TLS-RPT)',
+      'Complaints (feedback loops)',
+    ]);
+
+    const targets = [overview, dmarc].flatMap((dashboard) => queryPanels(dashboard).flatMap((panel) => (panel.targets ?? []).map((target) => ({ dashboard, panel, query: target.query }))));
+    for (const { dashboard, panel, query } of targets) {
+      const where = `${dashboard.uid}: ${panel.title}`;
+      // The DMARC panels follow the domain and reporter filters, the TLS panels the policy domain filter (TLS reporters name themselves otherwise).
+      if (dashboard === dmarc && /FROM "dmarc(_domain)?"/.test(query)) expect(query, where).toContain('"domain" =~ /^$domain$/ AND "reporter" =~ /^$reporter$/');
+      if (dashboard === dmarc && /FROM "tls_rpt(_mx)?"/.test(query)) expect(query, where).toContain('"domain" =~ /^$tls_domain$/');
+      // A pass rate is summed counts over summed counts, never a mean of the reports' own rates, and never 0 / 0.
+      expect(query, where).not.toContain('pass_rate');
+      if (query.includes('sum("aligned") / sum("messages")')) expect(query, where).toContain(' AND "messages" > 0');
+    }
+
+    // Complaint rates: amber at 0.1%, red at 0.3% (Gmail's and Yahoo's bulk-sender limits), drawn on the charts.
+    const complaintRates = targets.filter(({ query }) => query.includes('"complaint_rate"'));
+    expect(complaintRates.map(({ dashboard, panel }) => `${dashboard.uid}: ${panel.title}`).sort()).toEqual([
+      'mailscope-dmarc: Complaint rate by provider',
+      'mailscope-dmarc: Complaint rate by provider, latest',
+      'mailscope-overview: Complaint rate by provider',
+    ]);
+    for (const { panel } of complaintRates) {
+      expect(panel.fieldConfig?.defaults.thresholds?.steps).toEqual([
+        { color: 'green', value: null },
+        { color: 'orange', value: 0.001 },
+        { color: 'red', value: 0.003 },
+      ]);
+    }
+
+    // The Overview's Feedback row, after Inbox placement: each panel leads to the DMARC dashboard, the counts over fixed windows.
+    const rows = overview.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title);
+    expect(rows.slice(rows.indexOf('Inbox placement'), rows.indexOf('Inbox placement') + 3)).toEqual(['Inbox placement', 'Feedback', 'Blocklists']);
+    const feedback = rowPanels(overview, 'Feedback');
+    expect(feedback.map((panel) => [panel.title, panel.timeFrom])).toEqual([
+      ['DMARC pass rate', '7d'],
+      ['Unaligned messages, 24 hours', '24h'],
+      ['Unaligned messages, 7 days', '7d'],
+      ['Complaint rate by provider', undefined],
+      ['TLS failures, 7 days', '7d'],
+    ]);
+    for (const panel of feedback) expect(panel.links, panel.title).toEqual([{ title: 'Mailscope · DMARC and feedback', url: '/d/mailscope-dmarc' }]);
+    // As every row with a dashboard of its own.
+    expect(rowPanels(overview, 'Traffic').map((panel) => panel.links?.map((link) => link.url))).toEqual([['/d/mailscope-traffic'], ['/d/mailscope-traffic'], ['/d/mailscope-traffic']]);
   });
 
   it('come with Grafana provisioning files: an InfluxQL data source and a provider for this directory', () => {

@@ -63,11 +63,20 @@ ${records}
 
 export const gzipped = (text: string) => gzipSync(Buffer.from(text));
 
-export function tlsReportJson(options: { org?: string; reportId?: string; domain?: string; successes?: number; failures?: { type: string; mx: string; count: number }[] }): string {
+export function tlsReportJson(options: {
+  org?: string;
+  reportId?: string;
+  domain?: string;
+  successes?: number;
+  failures?: { type: string; mx: string; count: number }[];
+  /** The date range (default: 2026-12-05, the whole day). */
+  start?: Date;
+  end?: Date;
+}): string {
   const failures = options.failures ?? [];
   return JSON.stringify({
     'organization-name': options.org ?? 'Google Inc.',
-    'date-range': { 'start-datetime': '2026-12-05T00:00:00Z', 'end-datetime': '2026-12-05T23:59:59Z' },
+    'date-range': { 'start-datetime': options.start?.toISOString() ?? '2026-12-05T00:00:00Z', 'end-datetime': options.end?.toISOString() ?? '2026-12-05T23:59:59Z' },
     'contact-info': 'smtp-tls-reporting@google.com',
     'report-id': options.reportId ?? '2026-12-05T00:00:00Z_sender.test',
     policies: [
@@ -129,14 +138,16 @@ export function dsnMail(options: { recipient: string; original?: string; status?
   ].join('\r\n');
 }
 
-/** An ARF complaint as Yahoo's CFL sends it. */
-export function arfMail(options: { sourceIp?: string; rcptTo?: string; campaign?: string; messageId?: string }): string {
+/** An ARF complaint as Yahoo's CFL sends it (received, by default, on 2026-12-05 at 10:30, the report dated half an hour later). */
+export function arfMail(options: { sourceIp?: string; rcptTo?: string; campaign?: string; messageId?: string; received?: Date }): string {
   const boundary = 'arf-boundary-1';
+  const received = options.received ?? new Date('2026-12-05T10:30:00Z');
+  const mailDate = (date: Date) => date.toUTCString().replace('GMT', '+0000');
   return [
     'From: Yahoo! Mail AntiSpam Feedback <feedback@arf.mail.yahoo.com>',
     'To: fbl@sender.test',
     'Subject: FW: December news',
-    'Date: Sat, 05 Dec 2026 11:00:00 +0000',
+    `Date: ${mailDate(new Date(received.getTime() + 1_800_000))}`,
     `Message-ID: <${options.messageId ?? 'arf-1@yahoo.com'}>`,
     'MIME-Version: 1.0',
     `Content-Type: multipart/report; report-type=feedback-report; boundary="${boundary}"`,
@@ -154,7 +165,7 @@ export function arfMail(options: { sourceIp?: string; rcptTo?: string; campaign?
     'Version: 0.1',
     'Original-Mail-From: <bounces@sender.test>',
     `Original-Rcpt-To: <${options.rcptTo ?? 'someone@yahoo.test'}>`,
-    'Received-Date: Sat, 05 Dec 2026 10:30:00 +0000',
+    `Received-Date: ${mailDate(received)}`,
     `Source-IP: ${options.sourceIp ?? '127.0.0.10'}`,
     'Reported-Domain: sender.test',
     'Authentication-Results: mta1.mail.yahoo.com; dkim=pass header.d=sender.test; spf=pass smtp.mailfrom=sender.test',
