@@ -54,6 +54,8 @@ async function reportEmails(): Promise<ReportEmail[]> {
       for await (const message of client.fetch('1:*', { source: true })) {
         if (!message.source) continue;
         const parsed = await simpleParser(message.source);
+        // Reports only: the mailbox also gets DSNs (messages sent with it as the envelope sender that bounced).
+        if (!/^Report Domain:/i.test(parsed.subject ?? '')) continue;
         for (const attachment of parsed.attachments) {
           const name = attachment.filename ?? '';
           const xml = /\.zip$/i.test(name) || attachment.contentType === 'application/zip' ? await unzipFirst(attachment.content) : gunzipSync(attachment.content).toString('utf8');
