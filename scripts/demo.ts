@@ -24,7 +24,7 @@ process.stderr.write(
     'demo: Mailscope on http://127.0.0.1:8025  (API docs: http://127.0.0.1:8025/docs)',
     "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' http://127.0.0.1:8025/v1/probes",
     "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' 'http://127.0.0.1:8025/v1/dmarc/sources?domain=sender.test'",
-    'demo: the lab\'s providers send DMARC aggregate reports about what they received every 2 minutes (to dmarc@sender.test).',
+    "demo: the lab's providers send DMARC aggregate reports about what they received every 2 minutes (to dmarc@sender.test).",
     started ? 'demo: Ctrl-C stops Mailscope and the lab.' : 'demo: Ctrl-C stops Mailscope (the lab was already up and stays up).',
     '',
   ].join('\n'),

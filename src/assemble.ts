@@ -199,7 +199,7 @@ export class Services {
       intervalMs: traffic.flushInterval,
       campaignTag: traffic.campaignTag,
       keepMs: this.config.instance.retention.keep,
-      evaluate: (observations) => alerts.evaluate(observations),
+      evaluate: (observations, options) => alerts.evaluate(observations, options),
     }));
   }
 

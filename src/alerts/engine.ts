@@ -71,8 +71,12 @@ export class AlertEngine {
     return this.#rules.get(id);
   }
 
-  /** Evaluate every rule on one run's observations. Call inside the transaction that records them. */
-  evaluate(observations: readonly Observation[]): void {
+  /**
+   * Evaluate every rule on one run's observations. Call inside the transaction that records them.
+   * A `provisional` observation (a minute of traffic still being counted) that lacks the evidence a
+   * rule's `minimum` asks for changes nothing: ten seconds into a minute is no evidence either way.
+   */
+  evaluate(observations: readonly Observation[], options: { provisional?: (observation: Observation) => boolean } = {}): void {
     const now = this.#clock.now().getTime();
     const silences = listSilences(this.#db, { activeAt: now });
     let queued = 0;
@@ -88,8 +92,8 @@ export class AlertEngine {
         if (condition.kind === 'threshold') {
           value = observation.fields[condition.field];
           result = holds(condition, value);
-          // Too little evidence (a quiet minute): it does not hold.
-          if (result && !meetsMinimum(rule, observation)) result = false;
+          // Too little evidence: a quiet minute does not hold the condition; a minute still being counted says nothing yet.
+          if (result !== undefined && !meetsMinimum(rule, observation)) result = options.provisional?.(observation) ? undefined : false;
         } else {
           // No digest: the check failed, so whether the record changed is unknown.
           change = changes!.get(series);

@@ -180,7 +180,7 @@ export const RuleSchema = z
       .record(z.string(), z.number().nonnegative())
       .default({})
       .describe(
-        'evidence it needs: numeric fields of the same observation and their least values, e.g. { attempts: 50 }; an observation with less (or without the field) does not hold the condition: one deferral in a quiet minute is no deferral rate',
+        'evidence it needs: numeric fields of the same observation and their least values, e.g. { attempts: 50 }; an observation with less (or without the field) does not hold the condition: one deferral in a quiet minute is no deferral rate (a minute of traffic still being counted changes nothing until it is over)',
       ),
     for: forSpec.prefault(1).describe('how long the condition must hold before it fires: N runs in a row (3), or a duration (10m)'),
     severity: z.enum(severities).default('warning').describe(orList(severities)),

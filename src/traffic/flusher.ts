@@ -51,7 +51,9 @@ export class TrafficFlusher {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #campaignTag: boolean;
-  readonly #evaluate: ((observations: readonly Observation[]) => void) | undefined;
+  readonly #evaluate: ((observations: readonly Observation[], options?: { provisional?: (observation: Observation) => boolean }) => void) | undefined;
+  /** Points of minutes the rules saw while they were still being counted: seen once more when the minute is over. */
+  readonly #unsettled = new Map<string, Observation>();
   readonly #clock: Clock;
   readonly #keepMs: number;
   #prunedAt = 0;
@@ -59,7 +61,15 @@ export class TrafficFlusher {
   /** A timed flush is under way (one batch per turn of the event loop). */
   #flushing = false;
 
-  constructor(options: { db: Database; clock: Clock; log: Logger; intervalMs: number; campaignTag: boolean; keepMs: number; evaluate?: (observations: readonly Observation[]) => void }) {
+  constructor(options: {
+    db: Database;
+    clock: Clock;
+    log: Logger;
+    intervalMs: number;
+    campaignTag: boolean;
+    keepMs: number;
+    evaluate?: (observations: readonly Observation[], options?: { provisional?: (observation: Observation) => boolean }) => void;
+  }) {
     this.#db = options.db;
     this.#clock = options.clock;
     this.#keepMs = options.keepMs;
@@ -85,11 +95,32 @@ export class TrafficFlusher {
       const minutes = dirtyMinutes(this.#db, batchSize);
       const points = minutes.map((minute) => trafficPoint(minute, this.#campaignTag));
       for (const point of points) recordPoint(this.#db, point);
-      // The rules see each minute as it stands now; what they change commits with the points.
-      if (points.length > 0) this.#evaluate?.(points);
+      // The rules see each minute as it stands now; what they change commits with the points. A minute
+      // not over yet is provisional (below a rule's minimum it changes nothing), and seen again once over.
+      const now = this.#clock.now().getTime();
+      const provisional = (point: Observation) => point.time.getTime() + 60_000 > now;
+      for (const point of points) {
+        const key = JSON.stringify([point.time.getTime(), point.tags]);
+        if (provisional(point)) this.#unsettled.set(key, point);
+        else this.#unsettled.delete(key);
+      }
+      if (points.length > 0) this.#evaluate?.(points, { provisional });
       markMinutesWritten(this.#db, minutes);
       return minutes.length;
     });
+  }
+
+  /** The minutes the rules saw while still being counted and that are over now: seen once more, as final. Returns how many. */
+  settle(): number {
+    const now = this.#clock.now().getTime();
+    const over = [...this.#unsettled.entries()].filter(([, point]) => point.time.getTime() + 60_000 <= now);
+    if (over.length === 0) return 0;
+    for (const [key] of over) this.#unsettled.delete(key);
+    if (this.#evaluate) {
+      const points = over.map(([, point]) => point);
+      this.#db.transaction(() => this.#evaluate!(points, { provisional: () => false }));
+    }
+    return over.length;
   }
 
   /** The timed flush: a batch, then the next one once the event loop has run (requests waiting on a commit go first); then the prune. */
@@ -107,6 +138,7 @@ export class TrafficFlusher {
           setImmediate(step);
           return;
         }
+        this.settle();
         this.prune();
       } catch (error) {
         this.#log.error({ err: error }, 'traffic flush failed; trying again at the next interval');

@@ -183,7 +183,7 @@ describe('the traffic flusher', () => {
     const { db, clock, traffic, log } = await setup();
     const rule = RuleSchema.parse({ id: 'gmail-deferring', condition: 'traffic.deferral_rate > 0.2', where: { provider: 'gmail' }, severity: 'warning' });
     const alerts = new AlertEngine({ db, rules: [rule], clock, log: log.log, settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { windowMs: 3_600_000, maxTransitions: 4 } } });
-    const flusher = new TrafficFlusher({ db, clock, log: log.log, intervalMs: 10_000, campaignTag: false, keepMs: 30 * 86_400_000, evaluate: (points) => alerts.evaluate(points) });
+    const flusher = new TrafficFlusher({ db, clock, log: log.log, intervalMs: 10_000, campaignTag: false, keepMs: 30 * 86_400_000, evaluate: (points, options) => alerts.evaluate(points, options) });
     await traffic.ingest([event({}), event({}), event({ outcome: 'deferred', reply: '421 4.7.28 unusual rate' })]);
     expect(flusher.flush()).toBe(1);
     expect(flusher.flush()).toBe(0);
@@ -203,6 +203,33 @@ describe('the traffic flusher', () => {
         .at(-1)?.line,
     ).toMatch(/delivered=8i/);
     expect(listAlerts(db, { limit: 10 })[0]?.state).toBe('resolved');
+  });
+
+  it('does not let a minute still being counted resolve (or fire) a rule below its minimum, and sees it again once it is over', async () => {
+    const { db, clock, traffic, log } = await setup();
+    const rule = RuleSchema.parse({ id: 'gmail-deferring', condition: 'traffic.deferral_rate > 0.2', where: { provider: 'gmail' }, minimum: { attempts: 5 }, severity: 'warning' });
+    const alerts = new AlertEngine({ db, rules: [rule], clock, log: log.log, settings: { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { windowMs: 3_600_000, maxTransitions: 4 } } });
+    const flusher = new TrafficFlusher({ db, clock, log: log.log, intervalMs: 10_000, campaignTag: false, keepMs: 30 * 86_400_000, evaluate: (points, options) => alerts.evaluate(points, options) });
+    const state = () => listAlerts(db, { limit: 10 }).map((alert) => alert.state);
+    // A finished minute with enough evidence: it fires.
+    await traffic.ingest(Array.from({ length: 6 }, (_, i) => event({ outcome: i < 3 ? 'deferred' : 'delivered' })));
+    flusher.flush();
+    expect(state()).toEqual(['firing']);
+    // Ten seconds into the current minute: two deliveries are no evidence of recovery yet.
+    clock.set(new Date(Date.parse(start) + 10_000));
+    await traffic.ingest([event({ time: new Date(Date.parse(start) + 5_000) }), event({ time: new Date(Date.parse(start) + 6_000) })]);
+    flusher.flush();
+    expect(state()).toEqual(['firing']);
+    expect(flusher.settle()).toBe(0);
+    // Nor is a deferral a new alert's evidence, in another slice of traffic.
+    await traffic.ingest([event({ time: new Date(Date.parse(start) + 7_000), ip: '192.0.2.99', outcome: 'deferred' })]);
+    flusher.flush();
+    expect(listAlerts(db, { limit: 10 })).toHaveLength(1);
+    // The minute is over, quiet: now it is evidence, and the alert resolves.
+    clock.set(new Date(Date.parse(start) + 61_000));
+    expect(flusher.settle()).toBe(2);
+    expect(state()).toEqual(['resolved']);
+    expect(flusher.settle()).toBe(0);
   });
 
   it('writes many changed minutes a batch at a time on its timer, letting the event loop run between batches', async () => {
