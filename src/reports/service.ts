@@ -67,22 +67,6 @@ const domainOfAddress = (address: string | undefined) => {
         .replace(/[>\s]+$/, '') || undefined;
 };
 
-/** The rows of one source in an aggregate report, aligned or not: one dmarc point. */
-interface AggregateGroup {
-  source: string;
-  aligned: boolean;
-  own: boolean;
-  /** Seen sending as the domain in an earlier report. */
-  known: boolean;
-  messages: number;
-  rows: number;
-  dkim: number;
-  spf: number;
-  quarantined: number;
-  rejected: number;
-  overridden: number;
-}
-
 interface Prepared {
   outcome: ReadOutcome;
   key?: string;
@@ -343,11 +327,16 @@ export class ReportService {
   #recordAggregate(report: AggregateReport, id: number, names: ReadonlyMap<string, IpName>): Observation[] {
     const domain = report.policy.domain.toLowerCase();
     const write = dmarcRowWriter(this.#db, { id, domain, reporter: report.org, endAt: report.end.getTime() });
-    // The groups of each source, not aligned and aligned, and all of them in the order they were met (the points' order).
-    const bySource = [new Map<string, AggregateGroup>(), new Map<string, AggregateGroup>()] as const;
-    const groups: AggregateGroup[] = [];
+    // One dmarc point per source, not aligned and aligned, counted into as rows are met (the point is the group: a large
+    // report has 100,000 of them). Points in the order they were met; the maps hold their index.
+    const bySource = [new Map<string, number>(), new Map<string, number>()] as const;
+    const points: Observation[] = [];
+    const known: boolean[] = [];
+    const own: boolean[] = [];
+    const time = report.end;
     let sources = 0;
     let newSources = 0;
+    let aligned = 0;
     for (const row of report.rows) {
       const name = names.get(row.sourceIp);
       const source = name?.confirmed && name.base ? name.base : row.sourceIp;
@@ -366,51 +355,44 @@ export class ReportService {
         spf: row.spf,
         overrides: row.overrides,
       });
-      const aligned = dkimAligned || spfAligned;
-      let group = bySource[aligned ? 1 : 0].get(source);
-      if (!group) {
-        const other = bySource[aligned ? 0 : 1].get(source);
-        let known = other?.known;
-        if (known === undefined) {
+      const isAligned = dkimAligned || spfAligned;
+      let at = bySource[isAligned ? 1 : 0].get(source);
+      if (at === undefined) {
+        const other = bySource[isAligned ? 0 : 1].get(source);
+        let seen = other === undefined ? undefined : known[other];
+        if (seen === undefined) {
           // First met: this report's own rows are not "before" it.
-          known = isKnownSource(this.#db, domain, source, id);
+          seen = isKnownSource(this.#db, domain, source, id);
           sources++;
-          if (!known) newSources++;
+          if (!seen) newSources++;
         }
-        group = { source, aligned, own: false, known, messages: 0, rows: 0, dkim: 0, spf: 0, quarantined: 0, rejected: 0, overridden: 0 };
-        bySource[aligned ? 1 : 0].set(source, group);
-        groups.push(group);
+        at = points.length;
+        points.push({
+          measurement: 'dmarc',
+          tags: { domain, reporter: report.org, source, aligned: String(isAligned), own: 'false' },
+          fields: { messages: 0, rows: 0, dkim_aligned: 0, spf_aligned: 0, quarantined: 0, rejected: 0, overridden: 0, new_source_messages: 0, report_id: report.reportId },
+          time,
+        });
+        known.push(seen);
+        own.push(false);
+        bySource[isAligned ? 1 : 0].set(source, at);
       }
-      group.own ||= this.#own(row.sourceIp);
-      group.messages += row.count;
-      group.rows++;
-      if (dkimAligned) group.dkim += row.count;
-      if (spfAligned) group.spf += row.count;
-      if (row.disposition === 'quarantine') group.quarantined += row.count;
-      if (row.disposition === 'reject') group.rejected += row.count;
-      if (row.overrides.length > 0) group.overridden += row.count;
+      const point = points[at]!;
+      const fields = point.fields as Record<string, number>;
+      if (!own[at] && this.#own(row.sourceIp)) {
+        own[at] = true;
+        point.tags.own = 'true';
+      }
+      fields.messages! += row.count;
+      fields.rows!++;
+      if (dkimAligned) fields.dkim_aligned! += row.count;
+      if (spfAligned) fields.spf_aligned! += row.count;
+      if (row.disposition === 'quarantine') fields.quarantined! += row.count;
+      if (row.disposition === 'reject') fields.rejected! += row.count;
+      if (row.overrides.length > 0) fields.overridden! += row.count;
+      if (!known[at]) fields.new_source_messages! += row.count;
+      if (isAligned) aligned += row.count;
     }
-    const time = report.end;
-    let aligned = 0;
-    const points: Observation[] = groups.map((group) => {
-      if (group.aligned) aligned += group.messages;
-      return {
-        measurement: 'dmarc',
-        tags: { domain, reporter: report.org, source: group.source, aligned: String(group.aligned), own: String(group.own) },
-        fields: {
-          messages: group.messages,
-          rows: group.rows,
-          dkim_aligned: group.dkim,
-          spf_aligned: group.spf,
-          quarantined: group.quarantined,
-          rejected: group.rejected,
-          overridden: group.overridden,
-          new_source_messages: group.known ? 0 : group.messages,
-          report_id: report.reportId,
-        },
-        time,
-      };
-    });
     points.push({
       measurement: 'dmarc_domain',
       tags: { domain, reporter: report.org },
