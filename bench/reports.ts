@@ -25,7 +25,10 @@
  *   RSS and heap sampled every 10 ms; the longest the event loop was blocked
  *   (the widest gap between samples: the transaction). Reference: readFeedback
  *   alone on the same file, in a process of its own, measured the same way (the
- *   parser's own share of the memory and time).
+ *   parser's own share of the memory and time). Once more, the intake in a
+ *   process started with --max-semi-space-size=16 (no goal): most of the peak
+ *   is V8's young generation, which Node 24 lets grow to two 64 MB semi-spaces
+ *   on a machine with much memory, not what the intake keeps; this shows it.
  * Goal: the large report recorded with a peak under 150 MB above the baseline.
  * Checked (a miss fails the bench, exit 1): every report recorded once, the
  * store's report and row counts and message sums equal what was sent, and the
@@ -54,6 +57,8 @@ const mixedReports = 10_000;
 const largeRecords = 250_000;
 const largeIps = 80_000;
 const goals = { largeRssMb: 150 };
+/** MB: the semi-space V8 is held to in the third run of the large report (Node 24 lets it grow to 64 MB on a large machine). */
+const cappedSemiSpaceMb = 16;
 
 // ---------------------------------------------------------------- the reports
 
@@ -384,9 +389,9 @@ async function serveLarge(mode: 'intake' | 'parse', file: string, dir: string): 
   process.send!(result);
 }
 
-function runLarge(mode: 'intake' | 'parse', file: string, dir: string): Promise<LargeResult> {
+function runLarge(mode: 'intake' | 'parse', file: string, dir: string, flags: readonly string[] = []): Promise<LargeResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(import.meta.filename, ['--large', mode, file, dir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(import.meta.filename, ['--large', mode, file, dir], { execArgv: ['--expose-gc', ...flags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let result: LargeResult | undefined;
     child.on('message', (message) => {
       result = message as LargeResult;
@@ -414,7 +419,9 @@ async function large(): Promise<void> {
     gc();
     const parse = await runLarge('parse', file, join(dir, 'parse'));
     const intake = await runLarge('intake', file, join(dir, 'store'));
-    failures += parse.failures + intake.failures;
+    // The same with V8's young generation capped: how much of the peak is V8's sizing, not what is kept.
+    const capped = await runLarge('intake', file, join(dir, 'capped'), [`--max-semi-space-size=${cappedSemiSpaceMb}`]);
+    failures += parse.failures + intake.failures + capped.failures;
     check(parse.rows === largeRecords && parse.messages === expectedMessages, `parse only: ${parse.rows} rows and ${parse.messages} messages read, ${largeRecords} and ${expectedMessages} sent`);
     check(intake.recorded === 1, `the large report: recorded ${intake.recorded}`);
     check(intake.rows === largeRecords, `the large report: the store holds ${intake.rows} rows, ${largeRecords} records sent`);
@@ -431,11 +438,15 @@ async function large(): Promise<void> {
     );
     line('Mailscope: ReportService.intake', intake);
     line('reference: readFeedback only (parse)', parse);
+    line(`Mailscope, --max-semi-space-size=${cappedSemiSpaceMb}`, capped);
     const above = (intake.peakRss - intake.baselineRss) / 1_048_576;
     console.log(
       `reports large: ${intake.seconds.toFixed(1)} s, ${fmt(largeRecords / intake.seconds)} rows/s (${(parse.seconds / intake.seconds).toFixed(2)} of the parse alone); ` +
         `peak RSS ${above.toFixed(0)} MB above the baseline (goal < ${goals.largeRssMb} MB) ${above < goals.largeRssMb ? 'ok' : 'MISSED'}, the parse alone ${((parse.peakRss - parse.baselineRss) / 1_048_576).toFixed(0)} MB; ` +
         `event loop held at most ${intake.longestBlockMs.toFixed(0)} ms; ${fmt(intake.points)} points in the outbox`,
+    );
+    console.log(
+      `reports large, V8's young generation capped (--max-semi-space-size=${cappedSemiSpaceMb}, no goal): peak RSS ${((capped.peakRss - capped.baselineRss) / 1_048_576).toFixed(0)} MB above the baseline, ${capped.seconds.toFixed(1)} s`,
     );
     if (above >= goals.largeRssMb) failures++;
   } finally {
