@@ -26,7 +26,7 @@ import type { IntakeOutcome, IntakeResult } from '../sources/define.ts';
 import { tlsFailureField } from '../sources/feedback.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { deliveredSince, type DmarcRowEntry, insertDmarcRows, insertReport, ipNames, type IpName, knownSources, quarantineInput, reportByKey, saveIpName } from '../store/reports.ts';
+import { deliveredSince, dmarcRowWriter, insertReport, ipNames, type IpName, isKnownSource, quarantineInput, reportByKey, saveIpName } from '../store/reports.ts';
 import type { PreparedTraffic, TrafficService } from '../traffic/service.ts';
 
 export interface ReportSettings {
@@ -161,7 +161,14 @@ export class ReportService {
 
     const result = this.#db.transaction(() => {
       const result: IntakeResult = { recorded: 0, duplicates: 0, quarantined: 0, outcomes: [] };
+      // Each point is recorded as it is made; the alert rules see them all at the end (kept only for them).
       const points: Observation[] = [];
+      const record = (made: readonly Observation[]) => {
+        for (const point of made) {
+          recordPoint(this.#db, point);
+          if (this.#evaluate) points.push(point);
+        }
+      };
       const complaints: { provider: string; ip: string; campaign: string }[] = [];
       for (const item of prepared) {
         const part = item.outcome.part !== undefined ? { part: item.outcome.part } : {};
@@ -196,8 +203,8 @@ export class ReportService {
           ...this.#entryOf(report, now),
           receivedAt: now,
         });
-        if (report.kind === 'dmarc-aggregate') points.push(...this.#recordAggregate(report, id, names));
-        if (report.kind === 'tls-rpt') points.push(...tlsPoints(report));
+        if (report.kind === 'dmarc-aggregate') record(this.#recordAggregate(report, id, names));
+        if (report.kind === 'tls-rpt') record(tlsPoints(report));
         if (item.traffic) {
           item.traffic.apply();
           for (const event of item.events ?? []) {
@@ -208,8 +215,7 @@ export class ReportService {
         result.recorded++;
         result.outcomes.push({ status: 'recorded', kind: report.kind, ...part, id, ...described });
       }
-      points.push(...this.#complaintPoints(complaints, now));
-      for (const point of points) recordPoint(this.#db, point);
+      record(this.#complaintPoints(complaints, now));
       if (points.length > 0) this.#evaluate?.(points);
       return result;
     });
@@ -313,65 +319,80 @@ export class ReportService {
     return events.filter((event) => event.time.getTime() >= oldest);
   }
 
-  /** The rows of an aggregate report, and its points: per source and alignment, and per domain. */
+  /**
+   * The rows of an aggregate report, and its points: per source and alignment,
+   * and per domain. Each row is written and counted into its group as it is met:
+   * a large report (250,000 rows) is recorded without a copy of its rows.
+   */
   #recordAggregate(report: AggregateReport, id: number, names: ReadonlyMap<string, IpName>): Observation[] {
     const domain = report.policy.domain.toLowerCase();
-    const sourceOf = (ip: string) => {
-      const name = names.get(ip);
-      return name?.confirmed && name.base ? name.base : ip;
-    };
-    const rows: DmarcRowEntry[] = report.rows.map((row) => ({
-      sourceIp: row.sourceIp,
-      source: sourceOf(row.sourceIp),
-      count: row.count,
-      disposition: row.disposition,
-      dkimAligned: row.dkimAligned === 'pass',
-      spfAligned: row.spfAligned === 'pass',
-      headerFrom: row.headerFrom,
-      envelopeFrom: row.envelopeFrom,
-      dkim: row.dkim,
-      spf: row.spf,
-      overrides: row.overrides,
-    }));
-    insertDmarcRows(this.#db, { id, domain, reporter: report.org, endAt: report.end.getTime() }, rows);
-    const sources = [...new Set(rows.map((row) => row.source))];
-    const known = knownSources(this.#db, domain, sources, id);
-    const groups = new Map<
-      string,
-      { source: string; aligned: boolean; own: boolean; messages: number; rows: number; dkim: number; spf: number; quarantined: number; rejected: number; overridden: number }
-    >();
-    for (const row of rows) {
-      const aligned = row.dkimAligned || row.spfAligned;
-      const key = JSON.stringify([row.source, aligned]);
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { source: row.source, aligned, own: false, messages: 0, rows: 0, dkim: 0, spf: 0, quarantined: 0, rejected: 0, overridden: 0 }));
-      group.own ||= this.#own(row.sourceIp);
-      group.messages += row.count;
-      group.rows++;
-      if (row.dkimAligned) group.dkim += row.count;
-      if (row.spfAligned) group.spf += row.count;
-      if (row.disposition === 'quarantine') group.quarantined += row.count;
-      if (row.disposition === 'reject') group.rejected += row.count;
-      if ((row.overrides as unknown[]).length > 0) group.overridden += row.count;
-    }
+    const write = dmarcRowWriter(this.#db, { id, domain, reporter: report.org, endAt: report.end.getTime() });
+    // One dmarc point per source, not aligned and aligned, counted into as rows are met (the point is the group: a large
+    // report has 100,000 of them). Points in the order they were met; the maps hold their index.
+    const bySource = [new Map<string, number>(), new Map<string, number>()] as const;
+    const points: Observation[] = [];
+    const known: boolean[] = [];
+    const own: boolean[] = [];
     const time = report.end;
-    const points: Observation[] = [...groups.values()].map((group) => ({
-      measurement: 'dmarc',
-      tags: { domain, reporter: report.org, source: group.source, aligned: String(group.aligned), own: String(group.own) },
-      fields: {
-        messages: group.messages,
-        rows: group.rows,
-        dkim_aligned: group.dkim,
-        spf_aligned: group.spf,
-        quarantined: group.quarantined,
-        rejected: group.rejected,
-        overridden: group.overridden,
-        new_source_messages: known.has(group.source) ? 0 : group.messages,
-        report_id: report.reportId,
-      },
-      time,
-    }));
-    const aligned = [...groups.values()].reduce((sum, group) => sum + (group.aligned ? group.messages : 0), 0);
+    let sources = 0;
+    let newSources = 0;
+    let aligned = 0;
+    for (const row of report.rows) {
+      const name = names.get(row.sourceIp);
+      const source = name?.confirmed && name.base ? name.base : row.sourceIp;
+      const dkimAligned = row.dkimAligned === 'pass';
+      const spfAligned = row.spfAligned === 'pass';
+      write({
+        sourceIp: row.sourceIp,
+        source,
+        count: row.count,
+        disposition: row.disposition,
+        dkimAligned,
+        spfAligned,
+        headerFrom: row.headerFrom,
+        envelopeFrom: row.envelopeFrom,
+        dkim: row.dkim,
+        spf: row.spf,
+        overrides: row.overrides,
+      });
+      const isAligned = dkimAligned || spfAligned;
+      let at = bySource[isAligned ? 1 : 0].get(source);
+      if (at === undefined) {
+        const other = bySource[isAligned ? 0 : 1].get(source);
+        let seen = other === undefined ? undefined : known[other];
+        if (seen === undefined) {
+          // First met: this report's own rows are not "before" it.
+          seen = isKnownSource(this.#db, domain, source, id);
+          sources++;
+          if (!seen) newSources++;
+        }
+        at = points.length;
+        points.push({
+          measurement: 'dmarc',
+          tags: { domain, reporter: report.org, source, aligned: String(isAligned), own: 'false' },
+          fields: { messages: 0, rows: 0, dkim_aligned: 0, spf_aligned: 0, quarantined: 0, rejected: 0, overridden: 0, new_source_messages: 0, report_id: report.reportId },
+          time,
+        });
+        known.push(seen);
+        own.push(false);
+        bySource[isAligned ? 1 : 0].set(source, at);
+      }
+      const point = points[at]!;
+      const fields = point.fields as Record<string, number>;
+      if (!own[at] && this.#own(row.sourceIp)) {
+        own[at] = true;
+        point.tags.own = 'true';
+      }
+      fields.messages! += row.count;
+      fields.rows!++;
+      if (dkimAligned) fields.dkim_aligned! += row.count;
+      if (spfAligned) fields.spf_aligned! += row.count;
+      if (row.disposition === 'quarantine') fields.quarantined! += row.count;
+      if (row.disposition === 'reject') fields.rejected! += row.count;
+      if (row.overrides.length > 0) fields.overridden! += row.count;
+      if (!known[at]) fields.new_source_messages! += row.count;
+      if (isAligned) aligned += row.count;
+    }
     points.push({
       measurement: 'dmarc_domain',
       tags: { domain, reporter: report.org },
@@ -379,8 +400,8 @@ export class ReportService {
         messages: report.messages,
         aligned,
         ...(report.messages > 0 ? { pass_rate: round(aligned / report.messages) } : {}),
-        sources: sources.length,
-        new_sources: sources.filter((source) => !known.has(source)).length,
+        sources,
+        new_sources: newSources,
         report_id: report.reportId,
       },
       time,
@@ -415,7 +436,9 @@ export class ReportService {
 
   /** The names of the source IPs of these reports: from the store while fresh, else asked of DNS (PTR, then confirmed by A/AAAA). */
   async #namesOf(reports: readonly AggregateReport[]): Promise<Map<string, IpName>> {
-    const ips = [...new Set(reports.flatMap((report) => report.rows.map((row) => row.sourceIp)))];
+    const distinct = new Set<string>();
+    for (const report of reports) for (const row of report.rows) distinct.add(row.sourceIp);
+    const ips = [...distinct];
     const names = ipNames(this.#db, ips);
     if (!this.#settings.nameSources || !this.#dns) return names;
     const now = this.#clock.now().getTime();

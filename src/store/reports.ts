@@ -61,11 +61,36 @@ export function insertReport(db: Database, entry: ReportEntry): number {
 }
 
 export function insertDmarcRows(db: Database, report: { id: number; domain: string; reporter: string; endAt: number }, rows: Iterable<DmarcRowEntry>): void {
+  const write = dmarcRowWriter(db, report);
+  for (const row of rows) write(row);
+}
+
+/** Frozen lists whose JSON is kept per writer, at most. */
+const jsonKept = 1_000;
+
+/**
+ * Inserts one report's DMARC rows one at a time, as they are given: a large
+ * report (250,000 rows) is written without a copy of its rows. The JSON of a
+ * frozen list of results or overrides is made once: the parser shares them
+ * between rows (a large report has a few hundred different ones).
+ */
+export function dmarcRowWriter(db: Database, report: { id: number; domain: string; reporter: string; endAt: number }): (row: DmarcRowEntry) => void {
   const insert = db.statement(
     `INSERT INTO dmarc_rows (report, domain, reporter, end_at, source_ip, source, count, disposition, dkim_aligned, spf_aligned, header_from, envelope_from, dkim, spf, overrides)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  for (const row of rows) {
+  const kept = new Map<object, string>();
+  const json = (value: unknown): string => {
+    // Only a frozen value is the same the next time it is met.
+    if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return JSON.stringify(value);
+    let text = kept.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      if (kept.size < jsonKept) kept.set(value, text);
+    }
+    return text;
+  };
+  return (row) => {
     insert.run(
       report.id,
       report.domain,
@@ -79,19 +104,23 @@ export function insertDmarcRows(db: Database, report: { id: number; domain: stri
       row.spfAligned ? 1 : 0,
       row.headerFrom,
       row.envelopeFrom ?? null,
-      JSON.stringify(row.dkim),
-      JSON.stringify(row.spf),
-      JSON.stringify(row.overrides),
+      json(row.dkim),
+      json(row.spf),
+      json(row.overrides),
     );
-  }
+  };
 }
 
 /** The sources (of these) that sent as the domain in a report recorded before `beforeReport`. */
-export function knownSources(db: Database, domain: string, sources: readonly string[], beforeReport: number): Set<string> {
+export function knownSources(db: Database, domain: string, sources: Iterable<string>, beforeReport: number): Set<string> {
   const known = new Set<string>();
-  const query = db.statement('SELECT 1 FROM dmarc_rows WHERE domain = ? AND source = ? AND report < ? LIMIT 1');
-  for (const source of sources) if (query.get(domain, source, beforeReport)) known.add(source);
+  for (const source of sources) if (isKnownSource(db, domain, source, beforeReport)) known.add(source);
   return known;
+}
+
+/** Whether this source sent as the domain in a report recorded before `beforeReport`. */
+export function isKnownSource(db: Database, domain: string, source: string, beforeReport: number): boolean {
+  return db.statement('SELECT 1 FROM dmarc_rows WHERE domain = ? AND source = ? AND report < ? LIMIT 1').get(domain, source, beforeReport) !== undefined;
 }
 
 /** Keep an input that could not be read; false when this input (digest and part) is already there. */
