@@ -393,7 +393,8 @@ export class ReportService {
       if (!known[at]) fields.new_source_messages! += row.count;
       if (isAligned) aligned += row.count;
     }
-    points.push({
+    const dmarcPoints = foldSmallSources(points);
+    dmarcPoints.push({
       measurement: 'dmarc_domain',
       tags: { domain, reporter: report.org },
       fields: {
@@ -406,7 +407,7 @@ export class ReportService {
       },
       time,
     });
-    return points;
+    return dmarcPoints;
   }
 
   /** One complaints point per provider, IP and campaign in the batch, with the last day's rate where deliveries are counted. */
@@ -484,6 +485,40 @@ export class ReportService {
     const base = getDomain(host, { allowPrivateDomains: true }) ?? host;
     return { ip, name: host, base, confirmed, resolvedAt: now };
   }
+}
+
+/** dmarc points per report at most: the sources with the most messages each; the rest are summed up as source "(other)". */
+export const sourcePointsPerReport = 1_000;
+
+/**
+ * A report from a large sender names tens of thousands of sources (every IP without a confirmed
+ * name is its own): as many series would swamp the time-series database and the rules. The
+ * largest keep their own point; the rest are summed per alignment and ownership as "(other)".
+ * Every row stays in the store (GET /v1/dmarc/sources lists them all).
+ */
+export function foldSmallSources(points: Observation[]): Observation[] {
+  if (points.length <= sourcePointsPerReport) return points;
+  const messages = (point: Observation) => point.fields.messages as number;
+  const order = points.map((_, index) => index).sort((a, b) => messages(points[b]!) - messages(points[a]!) || a - b);
+  const kept = new Set(order.slice(0, sourcePointsPerReport));
+  const folded = new Map<string, Observation>();
+  const result: Observation[] = [];
+  points.forEach((point, index) => {
+    if (kept.has(index)) {
+      result.push(point);
+      return;
+    }
+    const key = `${point.tags.aligned}/${point.tags.own}`;
+    let other = folded.get(key);
+    if (!other) {
+      other = { ...point, tags: { ...point.tags, source: '(other)' }, fields: { ...point.fields } };
+      folded.set(key, other);
+      result.push(other);
+      return;
+    }
+    for (const [field, value] of Object.entries(point.fields)) if (typeof value === 'number') (other.fields as Record<string, number>)[field]! += value;
+  });
+  return result;
 }
 
 function sameIp(a: string, b: string): boolean {

@@ -31,7 +31,8 @@ const ratio = (description: string): FieldSpec => ({ type: 'float', unit: 'ratio
 
 export const feedbackMeasurements = {
   dmarc: {
-    description: "DMARC aggregate reports: who sent as a domain, per report, source and alignment. One point per report, source and aligned value, at the report's end time.",
+    description:
+      "DMARC aggregate reports: who sent as a domain, per report, source and alignment. One point per report, source and aligned value, at the report's end time; of a report naming more than 1,000 sources, the 1,000 with the most messages, the rest summed as source (other).",
     tags: {
       domain: 'the policy domain the report is about',
       reporter: 'the reporting organization (google.com, Yahoo, Outlook.com, ...)',

@@ -67,7 +67,7 @@ async function setup(options: { rules?: unknown[] } = {}) {
     own: (ip) => ip === '127.0.0.10',
   });
   const lines = (measurement: string) =>
-    takeBatch(db, 1_000)
+    takeBatch(db, 10_000)
       .map((row) => row.line)
       .filter((line) => line.startsWith(`${measurement},`));
   return { db, clock, log, reports, traffic, lines };
@@ -134,6 +134,23 @@ describe('the report service', () => {
     expect(lines('dmarc').at(-1)).toMatch(/new_source_messages=0i/);
     const sources = dmarcSources(db, { domain: 'sender.test', since: 0, until: Date.parse(now) + 1, limit: 10 });
     expect(sources[0]).toMatchObject({ sourceIp: '127.0.0.10', messages: 52, aligned: 52 });
+  });
+
+  it('writes the 1,000 largest sources of a report as their own points and sums the rest as (other); the store keeps every row', async () => {
+    const { db, reports, lines } = await setup();
+    const rows = Array.from({ length: 1_010 }, (_, i) => ({
+      ip: `10.1.${i >> 8}.${i & 255}`,
+      count: i < 1_000 ? 100 + i : 1,
+      ...(i % 2 === 0 ? {} : { dkim: 'fail' as const, spf: 'fail' as const }),
+    }));
+    await reports.intake(Buffer.from(aggregateXml({ reportId: 'big', rows })), { source: 'rua', name: 'big' });
+    const dmarc = lines('dmarc');
+    expect(dmarc).toHaveLength(1_002);
+    const other = dmarc.filter((line) => line.includes('source=(other)'));
+    expect(other).toEqual([expect.stringMatching(/aligned=true.*messages=5i,new_source_messages=5i,.*rows=5i/), expect.stringMatching(/aligned=false.*messages=5i,new_source_messages=5i,.*rows=5i/)]);
+    const total = dmarc.reduce((sum, line) => sum + Number(/messages=(\d+)i/.exec(line)![1]), 0);
+    expect(total).toBe(rows.reduce((sum, row) => sum + row.count, 0));
+    expect(Number((db.statement('SELECT count(*) AS n FROM dmarc_rows').get() as { n: number }).n)).toBe(1_010);
   });
 
   it('quarantines what it cannot read, with the reason, once per input', async () => {
