@@ -21,6 +21,7 @@ import { Releaser, releaseTargetsOf } from './controls/release.ts';
 import { controlActions } from './controls/rule-actions.ts';
 import { sendPolicyOf } from './controls/send-policy.ts';
 import { ControlService } from './controls/service.ts';
+import { ChangeFeed, type ChangeKind } from './core/changes.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/logger.ts';
 import type { SendPolicy } from './platforms/define.ts';
@@ -50,6 +51,8 @@ export interface AssembleOptions {
 
 export class Services {
   readonly config: LoadedConfig;
+  /** What changed (a run, an alert, a control, traffic, a report): the console's live pages listen. */
+  readonly changes = new ChangeFeed();
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #open: AssembleOptions['open'];
@@ -91,6 +94,7 @@ export class Services {
       this.#controls = new ControlService({ db: this.store, clock: this.#clock, log: this.#log, settings: controlSettingsOf(instance), platforms: pushTargetsOf(instance.platforms) });
       if (this.#observatory) {
         this.#controls.onChange(() => {
+          this.changes.emit('control');
           this.pusher.wake();
           this.releaser.wake();
         });
@@ -107,7 +111,14 @@ export class Services {
       clock: this.#clock,
       log: this.#log,
       settings: alertSettingsOf(this.config.instance),
-      ...(this.#observatory ? { onQueued: () => this.dispatcher.wake() } : {}),
+      ...(this.#observatory
+        ? {
+            onQueued: () => {
+              this.dispatcher.wake();
+              this.changes.emit('alert');
+            },
+          }
+        : {}),
       actions: controlActions(this.controls),
     }));
   }
@@ -124,7 +135,10 @@ export class Services {
         clock: this.#clock,
         log: this.#log,
         services: probeServicesOf(instance, this.dns, outbox),
-        onRecord: (observations) => alerts.evaluate(observations),
+        onRecord: (observations) => {
+          alerts.evaluate(observations);
+          this.#changedAfterCommit('run');
+        },
       });
     }
     return this.#runner;
@@ -199,7 +213,10 @@ export class Services {
       intervalMs: traffic.flushInterval,
       campaignTag: traffic.campaignTag,
       keepMs: this.config.instance.retention.keep,
-      evaluate: (observations, options) => alerts.evaluate(observations, options),
+      evaluate: (observations, options) => {
+        alerts.evaluate(observations, options);
+        this.#changedAfterCommit('traffic');
+      },
     }));
   }
 
@@ -214,7 +231,10 @@ export class Services {
       dns: this.dns,
       traffic: this.traffic,
       settings: reportSettingsOf(this.config.instance),
-      evaluate: (observations) => alerts.evaluate(observations),
+      evaluate: (observations) => {
+        alerts.evaluate(observations);
+        this.#changedAfterCommit('report');
+      },
       own: ownAddressesOf(this.config.probes, this.store, this.#clock),
     }));
   }
@@ -222,6 +242,11 @@ export class Services {
   /** What a platform's runtime asks: the controls; a message held for a pause lifted meanwhile wakes the releaser. */
   sendPolicy(platformId: string): SendPolicy {
     return sendPolicyOf({ platformId, controls: this.controls, db: this.store, clock: this.#clock, onHeldAfterLift: () => this.releaser.wake() });
+  }
+
+  /** Called inside a transaction: listeners hear of it once it committed (they read what changed). */
+  #changedAfterCommit(kind: ChangeKind): void {
+    if (this.changes.listeners > 0) setImmediate(() => this.changes.emit(kind));
   }
 
   /** Close the DNS client and the store, those that were opened. */

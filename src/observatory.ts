@@ -40,7 +40,7 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   let app: FastifyInstance;
   try {
     app = await buildApp(
-      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, traffic, reports, ...(flusher ? { outbox: flusher } : {}) },
+      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, traffic, reports, changes: services.changes, ...(flusher ? { outbox: flusher } : {}) },
       { log, version: options.version },
     );
   } catch (error) {

@@ -193,6 +193,14 @@ export const InstanceSchema = z.strictObject({
       dashboardUrl: z.url().optional().describe('a Grafana dashboard to link from notifications'),
     })
     .prefault({}),
+  console: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('serve the console (pages at /) on http.listen'),
+      sessionTtl: duration.prefault('12h').describe('how long a sign-in lasts (the session ends then, or at sign-out)'),
+      secureCookie: z.boolean().default(false).describe('mark the session cookie Secure: set it when the console is reached over HTTPS (a TLS reverse proxy)'),
+    })
+    .prefault({})
+    .describe('the built-in console: pages to watch and act, signed in with an API token (viewer or higher)'),
   log: z
     .strictObject({
       level: z.enum(logLevels).default('info').describe(orList(logLevels)),

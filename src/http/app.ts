@@ -6,6 +6,7 @@ import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { escapeControls } from '../core/text.ts';
 import { credentialParams } from '../core/redact.ts';
+import { consoleAssetsPrefix, consolePlugin, consoleSessions } from './console/plugin.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, validatorCompiler } from './plugins/errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
@@ -71,11 +72,12 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
-  registerAuth(app, services.config.instance.tokens, { publicPrefixes: [docsPrefix] });
+  registerAuth(app, services.config.instance.tokens, { publicPrefixes: [docsPrefix, consoleAssetsPrefix], consolePrefixes: [consoleAssetsPrefix], session: consoleSessions(services) });
   // A route without a query schema takes no query parameters: an unknown key is an error, as everywhere else.
   // (Added to those routes only: the routes with a schema, /v1/policy among them, pay nothing for it.)
   app.addHook('onRoute', (route) => {
-    if (route.schema?.querystring || route.url.startsWith(docsPrefix)) return;
+    // The console's pages read their own query (?partial=1, filters); they are not part of the API.
+    if (route.schema?.querystring || route.url.startsWith(docsPrefix) || route.url.startsWith(consoleAssetsPrefix) || route.config?.session || route.schema?.hide) return;
     route.preValidation = [...[route.preValidation ?? []].flat(), refuseQuery];
   });
 
@@ -103,6 +105,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(controlRoutes(services));
   await app.register(trafficRoutes(services));
   await app.register(reportRoutes(services));
+  if (services.config.instance.console.enabled) await app.register(consolePlugin(services));
   await app.ready();
   return app;
 }

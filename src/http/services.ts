@@ -1,6 +1,7 @@
 import type { AlertEngine } from '../alerts/engine.ts';
 import type { ControlService } from '../controls/service.ts';
 import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
+import type { ChangeFeed } from '../core/changes.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FlusherStatus } from '../runner/outbox-flusher.ts';
 import type { Runner } from '../runner/runner.ts';
@@ -29,4 +30,6 @@ export interface ApiServices {
   traffic?: TrafficService;
   /** Reports posted to /v1/ingest/reports: recorded here. */
   reports?: ReportService;
+  /** What changed: the console's live pages listen. */
+  changes?: ChangeFeed;
 }

@@ -10,11 +10,13 @@ import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesO
 import { listQuarantine, outboxStats } from '../store/outbox.ts';
 import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun } from '../store/runs.ts';
 import { dmarcRowsOf, dmarcSources, getReport, ipNames, listReportQuarantine, listReports } from '../store/reports.ts';
+import { createSession, deleteSession, getSession, pruneSessions } from '../store/sessions.ts';
 import { topReasons, trafficTotals } from '../store/traffic.ts';
 
 export type { AlertRow, NotificationRow, SilenceRow } from '../store/alerts.ts';
 export type { AuditRow, ControlRow, PushRow } from '../store/controls.ts';
 export { runTriggers, type PageKey } from '../store/runs.ts';
+export type { SessionRow } from '../store/sessions.ts';
 export type { DmarcSourceTotals, IpName, StoredDmarcRow, StoredQuarantine, StoredReport } from '../store/reports.ts';
 export { trafficGroupings, type TrafficGrouping, type TrafficTotals } from '../store/traffic.ts';
 
@@ -44,6 +46,7 @@ export function storeQueries(db: Database) {
       names: bound(db, ipNames),
       quarantine: bound(db, listReportQuarantine),
     },
+    sessions: { create: bound(db, createSession), get: bound(db, getSession), end: bound(db, deleteSession), prune: bound(db, pruneSessions) },
   };
 }
 

@@ -398,6 +398,25 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'console: sign-in sessions',
+    sql: `
+      -- A person signed in to the console with a token: the session id's digest (the id itself is only in the
+      -- browser's HttpOnly cookie), the digest of the token used (a token removed from the configuration ends its
+      -- sessions), its name and role as they were at sign-in, and the form token (CSRF).
+      CREATE TABLE console_sessions (
+        digest TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+    `,
+  },
 ];
 
 export const latestVersion = migrations.at(-1)!.version;

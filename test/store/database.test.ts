@@ -22,6 +22,7 @@ describe('store: open and migrate', () => {
     expect(tables(db)).toEqual([
       'alerts',
       'audit_log',
+      'console_sessions',
       'control_alerts',
       'control_pushes',
       'controls',
@@ -132,6 +133,7 @@ describe('store: open and migrate', () => {
       9: '4f26b10644d16528',
       10: '532a5c8fe5f51d6c',
       11: '8fe04f88478b6eef',
+      12: '112546fb61629884',
     };
     for (const migration of migrations) {
       const sum = createHash('sha256').update(migration.sql).digest('hex').slice(0, 16);
