@@ -6,7 +6,7 @@
 import packageJson from '../package.json' with { type: 'json' };
 import { runCli, type Host } from './cli.ts';
 import { systemClock } from './core/clock.ts';
-import { createLogger } from './core/logger.ts';
+import { createLogger, prettyDestination, resolveLogFormat } from './core/logger.ts';
 import { Database } from './store/database.ts';
 import { getServers } from 'node:dns';
 import { pino } from 'pino';
@@ -32,7 +32,13 @@ const host: Host = {
   shutdown: shutdown.signal,
   clock: systemClock,
   version: packageJson.version,
-  createLogger: ({ level, to }) => createLogger({ level, destination: pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: true }) }),
+  createLogger: ({ level, to, format = 'auto' }) => {
+    const stream = to === 'stdout' ? process.stdout : process.stderr;
+    const destination = pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: true });
+    if (resolveLogFormat(format, stream.isTTY === true) === 'json') return createLogger({ level, destination });
+    // Colours for a terminal only, and not when NO_COLOR asks for none (no-color.org).
+    return createLogger({ level, destination: prettyDestination(destination, { colorize: stream.isTTY === true && !process.env.NO_COLOR }) });
+  },
   openDatabase: (dataDir) => Database.open(dataDir),
   createDnsClient: (options) => new DnsClient(options),
   systemResolvers: getServers().flatMap((server) => {

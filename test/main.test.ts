@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { spawnCli } from './helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import { binary, spawnCli } from './helpers/cli.ts';
 import { waitFor } from './helpers/probes.ts';
 import { tcpServer } from './helpers/servers.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -90,5 +91,53 @@ describe('mailscope as a process', () => {
     const observations = Number((db.prepare('SELECT count(*) AS n FROM observations').get() as { n: number }).n);
     expect(db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: observations });
     db.close();
+  });
+});
+
+/** A directory with a config `mailscope run` starts on (no probes), with `extra` appended. */
+function quietInstance(extra = ''): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'mailscope.yaml'), `dataDir: ./data\nhttp: { listen: "127.0.0.1:0" }\ntokens: [{ name: t, role: viewer, token: "${token}" }]\n${extra}`);
+  mkdirSync(join(dir, 'probes'));
+  writeFileSync(join(dir, 'probes', 'none.yaml'), 'probes: []\n');
+  return dir;
+}
+
+describe('mailscope run: its log for people at a terminal, JSON for everything else', () => {
+  it('on a terminal (a pty, through script(1)): pretty lines, coloured', async () => {
+    const dir = quietInstance();
+    // The shell prints its pid and becomes mailscope: that is the pid to stop.
+    const command = `echo "pid $$"; exec '${process.execPath}' '${binary}' run`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: dir, env: { PATH: process.env.PATH ?? '', TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => output.includes('mailscope running'), 'mailscope to start', 15_000);
+    process.kill(Number(/pid (\d+)/.exec(output)![1]), 'SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = output.split(/\r?\n/).filter((line) => line.startsWith('['));
+    expect(lines.find((line) => line.includes('mailscope running'))).toMatch(/^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] \u001b\[32mINFO\u001b\[39m: \u001b\[36mmailscope running\u001b\[39m$/);
+    expect(output).toMatch(/\n {4}\u001b\[35mlisten\u001b\[39m: "127\.0\.0\.1:\d+"/);
+    expect(lines.at(-1)).toMatch(/INFO\u001b\[39m: \u001b\[36mstopped\u001b\[39m$/);
+    expect(output).not.toContain('{"level"');
+  });
+
+  it('on a pipe: JSON, unless log.format says pretty (then uncoloured)', async () => {
+    const json = spawnCli(['run'], { cwd: quietInstance() });
+    await waitFor(() => json.stdout().includes('mailscope running'), 'mailscope to start', 15_000);
+    json.child.kill('SIGTERM');
+    const jsonRun = await json.exited;
+    expect(jsonRun.code).toBe(0);
+    expect(logLines(jsonRun.stdout).map((line) => line.msg)).toEqual(expect.arrayContaining(['mailscope running', 'stopped']));
+    expect(jsonRun.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('{'))).toEqual([]);
+
+    const pretty = spawnCli(['run'], { cwd: quietInstance('log: { format: pretty }\n') });
+    await waitFor(() => pretty.stdout().includes('mailscope running'), 'mailscope to start', 15_000);
+    pretty.child.kill('SIGTERM');
+    const prettyRun = await pretty.exited;
+    expect(prettyRun.code).toBe(0);
+    expect(prettyRun.stdout).toMatch(/^\[[^\]]+\] INFO: mailscope running\n {4}listen: "127\.0\.0\.1:\d+"/m);
+    expect(prettyRun.stdout).not.toContain('\u001b');
+    expect(logLines(prettyRun.stdout)).toEqual([]);
   });
 });

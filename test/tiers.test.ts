@@ -1,21 +1,26 @@
 /**
- * The two test tiers (vitest.config.ts): a file named *.lab.test.ts is in the lab
- * tier, every other test file in the unit tier, which runs with no lab and no root.
- * A unit test file must not reach the lab: no import, direct or through a helper,
- * of anything in test/lab/ (the plan's addresses, the lab's keys, its DNSBL files,
- * helpers/lab.ts), and no lab address written out. And a lab test file must need
- * the lab, or it belongs in the unit tier.
+ * The three test tiers (vitest.config.ts): a file named *.lab.test.ts is in the lab
+ * tier, one named *.browser.test.ts in the browser tier (Chromium), every other
+ * test file in the unit tier, which runs with no lab, no root and no browser.
+ * A unit or browser test file must not reach the lab: no import, direct or through
+ * a helper, of anything in test/lab/ (the plan's addresses, the lab's keys, its
+ * DNSBL files, helpers/lab.ts), and no lab address written out. A unit test file
+ * must not reach the browser helpers. And a lab test file must need the lab, a
+ * browser test file the browser, or it belongs in the unit tier.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import config, { labTestFiles } from '../vitest.config.ts';
+import config, { browserTestFiles, labTestFiles } from '../vitest.config.ts';
 
 const root = join(import.meta.dirname, '..');
 const test = join(root, 'test');
 const lab = join(test, 'lab');
 
 const isLabTest = (path: string) => path.endsWith('.lab.test.ts');
+const isBrowserTest = (path: string) => path.endsWith('.browser.test.ts');
+/** What needs Chromium: the browser helpers and the tier's global setup, which installs it. */
+const browserHelpers = [join(test, 'helpers', 'browser.ts'), join(test, 'helpers', 'chromium.ts')];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -56,16 +61,19 @@ const show = (chain: string[]) => chain.map((path) => relative(root, path)).join
 const labByHand = [/\bport:\s*53\b/, /(?:resolvers?\b|--resolver)[^\n]{0,20}127\.0\.0\.1:53\b/, /MAILSCOPE_LAB/, /test\/lab\/state/];
 
 const all = testFiles(test);
-const unit = all.filter((path) => !isLabTest(path));
+const unit = all.filter((path) => !isLabTest(path) && !isBrowserTest(path));
 const labTier = all.filter(isLabTest);
+const browserTier = all.filter(isBrowserTest);
 
 describe('test tiers', () => {
-  it('are what vitest.config.ts runs: *.lab.test.ts in the lab project with the lab’s global setup, every other test file in the unit project without it', () => {
+  it('are what vitest.config.ts runs: *.lab.test.ts in the lab project with the lab’s global setup, *.browser.test.ts in the browser project with Chromium’s, every other test file in the unit project with neither', () => {
     const projects = (config.test?.projects ?? []) as { test: { name: string; include: string[]; exclude?: string[]; globalSetup?: string[] } }[];
     expect(labTestFiles).toBe('test/**/*.lab.test.ts');
+    expect(browserTestFiles).toBe('test/**/*.browser.test.ts');
     expect(projects.map(({ test: project }) => project)).toEqual([
-      { name: 'unit', include: ['test/**/*.test.ts'], exclude: [labTestFiles], setupFiles: ['test/helpers/fresh-modules.ts'] },
+      { name: 'unit', include: ['test/**/*.test.ts'], exclude: [labTestFiles, browserTestFiles], setupFiles: ['test/helpers/fresh-modules.ts'] },
       { name: 'lab', include: [labTestFiles], globalSetup: ['test/lab/global-setup.ts'] },
+      { name: 'browser', include: [browserTestFiles], globalSetup: ['test/helpers/chromium.ts'] },
     ]);
     expect(config.test?.globalSetup).toBeUndefined();
   });
@@ -73,6 +81,7 @@ describe('test tiers', () => {
   it('reads the imports it checks', () => {
     expect(unit.length).toBeGreaterThan(40);
     expect(labTier.length).toBeGreaterThan(10);
+    expect(browserTier.map((path) => relative(root, path))).toContain('test/http/docs.browser.test.ts');
     const tcp = reachable(join(test, 'probes', 'tcp.test.ts'));
     expect([...tcp.keys()].map((path) => relative(root, path))).toEqual(expect.arrayContaining(['src/probes/tcp.ts', 'test/helpers/context.ts', 'test/helpers/services.ts']));
     // Through a helper, and through a dynamic import().
@@ -80,18 +89,29 @@ describe('test tiers', () => {
     expect(localImports(join(test, 'runner', 'outbox-flusher.test.ts'))).toContain(join(test, 'helpers', 'servers.ts'));
   });
 
-  it.each(unit.map((path) => [relative(root, path), path]))('%s (unit) reaches nothing in test/lab/', (_name, path) => {
+  const withTier = (files: string[], tier: string) => files.map((path) => [relative(root, path), tier, path]);
+
+  it.each([...withTier(unit, 'unit'), ...withTier(browserTier, 'browser')])('%s (%s) reaches nothing in test/lab/', (_name, _tier, path) => {
     const reached = [...reachable(path!).entries()].filter(([file]) => file.startsWith(`${lab}/`)).map(([, chain]) => show(chain));
     expect(reached).toEqual([]);
   });
 
+  it.each(unit.map((path) => [relative(root, path), path]))('%s (unit) needs no browser', (_name, path) => {
+    const reached = [...reachable(path!).entries()].filter(([file]) => browserHelpers.includes(file)).map(([, chain]) => show(chain));
+    expect(reached).toEqual([]);
+  });
+
   // This file names them to look for them.
-  it.each(unit.filter((path) => path !== import.meta.filename).map((path) => [relative(root, path), path]))('%s (unit) writes no lab address out', (_name, path) => {
+  it.each([...withTier(unit, 'unit'), ...withTier(browserTier, 'browser')].filter(([, , path]) => path !== import.meta.filename))('%s (%s) writes no lab address out', (_name, _tier, path) => {
     const text = readFileSync(path!, 'utf8');
     expect(labByHand.filter((pattern) => pattern.test(text)).map(String)).toEqual([]);
   });
 
   it.each(labTier.map((path) => [relative(root, path), path]))('%s (lab) needs the lab', (_name, path) => {
     expect([...reachable(path!).keys()].some((file) => file.startsWith(`${lab}/`))).toBe(true);
+  });
+
+  it.each(browserTier.map((path) => [relative(root, path), path]))('%s (browser) needs the browser', (_name, path) => {
+    expect([...reachable(path!).keys()].some((file) => browserHelpers.includes(file))).toBe(true);
   });
 });

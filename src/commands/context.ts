@@ -11,7 +11,7 @@ import type { Env } from '../config/interpolate.ts';
 import { defaultConfigFile, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { InstanceSchema, type InstanceConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Logger, LogLevel } from '../core/logger.ts';
+import type { Logger, LogFormat, LogLevel } from '../core/logger.ts';
 import { parseServerAddress } from '../core/schema.ts';
 import type { DnsClient, DnsClientOptions } from '../protocols/dns/client.ts';
 import type { DnsServer } from '../protocols/dns/types.ts';
@@ -28,7 +28,8 @@ export interface Host {
   shutdown: AbortSignal;
   clock: Clock;
   version: string;
-  createLogger(options: { level: LogLevel; to: 'stdout' | 'stderr' }): Logger;
+  /** A logger writing to stdout or stderr, as JSON or for people (`format`, default auto: pretty when that is a terminal). */
+  createLogger(options: { level: LogLevel; to: 'stdout' | 'stderr'; format?: LogFormat }): Logger;
   openDatabase(dataDir: string): Database;
   createDnsClient(options: DnsClientOptions): DnsClient;
   /** The system's resolvers (/etc/resolv.conf), the DNS default. */
@@ -89,7 +90,7 @@ export function commandContext(host: Host, globals: () => GlobalOptions): Comman
     },
     dns,
     services(loaded) {
-      const log = host.createLogger({ level: 'warn', to: 'stderr' });
+      const log = host.createLogger({ level: 'warn', to: 'stderr', format: loaded.instance.log.format });
       return assembleServices({ config: loaded, log, clock: host.clock, open: { store: () => host.openDatabase(loaded.dataDir), dns: () => dns(loaded.instance) }, role: 'command' });
     },
   };

@@ -5,7 +5,7 @@ import type { CommandContext } from './context.ts';
 export async function run(ctx: CommandContext): Promise<void> {
   const { host } = ctx;
   const config = ctx.config();
-  const log = host.createLogger({ level: config.instance.log.level, to: 'stdout' });
+  const log = host.createLogger({ level: config.instance.log.level, to: 'stdout', format: config.instance.log.format });
   const observatory = await startObservatory({
     config,
     log,

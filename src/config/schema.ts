@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { failModes } from '../core/control-vocabulary.ts';
-import { logLevels } from '../core/logger.ts';
+import { logFormats, logLevels } from '../core/logger.ts';
 import { orList } from '../core/text.ts';
 import { dnsServer, duration, identifier, listenAddress, longDuration, secret, uniqueIds } from '../core/schema.ts';
 import { blocklistsSchema } from '../probes/dnsbl-config.ts';
@@ -204,6 +204,10 @@ export const InstanceSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(logLevels).default('info').describe(orList(logLevels)),
+      format: z
+        .enum(logFormats)
+        .default('auto')
+        .describe('auto (pretty on a terminal, JSON otherwise: systemd, pipes, files), json (one JSON object per line), or pretty (for people: time, level, message, fields below)'),
     })
     .prefault({}),
   probes: z

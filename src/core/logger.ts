@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import { redactLogLine } from './redact.ts';
 import { redacted } from './secret.ts';
 
@@ -6,6 +7,14 @@ export type { Logger };
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LevelWithSilent[];
 export type LogLevel = (typeof logLevels)[number];
+
+export const logFormats = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof logFormats)[number];
+
+/** `auto`: pretty for someone at a terminal, JSON for everything else (systemd's journal, a pipe, a file, the tests). */
+export function resolveLogFormat(format: LogFormat, isTTY: boolean): 'json' | 'pretty' {
+  return format === 'auto' ? (isTTY ? 'pretty' : 'json') : format;
+}
 
 /** Keys whose values are secrets wherever they appear (up to three levels deep). */
 const secretKeys = ['token', 'password', 'pass', 'secret', 'webhookUrl', 'apiKey', 'accessToken', 'authorization', 'cookie'];
@@ -30,4 +39,21 @@ export function createLogger(options: { level?: LogLevel; destination?: Destinat
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
+}
+
+/**
+ * A destination for people (pino-pretty): each line as local time, level,
+ * component and message, then the other fields indented below. Written
+ * synchronously, like the JSON destination, so that no line is lost at exit.
+ * It is given the lines createLogger writes, already redacted (hooks.streamWrite):
+ * it shows no secret that the JSON would not.
+ */
+export function prettyDestination(to: { write(text: string): unknown }, options: { colorize: boolean }): DestinationStream {
+  const format = prettyFactory({
+    colorize: options.colorize,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'pid,hostname,app,component',
+    messageFormat: '{if component}{component}: {end}{msg}',
+  });
+  return { write: (line) => void to.write(format(line)) };
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, type Host } from '../../src/cli.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { createLogger } from '../../src/core/logger.ts';
+import { createLogger, prettyDestination, resolveLogFormat } from '../../src/core/logger.ts';
 import { Database } from '../../src/store/database.ts';
 import { DnsClient } from '../../src/protocols/dns/client.ts';
 import type { DnsServer } from '../../src/protocols/dns/types.ts';
@@ -40,7 +40,11 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
     shutdown: options.shutdown ?? new AbortController().signal,
     clock: systemClock,
     version: '0.0.0-test',
-    createLogger: ({ level, to }) => createLogger({ level, destination: sink(to === 'stdout' ? (t) => (stdout += t) : (t) => (stderr += t)) }),
+    // Not a terminal: JSON unless the configuration says pretty, as main.ts decides.
+    createLogger: ({ level, to, format = 'auto' }) => {
+      const destination = sink(to === 'stdout' ? (t) => (stdout += t) : (t) => (stderr += t));
+      return createLogger({ level, destination: resolveLogFormat(format, false) === 'pretty' ? prettyDestination(destination, { colorize: false }) : destination });
+    },
     openDatabase: (dataDir) => Database.open(dataDir),
     createDnsClient: (dnsOptions) => new DnsClient(dnsOptions),
     systemResolvers: options.systemResolvers ?? [noResolver],
