@@ -8,5 +8,7 @@
  */
 import type { ConsolePage } from './page.ts';
 import { overviewPage } from './overview.ts';
+import { auditPage } from './audit.ts';
+import { controlsPage } from './controls.ts';
 
-export const consolePages: readonly ConsolePage[] = [overviewPage];
+export const consolePages: readonly ConsolePage[] = [overviewPage, controlsPage, auditPage];
