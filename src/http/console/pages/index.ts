@@ -10,5 +10,6 @@ import type { ConsolePage } from './page.ts';
 import { overviewPage } from './overview.ts';
 import { auditPage } from './audit.ts';
 import { controlsPage } from './controls.ts';
+import { probesPage } from './probes.ts';
 
-export const consolePages: readonly ConsolePage[] = [overviewPage, controlsPage, auditPage];
+export const consolePages: readonly ConsolePage[] = [overviewPage, controlsPage, probesPage, auditPage];
