@@ -8,8 +8,8 @@ import type { Database } from '../store/database.ts';
 import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, silencePageKey } from '../store/alerts.ts';
 import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf } from '../store/controls.ts';
 import { listQuarantine, outboxStats } from '../store/outbox.ts';
-import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun } from '../store/runs.ts';
-import { dmarcRowsOf, dmarcSources, getReport, ipNames, listReportQuarantine, listReports } from '../store/reports.ts';
+import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun, observationsTagged } from '../store/runs.ts';
+import { dmarcDomainsOfSource, dmarcRowsOf, dmarcSources, getReport, ipNames, listReportQuarantine, listReports } from '../store/reports.ts';
 import { createSession, deleteSession, getSession, pruneSessions } from '../store/sessions.ts';
 import { topReasons, trafficTotals } from '../store/traffic.ts';
 
@@ -17,7 +17,7 @@ export type { AlertRow, NotificationRow, SilenceRow } from '../store/alerts.ts';
 export type { AuditRow, ControlRow, PushRow } from '../store/controls.ts';
 export { runTriggers, type PageKey } from '../store/runs.ts';
 export type { SessionRow } from '../store/sessions.ts';
-export type { DmarcSourceTotals, IpName, StoredDmarcRow, StoredQuarantine, StoredReport } from '../store/reports.ts';
+export type { DmarcDomainOfSource, DmarcSourceTotals, IpName, StoredDmarcRow, StoredQuarantine, StoredReport } from '../store/reports.ts';
 export { trafficGroupings, type TrafficGrouping, type TrafficTotals } from '../store/traffic.ts';
 
 /** A store function with the database already given. */
@@ -47,6 +47,8 @@ export function storeQueries(db: Database) {
       quarantine: bound(db, listReportQuarantine),
     },
     sessions: { create: bound(db, createSession), get: bound(db, getSession), end: bound(db, deleteSession), prune: bound(db, pruneSessions) },
+    /** What the console's drill-downs read beyond the API's: one series' history, the domains a source IP sent as. */
+    pages: { observationsTagged: bound(db, observationsTagged), dmarcDomainsOfSource: bound(db, dmarcDomainsOfSource) },
   };
 }
 

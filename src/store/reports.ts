@@ -299,6 +299,44 @@ export function dmarcSources(db: Database, filter: { domain: string; since: numb
   }));
 }
 
+/** What the DMARC reports say of one source IP, per domain it sent as (report end times in the window); most messages first. */
+export interface DmarcDomainOfSource {
+  domain: string;
+  messages: number;
+  aligned: number;
+  quarantined: number;
+  rejected: number;
+  reporters: string[];
+  lastSeen: number;
+}
+
+/** The domains one source IP sent as, from the DMARC aggregate rows (a person's drill-down: it reads every row in the window). */
+export function dmarcDomainsOfSource(db: Database, filter: { ip: string; since: number; until: number; limit: number }): DmarcDomainOfSource[] {
+  const rows = db
+    .statement(
+      `SELECT domain, sum(count) AS messages,
+              sum(CASE WHEN dkim_aligned = 1 OR spf_aligned = 1 THEN count ELSE 0 END) AS aligned,
+              sum(CASE WHEN disposition = 'quarantine' THEN count ELSE 0 END) AS quarantined,
+              sum(CASE WHEN disposition = 'reject' THEN count ELSE 0 END) AS rejected,
+              group_concat(DISTINCT reporter) AS reporters, max(end_at) AS last_seen
+       FROM dmarc_rows WHERE source_ip = ? AND end_at >= ? AND end_at < ?
+       GROUP BY domain ORDER BY messages DESC, domain LIMIT ?`,
+    )
+    .all(filter.ip, filter.since, filter.until, filter.limit) as Record<string, unknown>[];
+  return rows.map((row) => ({
+    domain: String(row.domain),
+    messages: Number(row.messages),
+    aligned: Number(row.aligned),
+    quarantined: Number(row.quarantined),
+    rejected: Number(row.rejected),
+    reporters: String(row.reporters ?? '')
+      .split(',')
+      .filter(Boolean)
+      .sort(),
+    lastSeen: Number(row.last_seen),
+  }));
+}
+
 export interface StoredQuarantine extends QuarantineEntry {
   id: number;
 }

@@ -200,3 +200,16 @@ export function observationsOfRun(db: Database, runId: number): StoredObservatio
 export function listObservations(db: Database, query: TimeWindow & { probe?: string | undefined; measurement?: string | undefined }): StoredObservation[] {
   return (newestFirst(db, 'observations', 'time', { measurement: query.measurement, probe_id: query.probe }, query) as ObservationRow[]).map(toObservation);
 }
+
+/**
+ * One series' history for a person looking into it (the console's drill-downs): observations of
+ * a measurement whose tag `tag` is `value`, in a window, newest first. The measurement's index
+ * bounds the window; the tag is read from each row in it.
+ */
+export function observationsTagged(db: Database, query: { measurement: string; tag: string; value: string; since: number; until: number; limit: number }): StoredObservation[] {
+  if (!/^[a-z_][a-z0-9_]*$/.test(query.tag)) throw new Error(`not a tag name: ${query.tag}`);
+  const rows = db
+    .statement('SELECT * FROM observations WHERE measurement = ? AND time >= ? AND time < ? AND json_extract(tags, ?) = ? ORDER BY time DESC, id DESC LIMIT ?')
+    .all(query.measurement, query.since, query.until, `$.${query.tag}`, query.value, query.limit) as unknown as ObservationRow[];
+  return rows.map(toObservation);
+}

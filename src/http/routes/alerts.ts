@@ -75,7 +75,7 @@ const matcherValue = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-const SilenceBody = z.strictObject({
+export const SilenceBody = z.strictObject({
   matchers: z
     .record(matcherName.max(63, { error: 'at most 63 characters' }), matcherValue)
     .refine((matchers) => Object.keys(matchers).length > 0, { message: 'expected at least one matcher: a silence that matches everything hides every alert' })

@@ -8,5 +8,13 @@
  */
 import type { ConsolePage } from './page.ts';
 import { overviewPage } from './overview.ts';
+import { alertsPage } from './alerts.ts';
+import { auditPage } from './audit.ts';
+import { controlsPage } from './controls.ts';
+import { probesPage } from './probes.ts';
+import { providersPage } from './providers.ts';
+import { reportsPage } from './reports.ts';
+import { targetsPage } from './targets.ts';
+import { trafficPage } from './traffic.ts';
 
-export const consolePages: readonly ConsolePage[] = [overviewPage];
+export const consolePages: readonly ConsolePage[] = [overviewPage, alertsPage, controlsPage, probesPage, targetsPage, providersPage, trafficPage, reportsPage, auditPage];
