@@ -11,6 +11,7 @@ import type { Observation } from '../../../src/core/observation.ts';
 import { placementCounts } from '../../../src/probes/placement-summary.ts';
 import type { Database } from '../../../src/store/database.ts';
 import { record } from '../../../src/store/record.ts';
+import { recordHeld } from '../../../src/store/controls.ts';
 import { insertDmarcRows, insertReport } from '../../../src/store/reports.ts';
 import { addTraffic, emptyCounts } from '../../../src/store/traffic.ts';
 import { apiRig, tokens } from '../../helpers/api.ts';
@@ -344,12 +345,16 @@ describe('the console overview: what is wrong now, worst first', () => {
     expect(element(feedback, 'tr', 'data-provider="yahoo"')).toContain('2.00%');
   });
 
-  it('shows the resume form to operators only', async () => {
+  it('shows each active control with its held messages, and the resume form to operators only', async () => {
     const rig = await apiRig({ probesYaml });
     const { control } = rig.controls.create({ action: 'pause', scope: { ip: '203.0.113.5' }, reason: 'listed on spamcop', source: 'token:ops', actor: 'ops' });
+    for (const queueId of ['4AB1', '4AB2']) recordHeld(rig.db, { platform: 'mta', queueId, controlId: control.id, traffic: { ip: '203.0.113.5' }, heldAt: Date.now() });
     const viewer = await overview(rig, tokens.viewer);
     const row = element(viewer, 'tr', `/controls/${control.id}`);
     expect(row).toContain('ip=203.0.113.5');
+    expect(row).toContain('token:ops');
+    // The messages the pause holds.
+    expect(row).toContain('<td>2</td>');
     expect(viewer).not.toContain(`action="/controls/${control.id}/resume"`);
     expect(viewer).toMatch(/<strong>1<\/strong> control active/);
     const operator = await overview(rig, tokens.operator);

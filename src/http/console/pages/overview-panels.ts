@@ -27,6 +27,8 @@ interface SweepLike {
 const text = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
 const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Addresses as people count them: 203.0.113.9 before 203.0.113.10. */
+const natural = new Intl.Collator('en', { numeric: true });
 
 // ── blocklists ─────────────────────────────────────────────────────────────────
 
@@ -112,7 +114,7 @@ export function blocklistPanel(sweeps: readonly SweepLike[]): BlocklistPanel {
       cells,
     };
   });
-  rows.sort((a, b) => b.listed - a.listed || b.errors - a.errors || byText(a.target, b.target));
+  rows.sort((a, b) => b.listed - a.listed || b.errors - a.errors || natural.compare(a.target, b.target));
   const listed = rows.reduce((sum, row) => sum + row.listed, 0);
   const errors = rows.reduce((sum, row) => sum + row.errors, 0);
   return {

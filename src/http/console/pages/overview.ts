@@ -26,7 +26,10 @@ export const overviewPage: ConsolePage = (app, services, tools) => {
     const now = services.clock.now().getTime();
     const { queries } = services;
     const alerts = queries.alerts.list({ states: ['firing'], limit: 500 }).sort((a, b) => (severityRank[a.severity] ?? 3) - (severityRank[b.severity] ?? 3) || b.updatedAt - a.updatedAt);
-    const controls = queries.controls.list({ active: true, limit: 500 }).map((control) => ({ ...control, held: queries.controls.heldCount(control.id) }));
+    const controls = queries.controls.list({ active: true, limit: 500 }).map((control) => {
+      const { held, releaseError } = queries.controls.heldCount(control.id);
+      return { ...control, held, ...(releaseError ? { releaseError } : {}) };
+    });
 
     const idsOf = (kind: string) => services.probes.filter(({ definition }) => definition.kind === kind).map(({ definition }) => definition.id);
     const blocklists = blocklistPanel(queries.console.latestSweeps(idsOf('blacklist')));
