@@ -215,9 +215,10 @@ export function placementPanel(sweeps: readonly SweepLike[], trend: readonly { p
     }
     chart = { x, series, y, percent: true, range: [0, 1], height: 160 };
   }
-  const lowest = rows.length > 0 ? rows[0]!.inboxRate : undefined;
-  const state: PanelState =
-    rows.length === 0 ? 'empty' : lowest === undefined || lowest < placementBadBelow ? 'bad' : lowest < placementWarnBelow || rows.some((row) => row.errors > 0) ? 'warn' : 'ok';
+  // A provider whose seeds could not be read is unknown: worth a look, like a list that could not answer.
+  const lowest = Math.min(...rows.map((row) => row.inboxRate ?? 1));
+  const unknown = rows.some((row) => row.inboxRate === undefined || row.errors > 0);
+  const state: PanelState = rows.length === 0 ? 'empty' : lowest < placementBadBelow ? 'bad' : lowest < placementWarnBelow || unknown ? 'warn' : 'ok';
   return { state, rows, ...(chart ? { chart } : {}) };
 }
 
