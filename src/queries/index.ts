@@ -8,6 +8,7 @@ import type { Database } from '../store/database.ts';
 import { createSilence, deleteSilence, getAlert, getSilence, listAlerts, listNotifications, listSilences, silencePageKey } from '../store/alerts.ts';
 import { controlPageKey, getControl, heldCount, listAudit, listControls, pushesOf } from '../store/controls.ts';
 import { listQuarantine, outboxStats } from '../store/outbox.ts';
+import { dmarcByDomain, lastRecordChanges, latestSweeps, placementTrend, reportCounts } from '../store/overview.ts';
 import { getRun, lastRunOf, listObservations, listRuns, observationsOfRun, observationsTagged } from '../store/runs.ts';
 import { dmarcDomainsOfSource, dmarcRowsOf, dmarcSources, getReport, ipNames, listReportQuarantine, listReports } from '../store/reports.ts';
 import { createSession, deleteSession, getSession, pruneSessions } from '../store/sessions.ts';
@@ -49,6 +50,14 @@ export function storeQueries(db: Database) {
     sessions: { create: bound(db, createSession), get: bound(db, getSession), end: bound(db, deleteSession), prune: bound(db, pruneSessions) },
     /** What the console's drill-downs read beyond the API's: one series' history, the domains a source IP sent as. */
     pages: { observationsTagged: bound(db, observationsTagged), dmarcDomainsOfSource: bound(db, dmarcDomainsOfSource) },
+    /** The console's overview: the latest sweeps, a week of placement and DMARC, the last DNS changes (store/overview.ts). */
+    console: {
+      latestSweeps: bound(db, latestSweeps),
+      placementTrend: bound(db, placementTrend),
+      lastRecordChanges: bound(db, lastRecordChanges),
+      dmarcByDomain: bound(db, dmarcByDomain),
+      reportCounts: bound(db, reportCounts),
+    },
   };
 }
 
