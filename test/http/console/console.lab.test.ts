@@ -66,7 +66,7 @@ describe('lab: the console in a browser', () => {
     // A viewer: the pages, no buttons.
     const viewer = await newPage(base, { browser });
     await signIn(viewer, tokens.viewer);
-    expect(await viewer.locator('h1').first().innerText()).toBe('Overview');
+    expect(await viewer.locator('h1').first().textContent()).toBe('Overview');
     const response = await viewer.goto('/');
     expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'.*frame-ancestors 'none'/);
     expect(await viewer.locator('main button').count()).toBe(0);
@@ -74,7 +74,7 @@ describe('lab: the console in a browser', () => {
     // Listed on the lab's DNSBL: red on the matrix within a probe interval, the page updating by itself.
     await list(target);
     await viewer.locator(`td.listed`).first().waitFor({ timeout: 30_000 });
-    expect(await viewer.locator('main').innerText()).toContain(target);
+    expect(await viewer.locator('main').textContent()).toContain(target);
     await screenshot(viewer, 'console-viewer-listed');
     await Promise.all([viewer.waitForURL((url) => url.pathname === '/login'), viewer.click('text=Sign out')]);
     expect((await viewer.goto('/')) && new URL(viewer.url()).pathname).toBe('/login');
