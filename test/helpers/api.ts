@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { onTestFinished } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
+import type { ChangeFeed } from '../../src/core/changes.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { controlSettingsOf } from '../../src/config/settings.ts';
 import { ControlService } from '../../src/controls/service.ts';
@@ -38,7 +39,7 @@ export interface ApiRig {
  * The real API over a real store, configured from YAML in a temp dir with one
  * token per role. `probesYaml` is the content of probes/probes.yaml.
  */
-export async function apiRig(options: { probesYaml: string; scheduler?: boolean }): Promise<ApiRig> {
+export async function apiRig(options: { probesYaml: string; scheduler?: boolean; changes?: ChangeFeed }): Promise<ApiRig> {
   const dir = tempDir();
   writeFileSync(
     join(dir, 'mailscope.yaml'),
@@ -64,7 +65,7 @@ export async function apiRig(options: { probesYaml: string; scheduler?: boolean 
   const scheduler = options.scheduler ? new Scheduler({ runner, definitions, log: logs.log }) : undefined;
   const controls = new ControlService({ db, clock: systemClock, log: logs.log, settings: controlSettingsOf(config.instance) });
   const app = await buildApp(
-    { config, probes: config.probes, queries: storeQueries(db), runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}) },
+    { config, probes: config.probes, queries: storeQueries(db), runner, clock: systemClock, controls, ...(scheduler ? { scheduler } : {}), ...(options.changes ? { changes: options.changes } : {}) },
     { log: logs.log, version: 'test' },
   );
   scheduler?.start();

@@ -161,7 +161,7 @@ export function consolePlugin(services: ApiServices) {
 
     // Live: a line per change (a run recorded, an alert, a control, traffic, a report); the page reloads its main part.
     const streams = new Set<FastifyReply>();
-    app.addHook('onClose', async () => {
+    app.addHook('preClose', async () => {
       for (const reply of streams) reply.raw.end();
     });
     app.get('/console/events', { config: { access: 'viewer', session: true }, schema: { hide: true } }, (request, reply) => {
