@@ -41,8 +41,8 @@
  * network or a load generator sharing the 2 cores; both sides pay inject's own
  * small cost. A viewer signs in (GET and POST /login) first; then:
  * - cold load: the first `GET /` after the store is opened, and every asset the
- *   page makes a browser fetch (its <link> and <script> URLs, and uPlot's ESM that
- *   console.js imports when the page has a chart): bytes = status line, headers and
+ *   page makes a browser fetch (its <link> and <script> URLs, and uPlot's minified
+ *   script that console.js loads when the page has a chart): bytes = status line, headers and
  *   body of each. There is no compression (no content-encoding): the bytes are the
  *   bytes sent. The assets carry cache-control max-age=3600, so a warm load
  *   fetches the page alone.
@@ -492,7 +492,7 @@ async function main(): Promise<void> {
       const assets = [...new Set(links)];
       if (first.body.includes('data-chart')) {
         const script = await app.inject({ method: 'GET', url: assets.find((url) => url.endsWith('console.js'))! });
-        for (const match of script.body.matchAll(/import\('([^']+)'\)/g)) assets.push(match[1]!);
+        for (const match of script.body.matchAll(/script\.src = '([^']+)'/g)) assets.push(match[1]!);
       }
       const assetRows: { url: string; bytes: number }[] = [];
       for (const url of assets) {

@@ -77,7 +77,7 @@ describe('the overview reads', () => {
         },
       ]);
     }
-    expect(placementTrend(db, 2_000)).toEqual([{ probe: 'seeds', time: 5_000, provider: 'gmail', inboxRate: 0.5 }]);
+    expect(placementTrend(db, 2_000)).toEqual([{ probe: 'seeds', time: 0, provider: 'gmail', inboxRate: 0.5 }]);
 
     run(db, 'auth', 'dns-auth', 1_000, [spf('a.example', 'v=spf1 -all', 1_000), spf('b.example', 'v=spf1 -all', 1_000)]);
     run(db, 'auth', 'dns-auth', 2_000, [spf('a.example', 'v=spf1 ~all', 2_000), spf('b.example', 'v=spf1 -all', 2_000)]);

@@ -115,7 +115,7 @@ export function consolePlugin(services: ApiServices) {
       root: join(import.meta.dirname, '..', '..', '..', 'node_modules', 'uplot', 'dist'),
       prefix: `${consoleAssetsPrefix}/vendor/uplot/`,
       decorateReply: false,
-      allowedPath: (path) => path === '/uPlot.esm.js' || path === '/uPlot.min.css',
+      allowedPath: (path) => path === '/uPlot.iife.min.js' || path === '/uPlot.min.css',
       maxAge: 3_600_000,
     });
 

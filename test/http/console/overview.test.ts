@@ -279,7 +279,7 @@ describe('the console overview: what is wrong now, worst first', () => {
     const chartAttribute = /data-chart="([^"]+)"/.exec(html)![1]!;
     const chart = JSON.parse(chartAttribute.replaceAll('&quot;', '"').replaceAll('&amp;', '&')) as { x: number[]; series: string[]; y: (number | null)[][]; percent: boolean };
     expect(chart.series).toEqual(['gmail', 'outlook']);
-    expect(chart.x).toEqual([now - 3 * 24 * hour, now - 24 * hour, now - 30 * minute].map((ms) => Math.floor(ms / 1000)));
+    expect(chart.x).toEqual([now - 3 * 24 * hour, now - 24 * hour, now - 30 * minute].map((ms) => Math.floor(ms / hour) * 3_600));
     expect(chart.y).toEqual([
       [1, 0.5, 0.5],
       [1, 0.5, 1],

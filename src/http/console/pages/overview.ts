@@ -22,6 +22,15 @@ const week = 7 * day;
 const panelOrder = ['blocklists', 'placement', 'dns', 'traffic', 'feedback', 'probes'] as const;
 
 export const overviewPage: ConsolePage = (app, services, tools) => {
+  // A week of placement is read again only when a placement run was recorded or the hour turned: the page is
+  // asked again at every change (live updates), and that read is most of its cost on a store with history.
+  let trendCache: { key: string; trend: ReturnType<typeof services.queries.console.placementTrend> } | undefined;
+  const placementTrend = (ids: readonly string[], now: number) => {
+    const key = JSON.stringify([Math.floor(now / hour), ids.map((id) => services.queries.runs.lastOf(id)?.id ?? 0)]);
+    if (trendCache?.key !== key) trendCache = { key, trend: services.queries.console.placementTrend(Math.floor((now - week) / hour) * hour) };
+    return trendCache.trend;
+  };
+
   app.get('/', { config: viewerPage, schema: { hide: true } }, async (request, reply) => {
     const now = services.clock.now().getTime();
     const { queries } = services;
@@ -34,7 +43,7 @@ export const overviewPage: ConsolePage = (app, services, tools) => {
     const idsOf = (kind: string) => services.probes.filter(({ definition }) => definition.kind === kind).map(({ definition }) => definition.id);
     const blocklists = blocklistPanel(queries.console.latestSweeps(idsOf('blacklist')));
     const placementIds = idsOf('placement');
-    const placement = placementPanel(queries.console.latestSweeps(placementIds), placementIds.length > 0 ? queries.console.placementTrend(now - week) : []);
+    const placement = placementPanel(queries.console.latestSweeps(placementIds), placementIds.length > 0 ? placementTrend(placementIds, now) : []);
     const dnsIds = idsOf('dns-auth');
     const dns = dnsPanel(queries.console.latestSweeps(dnsIds), dnsIds.length > 0 ? queries.console.lastRecordChanges() : new Map());
     const traffic = trafficPanel(queries.traffic.totals({ since: now - hour, until: now + 1 }, 'provider'));
