@@ -24,6 +24,7 @@ process.stderr.write(
     'demo: the console: http://127.0.0.1:8025/  sign in with demo-operator-token-0001 (or demo-viewer-token-0001: no buttons)',
     'demo:   then try: list an IP on the lab DNSBL and watch it turn red, pause and resume it from the page:',
     'demo:     npm exec -- node test/lab/lab.ts list 127.0.0.10      (delist: the same with delist)',
+    'demo:   break a record: npm exec -- node test/lab/lab.ts break-dmarc   (fix-dmarc puts it back)',
     'demo: Mailscope on http://127.0.0.1:8025  (API docs: http://127.0.0.1:8025/docs)',
     "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' http://127.0.0.1:8025/v1/probes",
     "demo:   curl -H 'Authorization: Bearer demo-viewer-token-0001' 'http://127.0.0.1:8025/v1/dmarc/sources?domain=sender.test'",

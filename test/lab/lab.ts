@@ -15,7 +15,9 @@ import { labKeys } from './keys.ts';
 import { delist, list, queryName } from './dnsbl.ts';
 import { installPackages } from './packages.ts';
 import { withLock } from './lock.ts';
-import { labDir } from './plan.ts';
+import { labDir, sender } from './plan.ts';
+import { setZoneRecords } from './zone-edit.ts';
+import { labZones } from './zones.ts';
 import { readPid, removePidFile, runningPid, stopProcess } from './processes.ts';
 import { labPaths, type LabPaths, type LabService, type Listener, type ServiceContext } from './service.ts';
 import { services } from './services/index.ts';
@@ -257,8 +259,15 @@ export function labMemory(paths = labPaths()): { processes: number; pssMiB: numb
   return { processes, pssMiB: Math.round(pssKiB / 1024) };
 }
 
+/** sender.test's DMARC record weakened (p=none, no reports) or as the lab renders it. */
+export async function breakDmarc(broken: boolean): Promise<void> {
+  const zone = labZones(labKeys()).find((candidate) => candidate.origin === sender.domain)!;
+  const records = zone.records.map((record) => (broken && record.name === `_dmarc.${sender.domain}` ? { ...record, value: ['v=DMARC1; p=none'] } : record));
+  await setZoneRecords(sender.domain, records, broken ? 'the sending brand, DMARC weakened by hand (npm exec -- node test/lab/lab.ts fix-dmarc puts it back)' : zone.purpose);
+}
+
 async function main(command: string | undefined): Promise<number> {
-  if (['up', 'down', 'status', 'list', 'delist'].includes(command ?? '')) requireRoot();
+  if (['up', 'down', 'status', 'list', 'delist', 'break-dmarc', 'fix-dmarc'].includes(command ?? '')) requireRoot();
   switch (command) {
     case 'up': {
       await labUp();
@@ -288,8 +297,16 @@ async function main(command: string | undefined): Promise<number> {
       process.stdout.write(`${command === 'list' ? 'listed' : 'delisted'} ${entry}: ${queryName(entry)} (visible within ~6 s)\n`);
       return 0;
     }
+    case 'break-dmarc':
+    case 'fix-dmarc': {
+      // The demo's "break a record": sender.test's DMARC record weakened to p=none (a DNS change the
+      // dns-auth probe reports, with its old and new record), or put back as the lab renders it.
+      await breakDmarc(command === 'break-dmarc');
+      process.stdout.write(`${command === 'break-dmarc' ? 'weakened' : 'restored'} _dmarc.${sender.domain} (the resolver caches up to 5 s)\n`);
+      return 0;
+    }
     default:
-      process.stderr.write('usage: node test/lab/lab.ts up|down|status|list <entry>|delist <entry>\n');
+      process.stderr.write('usage: node test/lab/lab.ts up|down|status|list <entry>|delist <entry>|break-dmarc|fix-dmarc\n');
       return 2;
   }
 }
