@@ -70,7 +70,7 @@ async function drawCharts() {
       {
         width,
         height: spec.height ?? 160,
-        scales: { x: { time: true }, y: spec.range ? { range: spec.range } : {} },
+        scales: { x: spec.xRange ? { time: true, range: spec.xRange } : { time: true }, y: spec.range ? { range: spec.range } : {} },
         axes: [axis, { ...axis, values: spec.percent ? (_u, values) => values.map((v) => `${(v * 100).toFixed(0)}%`) : undefined }],
         series: [{}, ...spec.series.map((name, i) => ({ label: name, stroke: palette[i % palette.length], width: 1.5, points: { show: spec.x.length < 40 } }))],
         legend: { show: spec.series.length > 1 },

@@ -154,6 +154,8 @@ export interface Chart {
   percent: boolean;
   range: [number, number];
   height: number;
+  /** The x axis' extent, in seconds (the chart's window, whatever points fall in it). */
+  xRange?: [number, number];
 }
 
 export interface PlacementPanel {
@@ -168,7 +170,11 @@ const placementBadBelow = 0.5;
 const placementWarnBelow = 0.9;
 
 /** The last run's placement per provider (lowest inbox rate first), and the inbox rate per provider and run. */
-export function placementPanel(sweeps: readonly SweepLike[], trend: readonly { probe: string; time: number; provider: string; inboxRate?: number }[]): PlacementPanel {
+export function placementPanel(
+  sweeps: readonly SweepLike[],
+  trend: readonly { probe: string; time: number; provider: string; inboxRate?: number }[],
+  window?: { since: number; until: number },
+): PlacementPanel {
   const rows: PlacementRow[] = [];
   for (const sweep of sweeps) {
     for (const observation of sweep.observations) {
@@ -213,7 +219,7 @@ export function placementPanel(sweeps: readonly SweepLike[], trend: readonly { p
       const name = several ? `${point.probe}/${point.provider}` : point.provider;
       if (point.inboxRate !== undefined) y[series.indexOf(name)]![column.get(Math.floor(point.time / 1000))!] = point.inboxRate;
     }
-    chart = { x, series, y, percent: true, range: [0, 1], height: 160 };
+    chart = { x, series, y, percent: true, range: [0, 1], height: 160, ...(window ? { xRange: [Math.floor(window.since / 1000), Math.ceil(window.until / 1000)] as [number, number] } : {}) };
   }
   // A provider whose seeds could not be read is unknown: worth a look, like a list that could not answer.
   const lowest = Math.min(...rows.map((row) => row.inboxRate ?? 1));

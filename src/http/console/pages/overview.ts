@@ -43,7 +43,7 @@ export const overviewPage: ConsolePage = (app, services, tools) => {
     const idsOf = (kind: string) => services.probes.filter(({ definition }) => definition.kind === kind).map(({ definition }) => definition.id);
     const blocklists = blocklistPanel(queries.console.latestSweeps(idsOf('blacklist')));
     const placementIds = idsOf('placement');
-    const placement = placementPanel(queries.console.latestSweeps(placementIds), placementIds.length > 0 ? placementTrend(placementIds, now) : []);
+    const placement = placementPanel(queries.console.latestSweeps(placementIds), placementIds.length > 0 ? placementTrend(placementIds, now) : [], { since: now - week, until: now });
     const dnsIds = idsOf('dns-auth');
     const dns = dnsPanel(queries.console.latestSweeps(dnsIds), dnsIds.length > 0 ? queries.console.lastRecordChanges() : new Map());
     const traffic = trafficPanel(queries.traffic.totals({ since: now - hour, until: now + 1 }, 'provider'));

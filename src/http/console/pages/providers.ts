@@ -33,6 +33,7 @@ export const providersPage: ConsolePage = (app, services, tools) => {
             series: ['inbox', 'spam', 'missing'],
             percent: true,
             range: [0, 1],
+            xRange: [Math.floor((now - placementMs) / 1000), Math.ceil(now / 1000)],
           }
         : undefined;
 
