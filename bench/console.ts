@@ -43,7 +43,7 @@
  * - cold load: the first `GET /` after the store is opened, and every asset the
  *   page makes a browser fetch (its <link> and <script> URLs, and uPlot's minified
  *   script that console.js loads when the page has a chart): bytes = status line, headers and
- *   body of each. There is no compression (no content-encoding): the bytes are the
+ *   body of each. The page is gzipped (the request says it takes gzip, as a browser does); the assets are not: the bytes are the
  *   bytes sent. The assets carry cache-control max-age=3600, so a warm load
  *   fetches the page alone.
  * - warm: 3 rounds of 100 `GET /` and 100 `GET /healthz` (after 20 of each
@@ -61,6 +61,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load.ts';
@@ -468,11 +469,13 @@ async function main(): Promise<void> {
         .flat()
         .find((line) => line.startsWith('mailscope_session='))!
         .split(';')[0]!;
-      const overview = () => app.inject({ method: 'GET', url: '/', headers: { cookie } });
+      // As a browser asks: it takes gzip (the page is compressed; the assets are cached instead).
+      const overview = () => app.inject({ method: 'GET', url: '/', headers: { cookie, 'accept-encoding': 'gzip, deflate, br' } });
+      const bodyOf = (response: LightMyRequestResponse) => (response.headers['content-encoding'] === 'gzip' ? gunzipSync(response.rawPayload).toString('utf8') : response.body);
       const healthz = () => app.inject({ method: 'GET', url: '/healthz' });
 
       const checkOverview = (response: LightMyRequestResponse) => {
-        const { body } = response;
+        const body = bodyOf(response);
         const ok =
           response.statusCode === 200 &&
           targets.every((target) => body.includes(`>${target}<`)) &&
@@ -487,10 +490,11 @@ async function main(): Promise<void> {
       const first = await overview();
       const coldMs = performance.now() - coldStarted;
       checkOverview(first);
-      check(!first.headers['content-encoding'], 'the page is compressed: the bytes below are not what is sent');
-      const links = [...first.body.matchAll(/<(?:link|script)\b[^>]*\b(?:href|src)="([^"]+)"/g)].map((match) => match[1]!);
+      check(first.headers['content-encoding'] === 'gzip', 'the page is not compressed for a browser that takes gzip');
+      const firstBody = bodyOf(first);
+      const links = [...firstBody.matchAll(/<(?:link|script)\b[^>]*\b(?:href|src)="([^"]+)"/g)].map((match) => match[1]!);
       const assets = [...new Set(links)];
-      if (first.body.includes('data-chart')) {
+      if (firstBody.includes('data-chart')) {
         const script = await app.inject({ method: 'GET', url: assets.find((url) => url.endsWith('console.js'))! });
         for (const match of script.body.matchAll(/script\.src = '([^']+)'/g)) assets.push(match[1]!);
       }
@@ -503,7 +507,7 @@ async function main(): Promise<void> {
       }
       const pageBytes = bytesOf(first);
       const coldBytes = pageBytes + assetRows.reduce((sum, row) => sum + row.bytes, 0);
-      check(first.body.includes('data-chart'), 'the overview has no placement chart');
+      check(firstBody.includes('data-chart'), 'the overview has no placement chart');
 
       for (let i = 0; i < warmup; i++) {
         await overview();
@@ -536,8 +540,8 @@ async function main(): Promise<void> {
       const page = stats('overview');
       const health = stats('healthz');
 
-      console.log(`\ncold load (${'no compression'}):`);
-      console.log(`  ${'GET /'.padEnd(48)} ${kb(pageBytes).padStart(10)}  first request ${coldMs.toFixed(1)} ms`);
+      console.log('\ncold load (the page gzipped, as a browser takes it; the assets as they are):');
+      console.log(`  ${'GET /'.padEnd(48)} ${kb(pageBytes).padStart(10)}  first request ${coldMs.toFixed(1)} ms; ${kb(Buffer.byteLength(firstBody))} uncompressed`);
       for (const row of assetRows) console.log(`  ${row.url.padEnd(48)} ${kb(row.bytes).padStart(10)}`);
       console.log(`  ${'total'.padEnd(48)} ${kb(coldBytes).padStart(10)}  (goal < ${kb(goals.coldBytes)}) ${coldBytes < goals.coldBytes ? 'ok' : 'MISSED'}`);
 

@@ -11,6 +11,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -85,8 +86,17 @@ export function consolePlugin(services: ApiServices) {
       done(null, fields);
     });
 
-    app.addHook('onSend', async (_request, reply, payload) => {
+    app.addHook('onSend', async (request, reply, payload) => {
       for (const [name, value] of Object.entries(securityHeaders)) reply.header(name, value);
+      // A page is text that compresses to a tenth: gzip it for a browser that takes it (assets are cached instead).
+      if (typeof payload === 'string' && payload.length >= 1_024 && /^text\/html/.test(String(reply.getHeader('content-type') ?? ''))) {
+        reply.header('vary', 'accept-encoding');
+        if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+          reply.header('content-encoding', 'gzip');
+          reply.removeHeader('content-length');
+          return gzipSync(payload, { level: 6 });
+        }
+      }
       return payload;
     });
 

@@ -4,8 +4,10 @@
  * forms refused without the session's form token or from another origin; the
  * security headers on every page; pages redirect to the sign-in when signed out.
  */
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { apiRig, tcpProbeYaml, tokens } from '../../helpers/api.ts';
+import { signedIn } from '../../helpers/console.ts';
 import { tcpServer } from '../../helpers/servers.ts';
 
 async function rig() {
@@ -100,5 +102,21 @@ describe('the console: signing in', () => {
     expect(out.headers.location).toBe('/login');
     expect(cookieOf(out.headers['set-cookie'], 'mailscope_session')?.line).toMatch(/Max-Age=0/);
     expect((await app.inject({ method: 'GET', url: '/', headers: { cookie } })).statusCode).toBe(303);
+  });
+});
+
+describe('the console: pages on the wire', () => {
+  it('gzips a page for a browser that takes it, and says it varies by what the browser takes', async () => {
+    const { app } = await rig();
+    const { cookie } = await signedIn(app, tokens.viewer);
+    const plain = await app.inject({ method: 'GET', url: '/', headers: { cookie } });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toMatch(/accept-encoding/);
+    const zipped = await app.inject({ method: 'GET', url: '/', headers: { cookie, 'accept-encoding': 'gzip, deflate, br' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length / 2);
+    const strip = (html: string) => html.replace(/\d+s ago/g, '');
+    expect(strip(gunzipSync(zipped.rawPayload).toString('utf8'))).toBe(strip(plain.body));
+    expect(zipped.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
   });
 });
