@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { assembleServices } from './assemble.ts';
+import { SourceHealth, type SourceOutcome } from './sources/health.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/logger.ts';
@@ -37,10 +38,26 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   const services = assembleServices({ config, log, clock, open: { store: () => db, dns: () => options.dns }, role: 'observatory' });
   const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner, traffic, trafficFlusher, reports } = services;
+  // How each source is doing (its runtime's passes, its ingest route's posts): GET /v1/sources and the console.
+  const sourceHealth = new SourceHealth(config.instance.sources);
   let app: FastifyInstance;
   try {
     app = await buildApp(
-      { config, probes: config.probes, queries: storeQueries(db), runner, scheduler, clock, alerts, controls, traffic, reports, changes: services.changes, ...(flusher ? { outbox: flusher } : {}) },
+      {
+        config,
+        probes: config.probes,
+        queries: storeQueries(db),
+        runner,
+        scheduler,
+        clock,
+        alerts,
+        controls,
+        traffic,
+        reports,
+        changes: services.changes,
+        sourceHealth,
+        ...(flusher ? { outbox: flusher } : {}),
+      },
       { log, version: options.version },
     );
   } catch (error) {
@@ -76,7 +93,11 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   for (const source of config.instance.sources) {
     const runtime = findSource(source.kind)?.runtime;
     if (!runtime) continue;
-    const context = { ...traffic.contextFor(source.id, { signal: sourcesStopped.signal }), intake: (input: Buffer | Readable, name: string) => reports.intake(input, { source: source.id, name }) };
+    const context = {
+      ...traffic.contextFor(source.id, { signal: sourcesStopped.signal }),
+      intake: (input: Buffer | Readable, name: string) => reports.intake(input, { source: source.id, name }),
+      health: (outcome: SourceOutcome) => sourceHealth.report(source.id, outcome, clock.now().getTime()),
+    };
     sources.push(await runtime.start(source as never, context));
   }
   const address = app.server.address();

@@ -19,6 +19,7 @@ import { probeRoutes } from './routes/probes.ts';
 import { runRoutes } from './routes/runs.ts';
 import { trafficRoutes } from './routes/traffic.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { sourceRoutes } from './routes/sources.ts';
 import type { ApiServices } from './services.ts';
 
 const docsPrefix = '/docs';
@@ -105,6 +106,7 @@ export async function buildApp(services: ApiServices, options: { log: Logger; ve
   await app.register(controlRoutes(services));
   await app.register(trafficRoutes(services));
   await app.register(reportRoutes(services));
+  await app.register(sourceRoutes(services));
   if (services.config.instance.console.enabled) await app.register(consolePlugin(services));
   await app.ready();
   return app;

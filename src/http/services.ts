@@ -8,6 +8,7 @@ import type { Runner } from '../runner/runner.ts';
 import type { StoreQueries } from '../queries/index.ts';
 import type { Scheduler } from '../runner/scheduler.ts';
 import type { ReportService } from '../reports/service.ts';
+import type { SourceHealth } from '../sources/health.ts';
 import type { TrafficService } from '../traffic/service.ts';
 
 /** What the API talks to. It never reaches protocol clients or the store directly. */
@@ -32,4 +33,6 @@ export interface ApiServices {
   reports?: ReportService;
   /** What changed: the console's live pages listen. */
   changes?: ChangeFeed;
+  /** How each source is doing (this process's). */
+  sourceHealth?: SourceHealth;
 }

@@ -16,6 +16,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MeasurementSpec } from '../core/measurement.ts';
 import { identifier } from '../core/schema.ts';
+import type { SourceOutcome } from './health.ts';
 import type { TrafficEvent } from '../core/traffic.ts';
 
 /** The keys every source has, whatever its kind. */
@@ -105,6 +106,8 @@ export interface SourceContext {
    * the input where it is and try again later.
    */
   intake(input: Buffer | Readable, name: string): Promise<IntakeResult>;
+  /** Say how the source is doing (after each pass, or when it fails): shown in GET /v1/sources and the console. */
+  health?(outcome: SourceOutcome): void;
 }
 
 export interface RunningSource {

@@ -115,6 +115,7 @@ export const mailbox = defineSource({
           try {
             const { moved, left } = await readMailboxOnce(config, ctx);
             failures = 0;
+            ctx.health?.({ ok: true });
             if (moved > 0) ctx.log.info({ moved, left }, 'report mailbox read');
             // More waiting than one batch: go on at once.
             if (left > 0 && moved > 0) wait = 0;
@@ -123,6 +124,7 @@ export const mailbox = defineSource({
             // Unknown is not clean: a mailbox that cannot be read is an error with its reason, every time.
             const failure = error as { code?: string; message?: string };
             ctx.log.error({ code: failure.code ?? 'IMAP_ERROR', reason: peerExcerpt(failure.message) }, 'report mailbox could not be read');
+            ctx.health?.({ ok: false, code: failure.code ?? 'IMAP_ERROR', reason: peerExcerpt(failure.message) });
             wait = Math.min(config.interval, backoffMs(failures, { minMs: 1_000, maxMs: config.interval, jitter: 0.2, random: Math.random }));
           }
           await sleep(wait, undefined, { signal: ctx.signal }).catch(() => {});

@@ -178,6 +178,7 @@ function follow(config: PostfixLogConfig, ctx: SourceContext) {
         return true;
       } catch (error) {
         log.warn({ err: (error as Error).message, attempt, events: events.length }, 'cannot commit the batch: retrying it (the position does not move)');
+        ctx.health?.({ ok: false, code: 'COMMIT_FAILED', reason: `the store refused a batch: ${(error as Error).message}` });
       }
       if (stopping) return false;
       await sleep(retryDelay(attempt));
@@ -192,6 +193,7 @@ function follow(config: PostfixLogConfig, ctx: SourceContext) {
       if (!opened) {
         if (!waitingLogged) log.warn('the mail log is missing: waiting for it');
         waitingLogged = true;
+        ctx.health?.({ ok: false, code: 'LOG_MISSING', reason: `the mail log ${config.path} is missing: waiting for it` });
         return sleep(config.pollInterval);
       }
       if (waitingLogged) log.info('the mail log appeared');
@@ -201,6 +203,7 @@ function follow(config: PostfixLogConfig, ctx: SourceContext) {
     }
     const read = await tail.read(config.batchLines, maxBatchBytes);
     failures = 0;
+    ctx.health?.({ ok: true });
     if (read.state !== 'lines') return sleep(config.pollInterval);
     if (read.event === 'switched') log.info('the mail log was rotated: the old file is finished, reading the new one from its start');
     if (read.event === 'truncated') log.warn('the mail log was truncated: reading it again from its start');
@@ -224,6 +227,7 @@ function follow(config: PostfixLogConfig, ctx: SourceContext) {
         // A read that failed (permissions, an I/O error): start over from what was committed, after a while.
         failures++;
         log.warn({ err: (error as Error).message, attempt: failures }, 'cannot read the mail log: trying again');
+        ctx.health?.({ ok: false, code: (error as NodeJS.ErrnoException).code ?? 'READ_FAILED', reason: `cannot read the mail log: ${(error as Error).message}` });
         await tail.close();
         tail = new FileTail(config.path, { maxLineBytes, startAt: config.startAt });
         opened = false;

@@ -91,8 +91,11 @@ export const reportDirectory = defineSource({
           try {
             const { moved } = await readDirectoryOnce(config, ctx);
             if (moved > 0) ctx.log.info({ moved }, 'report directory read');
+            ctx.health?.({ ok: true });
           } catch (error) {
-            ctx.log.error({ reason: peerExcerpt((error as Error).message) }, 'report directory could not be read');
+            const code = (error as NodeJS.ErrnoException).code ?? 'READ_FAILED';
+            ctx.log.error({ code, reason: peerExcerpt((error as Error).message) }, 'report directory could not be read');
+            ctx.health?.({ ok: false, code, reason: peerExcerpt((error as Error).message) });
           }
           await sleep(config.interval, undefined, { signal: ctx.signal }).catch(() => {});
         }

@@ -138,7 +138,9 @@ export function reportRoutes(services: ApiServices): FastifyPluginAsyncZod {
           async (request) => {
             const body = request.body;
             if (!Buffer.isBuffer(body) || body.length === 0) throw new MailscopeError('BAD_REQUEST', 'expected a report file or a mail as the body');
-            return reports().intake(body, { source: source.id, name: `upload ${request.id}` });
+            const result = await reports().intake(body, { source: source.id, name: `upload ${request.id}` });
+            services.sourceHealth?.report(source.id, { ok: true }, services.clock.now().getTime());
+            return result;
           },
         );
       }

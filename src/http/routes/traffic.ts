@@ -87,6 +87,7 @@ export function trafficRoutes(services: ApiServices): FastifyPluginAsyncZod {
             try {
               const events = http.parse(request.body, source as never);
               const { counted } = await traffic().ingest(events);
+              services.sourceHealth?.report(source.id, { ok: true }, services.clock.now().getTime());
               return { accepted: counted };
             } catch (error) {
               if (error instanceof SourceInputError) throw new MailscopeError('BAD_REQUEST', `${source.kind} source "${source.id}": ${error.message}`);

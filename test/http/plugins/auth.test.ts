@@ -40,6 +40,7 @@ const routes = [
   { method: 'GET', url: '/v1/reports/quarantine', access: 'viewer' },
   { method: 'GET', url: '/v1/reports/:id', access: 'viewer', path: '/v1/reports/99', ok: 404 },
   { method: 'GET', url: '/v1/dmarc/sources', access: 'viewer', path: '/v1/dmarc/sources?domain=sender.test' },
+  { method: 'GET', url: '/v1/sources', access: 'viewer' },
 ] as const;
 
 function expectedStatus(access: string, caller: TokenName, ok: number | readonly number[] = 200): number[] {
@@ -144,6 +145,7 @@ describe('auth matrix: every route × no token / viewer / operator / admin', asy
         '/v1/reports/quarantine',
         '/v1/reports/{id}',
         '/v1/dmarc/sources',
+        '/v1/sources',
       ].sort(),
     );
     expect(document.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'limit', 'probe', 'since', 'until']);

@@ -62,10 +62,13 @@ export const overviewPage: ConsolePage = (app, services, tools) => {
       .sort((a, b) => rankOfRun(a.last) - rankOfRun(b.last) || (a.id < b.id ? -1 : 1));
     const outboxStatus = services.outbox?.status();
     const outbox = outboxStatus ? { configured: true as const, ...outboxStatus } : { configured: false as const, ...queries.outbox.stats(new Date(now)) };
+    // Sources (report mailboxes, log tails, ingest routes): failing ones first; an error counts like a failing probe.
+    const sources = (services.sourceHealth?.list() ?? []).sort((a, b) => Number(a.ok ?? 0.5) - Number(b.ok ?? 0.5) || (a.id < b.id ? -1 : 1));
+    const sourcesFailing = sources.filter((source) => source.ok === false).length;
     const probesState: PanelState =
-      probes.length === 0 && outbox.depth === 0
+      probes.length === 0 && outbox.depth === 0 && sources.length === 0
         ? 'empty'
-        : probes.some((probe) => probe.last && !probe.last.success) || (outbox.configured && outbox.lastError && outbox.consecutiveFailures > 0)
+        : probes.some((probe) => probe.last && !probe.last.success) || sourcesFailing > 0 || (outbox.configured && outbox.lastError && outbox.consecutiveFailures > 0)
           ? 'bad'
           : probes.some((probe) => !probe.last) || outbox.quarantined > 0
             ? 'warn'
@@ -108,6 +111,7 @@ export const overviewPage: ConsolePage = (app, services, tools) => {
       feedback,
       probes,
       outbox,
+      sources,
     });
   });
 };
