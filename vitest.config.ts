@@ -1,19 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three tiers. `lab`: the files named *.lab.test.ts, against the lab's real servers
+ * Four tiers. `lab`: the files named *.lab.test.ts, against the lab's real servers
  * (test/lab/: root, Debian packages), brought up once for the run. `browser`: the
  * files named *.browser.test.ts, pages of in-process servers in Debian's Chromium
- * (installed by the tier's global setup when missing; no lab). `unit`: every other
- * test file, with no lab, no root and no browser (in-process servers on port 0,
- * temp dirs). test/tiers.test.ts checks that neither unit nor browser tests reach
- * the lab. `npm test` runs all three, each file in a fresh worker. `npm run test:unit` runs the
+ * (installed by the tier's global setup when missing; no lab). `postgres`: the files
+ * named *.pg.test.ts, against Debian's PostgreSQL on 127.0.0.1, a fresh database per
+ * test (installed, started and given a test role by the tier's global setup when
+ * needed; no lab). `unit`: every other test file, with no lab, no root, no browser
+ * and no PostgreSQL (in-process servers on port 0, temp dirs). test/tiers.test.ts
+ * checks that no tier reaches what another's setup brings. `npm test` runs all four, each file in a fresh worker. `npm run test:unit` runs the
  * unit tier alone, in seconds: one worker per core, each taking file after file
  * (--no-isolate: the packages are loaded once per worker, not once per file;
  * helpers/fresh-modules.ts gives each file fresh modules of its own).
  */
 export const labTestFiles = 'test/**/*.lab.test.ts';
 export const browserTestFiles = 'test/**/*.browser.test.ts';
+export const postgresTestFiles = 'test/**/*.pg.test.ts';
 
 export default defineConfig({
   test: {
@@ -23,11 +26,13 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [labTestFiles, browserTestFiles], setupFiles: ['test/helpers/fresh-modules.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [labTestFiles, browserTestFiles, postgresTestFiles], setupFiles: ['test/helpers/fresh-modules.ts'] } },
       // The lab's real servers: up once for the whole run.
       { extends: true, test: { name: 'lab', include: [labTestFiles], globalSetup: ['test/lab/global-setup.ts'] } },
       // Chromium: installed when missing, once for the whole run.
       { extends: true, test: { name: 'browser', include: [browserTestFiles], globalSetup: ['test/helpers/chromium.ts'] } },
+      // PostgreSQL: installed, started and opened to a test role when needed, once for the whole run.
+      { extends: true, test: { name: 'postgres', include: [postgresTestFiles], globalSetup: ['test/helpers/postgres-server.ts'] } },
     ],
   },
 });

@@ -52,6 +52,8 @@ const allowed: Record<string, string[]> = {
   // Turn 2: what pushes or is tailed into Mailscope, beside the probes.
   sources: ['core', 'protocols'],
   store: ['core', 'series', 'measurements'],
+  // High availability on PostgreSQL: leases with fencing tokens over a pg Pool (the pg package, no other layer).
+  ha: ['core'],
   // The store as the API reads it: http/'s only way to the store.
   queries: ['core', 'series', 'measurements', 'store'],
   // The retry queue they share is in core/, not runner/.

@@ -62,6 +62,8 @@ export const errorCodes = {
   PUSH_FAILED: { status: 502, meaning: 'a control could not be pushed to a sending platform (the platform said why); it is retried with backoff' },
   ACTION_FAILED: { status: 500, meaning: "a rule's control action could not be taken for an alert (its scope could not be made from the alert's tags); the alert and its notifications go on" },
   RELEASE_FAILED: { status: 502, meaning: 'held messages could not be released from the Postfix hold queue (postsuper/postqueue said why)' },
+  // High availability (src/ha)
+  LEASE_LOST: { status: 409, meaning: 'this instance no longer holds the lease the work needs (another took it over, or it expired): the work is left to the holder' },
   // HTTP API
   HTTP_LISTEN_FAILED: { status: 500, meaning: 'the API cannot listen on its address (taken, or not on this machine)' },
   BAD_REQUEST: { status: 400, meaning: "the request does not match the route's schema; every issue is listed" },
