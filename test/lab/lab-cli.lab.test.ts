@@ -56,6 +56,6 @@ describe('the lab command', () => {
   });
 
   it('explains its usage', () => {
-    expect(runLab(['restart'])).toMatchObject({ code: 2, stderr: 'usage: node test/lab/lab.ts up|down|status|list <entry>|delist <entry>\n' });
+    expect(runLab(['restart'])).toMatchObject({ code: 2, stderr: 'usage: node test/lab/lab.ts up|down|status|list <entry>|delist <entry>|break-dmarc|fix-dmarc\n' });
   });
 });
