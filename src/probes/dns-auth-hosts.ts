@@ -4,7 +4,7 @@
  * which Gmail requires of every sender.
  */
 import ipaddr from 'ipaddr.js';
-import { reverseName } from '../protocols/dns/reverse-name.ts';
+import { reverseName, sameAddress } from '../protocols/dns/addresses.ts';
 import type { DnsRecord } from '../protocols/dns/types.ts';
 import { dnsErrorFinding, lookup, plural, result, sortedLines, type CheckContext, type CheckResult, type Finding, type Lookup } from './dns-auth-check.ts';
 
@@ -94,14 +94,6 @@ export async function checkAddress(ctx: CheckContext, domain: string): Promise<C
     summary: records.length > 0 ? `${domain} has ${shown}.` : `${domain} has no A or AAAA record (not needed to send mail).`,
     details: { addresses: records.length },
   });
-}
-
-function sameAddress(a: string, b: string): boolean {
-  try {
-    return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();
-  } catch {
-    return false;
-  }
 }
 
 export async function checkPtr(ctx: CheckContext, domain: string, ip: string): Promise<CheckResult> {

@@ -17,7 +17,7 @@ import type { Observation } from '../core/observation.ts';
 import { peerExcerpt } from '../core/redact.ts';
 import type { TrafficEvent } from '../core/traffic.ts';
 import { enhancedCodeIn, replyCodeIn } from '../protocols/mail/bounce-class.ts';
-import { reverseName } from '../protocols/dns/reverse-name.ts';
+import { reverseName, sameAddress } from '../protocols/dns/addresses.ts';
 import type { Resolver } from '../protocols/dns/types.ts';
 import { readFeedback, type ReadOutcome } from '../protocols/reports/read.ts';
 import { defaultReportLimits } from '../protocols/reports/limits.ts';
@@ -481,7 +481,7 @@ export class ReportService {
     const forward = await dns.query(host, ip.includes(':') ? 'AAAA' : 'A');
     if (forward.status === 'error') return { ip, name: host, confirmed: false, error: forward.code, resolvedAt: now };
     const addresses = forward.status === 'answer' ? forward.records.map((record) => String(record.data)) : [];
-    const confirmed = addresses.some((address) => sameIp(address, ip));
+    const confirmed = addresses.some((address) => sameAddress(address, ip));
     const base = getDomain(host, { allowPrivateDomains: true }) ?? host;
     return { ip, name: host, base, confirmed, resolvedAt: now };
   }
@@ -519,18 +519,6 @@ export function foldSmallSources(points: Observation[]): Observation[] {
     for (const [field, value] of Object.entries(point.fields)) if (typeof value === 'number') (other.fields as Record<string, number>)[field]! += value;
   });
   return result;
-}
-
-function sameIp(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase() || (a.includes(':') && b.includes(':') && expand(a) === expand(b));
-}
-
-function expand(ip: string): string {
-  const [head = '', tail = ''] = ip.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const middle = Array(Math.max(0, 8 - left.length - right.length)).fill('0');
-  return [...left, ...(ip.includes('::') ? middle : []), ...right].map((part) => part.padStart(4, '0')).join(':');
 }
 
 function describe(report: FeedbackReport): Pick<IntakeOutcome, 'reportId' | 'org' | 'domain'> {

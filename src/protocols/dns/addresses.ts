@@ -10,3 +10,12 @@ export function reverseName(ip: string): string {
     .map((nibble) => nibble.toString(16))
     .join('.')}.ip6.arpa`;
 }
+
+/** The same address however it is written (2001:db8::1 and 2001:DB8:0:0:0:0:0:1); false when either is not an address. */
+export function sameAddress(a: string, b: string): boolean {
+  try {
+    return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();
+  } catch {
+    return false;
+  }
+}
