@@ -1,12 +1,14 @@
 /** A person signed in to the console of an app under test: their session cookie, form token, and pages and forms through inject(). */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
-const cookieOf = (setCookie: string | string[] | undefined, name: string) => {
+/** A cookie's value as a Set-Cookie header set it. */
+export const cookieOf = (setCookie: string | string[] | undefined, name: string) => {
   const line = [setCookie ?? []].flat().find((cookie) => cookie.startsWith(`${name}=`));
   return line ? line.slice(name.length + 1, line.indexOf(';')) : undefined;
 };
 
-const formHeaders = (cookie: string) => ({ 'content-type': 'application/x-www-form-urlencoded', cookie, 'sec-fetch-site': 'same-origin' });
+/** The headers of a form a page of this console posts. */
+export const formHeaders = (cookie: string) => ({ 'content-type': 'application/x-www-form-urlencoded', cookie, 'sec-fetch-site': 'same-origin' });
 
 export const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
 

@@ -195,12 +195,11 @@ export function consolePlugin(services: ApiServices) {
   };
 }
 
-/** The session lookup the auth plugin asks: a session that has not expired, whose token is still configured. */
-export function consoleSessions(services: Pick<ApiServices, 'config' | 'queries' | 'clock'>) {
-  const current = new Set(services.config.instance.tokens.map((token) => digest(token.token.reveal())));
+/** The session lookup the auth plugin asks: a session that has not expired (the auth plugin checks its token is still configured). */
+export function consoleSessions(services: Pick<ApiServices, 'queries' | 'clock'>) {
   return (sessionDigest: string) => {
     const row = services.queries.sessions.get(sessionDigest, services.clock.now().getTime());
-    if (!row || !current.has(row.token)) return undefined;
-    return { principal: { name: row.name, role: row.role as 'viewer' | 'operator' | 'admin' }, csrf: row.csrf, digest: row.digest };
+    if (!row) return undefined;
+    return { principal: { name: row.name, role: row.role as 'viewer' | 'operator' | 'admin' }, csrf: row.csrf, digest: row.digest, token: row.token };
   };
 }

@@ -27,6 +27,8 @@ export interface ConsoleSession {
   csrf: string;
   /** Digest of the session id (what the store keys it by). */
   digest: string;
+  /** Digest of the token signed in with: a token no longer configured ends its sessions. */
+  token: string;
 }
 
 /** The console's session cookie: an opaque random id, HttpOnly, SameSite=Strict. */
@@ -94,7 +96,7 @@ export function registerAuth(
       // A console page: the session cookie, never a bearer token (a page is opened by a browser).
       const id = parseCookie(request.headers.cookie ?? '')[sessionCookie];
       const session = id ? options.session?.(digest(id)) : undefined;
-      if (!session) throw new MailscopeError('UNAUTHORIZED', 'not signed in (or the session ended)');
+      if (!session || !byDigest.has(session.token)) throw new MailscopeError('UNAUTHORIZED', 'not signed in (or the session ended)');
       if (rank[session.principal.role] < rank[access]) {
         throw new MailscopeError('FORBIDDEN', `requires the ${access} role; "${session.principal.name}" has ${session.principal.role}`);
       }

@@ -5,9 +5,13 @@
  * security headers on every page; pages redirect to the sign-in when signed out.
  */
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { systemClock } from '../../../src/core/clock.ts';
+import { buildApp } from '../../../src/http/app.ts';
+import { storeQueries } from '../../../src/queries/index.ts';
+import { captureLog } from '../../helpers/log.ts';
 import { apiRig, tcpProbeYaml, tokens } from '../../helpers/api.ts';
-import { signedIn } from '../../helpers/console.ts';
+import { formHeaders, signedIn } from '../../helpers/console.ts';
 import { tcpServer } from '../../helpers/servers.ts';
 
 async function rig() {
@@ -20,7 +24,6 @@ const cookieOf = (setCookie: string | string[] | undefined, name: string) => {
   return line ? { value: line.slice(name.length + 1, line.indexOf(';')), line } : undefined;
 };
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const formHeaders = (cookie: string) => ({ 'content-type': 'application/x-www-form-urlencoded', cookie, 'sec-fetch-site': 'same-origin' });
 
 async function signIn(app: Awaited<ReturnType<typeof rig>>['app'], token: string) {
   const page = await app.inject({ method: 'GET', url: '/login?next=%2Fprobes' });
@@ -102,6 +105,20 @@ describe('the console: signing in', () => {
     expect(out.headers.location).toBe('/login');
     expect(cookieOf(out.headers['set-cookie'], 'mailscope_session')?.line).toMatch(/Max-Age=0/);
     expect((await app.inject({ method: 'GET', url: '/', headers: { cookie } })).statusCode).toBe(303);
+  });
+});
+
+describe('the console: a token taken out of the configuration', () => {
+  it('ends the sessions signed in with it, and no other', async () => {
+    const { app, db, config, runner } = await rig();
+    const viewer = await signedIn(app, tokens.viewer);
+    const operator = await signedIn(app, tokens.operator);
+    // The same store, served with the viewer's token removed (a rotation: a restart with the new configuration).
+    const without = { ...config, instance: { ...config.instance, tokens: config.instance.tokens.filter((token) => token.name !== 'grafana') } };
+    const next = await buildApp({ config: without, probes: config.probes, queries: storeQueries(db), runner, clock: systemClock }, { log: captureLog().log, version: 'test' });
+    onTestFinished(() => next.close());
+    expect((await next.inject({ method: 'GET', url: '/', headers: { cookie: viewer.cookie } })).statusCode).toBe(303);
+    expect((await next.inject({ method: 'GET', url: '/', headers: { cookie: operator.cookie } })).statusCode).toBe(200);
   });
 });
 
