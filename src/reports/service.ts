@@ -26,7 +26,8 @@ import type { IntakeOutcome, IntakeResult } from '../sources/define.ts';
 import { tlsFailureField } from '../sources/feedback.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { deliveredSince, dmarcRowWriter, insertReport, ipNames, type IpName, isKnownSource, quarantineInput, reportByKey, saveIpName } from '../store/reports.ts';
+import { dmarcRowWriter, insertReport, ipNames, type IpName, isKnownSource, quarantineInput, reportByKey, saveIpName } from '../store/reports.ts';
+import { deliveredSince } from '../store/traffic.ts';
 import type { PreparedTraffic, TrafficService } from '../traffic/service.ts';
 
 export interface ReportSettings {

@@ -357,18 +357,3 @@ export function listReportQuarantine(db: Database, filter: { since: number; limi
     receivedAt: Number(row.received_at),
   }));
 }
-
-/** Delivered and complained counts over a window for a provider (and IP, when given): the complaint rate's denominator. */
-export function deliveredSince(db: Database, filter: { provider: string; ip?: string | undefined; since: number }): { delivered: number; complained: number } {
-  const clauses = ['minute >= ?', 'provider = ?'];
-  const params: (string | number)[] = [filter.since, filter.provider];
-  if (filter.ip !== undefined) {
-    clauses.push('ip = ?');
-    params.push(filter.ip);
-  }
-  const row = db.statement(`SELECT coalesce(sum(delivered), 0) AS delivered, coalesce(sum(complained), 0) AS complained FROM traffic_minutes WHERE ${clauses.join(' AND ')}`).get(...params) as {
-    delivered: number;
-    complained: number;
-  };
-  return { delivered: Number(row.delivered), complained: Number(row.complained) };
-}

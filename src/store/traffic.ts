@@ -250,3 +250,18 @@ export function sendRate(db: Database, slice: TrafficSlice, since: number, until
   const row = db.statement(`SELECT coalesce(sum(delivered + deferred + bounced + expired), 0) AS attempts FROM traffic_minutes WHERE ${clauses.join(' AND ')}`).get(...params) as { attempts: number };
   return Number(row.attempts) / Math.max(1, (until - since) / 60_000);
 }
+
+/** Delivered and complained counts over a window for a provider (and IP, when given): the complaint rate's denominator. */
+export function deliveredSince(db: Database, filter: { provider: string; ip?: string | undefined; since: number }): { delivered: number; complained: number } {
+  const clauses = ['minute >= ?', 'provider = ?'];
+  const params: (string | number)[] = [filter.since, filter.provider];
+  if (filter.ip !== undefined) {
+    clauses.push('ip = ?');
+    params.push(filter.ip);
+  }
+  const row = db.statement(`SELECT coalesce(sum(delivered), 0) AS delivered, coalesce(sum(complained), 0) AS complained FROM traffic_minutes WHERE ${clauses.join(' AND ')}`).get(...params) as {
+    delivered: number;
+    complained: number;
+  };
+  return { delivered: Number(row.delivered), complained: Number(row.complained) };
+}
