@@ -1,3 +1,4 @@
+import { MailscopeError } from '../core/errors.ts';
 import { z } from 'zod';
 import { isoTime, parseDuration } from '../core/schema.ts';
 import { escapeControls, plainTextProblem } from '../core/text.ts';
@@ -135,4 +136,16 @@ export function iso(ms: number | undefined): string | undefined {
   if (ms === undefined) return undefined;
   if (Number.isNaN(ms)) return new Date(0).toISOString();
   return new Date(Math.max(-8.64e15, Math.min(8.64e15, ms))).toISOString();
+}
+
+/**
+ * A window of time from `since` and `until` query parameters (timeParam), as ms: since defaults to
+ * `defaultMs` back from now, until to now (inclusive: the window's end is until + 1). since must be
+ * before until, or it is a 400.
+ */
+export function timeWindow(query: { since?: ((now: Date) => Date) | undefined; until?: ((now: Date) => Date) | undefined }, now: Date, defaultMs: number): { since: number; until: number } {
+  const since = (query.since?.(now) ?? new Date(now.getTime() - defaultMs)).getTime();
+  const until = (query.until?.(now) ?? now).getTime() + 1;
+  if (since >= until) throw new MailscopeError('BAD_REQUEST', 'since must be before until');
+  return { since, until };
 }

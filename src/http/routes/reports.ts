@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MailscopeError } from '../../core/errors.ts';
 import type { StoredReport } from '../../queries/index.ts';
 import { findSource } from '../../sources/index.ts';
-import { cursorParam, errorResponses, filterParam, iso, limitParam, NextCursor, NumericIdParams, paged, timeParam } from '../schemas.ts';
+import { cursorParam, errorResponses, filterParam, iso, limitParam, NextCursor, NumericIdParams, paged, timeParam, timeWindow } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const reportKinds = ['dmarc-aggregate', 'tls-rpt', 'arf', 'dsn'] as const;
@@ -100,13 +100,7 @@ export function reportRoutes(services: ApiServices): FastifyPluginAsyncZod {
     if (!services.reports) throw new MailscopeError('NOT_FOUND', 'reports are not recorded in this process');
     return services.reports;
   };
-  const window = (query: { since?: ((now: Date) => Date) | undefined; until?: ((now: Date) => Date) | undefined }, defaultMs: number) => {
-    const now = services.clock.now();
-    const since = (query.since?.(now) ?? new Date(now.getTime() - defaultMs)).getTime();
-    const until = (query.until?.(now) ?? now).getTime() + 1;
-    if (since >= until) throw new MailscopeError('BAD_REQUEST', 'since must be before until');
-    return { since, until };
-  };
+  const window = (query: Parameters<typeof timeWindow>[0], defaultMs: number) => timeWindow(query, services.clock.now(), defaultMs);
 
   return async (app) => {
     // A report is a file, whatever its type says (reporters and pipes label them wrongly): every body is read as bytes here.

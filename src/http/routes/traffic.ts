@@ -7,7 +7,7 @@ import { trafficOutcomes, type TrafficOutcome } from '../../core/traffic.ts';
 import { trafficGroupings, type TrafficTotals } from '../../queries/index.ts';
 import { SourceInputError } from '../../sources/define.ts';
 import { findSource } from '../../sources/index.ts';
-import { errorResponses, filterParam, iso, timeParam } from '../schemas.ts';
+import { errorResponses, filterParam, iso, timeParam, timeWindow } from '../schemas.ts';
 import type { ApiServices } from '../services.ts';
 
 const Counts = z.object(Object.fromEntries(trafficOutcomes.map((outcome) => [outcome, z.int()])) as Record<TrafficOutcome, z.ZodInt>);
@@ -123,8 +123,7 @@ export function trafficRoutes(services: ApiServices): FastifyPluginAsyncZod {
       async (request) => {
         const now = services.clock.now();
         const { provider, ip, pool, since, until, by, reasons } = request.query;
-        const window = { since: (since?.(now) ?? new Date(now.getTime() - 3_600_000)).getTime(), until: (until?.(now) ?? now).getTime() + 1, provider, ip, pool };
-        if (window.since >= window.until) throw new MailscopeError('BAD_REQUEST', 'since must be before until');
+        const window = { ...timeWindow({ since, until }, now, 3_600_000), provider, ip, pool };
         const rows = services.queries.traffic.totals(window, by).map(present);
         const top = Number(reasons) > 0 ? services.queries.traffic.reasons(window, Number(reasons)) : [];
         return { since: iso(window.since), until: iso(window.until - 1), by, rows, reasons: top.map((reason) => ({ ...reason, lastSeen: iso(reason.lastSeen) })) };
