@@ -57,10 +57,10 @@ function endpointOf(config: MailboxConfig): ImapEndpoint {
   };
 }
 
-async function ensureFolder(client: ImapFlow, path: string): Promise<void> {
-  const list = await client.list();
-  if (list.some((entry) => entry.path === path)) return;
-  await client.mailboxCreate(path);
+/** Create the folders that are missing (one LIST for all of them). */
+async function ensureFolders(client: ImapFlow, paths: readonly string[]): Promise<void> {
+  const existing = new Set((await client.list()).map((entry) => entry.path));
+  for (const path of paths) if (!existing.has(path)) await client.mailboxCreate(path);
 }
 
 /** One pass: every message in the mailbox (up to batch), recorded, then moved. Returns how many were moved. */
@@ -73,8 +73,7 @@ export async function readMailboxOnce(config: MailboxConfig, ctx: Pick<SourceCon
     throw imapFailureOf(error, endpoint);
   }
   try {
-    await ensureFolder(client, config.processed);
-    await ensureFolder(client, config.quarantine);
+    await ensureFolders(client, [config.processed, config.quarantine]);
     const lock = await client.getMailboxLock(config.mailbox);
     try {
       const uids = ((await client.search({ all: true }, { uid: true })) || []).slice(0, config.batch);
