@@ -7,7 +7,8 @@ import { defineConfig } from 'vitest/config';
  * (installed by the tier's global setup when missing; no lab). `postgres`: the files
  * named *.pg.test.ts, against Debian's PostgreSQL on 127.0.0.1, a fresh database per
  * test (installed, started and given a test role by the tier's global setup when
- * needed; no lab). `unit`: every other test file, with no lab, no root, no browser
+ * needed; no lab); with it, `postgres-store` runs the unit tier's store suites
+ * (storeSuiteFiles) again with every store on PostgreSQL. `unit`: every other test file, with no lab, no root, no browser
  * and no PostgreSQL (in-process servers on port 0, temp dirs). test/tiers.test.ts
  * checks that no tier reaches what another's setup brings. `npm test` runs all four, each file in a fresh worker. `npm run test:unit` runs the
  * unit tier alone, in seconds: one worker per core, each taking file after file
@@ -17,6 +18,31 @@ import { defineConfig } from 'vitest/config';
 export const labTestFiles = 'test/**/*.lab.test.ts';
 export const browserTestFiles = 'test/**/*.browser.test.ts';
 export const postgresTestFiles = 'test/**/*.pg.test.ts';
+/** The unit tier's store suites, run a second time on PostgreSQL (helpers/store-on-postgres.ts). */
+export const storeSuiteFiles = [
+  'test/store/overview.test.ts',
+  'test/store/record.test.ts',
+  'test/store/retention.test.ts',
+  'test/store/series-state.test.ts',
+  'test/alerts/rules.test.ts',
+  'test/controls/adaptive.test.ts',
+  'test/controls/pusher.test.ts',
+  'test/controls/rule-actions.test.ts',
+  'test/controls/send-policy.test.ts',
+  'test/controls/service.test.ts',
+  'test/http/app.test.ts',
+  'test/http/console/controls.test.ts',
+  'test/http/console/overview.test.ts',
+  'test/http/console/session.test.ts',
+  'test/http/routes/controls.test.ts',
+  'test/http/routes/reports.test.ts',
+  'test/http/routes/traffic.test.ts',
+  'test/queries/index.test.ts',
+  'test/reports/service.test.ts',
+  'test/runner/outbox-flusher.test.ts',
+  'test/runner/runner.test.ts',
+  'test/traffic/service.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -33,6 +59,8 @@ export default defineConfig({
       { extends: true, test: { name: 'browser', include: [browserTestFiles], globalSetup: ['test/helpers/chromium.ts'] } },
       // PostgreSQL: installed, started and opened to a test role when needed, once for the whole run.
       { extends: true, test: { name: 'postgres', include: [postgresTestFiles], globalSetup: ['test/helpers/postgres-server.ts'] } },
+      // The same store suites on PostgreSQL: every Database.open answered by a database of its own.
+      { extends: true, test: { name: 'postgres-store', include: storeSuiteFiles, globalSetup: ['test/helpers/postgres-server.ts'], setupFiles: ['test/helpers/store-on-postgres.ts'] } },
     ],
   },
 });

@@ -403,9 +403,9 @@ function generate(dataDir: string): { runs: number; observations: number; second
       store('sender-auth', 'dns-auth', at, dnsRun(at, start), 800 + Math.round(rng() * 400));
     }
   }
-  const observations = Number((db.db.prepare('SELECT count(*) AS n FROM observations').get() as { n: number }).n);
+  const observations = Number((db.sqlite.prepare('SELECT count(*) AS n FROM observations').get() as { n: number }).n);
   // A flusher to a healthy InfluxDB keeps the outbox near empty.
-  db.db.exec('DELETE FROM outbox');
+  db.sqlite.exec('DELETE FROM outbox');
   db.close();
   return { runs, observations, seconds: (performance.now() - started) / 1_000, bytes: statSync(join(dataDir, databaseFileName)).size };
 }

@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import config, { browserTestFiles, labTestFiles, postgresTestFiles } from '../vitest.config.ts';
+import config, { browserTestFiles, labTestFiles, postgresTestFiles, storeSuiteFiles } from '../vitest.config.ts';
 
 const root = join(import.meta.dirname, '..');
 const test = join(root, 'test');
@@ -26,7 +26,7 @@ const isPostgresTest = (path: string) => path.endsWith('.pg.test.ts');
 /** What needs Chromium: the browser helpers and the tier's global setup, which installs it. */
 const browserHelpers = [join(test, 'helpers', 'browser.ts'), join(test, 'helpers', 'chromium.ts')];
 /** What needs PostgreSQL: the helpers that connect, and the tier's global setup, which ensures the server. */
-const postgresHelpers = [join(test, 'helpers', 'postgres.ts'), join(test, 'helpers', 'postgres-server.ts')];
+const postgresHelpers = [join(test, 'helpers', 'postgres.ts'), join(test, 'helpers', 'postgres-server.ts'), join(test, 'helpers', 'store-on-postgres.ts')];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -83,7 +83,13 @@ describe('test tiers', () => {
       { name: 'lab', include: [labTestFiles], globalSetup: ['test/lab/global-setup.ts'] },
       { name: 'browser', include: [browserTestFiles], globalSetup: ['test/helpers/chromium.ts'] },
       { name: 'postgres', include: [postgresTestFiles], globalSetup: ['test/helpers/postgres-server.ts'] },
+      { name: 'postgres-store', include: storeSuiteFiles, globalSetup: ['test/helpers/postgres-server.ts'], setupFiles: ['test/helpers/store-on-postgres.ts'] },
     ]);
+    // The store suites run again on PostgreSQL are unit-tier files that open stores.
+    for (const file of storeSuiteFiles) {
+      expect(unit.map((path) => relative(root, path))).toContain(file);
+      expect(readFileSync(join(root, file), 'utf8')).toMatch(/Database\.open|helpers\/(api|console|observatory)\.ts/);
+    }
     expect(config.test?.globalSetup).toBeUndefined();
   });
 

@@ -3,7 +3,7 @@
  * transaction (the control, its audit entry, its pushes to platforms); the
  * routing engine's questions are answered from memory, so a policy decision never
  * waits on disk. Memory follows the store: reloaded after this process's writes,
- * and when another process (the CLI) changed it (SQLite's data_version).
+ * and when another process (the CLI, another instance) changed it (Database.dataVersion).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
@@ -254,7 +254,7 @@ export class ControlService {
   }
 
   #readDataVersion(): number {
-    return Number((this.#db.statement('PRAGMA data_version').get() as { data_version: number }).data_version);
+    return this.#db.dataVersion();
   }
 
   /** The question completed: normalized values, and the provider from the recipient's domain. */

@@ -88,7 +88,9 @@ export function listAlerts(db: Database, filter: { states?: readonly string[]; s
 export function alertsToReview(db: Database): AlertRow[] {
   return (
     db
-      .statement(`SELECT * FROM alerts WHERE state = 'firing' OR json_extract(machine, '$.flapping') = 1 OR (state IN ('resolved', 'inactive') AND json_extract(machine, '$.notified') = 'firing')`)
+      .statement(
+        `SELECT * FROM alerts WHERE state = 'firing' OR ${db.dialect.jsonTrue('machine', 'flapping')} OR (state IN ('resolved', 'inactive') AND ${db.dialect.jsonText('machine', 'notified')} = 'firing')`,
+      )
       .all() as Record<string, unknown>[]
   ).map(toAlert);
 }
@@ -127,9 +129,9 @@ function toNotification(row: Record<string, unknown>): NotificationRow {
 
 export function enqueueNotification(db: Database, notification: { alertId: string; channel: string; event: string; payload: Record<string, unknown>; at: number }): number {
   const result = db
-    .statement(`INSERT INTO notifications (alert_id, channel, event, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)`)
-    .run(notification.alertId, notification.channel, notification.event, JSON.stringify(notification.payload), notification.at, notification.at);
-  return Number(result.lastInsertRowid);
+    .statement(`INSERT INTO notifications (alert_id, channel, event, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id`)
+    .get(notification.alertId, notification.channel, notification.event, JSON.stringify(notification.payload), notification.at, notification.at);
+  return Number((result as { id: number }).id);
 }
 
 export function dueNotifications(db: Database, now: number, limit: number): NotificationRow[] {
@@ -140,7 +142,7 @@ export function dueNotifications(db: Database, now: number, limit: number): Noti
 
 /** The earliest pending attempt, those in flight aside, to know how long to sleep. */
 export function nextNotificationAt(db: Database, inFlight: readonly number[]): number | undefined {
-  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?))`).get(JSON.stringify(inFlight)) as {
+  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending' AND id NOT IN (${db.dialect.numbersOf('?')})`).get(JSON.stringify(inFlight)) as {
     at: number | null;
   };
   return row.at === null ? undefined : Number(row.at);
@@ -217,7 +219,7 @@ export function deleteSilence(db: Database, id: string, by: string, at: number):
 /** Newest first; with `activeAt`, only those in effect then (every one of them when no limit is given). */
 export function listSilences(db: Database, filter: { activeAt?: number; limit?: number; after?: PageKey | undefined }): SilenceRow[] {
   const active = filter.activeAt === undefined ? {} : { where: ['deleted_at IS NULL', 'starts_at <= ?', 'ends_at > ?'], params: [filter.activeAt, filter.activeAt] };
-  const rows = newestFirst(db, 'silences', 'created_at', {}, { limit: filter.limit ?? -1, after: filter.after }, { ...active, idColumn: 'rowid' });
+  const rows = newestFirst(db, 'silences', 'created_at', {}, { limit: filter.limit ?? Number.MAX_SAFE_INTEGER, after: filter.after }, { ...active, idColumn: 'rowid' });
   return (rows as Record<string, unknown>[]).map(toSilence);
 }
 

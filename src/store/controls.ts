@@ -237,13 +237,13 @@ function toPush(row: Record<string, unknown>): PushRow {
 /** Queue a push; `skipped` with the reason when the platform cannot apply this control. */
 export function enqueuePush(db: Database, push: { controlId: string; platform: string; operation: PushRow['operation']; at: number; due?: number; skipped?: string; ref?: string }): number {
   const result = db
-    .statement('INSERT INTO control_pushes (control_id, platform, operation, status, next_attempt_at, last_error, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(push.controlId, push.platform, push.operation, push.skipped ? 'skipped' : 'pending', push.due ?? push.at, push.skipped ?? null, push.ref ?? null, push.at);
-  return Number(result.lastInsertRowid);
+    .statement('INSERT INTO control_pushes (control_id, platform, operation, status, next_attempt_at, last_error, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
+    .get(push.controlId, push.platform, push.operation, push.skipped ? 'skipped' : 'pending', push.due ?? push.at, push.skipped ?? null, push.ref ?? null, push.at);
+  return Number((result as { id: number }).id);
 }
 
 export function nextPushAt(db: Database, inFlight: readonly number[]): number | undefined {
-  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM control_pushes WHERE status = 'pending' AND id NOT IN (SELECT value FROM json_each(?))`).get(JSON.stringify(inFlight)) as {
+  const row = db.statement(`SELECT min(next_attempt_at) AS at FROM control_pushes WHERE status = 'pending' AND id NOT IN (${db.dialect.numbersOf('?')})`).get(JSON.stringify(inFlight)) as {
     at: number | null;
   };
   return row.at === null ? undefined : Number(row.at);

@@ -43,7 +43,7 @@ export function placementTrend(db: Database, since: number): PlacementPoint[] {
   // Hourly: a week of runs every 5 minutes is 2,000 points per provider, more than a chart of its width shows.
   const rows = db
     .statement(
-      `SELECT probe_id, (time / 3600000) * 3600000 AS hour, json_extract(tags, '$.provider') AS provider, avg(json_extract(fields, '$.inbox_rate')) AS inbox_rate
+      `SELECT probe_id, (time / 3600000) * 3600000 AS hour, ${db.dialect.jsonText('tags', 'provider')} AS provider, avg(${db.dialect.jsonNumber('fields', 'inbox_rate')}) AS inbox_rate
        FROM observations WHERE measurement = 'placement_provider' AND time >= ? GROUP BY probe_id, hour, provider ORDER BY hour`,
     )
     .all(since) as { probe_id: string; hour: number; provider: string | null; inbox_rate: number | null }[];
@@ -70,8 +70,11 @@ export interface RecordChange {
 export function lastRecordChanges(db: Database): Map<string, RecordChange> {
   const rows = db
     .statement(
-      `SELECT json_extract(tags, '$.domain') AS domain, max(time) AS time, probe_id, tags, fields
-       FROM observations WHERE measurement = 'dns_auth_change' GROUP BY json_extract(tags, '$.domain')`,
+      // The newest row of each domain (row_number, not SQLite's bare columns beside max(): PostgreSQL has none).
+      `SELECT domain, time, probe_id, tags, fields FROM (
+         SELECT ${db.dialect.jsonText('tags', 'domain')} AS domain, time, probe_id, tags, fields,
+                row_number() OVER (PARTITION BY ${db.dialect.jsonText('tags', 'domain')} ORDER BY time DESC, id DESC) AS n
+         FROM observations WHERE measurement = 'dns_auth_change') AS newest WHERE n = 1`,
     )
     .all() as { domain: string | null; time: number; probe_id: string; tags: string; fields: string }[];
   const changes = new Map<string, RecordChange>();
@@ -130,9 +133,9 @@ export function dmarcByDomain(db: Database, window: { since: number; until: numb
 
 /**
  * Reports received since `since`, per kind (dmarc-aggregate, tls-rpt, arf, dsn), through reports_by_received
- * (`+kind`: grouping by the kind index would read every report kept).
+ * (SQLite's `+kind`: grouping by the kind index would read every report kept).
  */
 export function reportCounts(db: Database, since: number): Record<string, number> {
-  const rows = db.statement('SELECT kind, count(*) AS n FROM reports WHERE received_at >= ? GROUP BY +kind').all(since) as { kind: string; n: number }[];
+  const rows = db.statement(`SELECT kind, count(*) AS n FROM reports WHERE received_at >= ? GROUP BY ${db.dialect.noIndex('kind')}`).all(since) as { kind: string; n: number }[];
   return Object.fromEntries(rows.map((row) => [row.kind, Number(row.n)]));
 }

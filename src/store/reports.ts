@@ -54,10 +54,10 @@ export function insertReport(db: Database, entry: ReportEntry): number {
   const result = db
     .statement(
       `INSERT INTO reports (kind, dedupe_key, source, org, report_id, domain, begin_at, end_at, received_at, messages, summary)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     )
-    .run(entry.kind, entry.dedupeKey, entry.source, entry.org, entry.reportId, entry.domain, entry.beginAt, entry.endAt, entry.receivedAt, entry.messages, JSON.stringify(entry.summary));
-  return Number(result.lastInsertRowid);
+    .get(entry.kind, entry.dedupeKey, entry.source, entry.org, entry.reportId, entry.domain, entry.beginAt, entry.endAt, entry.receivedAt, entry.messages, JSON.stringify(entry.summary));
+  return Number((result as { id: number }).id);
 }
 
 export function insertDmarcRows(db: Database, report: { id: number; domain: string; reporter: string; endAt: number }, rows: Iterable<DmarcRowEntry>): void {
@@ -275,7 +275,7 @@ export function dmarcSources(db: Database, filter: { domain: string; since: numb
               sum(CASE WHEN overrides <> '[]' THEN count ELSE 0 END) AS overridden,
               sum(CASE WHEN disposition = 'quarantine' THEN count ELSE 0 END) AS quarantined,
               sum(CASE WHEN disposition = 'reject' THEN count ELSE 0 END) AS rejected,
-              group_concat(DISTINCT reporter) AS reporters, min(end_at) AS first_seen, max(end_at) AS last_seen
+              ${db.dialect.joinDistinct('reporter')} AS reporters, min(end_at) AS first_seen, max(end_at) AS last_seen
        FROM dmarc_rows WHERE domain = ? AND end_at >= ? AND end_at < ?
        GROUP BY source_ip, source ORDER BY messages DESC, source_ip LIMIT ?`,
     )
@@ -318,7 +318,7 @@ export function dmarcDomainsOfSource(db: Database, filter: { ip: string; since: 
               sum(CASE WHEN dkim_aligned = 1 OR spf_aligned = 1 THEN count ELSE 0 END) AS aligned,
               sum(CASE WHEN disposition = 'quarantine' THEN count ELSE 0 END) AS quarantined,
               sum(CASE WHEN disposition = 'reject' THEN count ELSE 0 END) AS rejected,
-              group_concat(DISTINCT reporter) AS reporters, max(end_at) AS last_seen
+              ${db.dialect.joinDistinct('reporter')} AS reporters, max(end_at) AS last_seen
        FROM dmarc_rows WHERE source_ip = ? AND end_at >= ? AND end_at < ?
        GROUP BY domain ORDER BY messages DESC, domain LIMIT ?`,
     )

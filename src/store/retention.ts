@@ -49,7 +49,9 @@ export function pruneStep(db: Database, cutoff: Date, limit: number, options: { 
       )
       .run(limit).changes;
     if (Number(links) > 0) return { table: 'control_alerts', deleted: Number(links) };
-    const silences = db.statement('DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE min(ends_at, coalesce(deleted_at, ends_at)) < ? LIMIT ?)').run(before, limit).changes;
+    const silences = db
+      .statement('DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE CASE WHEN deleted_at IS NOT NULL AND deleted_at < ends_at THEN deleted_at ELSE ends_at END < ? LIMIT ?)')
+      .run(before, limit).changes;
     if (Number(silences) > 0) return { table: 'silences', deleted: Number(silences) };
     const rows = db.statement('DELETE FROM dmarc_rows WHERE rowid IN (SELECT d.rowid FROM reports r JOIN dmarc_rows d ON d.report = r.id WHERE r.received_at < ? LIMIT ?)').run(before, limit).changes;
     if (Number(rows) > 0) return { table: 'dmarc_rows', deleted: Number(rows) };

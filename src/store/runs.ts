@@ -98,9 +98,9 @@ export function insertRun(db: Database, run: RunResult, observationCount: number
   const result = db
     .statement(
       `INSERT INTO probe_runs (probe_id, kind, trigger, started_at, finished_at, duration_ms, success, error_code, error_message, observation_count)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     )
-    .run(
+    .get(
       run.probeId,
       run.kind,
       run.trigger,
@@ -112,7 +112,7 @@ export function insertRun(db: Database, run: RunResult, observationCount: number
       run.error?.message ?? null,
       observationCount,
     );
-  return Number(result.lastInsertRowid);
+  return Number((result as { id: number }).id);
 }
 
 export function insertObservation(db: Database, runId: number, probeId: string, observation: Observation): void {
@@ -209,7 +209,7 @@ export function listObservations(db: Database, query: TimeWindow & { probe?: str
 export function observationsTagged(db: Database, query: { measurement: string; tag: string; value: string; since: number; until: number; limit: number }): StoredObservation[] {
   if (!/^[a-z_][a-z0-9_]*$/.test(query.tag)) throw new Error(`not a tag name: ${query.tag}`);
   const rows = db
-    .statement('SELECT * FROM observations WHERE measurement = ? AND time >= ? AND time < ? AND json_extract(tags, ?) = ? ORDER BY time DESC, id DESC LIMIT ?')
-    .all(query.measurement, query.since, query.until, `$.${query.tag}`, query.value, query.limit) as unknown as ObservationRow[];
+    .statement(`SELECT * FROM observations WHERE measurement = ? AND time >= ? AND time < ? AND ${db.dialect.jsonText('tags', query.tag)} = ? ORDER BY time DESC, id DESC LIMIT ?`)
+    .all(query.measurement, query.since, query.until, query.value, query.limit) as unknown as ObservationRow[];
   return rows.map(toObservation);
 }

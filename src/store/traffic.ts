@@ -49,14 +49,15 @@ function toMinute(row: Record<string, unknown>): TrafficMinute {
   };
 }
 
-const latencyMaxUpdate = 'latency_max = CASE WHEN latency_max IS NULL OR excluded.latency_max > latency_max THEN coalesce(excluded.latency_max, latency_max) ELSE latency_max END';
+const latencyMaxUpdate =
+  'latency_max = CASE WHEN traffic_minutes.latency_max IS NULL OR excluded.latency_max > traffic_minutes.latency_max THEN coalesce(excluded.latency_max, traffic_minutes.latency_max) ELSE traffic_minutes.latency_max END';
 
 /** Add a batch's buckets to the minutes they fall in (marking them dirty). Inside the caller's transaction. */
 export function addTraffic(db: Database, buckets: Iterable<TrafficBucket>): void {
   const columns = 'minute, provider, ip, pool, campaign, delivered, deferred, bounced, expired, complained, classes, latency_sum, latency_count, latency_max, dirty';
-  const counts = `delivered = delivered + excluded.delivered, deferred = deferred + excluded.deferred, bounced = bounced + excluded.bounced,
-       expired = expired + excluded.expired, complained = complained + excluded.complained,
-       latency_sum = latency_sum + excluded.latency_sum, latency_count = latency_count + excluded.latency_count, ${latencyMaxUpdate}, dirty = 1`;
+  const counts = `delivered = traffic_minutes.delivered + excluded.delivered, deferred = traffic_minutes.deferred + excluded.deferred, bounced = traffic_minutes.bounced + excluded.bounced,
+       expired = traffic_minutes.expired + excluded.expired, complained = traffic_minutes.complained + excluded.complained,
+       latency_sum = traffic_minutes.latency_sum + excluded.latency_sum, latency_count = traffic_minutes.latency_count + excluded.latency_count, ${latencyMaxUpdate}, dirty = 1`;
   // Most buckets are deliveries only (no bounce class): one statement, the stored classes left as they are.
   const add = db.statement(
     `INSERT INTO traffic_minutes (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1)
@@ -118,7 +119,8 @@ export interface TrafficReason {
 export function addReasons(db: Database, reasons: Iterable<TrafficReason>, keep: number): void {
   const upsert = db.statement(
     `INSERT INTO traffic_reasons (hour, provider, class, reason, count, last_seen, example) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (hour, provider, class, reason) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen), example = excluded.example
+     ON CONFLICT (hour, provider, class, reason) DO UPDATE SET count = traffic_reasons.count + excluded.count,
+       last_seen = CASE WHEN excluded.last_seen > traffic_reasons.last_seen THEN excluded.last_seen ELSE traffic_reasons.last_seen END, example = excluded.example
      RETURNING count`,
   );
   const trim = db.statement(

@@ -6,6 +6,7 @@
  * are lost rather than refused — a peer waits instead of failing.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { onTestFinished } from 'vitest';
 
 export interface TcpProxy {
@@ -19,6 +20,13 @@ export interface TcpProxy {
 }
 
 export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(target);
+  onTestFinished(proxy.down);
+  return proxy;
+}
+
+/** The proxy, without the test's clean-up (for a thread of its own: tcpProxyThread). */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
@@ -70,6 +78,43 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
     for (const socket of sockets) socket.resume();
   };
   await listen();
-  onTestFinished(down);
   return { port, url: `http://127.0.0.1:${port}`, down, up: listen, stall, flow };
+}
+
+/**
+ * The proxy in a thread of its own: for a test whose own thread blocks while the
+ * proxy must pass bytes (the store on PostgreSQL waits on its worker synchronously).
+ */
+export async function tcpProxyThread(target: { host: string; port: number }): Promise<Omit<TcpProxy, 'stall' | 'flow'> & { stall(): Promise<void>; flow(): Promise<void> }> {
+  const worker = new Worker(new URL('./tcp-proxy-thread.ts', import.meta.url), { workerData: target });
+  let next = 0;
+  const pending = new Map<number, () => void>();
+  const ready = new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (message: { port?: number; done?: number }) => {
+      if (message.port !== undefined) resolve(message.port);
+      if (message.done !== undefined) pending.get(message.done)?.();
+    });
+  });
+  const port = await ready;
+  const ask = (op: 'down' | 'up' | 'stall' | 'flow') => {
+    next += 1;
+    const id = next;
+    const done = new Promise<void>((resolve) => pending.set(id, resolve));
+    worker.postMessage({ id, op });
+    return done;
+  };
+  onTestFinished(async () => {
+    await ask('down');
+    await worker.terminate();
+  });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    down: () => ask('down'),
+    up: () => ask('up'),
+    // Done once the thread says so: the test's own thread may block right after.
+    stall: () => ask('stall'),
+    flow: () => ask('flow'),
+  };
 }

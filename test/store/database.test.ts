@@ -5,10 +5,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { Database, databaseFileName } from '../../src/store/database.ts';
 import { latestVersion, migrations } from '../../src/store/migrations.ts';
+import { postgresMigrations } from '../../src/store/postgres-migrations.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 function tables(db: Database): string[] {
-  return (db.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((row) => row.name);
+  return (db.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((row) => row.name);
 }
 
 describe('store: open and migrate', () => {
@@ -17,8 +18,8 @@ describe('store: open and migrate', () => {
     const db = Database.open(dir);
     expect(db.migrated).toEqual({ from: 0, to: latestVersion });
     expect(db.schemaVersion).toBe(latestVersion);
-    expect((db.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
-    expect((db.db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys).toBe(1);
+    expect((db.sqlite.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
+    expect((db.sqlite.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys).toBe(1);
     expect(tables(db)).toEqual([
       'alerts',
       'audit_log',
@@ -50,19 +51,19 @@ describe('store: open and migrate', () => {
     const dir = tempDir();
     const old = Database.open(dir, { migrations: migrations.slice(0, -1) });
     expect(old.schemaVersion).toBe(latestVersion - 1);
-    old.db
+    old.sqlite
       .prepare(
         `INSERT INTO probe_runs (probe_id, kind, trigger, started_at, finished_at, duration_ms, success, observation_count)
          VALUES ('old-probe', 'tcp', 'schedule', 1000, 2000, 1000, 1, 0)`,
       )
       .run();
-    old.db.prepare("INSERT INTO outbox (line, created_at) VALUES ('m f=1 1000', 2000)").run();
+    old.sqlite.prepare("INSERT INTO outbox (line, created_at) VALUES ('m f=1 1000', 2000)").run();
     old.close();
 
     const db = Database.open(dir);
     expect(db.migrated).toEqual({ from: latestVersion - 1, to: latestVersion });
-    expect(db.db.prepare('SELECT probe_id FROM probe_runs').all()).toEqual([{ probe_id: 'old-probe' }]);
-    expect(db.db.prepare('SELECT line FROM outbox').all()).toEqual([{ line: 'm f=1 1000' }]);
+    expect(db.sqlite.prepare('SELECT probe_id FROM probe_runs').all()).toEqual([{ probe_id: 'old-probe' }]);
+    expect(db.sqlite.prepare('SELECT line FROM outbox').all()).toEqual([{ line: 'm f=1 1000' }]);
     expect(tables(db)).toContain('audit_log');
     db.close();
 
@@ -110,12 +111,18 @@ describe('store: open and migrate', () => {
     const db = Database.open(tempDir());
     expect(() =>
       db.transaction(() => {
-        db.db.prepare("INSERT INTO outbox (line, created_at) VALUES ('x f=1', 1)").run();
+        db.sqlite.prepare("INSERT INTO outbox (line, created_at) VALUES ('x f=1', 1)").run();
         throw new Error('midway');
       }),
     ).toThrow('midway');
-    expect(db.db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 0 });
+    expect(db.sqlite.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 0 });
     db.close();
+  });
+
+  it('has a PostgreSQL twin of every migration after the PostgreSQL baseline (12), with the same version', () => {
+    const baseline = postgresMigrations[0]!.version;
+    expect(baseline).toBe(12);
+    expect(postgresMigrations.map((migration) => migration.version)).toEqual([baseline, ...migrations.filter((migration) => migration.version > baseline).map((migration) => migration.version)]);
   });
 
   it('never edits an applied migration (checksums of every released migration)', () => {

@@ -21,7 +21,7 @@ const up: Observation = {
 };
 
 function count(db: Database, table: string): number {
-  return Number((db.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+  return Number((db.statement(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
 }
 
 describe('record()', () => {
@@ -50,7 +50,7 @@ describe('record()', () => {
       ['probe_run', { probe: 'smtp-up', kind: 'tcp' }],
     ]);
     expect(observations[2]?.fields).toEqual({ success: true, duration_ms: 250, observations: 2 });
-    const lines = (db.db.prepare('SELECT line FROM outbox ORDER BY id').all() as { line: string }[]).map((row) => row.line);
+    const lines = (db.statement('SELECT line FROM outbox ORDER BY id').all() as { line: string }[]).map((row) => row.line);
     expect(lines).toEqual([
       'reachability,probe=smtp-up,protocol=tcp,target=127.0.0.1:25 duration_ms=3.5,status="up",up=T 1795428000250000000',
       'reachability,probe=smtp-up,protocol=tcp,target=127.0.0.1:587 duration_ms=3.5,status="up",up=T 1795428000250000000',
@@ -85,8 +85,14 @@ describe('record()', () => {
   it('writes all or nothing: a failure inside the transaction leaves no run, observation or outbox row', () => {
     const db = Database.open(tempDir());
     // Make the third outbox insert fail, after the run and its observations were written.
-    db.db.exec(`CREATE TRIGGER fail_third_outbox BEFORE INSERT ON outbox
+    if (db.kind === 'sqlite') {
+      db.engine.exec(`CREATE TRIGGER fail_third_outbox BEFORE INSERT ON outbox
                 WHEN (SELECT count(*) FROM outbox) >= 2 BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+    } else {
+      db.engine.exec(`CREATE FUNCTION fail_third_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF (SELECT count(*) FROM outbox) >= 2 THEN RAISE EXCEPTION 'disk says no'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER fail_third_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION fail_third_outbox()`);
+    }
     expect(() => record(db, run([up, { ...up, tags: { target: '127.0.0.1:587', protocol: 'tcp' } }]))).toThrow('disk says no');
     expect([count(db, 'probe_runs'), count(db, 'observations'), count(db, 'outbox')]).toEqual([0, 0, 0]);
     db.close();

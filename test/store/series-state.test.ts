@@ -47,7 +47,7 @@ describe('listed since: a listing’s first sighting, kept across runs', () => {
       ['203.0.113.9', Date.parse('2026-11-23T10:00:00Z')],
       ['203.0.113.10', Date.parse('2026-11-23T10:05:00Z')],
     ]);
-    const lines = (db.db.prepare("SELECT line FROM outbox WHERE line LIKE 'blacklist,%' ORDER BY id").all() as { line: string }[]).map((row) => row.line);
+    const lines = (db.statement("SELECT line FROM outbox WHERE line LIKE 'blacklist,%' ORDER BY id").all() as { line: string }[]).map((row) => row.line);
     expect(lines.at(-1)).toContain(`listed_since=${Date.parse('2026-11-23T10:05:00Z')}i`);
     db.close();
   });

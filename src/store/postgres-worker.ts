@@ -1,0 +1,122 @@
+/**
+ * The PostgreSQL connection of one store, in a worker thread: the store's thread
+ * posts a statement and waits on a shared word (Atomics.wait) until this thread
+ * has the answer, so the store stays synchronous on PostgreSQL as on node:sqlite
+ * (see postgres.ts). One connection, one statement at a time.
+ *
+ * A connection lost inside a transaction leaves the transaction broken: every
+ * statement is refused until the store's ROLLBACK, so no statement of a failed
+ * transaction runs on a new connection outside it.
+ */
+import { type MessagePort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+
+export interface WorkerSettings {
+  url: string;
+  signal: Int32Array;
+  port: MessagePort;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  applicationName: string;
+}
+
+export type WorkerRequest = { op: 'query'; sql: string; params: unknown[]; named: boolean } | { op: 'exec'; sql: string } | { op: 'close' };
+export type WorkerReply = { ok: true; rows: Record<string, unknown>[]; rowCount: number } | { ok: false; message: string; code: string; connection: boolean };
+
+const settings = workerData as WorkerSettings;
+
+// Integers are BIGINT (times in milliseconds): numbers, as node:sqlite gives them. numeric (avg, sum) too.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
+
+let client: pg.Client | undefined;
+let state: 'idle' | 'transaction' | 'broken' = 'idle';
+const names = new Map<string, string>();
+
+async function connected(): Promise<pg.Client> {
+  if (client) return client;
+  const created = new pg.Client({
+    connectionString: settings.url,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+    // A server that stops answering (a partition) fails the statement here, a little after the server would have.
+    query_timeout: settings.statementTimeoutMs + 1_000,
+    application_name: settings.applicationName,
+  });
+  created.on('error', () => lose(created));
+  try {
+    await created.connect();
+  } catch (error) {
+    created.end().catch(() => {});
+    throw error;
+  }
+  client = created;
+  return created;
+}
+
+function lose(lost: pg.Client): void {
+  if (client !== lost) return;
+  client = undefined;
+  lost.end().catch(() => {});
+  if (state === 'transaction') state = 'broken';
+}
+
+const verb = (sql: string) => /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? '';
+
+async function answer(request: WorkerRequest): Promise<WorkerReply> {
+  if (request.op === 'close') {
+    const closing = client;
+    client = undefined;
+    await closing?.end().catch(() => {});
+    return { ok: true, rows: [], rowCount: 0 };
+  }
+  const first = verb(request.sql);
+  if (state === 'broken') {
+    if (first === 'ROLLBACK' && !/^\s*ROLLBACK\s+TO\b/i.test(request.sql)) {
+      state = 'idle';
+      return { ok: true, rows: [], rowCount: 0 };
+    }
+    return { ok: false, message: 'the connection to PostgreSQL was lost inside this transaction; it was rolled back', code: 'connection', connection: true };
+  }
+  let using: pg.Client | undefined;
+  try {
+    using = await connected();
+    const result =
+      request.op === 'exec'
+        ? await using.query(request.sql)
+        : await using.query(request.named ? { name: nameOf(request.sql), text: request.sql, values: request.params } : { text: request.sql, values: request.params });
+    if (first === 'BEGIN') state = 'transaction';
+    else if (first === 'COMMIT' || (first === 'ROLLBACK' && !/^\s*ROLLBACK\s+TO\b/i.test(request.sql))) state = 'idle';
+    // A multi-statement exec answers with one result per statement.
+    const last = Array.isArray(result) ? result.at(-1) : result;
+    return { ok: true, rows: last?.rows ?? [], rowCount: last?.rowCount ?? 0 };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // SQLSTATE class 08 (connection exception), 57P0x (the server going away), or no SQLSTATE at all (the client's own timeout, a socket error).
+    const connection = typeof code !== 'string' || code.startsWith('08') || code.startsWith('57P');
+    if (connection && using) lose(using);
+    else if (connection && state === 'transaction') state = 'broken';
+    return { ok: false, message: (error as Error).message, code: typeof code === 'string' ? code : 'connection', connection };
+  }
+}
+
+function nameOf(sql: string): string {
+  let name = names.get(sql);
+  if (!name) {
+    name = `mailscope_${names.size + 1}`;
+    names.set(sql, name);
+  }
+  return name;
+}
+
+settings.port.on('message', async (request: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    reply = await answer(request);
+  } catch (error) {
+    reply = { ok: false, message: (error as Error).message, code: 'internal', connection: false };
+  }
+  settings.port.postMessage(reply);
+  Atomics.store(settings.signal, 0, 1);
+  Atomics.notify(settings.signal, 0);
+});
