@@ -23,6 +23,7 @@ import { sendPolicyOf } from './controls/send-policy.ts';
 import { ControlService } from './controls/service.ts';
 import { ChangeFeed, type ChangeKind } from './core/changes.ts';
 import type { Clock } from './core/clock.ts';
+import { alone, type Duty } from './core/duty.ts';
 import type { Logger } from './core/logger.ts';
 import type { SendPolicy } from './platforms/define.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
@@ -32,7 +33,7 @@ import { Runner } from './runner/runner.ts';
 import { Scheduler } from './runner/scheduler.ts';
 import { outboxSnapshotOf, probeServicesOf } from './runner/services.ts';
 import { createInfluxWriter } from './series/influx-writer.ts';
-import type { Database } from './store/database.ts';
+import type { Database, StoreLocation } from './store/database.ts';
 
 export interface AssembleOptions {
   config: LoadedConfig;
@@ -47,6 +48,8 @@ export interface AssembleOptions {
    * store for the running observatory.
    */
   role: 'observatory' | 'command';
+  /** In a cluster (the store on PostgreSQL): whether this instance does the work done once, and its fencing token. Alone by default. */
+  duty?: Duty;
 }
 
 export class Services {
@@ -57,6 +60,7 @@ export class Services {
   readonly #clock: Clock;
   readonly #open: AssembleOptions['open'];
   readonly #observatory: boolean;
+  readonly duty: Duty;
   #store: Database | undefined;
   #dns: DnsClient | undefined;
   #controls: ControlService | undefined;
@@ -78,6 +82,7 @@ export class Services {
     this.#clock = options.clock;
     this.#open = options.open;
     this.#observatory = options.role === 'observatory';
+    this.duty = options.duty ?? alone;
   }
 
   get store(): Database {
@@ -91,7 +96,7 @@ export class Services {
   get controls(): ControlService {
     if (!this.#controls) {
       const { instance } = this.config;
-      this.#controls = new ControlService({ db: this.store, clock: this.#clock, log: this.#log, settings: controlSettingsOf(instance), platforms: pushTargetsOf(instance.platforms) });
+      this.#controls = new ControlService({ db: this.store, clock: this.#clock, log: this.#log, settings: controlSettingsOf(instance), platforms: pushTargetsOf(instance.platforms), duty: this.duty });
       if (this.#observatory) {
         this.#controls.onChange(() => {
           this.changes.emit('control');
@@ -120,6 +125,7 @@ export class Services {
           }
         : {}),
       actions: controlActions(this.controls),
+      duty: this.duty,
     }));
   }
 
@@ -139,6 +145,7 @@ export class Services {
           alerts.evaluate(observations);
           this.#changedAfterCommit('run');
         },
+        duty: this.duty,
       });
     }
     return this.#runner;
@@ -155,25 +162,33 @@ export class Services {
       intervalMs: influx.flushInterval,
       maxRetryMs: influx.maxRetryDelay,
       clock: this.#clock,
+      duty: this.duty,
     }));
   }
 
   get dispatcher(): Dispatcher {
     const { instance } = this.config;
-    return (this.#dispatcher ??= new Dispatcher({ db: this.store, channels: instance.notifiers, clock: this.#clock, log: this.#log, retry: retrySettingsOf(instance.alerts.retry) }));
+    return (this.#dispatcher ??= new Dispatcher({ db: this.store, channels: instance.notifiers, clock: this.#clock, log: this.#log, retry: retrySettingsOf(instance.alerts.retry), duty: this.duty }));
   }
 
   get pusher(): Pusher {
     const { instance } = this.config;
-    return (this.#pusher ??= new Pusher({ db: this.store, platforms: instance.platforms, clock: this.#clock, log: this.#log, retry: retrySettingsOf(instance.controls.retry) }));
+    return (this.#pusher ??= new Pusher({ db: this.store, platforms: instance.platforms, clock: this.#clock, log: this.#log, retry: retrySettingsOf(instance.controls.retry), duty: this.duty }));
   }
 
   get releaser(): Releaser {
-    return (this.#releaser ??= new Releaser({ db: this.store, controls: this.controls, targets: releaseTargetsOf(this.config.instance.platforms), clock: this.#clock, log: this.#log }));
+    return (this.#releaser ??= new Releaser({
+      db: this.store,
+      controls: this.controls,
+      targets: releaseTargetsOf(this.config.instance.platforms),
+      clock: this.#clock,
+      log: this.#log,
+      duty: this.duty,
+    }));
   }
 
   get scheduler(): Scheduler {
-    return (this.#scheduler ??= new Scheduler({ runner: this.runner, definitions: this.config.probes.map((probe) => probe.definition), log: this.#log }));
+    return (this.#scheduler ??= new Scheduler({ runner: this.runner, definitions: this.config.probes.map((probe) => probe.definition), log: this.#log, duty: this.duty }));
   }
 
   get pruner(): RetentionPruner {
@@ -184,6 +199,7 @@ export class Services {
       batchSize: retention.batchSize,
       pruneOutbox: !influx,
       clock: this.#clock,
+      duty: this.duty,
     }));
   }
 
@@ -217,6 +233,7 @@ export class Services {
         alerts.evaluate(observations, options);
         this.#changedAfterCommit('traffic');
       },
+      duty: this.duty,
     }));
   }
 
@@ -264,4 +281,11 @@ export function assembleServices(options: AssembleOptions & { role: 'command' })
 export function assembleServices(options: AssembleOptions & { role: 'observatory' }): Services;
 export function assembleServices(options: AssembleOptions): Services {
   return new Services(options);
+}
+
+/** Where the store lives, as the store opens it: the data dir, or PostgreSQL (the URL's password revealed here only). */
+export function storeLocationOf(loaded: { dataDir: string; instance: LoadedConfig['instance'] }): StoreLocation {
+  const { store } = loaded.instance;
+  if (store.kind === 'sqlite') return { kind: 'sqlite', dataDir: loaded.dataDir };
+  return { kind: 'postgres', url: store.url.reveal(), statementTimeoutMs: store.statementTimeout, connectTimeoutMs: store.connectTimeout };
 }

@@ -11,6 +11,7 @@ import { commandContext, exitCodes, ExitError, parseResolver, type GlobalOptions
 import { controlCreate, controlList, controlResume, parseRate } from './commands/control.ts';
 import { reportImport, reportParse } from './commands/report.ts';
 import { parseBy, parseSince, trafficCommand } from './commands/traffic.ts';
+import { statusCommand } from './commands/status.ts';
 import type { TrafficGrouping } from './store/traffic.ts';
 import { probeList, probeRun } from './commands/probe.ts';
 import { run } from './commands/run.ts';
@@ -86,6 +87,12 @@ export async function runCli(argv: readonly string[], host: Host): Promise<numbe
     .option('--provider <name>', 'only this provider')
     .option('--json', 'one JSON document')
     .action((options: { since: string; by: TrafficGrouping; json?: boolean; provider?: string }) => trafficCommand(ctx, options));
+
+  program
+    .command('status')
+    .description('the store and, on PostgreSQL, the cluster: each instance (API, heartbeat, state) and each lease (holder, epoch, expiry)')
+    .option('--json', 'one JSON document')
+    .action((options: { json?: boolean }) => statusCommand(ctx, options));
 
   const reportCommand = program.command('report').description('feedback reports: DMARC aggregate, TLS-RPT, ARF complaints, DSN bounces (bare, gzip, zip or in a mail)');
   reportCommand

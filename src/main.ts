@@ -39,7 +39,7 @@ const host: Host = {
     // Colours for a terminal only, and not when NO_COLOR asks for none (no-color.org).
     return createLogger({ level, destination: prettyDestination(destination, { colorize: stream.isTTY === true && !process.env.NO_COLOR }) });
   },
-  openDatabase: (dataDir) => Database.open(dataDir),
+  openDatabase: (location) => Database.at(location),
   createDnsClient: (options) => new DnsClient(options),
   systemResolvers: getServers().flatMap((server) => {
     const parsed = parseServerAddress(server);

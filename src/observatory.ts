@@ -9,6 +9,7 @@ import { MailscopeError } from './core/errors.ts';
 import { formatHostPort } from './core/schema.ts';
 import { describeSocketError } from './protocols/socket-errors.ts';
 import { buildApp } from './http/app.ts';
+import { Cluster } from './ha/cluster.ts';
 import { storeQueries } from './queries/index.ts';
 import type { DnsClient } from './protocols/dns/client.ts';
 import type { RunningPlatform } from './platforms/define.ts';
@@ -36,7 +37,22 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   const { config, log, clock, db } = options;
   log.debug({ configFile: config.configFile, instance: config.instance, probes: config.probes.length }, 'configuration loaded');
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
-  const services = assembleServices({ config, log, clock, open: { store: () => db, dns: () => options.dns }, role: 'observatory' });
+  // Several instances on one PostgreSQL: the one holding the lease does the work done once (ha/cluster.ts).
+  const storeConfig = config.instance.store;
+  let refreshControls = () => {};
+  const cluster =
+    db.kind === 'postgres' && storeConfig.kind === 'postgres'
+      ? new Cluster({
+          url: storeConfig.url.reveal(),
+          db,
+          log,
+          version: options.version,
+          leaseTtlMs: storeConfig.leaseTtl,
+          heartbeatMs: storeConfig.heartbeat,
+          onControlsChanged: () => refreshControls(),
+        })
+      : undefined;
+  const services = assembleServices({ config, log, clock, open: { store: () => db, dns: () => options.dns }, role: 'observatory', ...(cluster ? { duty: cluster } : {}) });
   const { flusher, dispatcher, controls, pusher, releaser, alerts, runner, scheduler, pruner, traffic, trafficFlusher, reports } = services;
   // How each source is doing (its runtime's passes, its ingest route's posts): GET /v1/sources and the console.
   const sourceHealth = new SourceHealth(config.instance.sources);
@@ -57,6 +73,7 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
         changes: services.changes,
         sourceHealth,
         ...(flusher ? { outbox: flusher } : {}),
+        ...(cluster ? { cluster } : {}),
       },
       { log, version: options.version },
     );
@@ -87,22 +104,55 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
       throw new MailscopeError('HTTP_LISTEN_FAILED', `${runtime.what} cannot listen: ${describeSocketError(error)} (set platforms[].listen in ${config.configFile})`, { cause: error });
     }
   }
-  // Every source whose kind has a runtime (a tailed log): each batch is committed with where it got to.
-  const sourcesStopped = new AbortController();
-  const sources: RunningSource[] = [];
-  for (const source of config.instance.sources) {
-    const runtime = findSource(source.kind)?.runtime;
-    if (!runtime) continue;
-    const context = {
-      ...traffic.contextFor(source.id, { signal: sourcesStopped.signal }),
-      intake: (input: Buffer | Readable, name: string) => reports.intake(input, { source: source.id, name }),
-      health: (outcome: SourceOutcome) => sourceHealth.report(source.id, outcome, clock.now().getTime()),
-    };
-    sources.push(await runtime.start(source as never, context));
-  }
+  // Every source whose kind has a runtime (a tailed log, a mailbox): each batch is committed with where it got to.
+  // In a cluster, only the leader reads them (where each got to is in the store, shared).
+  let sourcesStopped = new AbortController();
+  let sources: RunningSource[] = [];
+  const startSources = async () => {
+    sourcesStopped = new AbortController();
+    for (const source of config.instance.sources) {
+      const runtime = findSource(source.kind)?.runtime;
+      if (!runtime) continue;
+      const context = {
+        ...traffic.contextFor(source.id, { signal: sourcesStopped.signal }),
+        intake: (input: Buffer | Readable, name: string) => reports.intake(input, { source: source.id, name }),
+        health: (outcome: SourceOutcome) => sourceHealth.report(source.id, outcome, clock.now().getTime()),
+      };
+      sources.push(await runtime.start(source as never, context));
+    }
+  };
+  const stopSources = async () => {
+    sourcesStopped.abort();
+    const running = sources;
+    sources = [];
+    await Promise.all(running.map((source) => source.stop()));
+  };
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? { host: address.address, port: address.port } : config.instance.http.listen;
   if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
+  let sourcesTurn = Promise.resolve();
+  if (cluster) {
+    refreshControls = () => controls.refresh();
+    cluster.onLeadership((leader) => {
+      // One change at a time: a source starts after the previous tenure's stopped.
+      sourcesTurn = sourcesTurn.then(leader ? startSources : stopSources).catch((error: unknown) => log.error({ err: error }, 'sources could not follow the leadership'));
+      if (leader) {
+        // What waited for a leader (pending notifications, pushes, held mail) is looked at now.
+        dispatcher.wake();
+        pusher.wake();
+        releaser.wake();
+      }
+    });
+    try {
+      await cluster.start(formatHostPort(bound));
+    } catch (error) {
+      await cluster.stop();
+      await app.close();
+      await Promise.all(platforms.map((started) => started.stop()));
+      services.close();
+      throw new MailscopeError('STORE_UNAVAILABLE', `cannot join the cluster on ${db.path}: ${(error as Error).message}`, { cause: error });
+    }
+  } else await startSources();
   scheduler.start();
   flusher?.start();
   pruner.start();
@@ -130,12 +180,14 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
           await Promise.all([scheduler.stop(), app.close()]);
           // What was not acknowledged stays in the outbox for the next start.
           // Sources stop reading; what they committed is written out by the traffic flusher's last flush.
-          sourcesStopped.abort();
-          await Promise.all(sources.map((source) => source.stop()));
+          await sourcesTurn;
+          await stopSources();
           trafficFlusher.stop();
           alerts.stop();
           controls.stop();
           await Promise.all([flusher?.stop(), pruner.stop(), dispatcher.stop(), pusher.stop(), releaser.stop(), ...platforms.map((started) => started.stop())]);
+          // Last: the lease goes once nothing of this instance acts on it any more, and another instance takes over at once.
+          await cluster?.stop();
         } finally {
           services.close();
         }

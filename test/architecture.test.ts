@@ -52,8 +52,8 @@ const allowed: Record<string, string[]> = {
   // Turn 2: what pushes or is tailed into Mailscope, beside the probes.
   sources: ['core', 'protocols'],
   store: ['core', 'series', 'measurements'],
-  // High availability on PostgreSQL: leases with fencing tokens over a pg Pool (the pg package, no other layer).
-  ha: ['core'],
+  // High availability on PostgreSQL: leases with fencing tokens over a pg Pool, the cluster of instances (fencing the store's writes).
+  ha: ['core', 'store'],
   // The store as the API reads it: http/'s only way to the store.
   queries: ['core', 'series', 'measurements', 'store'],
   // The retry queue they share is in core/, not runner/.
@@ -69,7 +69,26 @@ const allowed: Record<string, string[]> = {
   // Services only: never protocols/ or store/.
   http: ['core', 'probes', 'sources', 'series', 'measurements', 'queries', 'alerts', 'controls', 'traffic', 'reports', 'config', 'runner'],
   // assemble.ts builds the services once, for `mailscope run` and the CLI; observatory.ts runs them with the API.
-  assembly: ['core', 'protocols', 'probes', 'sources', 'notifiers', 'platforms', 'series', 'measurements', 'store', 'queries', 'alerts', 'controls', 'traffic', 'reports', 'config', 'runner', 'http'],
+  assembly: [
+    'core',
+    'protocols',
+    'probes',
+    'sources',
+    'notifiers',
+    'platforms',
+    'series',
+    'measurements',
+    'store',
+    'ha',
+    'queries',
+    'alerts',
+    'controls',
+    'traffic',
+    'reports',
+    'config',
+    'runner',
+    'http',
+  ],
   // One file per CLI command: the assembled services, never the API's routes or the composition root.
   commands: [
     'core',
@@ -81,6 +100,7 @@ const allowed: Record<string, string[]> = {
     'series',
     'measurements',
     'store',
+    'ha',
     'queries',
     'alerts',
     'controls',

@@ -5,6 +5,7 @@
  * re-checks firing alerts for reminders, silences that ended and flapping that
  * stopped. Delivery is the dispatcher's, never in the way of a probe.
  */
+import { alone, type Duty } from '../core/duty.ts';
 import type { Clock } from '../core/clock.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -45,6 +46,7 @@ export interface AlertActions {
 
 export class AlertEngine {
   readonly #db: Database;
+  readonly #duty: Duty;
   readonly #rules: ReadonlyMap<string, Rule>;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -53,8 +55,9 @@ export class AlertEngine {
   readonly #actions: AlertActions | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { db: Database; rules: readonly Rule[]; clock: Clock; log: Logger; settings: AlertSettings; onQueued?: () => void; actions?: AlertActions }) {
+  constructor(options: { db: Database; rules: readonly Rule[]; clock: Clock; log: Logger; settings: AlertSettings; onQueued?: () => void; actions?: AlertActions; duty?: Duty }) {
     this.#db = options.db;
+    this.#duty = options.duty ?? alone;
     this.#rules = new Map(options.rules.map((rule) => [rule.id, rule]));
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'alerts' });
@@ -113,9 +116,12 @@ export class AlertEngine {
 
   /** Reminders, silences that ended, flapping that stopped: what time alone changes. */
   tick(): void {
+    // In a cluster, the lease's holder re-checks the alerts (reminders, ended silences, flapping).
+    if (!this.#duty.active()) return;
     const now = this.#clock.now().getTime();
     let queued = 0;
     this.#db.transaction(() => {
+      this.#duty.fence();
       const silences = listSilences(this.#db, { activeAt: now });
       for (const alert of alertsToReview(this.#db)) {
         const rule = this.#rules.get(alert.ruleId);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { assembleServices, type CommandServices } from '../assemble.ts';
+import { assembleServices, type CommandServices, storeLocationOf } from '../assemble.ts';
 import type { Env } from '../config/interpolate.ts';
 import { defaultConfigFile, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { InstanceSchema, type InstanceConfig } from '../config/schema.ts';
@@ -16,7 +16,7 @@ import { parseServerAddress } from '../core/schema.ts';
 import type { DnsClient, DnsClientOptions } from '../protocols/dns/client.ts';
 import type { DnsServer } from '../protocols/dns/types.ts';
 import { dnsOptionsOf } from '../runner/services.ts';
-import type { Database } from '../store/database.ts';
+import type { Database, StoreLocation } from '../store/database.ts';
 
 /** Everything the CLI needs from the process it runs in. */
 export interface Host {
@@ -30,7 +30,8 @@ export interface Host {
   version: string;
   /** A logger writing to stdout or stderr, as JSON or for people (`format`, default auto: pretty when that is a terminal). */
   createLogger(options: { level: LogLevel; to: 'stdout' | 'stderr'; format?: LogFormat }): Logger;
-  openDatabase(dataDir: string): Database;
+  /** The store where the configuration says (storeLocationOf): the data dir, or PostgreSQL. */
+  openDatabase(location: StoreLocation): Database;
   createDnsClient(options: DnsClientOptions): DnsClient;
   /** The system's resolvers (/etc/resolv.conf), the DNS default. */
   systemResolvers: DnsServer[];
@@ -91,7 +92,7 @@ export function commandContext(host: Host, globals: () => GlobalOptions): Comman
     dns,
     services(loaded) {
       const log = host.createLogger({ level: 'warn', to: 'stderr', format: loaded.instance.log.format });
-      return assembleServices({ config: loaded, log, clock: host.clock, open: { store: () => host.openDatabase(loaded.dataDir), dns: () => dns(loaded.instance) }, role: 'command' });
+      return assembleServices({ config: loaded, log, clock: host.clock, open: { store: () => host.openDatabase(storeLocationOf(loaded)), dns: () => dns(loaded.instance) }, role: 'command' });
     },
   };
 }

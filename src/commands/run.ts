@@ -1,4 +1,5 @@
 /** `mailscope run`: the observatory until SIGTERM or SIGINT. */
+import { storeLocationOf } from '../assemble.ts';
 import { startObservatory } from '../observatory.ts';
 import type { CommandContext } from './context.ts';
 
@@ -10,7 +11,7 @@ export async function run(ctx: CommandContext): Promise<void> {
     config,
     log,
     clock: host.clock,
-    db: host.openDatabase(config.dataDir),
+    db: host.openDatabase(storeLocationOf(config)),
     dns: ctx.dns(config.instance),
     version: host.version,
   });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { failModes } from '../core/control-vocabulary.ts';
 import { logFormats, logLevels } from '../core/logger.ts';
 import { orList } from '../core/text.ts';
-import { dnsServer, duration, identifier, listenAddress, longDuration, secret, uniqueIds } from '../core/schema.ts';
+import { dnsServer, duration, identifier, listenAddress, longDuration, postgresUrl, secret, uniqueIds } from '../core/schema.ts';
 import { blocklistsSchema } from '../probes/dnsbl-config.ts';
 import { RuleSchema } from '../alerts/rules.ts';
 import { platformConfigSchema, platforms } from '../platforms/index.ts';
@@ -49,6 +49,23 @@ const retrySchema = z
 /** mailscope.yaml: the instance. */
 export const InstanceSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data').describe('where the SQLite store lives (relative to the config file)'),
+  store: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('sqlite').describe('the embedded store: one file in dataDir (the default)') }),
+      z.strictObject({
+        kind: z.literal('postgres').describe('a PostgreSQL database several instances share (high availability)'),
+        url: postgresUrl().describe('postgres://user:password@host:5432/database; use ${DATABASE_URL} (a secret: never shown)'),
+        statementTimeout: duration.prefault('5s').describe('a statement the database has not answered by then fails (the store waits for each)'),
+        connectTimeout: duration.prefault('5s').describe('per connection attempt'),
+        leaseTtl: duration
+          .prefault('15s')
+          .refine((ms) => ms >= 1_000, { message: 'at least 1s' })
+          .describe('how long the leader lease lasts unless renewed: a dead leader is replaced within it'),
+        heartbeat: duration.prefault('5s').describe('how often an instance says it is alive (mailscope status) and, when it does not lead, asks for the lease'),
+      }),
+    ])
+    .prefault({ kind: 'sqlite' })
+    .describe('where the store lives: { kind: sqlite } (default) or { kind: postgres, url } for several instances on one database'),
   http: z
     .strictObject({
       listen: listenAddress.prefault('127.0.0.1:8025').describe('host:port of the API; port 0 picks a free port'),

@@ -7,6 +7,7 @@
  * released only when it has left the hold queue; a failure is kept on the
  * message, with the reason, and retried.
  */
+import { alone, type Duty } from '../core/duty.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HoldQueue, QueuePlace } from '../platforms/define.ts';
@@ -53,6 +54,7 @@ export class Releaser {
   readonly #waitMs: number;
   readonly #shutdown = new AbortController();
   #running = false;
+  readonly #duty: Duty;
   #pass: Promise<ReleaseReport> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -67,7 +69,10 @@ export class Releaser {
     timeoutMs?: number;
     graceMs?: number;
     waitMs?: number;
+    /** In a cluster, only the lease's holder releases held mail. */
+    duty?: Duty;
   }) {
+    this.#duty = options.duty ?? alone;
     this.#db = options.db;
     this.#controls = options.controls;
     this.#targets = options.targets;
@@ -107,6 +112,7 @@ export class Releaser {
   /** One pass over every platform. */
   async releaseOnce(): Promise<ReleaseReport> {
     const report: ReleaseReport = { released: 0, stillPaused: 0, failed: 0, waiting: 0 };
+    if (!this.#duty.active()) return report;
     for (const target of this.#targets) {
       if (this.#shutdown.signal.aborted) break;
       const part = await this.#releaseAt(target);
@@ -163,6 +169,7 @@ export class Releaser {
     const fail = (messages: readonly HeldMessage[], reason: string) => {
       const now = this.#clock.now().getTime();
       this.#db.transaction(() => {
+        this.#duty.fence();
         for (const held of messages) markReleased(this.#db, target.id, held.queueId, now, { error: reason });
       });
       this.#log.error({ code: 'RELEASE_FAILED', platform: target.id, queueIds: messages.map((held) => held.queueId), reason }, 'held messages could not be released; retrying');
@@ -194,6 +201,8 @@ export class Releaser {
     );
     const gone = settled.filter((held) => !isHeld(before.get(held.queueId)));
     let after = new Map<string, QueuePlace>();
+    // The lease passed to another instance while the queue was listed: that one releases.
+    if (!this.#duty.active()) return report;
     if (inHold.length > 0) {
       try {
         await target.queue.release(
@@ -211,6 +220,7 @@ export class Releaser {
     const released = inHold.filter((held) => !isHeld(after.get(held.queueId)));
     const at = this.#clock.now().getTime();
     this.#db.transaction(() => {
+      this.#duty.fence();
       for (const held of released) markReleased(this.#db, target.id, held.queueId, at);
       for (const held of gone) {
         const place = before.get(held.queueId);

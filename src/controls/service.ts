@@ -5,6 +5,7 @@
  * waits on disk. Memory follows the store: reloaded after this process's writes,
  * and when another process (the CLI, another instance) changed it (Database.dataVersion).
  */
+import { alone, type Duty } from '../core/duty.ts';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { ControlAction, FailMode, PolicyAction, PushOperation } from '../core/control-vocabulary.ts';
@@ -140,6 +141,7 @@ const heartbeatMs = 60_000;
 
 export class ControlService {
   readonly #db: Database;
+  readonly #duty: Duty;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #settings: ControlSettings;
@@ -158,8 +160,9 @@ export class ControlService {
   #timer: NodeJS.Timeout | undefined;
   #heartbeatAt = 0;
 
-  constructor(options: { db: Database; clock: Clock; log: Logger; settings: ControlSettings; platforms?: readonly PushTarget[] }) {
+  constructor(options: { db: Database; clock: Clock; log: Logger; settings: ControlSettings; platforms?: readonly PushTarget[]; duty?: Duty }) {
     this.#db = options.db;
+    this.#duty = options.duty ?? alone;
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'controls' });
     this.#settings = options.settings;
@@ -528,8 +531,12 @@ export class ControlService {
 
   /** Expired controls and ended cool-downs are lifted; another process's changes are picked up. */
   tick(): void {
+    // In a cluster, the lease's holder lifts what expired and steps adaptive throttles; the others catch up
+    // when the cluster says the controls changed (ha/cluster.ts: LISTEN, and a look every second that never waits on the store).
+    if (!this.#duty.active()) return;
     const now = this.#clock.now().getTime();
     const lifted = this.#db.transaction(() => {
+      this.#duty.fence();
       const count = this.#liftDue(now) + this.#stepAdaptive(now);
       if (now - this.#heartbeatAt >= heartbeatMs) {
         this.#heartbeatAt = now;

@@ -60,9 +60,19 @@ export function signature(secretValue: string, timestamp: string, body: string):
 /**
  * The headers of a Mailscope webhook (alerts and controls alike): the event, the
  * delivery id (the same on every retry, so receivers drop duplicates), the
- * timestamp and, with a secret, the signature over timestamp and body.
+ * timestamp and, with a secret, the signature over timestamp and body. In a
+ * cluster, the fencing token: the epoch of the lease it was sent under, which
+ * only grows, so a receiver that saw a higher one can refuse a stale instance's.
  */
-export function webhookHeaders(options: { event: string; delivery: string; body: string; secret?: string | undefined; extra?: Record<string, string>; now?: Date }): Record<string, string> {
+export function webhookHeaders(options: {
+  event: string;
+  delivery: string;
+  body: string;
+  secret?: string | undefined;
+  extra?: Record<string, string>;
+  now?: Date;
+  fencingToken?: number | undefined;
+}): Record<string, string> {
   const timestamp = String(Math.floor((options.now ?? new Date()).getTime() / 1000));
   const headers: Record<string, string> = {
     ...options.extra,
@@ -72,6 +82,7 @@ export function webhookHeaders(options: { event: string; delivery: string; body:
     'x-mailscope-delivery': options.delivery,
     'x-mailscope-timestamp': timestamp,
   };
+  if (options.fencingToken) headers['x-mailscope-fencing-token'] = String(options.fencingToken);
   if (options.secret !== undefined) headers['x-mailscope-signature'] = signature(options.secret, timestamp, options.body);
   return headers;
 }

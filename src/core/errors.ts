@@ -9,8 +9,8 @@ export const errorCodes = {
   CONFIG_INVALID: { status: 500, meaning: 'the configuration has problems; each is listed with its file and path' },
   CONFIG_NOT_FOUND: { status: 500, meaning: 'the configuration file does not exist' },
   // embedded store
-  STORE_UNAVAILABLE: { status: 503, meaning: 'the SQLite store cannot be opened or used' },
-  STORE_TOO_NEW: { status: 500, meaning: 'the data directory was written by a newer Mailscope' },
+  STORE_UNAVAILABLE: { status: 503, meaning: 'the store (SQLite, or PostgreSQL) cannot be opened or used' },
+  STORE_TOO_NEW: { status: 500, meaning: 'the data directory or database was written by a newer Mailscope' },
   STORE_MIGRATION_FAILED: { status: 500, meaning: 'a schema migration failed and was rolled back' },
   // probes and runs
   SERIES_INVALID: { status: 500, meaning: 'a probe produced an observation the series registry does not allow (a bug)' },

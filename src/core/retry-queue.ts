@@ -7,6 +7,8 @@
 import { backoffMs } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import { DeliveryError } from './delivery.ts';
+import { isMailscopeError } from './errors.ts';
+import { alone, type Duty } from './duty.ts';
 import type { Logger } from './logger.ts';
 import { redactSecrets } from './redact.ts';
 
@@ -43,6 +45,7 @@ export interface QueueWorker<Item extends QueueItem> {
 
 const maxInFlight = 16;
 const idleCheckMs = 60_000;
+const followerCheckMs = 1_000;
 
 export class RetryQueue<Item extends QueueItem> {
   readonly #store: QueueStore<Item>;
@@ -53,10 +56,12 @@ export class RetryQueue<Item extends QueueItem> {
   readonly #retry: Required<RetrySettings>;
   readonly #inFlight = new Map<number, Promise<void>>();
   readonly #shutdown = new AbortController();
+  readonly #duty: Duty;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
 
-  constructor(options: { what: string; store: QueueStore<Item>; worker: QueueWorker<Item>; clock: Clock; log: Logger; retry: RetrySettings }) {
+  constructor(options: { what: string; store: QueueStore<Item>; worker: QueueWorker<Item>; clock: Clock; log: Logger; retry: RetrySettings; duty?: Duty }) {
+    this.#duty = options.duty ?? alone;
     this.#what = options.what;
     this.#store = options.store;
     this.#worker = options.worker;
@@ -84,6 +89,8 @@ export class RetryQueue<Item extends QueueItem> {
 
   /** Start every due item not already in flight; resolves when those attempts are done. */
   async dispatchOnce(): Promise<void> {
+    // Another instance of the cluster delivers while it holds the lease.
+    if (!this.#duty.active()) return;
     const now = this.#clock.now().getTime();
     const room = maxInFlight - this.#inFlight.size;
     if (room <= 0) return;
@@ -117,7 +124,8 @@ export class RetryQueue<Item extends QueueItem> {
   #schedule(): void {
     if (!this.#running) return;
     // Items in flight are not due again: counting them would wake this every 50 ms until they settle.
-    const next = this.#store.nextAt([...this.#inFlight.keys()]);
+    // Not this instance's to deliver: look again in a second, without asking the store.
+    const next = this.#duty.active() ? this.#store.nextAt([...this.#inFlight.keys()]) : this.#clock.now().getTime() + followerCheckMs;
     const delay = next === undefined ? idleCheckMs : Math.max(50, Math.min(idleCheckMs, next - this.#clock.now().getTime()));
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#dispatch(), delay);
@@ -128,18 +136,30 @@ export class RetryQueue<Item extends QueueItem> {
     const attemptNumber = item.attempts + 1;
     const log = { ...this.#worker.describe(item), attempt: attemptNumber };
     const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#retry.timeoutMs)]);
+    // The lease passed to another instance since this item was taken: it stays pending, for that one.
+    if (!this.#duty.active()) return;
     try {
       await this.#worker.attempt(item, signal);
       this.#log.info(log, `${this.#what} delivered`);
     } catch (error) {
       // Stopping mid-attempt: it stays pending, unchanged, for the next start.
       if (this.#shutdown.signal.aborted) return;
+      // Done, but the lease passed to another instance before it was recorded: that one will see it pending.
+      if (isMailscopeError(error) && error.code === 'LEASE_LOST') {
+        this.#log.warn({ ...log, reason: error.message }, `${this.#what} not recorded: this instance lost the cluster's lease`);
+        return;
+      }
       // Stored and shown to viewers: peer text in it is an excerpt already (core/delivery.ts); no secret either way.
       const message = redactSecrets(error instanceof Error ? error.message : String(error));
       const retryable = error instanceof DeliveryError ? error.retryable : true;
       const giveUp = !retryable || attemptNumber >= this.#retry.attempts;
       const retryAt = giveUp ? undefined : this.#clock.now().getTime() + this.backoffMs(attemptNumber);
-      this.#worker.failed(item, message, retryAt);
+      try {
+        this.#worker.failed(item, message, retryAt);
+      } catch (recording) {
+        this.#log.error({ ...log, err: recording }, `${this.#what} attempt could not be recorded`);
+        return;
+      }
       this.#log.warn(
         { ...log, reason: message, retryAt: retryAt === undefined ? undefined : new Date(retryAt).toISOString() },
         giveUp ? `${this.#what} failed for good` : `${this.#what} failed; will retry`,

@@ -166,6 +166,23 @@ export function secretHeaders() {
   return z.record(z.string(), secret()).prefault({});
 }
 
+/** A PostgreSQL connection URL, a secret (it carries the password): checked, never echoed in an error. */
+export function postgresUrl() {
+  return z
+    .string({ error: 'expected a postgres:// URL (not shown: it is a secret)' })
+    .superRefine((value, ctx) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname || url.pathname.length <= 1)
+        ctx.addIssue({ code: 'custom', message: 'expected postgres://user:password@host:port/database (not shown: it is a secret)' });
+    })
+    .transform((value) => new Secret(value));
+}
+
 /** A URL that is a secret (a webhook URL carries its token): checked, never echoed in an error. */
 export function secretUrl() {
   return z

@@ -1,4 +1,5 @@
 import type { AlertEngine } from '../alerts/engine.ts';
+import type { ClusterStatus } from '../core/duty.ts';
 import type { ControlService } from '../controls/service.ts';
 import type { LoadedConfig, LoadedProbe } from '../config/load.ts';
 import type { ChangeFeed } from '../core/changes.ts';
@@ -35,4 +36,6 @@ export interface ApiServices {
   changes?: ChangeFeed;
   /** How each source is doing (this process's). */
   sourceHealth?: SourceHealth;
+  /** In a cluster (the store on PostgreSQL): this instance, and whether it leads. */
+  cluster?: { status(): ClusterStatus };
 }

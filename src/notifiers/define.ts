@@ -40,6 +40,8 @@ export { DeliveryError };
 
 export interface NotifierContext {
   signal: AbortSignal;
+  /** The cluster lease's epoch this is sent under (0 alone): x-mailscope-fencing-token, so a receiver can refuse a stale instance's. */
+  fencingToken?: number;
 }
 
 /** The keys every notifier has, whatever its kind. */

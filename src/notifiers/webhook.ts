@@ -22,7 +22,14 @@ export const webhook = defineNotifier({
   configSchema,
   async send(config, notification, ctx) {
     const body = webhookBody(notification);
-    const headers = webhookHeaders({ event: `alert.${notification.event}`, delivery: String(notification.delivery), body, secret: config.secret?.reveal(), extra: revealAll(config.headers) });
+    const headers = webhookHeaders({
+      event: `alert.${notification.event}`,
+      delivery: String(notification.delivery),
+      body,
+      secret: config.secret?.reveal(),
+      extra: revealAll(config.headers),
+      fencingToken: ctx.fencingToken,
+    });
     await post(config.url.reveal(), body, headers, ctx, 'webhook');
   },
 });

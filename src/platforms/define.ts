@@ -38,6 +38,8 @@ export interface PushContext {
   /** The push's id: the same on every retry of one push, so a receiver can drop duplicates. */
   delivery: string;
   now: Date;
+  /** The cluster lease's epoch this is pushed under (0 alone): x-mailscope-fencing-token, so a receiver can refuse a stale instance's. */
+  fencingToken?: number;
 }
 
 /** The keys every platform has, whatever its kind. */

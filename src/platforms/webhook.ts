@@ -60,7 +60,15 @@ export const webhook = definePlatform({
 
 async function post(config: z.output<typeof configSchema>, event: ControlEvent, control: ControlSnapshot, ctx: PushContext): Promise<void> {
   const body = controlWebhookBody(event, control, ctx.now.toISOString());
-  const headers = webhookHeaders({ event: `control.${event}`, delivery: ctx.delivery, body, secret: config.secret?.reveal(), extra: revealAll(config.headers), now: ctx.now });
+  const headers = webhookHeaders({
+    event: `control.${event}`,
+    delivery: ctx.delivery,
+    body,
+    secret: config.secret?.reveal(),
+    extra: revealAll(config.headers),
+    now: ctx.now,
+    fencingToken: ctx.fencingToken,
+  });
   await deliver(config.url.reveal(), {
     method: 'POST',
     body,

@@ -7,6 +7,7 @@
  * those go to the quarantine with the server's reason and the rest is delivered.
  * Failed writes back off exponentially with jitter, honouring Retry-After.
  */
+import { alone, type Duty } from '../core/duty.ts';
 import { backoffMs } from '../core/backoff.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -28,6 +29,8 @@ export interface FlusherOptions {
   /** Times of day (last flush, last error, next retry, the oldest point's age); default the system clock. The waits themselves are timers. */
   clock?: Clock;
   random?: () => number;
+  /** In a cluster, only the lease's holder flushes (points written twice would only overwrite themselves, but once is enough). */
+  duty?: Duty;
 }
 
 export interface FlusherStatus extends OutboxStats {
@@ -61,7 +64,7 @@ export class OutboxFlusher {
     this.#db = db;
     this.#writer = writer;
     this.#log = log.child({ component: 'outbox', target: writer.target });
-    this.#options = { minRetryMs: 1_000, jitter: 0.5, concurrency: 4, clock: systemClock, random: Math.random, ...options };
+    this.#options = { minRetryMs: 1_000, jitter: 0.5, concurrency: 4, clock: systemClock, random: Math.random, duty: alone, ...options };
   }
 
   status(): FlusherStatus {
@@ -140,6 +143,10 @@ export class OutboxFlusher {
 
   async #loop(): Promise<void> {
     while (!this.#stopped) {
+      if (!this.#options.duty.active()) {
+        await this.#sleep(1_000);
+        continue;
+      }
       let outcome: Outcome;
       try {
         outcome = await this.flushOnce();

@@ -4,6 +4,7 @@
  * transactions with the event loop free between them, so probes record and the
  * API answers while a large backlog is deleted.
  */
+import { alone, type Duty } from '../core/duty.ts';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -18,6 +19,8 @@ export interface RetentionOptions {
   pruneOutbox: boolean;
   /** What "older than `keepMs`" counts from; default the system clock. */
   clock?: Clock;
+  /** In a cluster, only the lease's holder prunes. */
+  duty?: Duty;
 }
 
 export interface PruneReport {
@@ -36,7 +39,7 @@ export class RetentionPruner {
   constructor(db: Database, log: Logger, options: RetentionOptions) {
     this.#db = db;
     this.#log = log.child({ component: 'retention' });
-    this.#options = { clock: systemClock, ...options };
+    this.#options = { clock: systemClock, duty: alone, ...options };
   }
 
   /** Prunes everything older than the cutoff, one batch at a time. */
@@ -76,6 +79,11 @@ export class RetentionPruner {
     this.#stopped = false;
     const tick = () => {
       this.#timer = undefined;
+      // In a cluster, the lease's holder prunes.
+      if (!this.#options.duty.active()) {
+        if (!this.#stopped) this.#timer = setTimeout(tick, Math.min(60_000, this.#options.intervalMs));
+        return;
+      }
       this.#running = this.pruneAll()
         .catch((error: unknown) => this.#log.error({ err: error }, 'pruning failed; trying again at the next interval'))
         .finally(() => {

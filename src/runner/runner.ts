@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { alone, type Duty } from '../core/duty.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Observation } from '../core/observation.ts';
@@ -22,6 +23,12 @@ export interface RunnerOptions {
   onRecord?: (observations: readonly Observation[]) => void;
   /** Where probe kinds are looked up; the registry unless a test says otherwise. */
   findKind?: (kind: string) => AnyProbeKind | undefined;
+  /**
+   * In a cluster: a scheduled run is recorded only while this instance holds the lease
+   * (its recording transaction is fenced), so a tick is run by one instance. A run asked
+   * for through the API or the CLI is recorded by whichever instance ran it.
+   */
+  duty?: Duty;
 }
 
 /**
@@ -31,6 +38,7 @@ export interface RunnerOptions {
  */
 export class Runner {
   readonly #db: Database;
+  readonly #duty: Duty;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #services: ProbeServices;
@@ -41,6 +49,7 @@ export class Runner {
 
   constructor(options: RunnerOptions) {
     this.#db = options.db;
+    this.#duty = options.duty ?? alone;
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'runner' });
     this.#services = options.services;
@@ -99,7 +108,15 @@ export class Runner {
   }
 
   #record(run: RunResult): Recorded {
-    const recorded = record(this.#db, run, this.#onRecord);
+    const onRecord = this.#onRecord;
+    const within =
+      run.trigger === 'schedule'
+        ? (observations: readonly Observation[]) => {
+            this.#duty.fence();
+            onRecord?.(observations);
+          }
+        : onRecord;
+    const recorded = record(this.#db, run, within);
     this.#log.info({ probe: run.probeId, runId: recorded.runId, success: recorded.success, code: recorded.error?.code, durationMs: Math.round(run.durationMs) }, 'run recorded');
     return recorded;
   }

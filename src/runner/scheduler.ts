@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { alone, type Duty } from '../core/duty.ts';
 import { isMailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ProbeDefinition } from '../probes/index.ts';
@@ -15,8 +16,10 @@ export class Scheduler {
   readonly #definitions: readonly ProbeDefinition[];
   readonly #tasks = new Map<string, ScheduledTask>();
   #state: 'idle' | 'running' | 'stopped' = 'idle';
+  readonly #duty: Duty;
 
-  constructor(options: { runner: Runner; definitions: readonly ProbeDefinition[]; log: Logger }) {
+  constructor(options: { runner: Runner; definitions: readonly ProbeDefinition[]; log: Logger; duty?: Duty }) {
+    this.#duty = options.duty ?? alone;
     this.#runner = options.runner;
     this.#definitions = options.definitions;
     this.#log = options.log.child({ component: 'scheduler' });
@@ -60,6 +63,8 @@ export class Scheduler {
 
   async #tick(definition: ProbeDefinition): Promise<void> {
     if (this.#runner.stopped) return;
+    // In a cluster, every instance keeps the schedule and the lease's holder runs it.
+    if (!this.#duty.active()) return;
     // A run started through the API counts as the previous run too.
     if (this.#runner.isRunning(definition.id)) {
       this.#overlap(definition);

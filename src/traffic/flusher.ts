@@ -4,6 +4,7 @@
  * the time-series database; a minute written again replaces its point there), and
  * the alert rules see it — both in the transaction that marks it written.
  */
+import { alone, type Duty } from '../core/duty.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Observation } from '../core/observation.ts';
@@ -58,6 +59,7 @@ export class TrafficFlusher {
   readonly #keepMs: number;
   #prunedAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #duty: Duty;
   /** A timed flush is under way (one batch per turn of the event loop). */
   #flushing = false;
 
@@ -69,7 +71,10 @@ export class TrafficFlusher {
     campaignTag: boolean;
     keepMs: number;
     evaluate?: (observations: readonly Observation[], options?: { provisional?: (observation: Observation) => boolean }) => void;
+    /** In a cluster, only the lease's holder writes the minutes out and shows them to the rules; every instance counts. */
+    duty?: Duty;
   }) {
+    this.#duty = options.duty ?? alone;
     this.#db = options.db;
     this.#clock = options.clock;
     this.#keepMs = options.keepMs;
@@ -81,6 +86,7 @@ export class TrafficFlusher {
 
   /** Write every changed minute now; returns how many points were written. */
   flush(): number {
+    if (!this.#duty.active()) return 0;
     let written = 0;
     for (;;) {
       const count = this.#flushBatch();
@@ -92,6 +98,7 @@ export class TrafficFlusher {
   /** Write up to batchSize changed minutes, in one transaction; returns how many. */
   #flushBatch(): number {
     return this.#db.transaction(() => {
+      this.#duty.fence();
       const minutes = dirtyMinutes(this.#db, batchSize);
       const points = minutes.map((minute) => trafficPoint(minute, this.#campaignTag));
       for (const point of points) recordPoint(this.#db, point);
@@ -125,7 +132,7 @@ export class TrafficFlusher {
 
   /** The timed flush: a batch, then the next one once the event loop has run (requests waiting on a commit go first); then the prune. */
   #tick(): void {
-    if (this.#flushing) return;
+    if (this.#flushing || !this.#duty.active()) return;
     this.#flushing = true;
     const step = () => {
       // Stopped meanwhile: stop() writes what is left, before the store closes.

@@ -45,7 +45,7 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
       const destination = sink(to === 'stdout' ? (t) => (stdout += t) : (t) => (stderr += t));
       return createLogger({ level, destination: resolveLogFormat(format, false) === 'pretty' ? prettyDestination(destination, { colorize: false }) : destination });
     },
-    openDatabase: (dataDir) => Database.open(dataDir),
+    openDatabase: (location) => Database.at(location),
     createDnsClient: (dnsOptions) => new DnsClient(dnsOptions),
     systemResolvers: options.systemResolvers ?? [noResolver],
     ...options.host,

@@ -6,6 +6,14 @@ const Readiness = z.object({
   ready: z.boolean(),
   store: z.enum(['open', 'unavailable']),
   scheduler: z.enum(['running', 'stopped', 'disabled']),
+  cluster: z
+    .object({
+      instance: z.string().describe('this instance (host:pid:random)'),
+      leader: z.boolean().describe('whether it does the work done once (runs, notifications, pushes, flushes) now'),
+      leases: z.array(z.object({ name: z.string(), epoch: z.int(), expiresAt: z.string() })).describe('the leases it holds, with their epoch (the fencing token)'),
+    })
+    .optional()
+    .describe('with the store on PostgreSQL'),
 });
 
 /** Liveness and readiness for load balancers and supervisors: public, no data. */
@@ -26,7 +34,7 @@ export function healthRoutes(services: ApiServices): FastifyPluginAsyncZod {
         config: { access: 'public' },
         schema: {
           tags: ['health'],
-          summary: 'The store is open and the scheduler is running',
+          summary: 'The store is open and the scheduler is running (in a cluster: which leases this instance holds)',
           response: { 200: Readiness, 503: Readiness },
         },
       },
@@ -34,7 +42,8 @@ export function healthRoutes(services: ApiServices): FastifyPluginAsyncZod {
         const store = services.queries.ping() ? 'open' : 'unavailable';
         const scheduler = services.scheduler ? (services.scheduler.running ? 'running' : 'stopped') : 'disabled';
         const ready = store === 'open' && scheduler === 'running';
-        return reply.code(ready ? 200 : 503).send({ ready, store, scheduler });
+        const cluster = services.cluster?.status();
+        return reply.code(ready ? 200 : 503).send({ ready, store, scheduler, ...(cluster ? { cluster } : {}) });
       },
     );
   };
