@@ -22,6 +22,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { ClusterStatus, Duty } from '../core/duty.ts';
 import { MailscopeError } from '../core/errors.ts';
@@ -192,7 +193,9 @@ export class Cluster implements Duty {
       lease.onLost((reason) => {
         if (this.#lease !== lease) return;
         this.#lease = undefined;
-        this.#log.warn({ lease: leaderLease, epoch: lease.epoch, reason }, 'this instance no longer leads the cluster');
+        // active() turned false at validUntil, whenever this (a timer) runs: say when that was.
+        const stoppedActingAt = new Date(Date.now() - Math.max(0, performance.now() - lease.validUntil)).toISOString();
+        this.#log.warn({ lease: leaderLease, epoch: lease.epoch, reason, stoppedActingAt }, 'this instance no longer leads the cluster');
         this.#emit(false);
       });
       this.#emit(true);

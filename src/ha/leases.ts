@@ -240,6 +240,11 @@ export class Lease {
     this.#armLossTimer();
   }
 
+  /** Until when (the manager's monotonic clock) this instance may act on the lease, as things stand. */
+  get validUntil(): number {
+    return this.#validUntil;
+  }
+
   /** True while this instance may act on the lease. */
   valid(): boolean {
     return this.#state === 'held' && this.#manager.monotonic() < this.#validUntil;
