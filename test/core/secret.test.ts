@@ -21,6 +21,7 @@ const secrets = {
   SLACK_URL: 'https://SECRET-slack.example/services/T0SECRET/B0SECRET/dddd',
   HOOK_SECRET: 'hook-SECRET-eeeeeeeeeeee',
   SMTP_PASSWORD: 'smtp-SECRET-ffffffffffff',
+  DATABASE_URL: 'postgres://mailscope:db-SECRET-gggggggggggg@db.example:5432/mailscope',
 };
 
 function expectNoSecret(text: string, where: string) {
@@ -31,7 +32,7 @@ function expectNoSecret(text: string, where: string) {
   }
 }
 
-async function project(): Promise<string> {
+async function project(store = ''): Promise<string> {
   const { port } = await tcpServer((socket) => socket.write('220 ok\r\n'));
   const dir = tempDir();
   writeFileSync(
@@ -39,6 +40,7 @@ async function project(): Promise<string> {
     `dataDir: ./data
 http: { listen: "127.0.0.1:0" }
 log: { level: trace }
+${store}
 tokens:
   - { name: grafana, role: viewer, token: "\${VIEWER_TOKEN}" }
   - { name: ops, role: operator, token: "\${OPERATOR_TOKEN}" }
@@ -56,7 +58,8 @@ notifiers:
 
 describe('a configured secret never reaches logs, API output or CLI output', () => {
   it('through the running observatory: every route, every token, failures included, at log level trace', async () => {
-    const dir = await project();
+    // The store's URL (with its password) is in the configuration; the store itself is SQLite here.
+    const dir = await project('store: { kind: postgres, url: "${DATABASE_URL}" }');
     const logs = captureLog('trace');
     const config = loadConfig('mailscope.yaml', { cwd: dir, env: secrets });
     const observatory = await startObservatory({ config, log: logs.log, clock: systemClock, db: Database.open(config.dataDir), dns: new DnsClient({ servers: [noResolver] }), version: 'test' });
@@ -94,6 +97,7 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
     const output = bodies.join('\n');
     expect(output).toContain('"tokens":[{"name":"grafana","role":"viewer","token":"[redacted]"}');
     expect(output).toContain('{"id":"chat","kind":"slack","webhookUrl":"[redacted]"}');
+    expect(output).toContain('"store":{"kind":"postgres","url":"[redacted]"');
     expectNoSecret(output, 'API responses');
     // The log saw the configuration and every request; make sure it is not empty before trusting it.
     const entries = logs.entries();
@@ -116,6 +120,16 @@ describe('a configured secret never reaches logs, API output or CLI output', () 
       expect(result.code, argv.join(' ')).toBe(0);
       expectNoSecret(result.stdout + result.stderr, argv.join(' '));
     }
+  });
+
+  it('through the CLI: a PostgreSQL store it cannot reach is named without its password', async () => {
+    const dir = await project('store: { kind: postgres, url: "${DATABASE_URL}", connectTimeout: 1s }');
+    const env = { ...secrets, DATABASE_URL: 'postgres://mailscope:db-SECRET-gggggggggggg@127.0.0.1:1/mailscope' };
+    const result = await cli(['probe', 'run', 'smtp'], { cwd: dir, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('postgres://mailscope:***@127.0.0.1:1/mailscope');
+    expect(result.stderr).toMatch(/ECONNREFUSED/);
+    expect(result.stdout + result.stderr).not.toContain('db-SECRET');
   });
 
   it('through config errors: a bad secret is described, never shown', async () => {
