@@ -269,6 +269,20 @@ describe('a cluster of instances on one PostgreSQL', () => {
     expect(status.body.cluster.leases[0].epoch).toBe(2);
   }, 90_000);
 
+  it('a leader stopped with SIGTERM hands the lease over at once: the other leads within a heartbeat, not a lease', async () => {
+    const { instances, pool } = await cluster(2, { schedule: '0 0 1 1 *' });
+    const [first, second] = instances as [Instance, Instance];
+    await waitFor(() => first.logged('this instance leads the cluster') !== undefined, 'the first instance to lead', 10_000);
+    const stoppedAt = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    await waitFor(() => second.logged('this instance leads the cluster') !== undefined, 'the second instance to lead', 10_000);
+    // Released, not expired: within a heartbeat (500 ms) and well before the lease's 3 s.
+    expect(second.logged('this instance leads the cluster')!.time - stoppedAt).toBeLessThan(2_000);
+    const { rows } = await pool.query<{ id: string; stopped: boolean }>('SELECT id, stopped_at IS NOT NULL AS stopped FROM instances ORDER BY started_at');
+    expect(rows.map((row) => row.stopped)).toEqual([true, false]);
+  }, 60_000);
+
   it('an instance cut off from the database stops leading before the database lets another take over', async () => {
     const { instances, proxy } = await cluster(2, { schedule: '0 0 1 1 *', proxied: 0 });
     const [cut, other] = instances as [Instance, Instance];
