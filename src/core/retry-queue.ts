@@ -117,15 +117,28 @@ export class RetryQueue<Item extends QueueItem> {
   #dispatch(): void {
     if (!this.#running) return;
     // Each item settles on its own; the next look is scheduled as soon as this round started.
-    void this.dispatchOnce().finally(() => this.#schedule());
+    void this.dispatchOnce()
+      .catch((error: unknown) => this.#unreadable(error))
+      .finally(() => this.#schedule());
     this.#schedule();
+  }
+
+  /** The store did not answer (PostgreSQL away, a statement past its timeout): said, and the next look tries again; never a crash of the process. */
+  #unreadable(error: unknown): void {
+    this.#log.error({ err: error }, `${this.#what} queue could not be read; trying again`);
   }
 
   #schedule(): void {
     if (!this.#running) return;
     // Items in flight are not due again: counting them would wake this every 50 ms until they settle.
     // Not this instance's to deliver: look again in a second, without asking the store.
-    const next = this.#duty.active() ? this.#store.nextAt([...this.#inFlight.keys()]) : this.#clock.now().getTime() + followerCheckMs;
+    let next: number | undefined;
+    try {
+      next = this.#duty.active() ? this.#store.nextAt([...this.#inFlight.keys()]) : this.#clock.now().getTime() + followerCheckMs;
+    } catch (error) {
+      this.#unreadable(error);
+      next = this.#clock.now().getTime() + followerCheckMs;
+    }
     const delay = next === undefined ? idleCheckMs : Math.max(50, Math.min(idleCheckMs, next - this.#clock.now().getTime()));
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#dispatch(), delay);

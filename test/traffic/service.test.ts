@@ -20,6 +20,7 @@ import { dirtyMinutes, topReasons, trafficTotals } from '../../src/store/traffic
 import { TrafficFlusher } from '../../src/traffic/flusher.ts';
 import { reasonOf, TrafficService } from '../../src/traffic/service.ts';
 import { fakeDns, type Query, type Reply } from '../helpers/dns-server.ts';
+import { testDuty } from '../helpers/duty.ts';
 import { captureLog } from '../helpers/log.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -256,5 +257,55 @@ describe('the traffic flusher', () => {
     clock.advance(2 * 86_400_000);
     expect(flusher.prune()).toBe(2);
     expect(trafficTotals(db, { since: 0, until: Date.parse(start) * 2 }, 'provider')).toEqual([]);
+  });
+
+  it('writes nothing while this instance does not lead (the minutes stay dirty for the leader), and writes them once it leads', async () => {
+    const { db, clock, traffic, log } = await setup();
+    const duty = testDuty({ leading: false, epoch: 2 });
+    const evaluated: unknown[] = [];
+    const flusher = new TrafficFlusher({ db, clock, log: log.log, intervalMs: 20, campaignTag: false, keepMs: 30 * 86_400_000, evaluate: (points) => evaluated.push(...points), duty });
+    const trafficLines = () => takeBatch(db, 100).filter((row) => row.line.startsWith('traffic,'));
+    await traffic.ingest([event({}), event({ outcome: 'deferred', reply: '421 4.7.28 unusual rate' })]);
+
+    expect(flusher.flush()).toBe(0);
+    // Nor on its timer, nor at stop.
+    flusher.start();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    flusher.stop();
+    expect(dirtyMinutes(db, 10)).toHaveLength(1);
+    expect(trafficLines()).toEqual([]);
+    expect(evaluated).toEqual([]);
+    expect(duty.fences).toBe(0);
+
+    duty.leading = true;
+    expect(flusher.flush()).toBe(1);
+    expect(duty.fences).toBe(1);
+    expect(dirtyMinutes(db, 10)).toEqual([]);
+    expect(trafficLines()).toHaveLength(1);
+    expect(trafficLines()[0]!.line).toMatch(/^traffic,ip=192\.0\.2\.10,pool=a,provider=gmail attempts=2i,.*deferred=1i,.*delivered=1i/);
+    expect(evaluated).toHaveLength(1);
+  });
+
+  it('a flush whose fence finds the lease lost writes nothing: the minutes stay dirty and the rules see nothing; the timed flush says so and goes on', async () => {
+    const { db, clock, traffic, log } = await setup();
+    const duty = testDuty({ leading: true, epoch: 2, lost: true });
+    const evaluated: unknown[] = [];
+    const flusher = new TrafficFlusher({ db, clock, log: log.log, intervalMs: 20, campaignTag: false, keepMs: 30 * 86_400_000, evaluate: (points) => evaluated.push(...points), duty });
+    await traffic.ingest([event({}), event({ ip: '192.0.2.11' })]);
+
+    expect(() => flusher.flush()).toThrow(expect.objectContaining({ code: 'LEASE_LOST' }));
+    expect(dirtyMinutes(db, 10)).toHaveLength(2);
+    expect(takeBatch(db, 100)).toEqual([]);
+    expect(evaluated).toEqual([]);
+
+    flusher.start();
+    await vi.waitFor(() => expect(log.entries().some((entry) => entry.msg === 'traffic flush failed; trying again at the next interval')).toBe(true), { timeout: 5_000 });
+    expect(dirtyMinutes(db, 10)).toHaveLength(2);
+    // The lease is this instance's again: the next interval writes both minutes.
+    duty.lost = false;
+    await vi.waitFor(() => expect(dirtyMinutes(db, 10)).toEqual([]), { timeout: 5_000 });
+    flusher.stop();
+    expect(takeBatch(db, 100).filter((row) => row.line.startsWith('traffic,'))).toHaveLength(2);
+    expect(evaluated).toHaveLength(2);
   });
 });
