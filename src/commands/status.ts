@@ -59,7 +59,9 @@ export async function statusCommand(ctx: CommandContext, options: { json?: boole
       ctx.out(
         table([
           ['LEASE', 'HOLDER', 'EPOCH', 'EXPIRES'],
-          ...leases.map((lease) => [lease.name, lease.live ? lease.holder : `(free; last ${lease.holder})`, String(lease.epoch), lease.live ? lease.expiresAt.toISOString() : '-'].map(escapeControls)),
+          ...leases.map((lease) =>
+            [lease.name, lease.live ? lease.holder : `(free; last ${lease.holder})`, String(lease.epoch), lease.live && lease.expiresAt ? lease.expiresAt.toISOString() : '-'].map(escapeControls),
+          ),
         ]),
       );
     }

@@ -129,6 +129,10 @@ export class Cluster implements Duty {
     const held = this.#options.db
       .statement('SELECT 1 AS held FROM leases WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > clock_timestamp() FOR SHARE')
       .get(leaderLease, this.id, lease.epoch);
+    if (!held) {
+      // Another instance holds it now: stop at once (active() false), not at the next renewal.
+      lease.abandon();
+    }
     if (!held) throw new MailscopeError('LEASE_LOST', `the ${leaderLease} lease passed to another instance (epoch ${lease.epoch} is over)`, { details: { lease: leaderLease, epoch: lease.epoch } });
   }
 

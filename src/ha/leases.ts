@@ -91,7 +91,8 @@ export interface LeaseRow {
   name: string;
   holder: string;
   epoch: number;
-  expiresAt: Date;
+  /** Null once released (the row's expiry is -infinity). */
+  expiresAt: Date | null;
   /** Unexpired by the database's clock. */
   live: boolean;
 }
@@ -173,7 +174,8 @@ export class LeaseManager {
     const result = await this.#pool.query<{ name: string; holder: string; epoch: string; expires_at: Date; live: boolean }>(
       'SELECT name, holder, epoch, expires_at, expires_at >= now() AS live FROM leases ORDER BY name',
     );
-    return result.rows.map((row) => ({ name: row.name, holder: row.holder, epoch: Number(row.epoch), expiresAt: row.expires_at, live: row.live }));
+    // A released lease expires at -infinity, which reaches JavaScript as a number, not a Date.
+    return result.rows.map((row) => ({ name: row.name, holder: row.holder, epoch: Number(row.epoch), expiresAt: row.expires_at instanceof Date ? row.expires_at : null, live: row.live }));
   }
 
   /** @internal the Lease's clock and log. */
@@ -260,6 +262,14 @@ export class Lease {
     if (this.#state === 'lost') queueMicrotask(() => listener(this.#lostReason));
     else this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * The database says the tenure is over (a fenced write found another epoch): lost now, as a
+   * renewal would find, so the holder stops at once instead of at the next renewal.
+   */
+  abandon(): void {
+    if (this.#state === 'held') this.#lose('taken');
   }
 
   /** Stops renewing and ends the tenure at the database so another can take over at once. */

@@ -74,6 +74,11 @@ export class Scheduler {
       await this.#runner.run(definition, 'schedule');
     } catch (error) {
       if (isMailscopeError(error) && error.code === 'PROBE_ABORTED') return;
+      // The cluster's lease passed to another instance during the run: that one runs the next tick.
+      if (isMailscopeError(error) && error.code === 'LEASE_LOST') {
+        this.#log.warn({ probe: definition.id, reason: error.message }, 'run not recorded: this instance no longer leads the cluster');
+        return;
+      }
       // Only the store can fail here (the run itself never throws): say so loudly and keep scheduling.
       this.#log.error({ err: error, probe: definition.id }, 'run could not be recorded');
     }
