@@ -312,6 +312,21 @@ export function heldCount(db: Database, controlId: string): { held: number; rele
   return { held: Number(row.held), released: Number(row.released), ...(row.error !== null ? { releaseError: row.error } : {}) };
 }
 
+/** Held and released message counts of every control that has any (the heartbeat's points). */
+export function heldCounts(db: Database): Map<string, { held: number; released: number }> {
+  const rows = db.statement('SELECT control_id, count(*) FILTER (WHERE released_at IS NULL) AS held, count(released_at) AS released FROM held_messages GROUP BY control_id').all() as {
+    control_id: string;
+    held: number;
+    released: number;
+  }[];
+  return new Map(rows.map((row) => [String(row.control_id), { held: Number(row.held), released: Number(row.released) }]));
+}
+
+/** The controls a push to some platform was given up for. */
+export function controlsWithFailedPushes(db: Database): Set<string> {
+  return new Set((db.statement("SELECT DISTINCT control_id FROM control_pushes WHERE status = 'failed'").all() as { control_id: string }[]).map((row) => String(row.control_id)));
+}
+
 /** Messages still held for controls that were lifted: to release (or to hand to another pause that still covers them). */
 export function heldForLifted(db: Database, platform: string): HeldMessage[] {
   return (

@@ -1,3 +1,4 @@
+import { insertRows } from './bulk.ts';
 import type { Database } from './database.ts';
 
 /**
@@ -7,6 +8,16 @@ import type { Database } from './database.ts';
  */
 export function enqueueLine(db: Database, line: string, at: Date): void {
   db.statement('INSERT INTO outbox (line, created_at) VALUES (?, ?)').run(line, at.getTime());
+}
+
+/** Many lines of one time, in order, in a few statements. */
+export function enqueueLines(db: Database, lines: readonly string[], at: Date): void {
+  insertRows(
+    db,
+    'outbox',
+    ['line', 'created_at'],
+    lines.map((line) => [line, at.getTime()]),
+  );
 }
 
 export interface OutboxRow {

@@ -1,9 +1,9 @@
 import type { Observation } from '../core/observation.ts';
 import { observationProblems, toLineProtocol } from '../measurements/index.ts';
 import type { Database } from './database.ts';
-import { enqueueLine } from './outbox.ts';
-import { insertObservation, insertRun, type RunResult } from './runs.ts';
-import { applySeriesState, detectChange } from './series-state.ts';
+import { enqueueLine, enqueueLines } from './outbox.ts';
+import { insertObservations, insertRun, type RunResult } from './runs.ts';
+import { applySeriesStates, detectChange } from './series-state.ts';
 
 export interface Recorded {
   runId: number;
@@ -51,15 +51,20 @@ export function record(db: Database, run: RunResult, within?: (observations: rea
   };
   let all = [...kept, probeRun];
   const runId = db.transaction(() => {
-    all = all.flatMap((observation) => {
-      const change = detectChange(db, observation);
-      return change ? [applySeriesState(db, observation), change] : [applySeriesState(db, observation)];
+    const changes = all.map((observation) => detectChange(db, observation));
+    const stated = applySeriesStates(db, all);
+    all = stated.flatMap((observation, index) => {
+      const change = changes[index];
+      return change ? [observation, change] : [observation];
     });
     const id = insertRun(db, { ...run, ...outcome }, kept.length);
-    for (const observation of all) {
-      insertObservation(db, id, run.probeId, observation);
-      enqueueLine(db, toLineProtocol(observation), run.finishedAt);
-    }
+    // A few statements for the lot (bulk.ts): on PostgreSQL each statement is a round trip.
+    insertObservations(db, id, run.probeId, all);
+    enqueueLines(
+      db,
+      all.map((observation) => toLineProtocol(observation)),
+      run.finishedAt,
+    );
     // Whatever follows from these observations (alert states, notifications) commits with them, or not at all.
     within?.(all);
     return id;
@@ -76,4 +81,15 @@ export function recordPoint(db: Database, observation: Observation): void {
   const problems = observationProblems(observation);
   if (problems.length > 0) throw new Error(`point does not match the series registry: ${problems.join('; ')}`);
   enqueueLine(db, toLineProtocol(observation), observation.time);
+}
+
+/** recordPoint for many points of one time, in a few statements. */
+export function recordPoints(db: Database, observations: readonly Observation[], at: Date): void {
+  const problems = observations.flatMap(observationProblems);
+  if (problems.length > 0) throw new Error(`points do not match the series registry: ${problems.slice(0, 5).join('; ')}`);
+  enqueueLines(
+    db,
+    observations.map((observation) => toLineProtocol(observation)),
+    at,
+  );
 }

@@ -1,4 +1,5 @@
 import type { FieldValue, Observation } from '../core/observation.ts';
+import { insertRows } from './bulk.ts';
 import type { Database } from './database.ts';
 
 export const runTriggers = ['schedule', 'api', 'cli'] as const;
@@ -123,6 +124,16 @@ export function insertObservation(db: Database, runId: number, probeId: string, 
     observation.time.getTime(),
     JSON.stringify(observation.tags),
     JSON.stringify(observation.fields),
+  );
+}
+
+/** A run's observations, in order, in a few statements. */
+export function insertObservations(db: Database, runId: number, probeId: string, observations: readonly Observation[]): void {
+  insertRows(
+    db,
+    'observations',
+    ['run_id', 'probe_id', 'measurement', 'time', 'tags', 'fields'],
+    observations.map((observation) => [runId, probeId, observation.measurement, observation.time.getTime(), JSON.stringify(observation.tags), JSON.stringify(observation.fields)]),
   );
 }
 

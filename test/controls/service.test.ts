@@ -6,10 +6,10 @@
  * process writing to the same store.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ControlService, type ControlSettings, type PushTarget } from '../../src/controls/service.ts';
+import { ControlService, type ControlSettings, controlPoint, controlPoints, type PushTarget } from '../../src/controls/service.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { matchScope, scopeSchema } from '../../src/core/scope.ts';
-import { listAudit, pushesOf } from '../../src/store/controls.ts';
+import { getControl, listAudit, markPushFailed, markReleased, pushesOf, recordHeld } from '../../src/store/controls.ts';
 import { takeBatch } from '../../src/store/outbox.ts';
 import { Database } from '../../src/store/database.ts';
 import { captureLog } from '../helpers/log.ts';
@@ -339,5 +339,42 @@ describe('memory follows the store incrementally', () => {
     service.create({ action: 'pause', scope: { pool: 'b' }, reason: 'here', ...person });
     expect(service.active.map((control) => control.scope.pool)).toEqual(['a', 'b']);
     expect(service.decide({ pool: 'a' }).action).toBe('pause');
+  });
+});
+
+describe('the heartbeat of active controls', () => {
+  it('writes, in a few statements, the same point for each control as one control’s point: held and released counts, a push given up', () => {
+    const { db, clock, service } = setup({ platforms: [{ id: 'hook', unsupported: () => undefined }] });
+    const a = service.create({ action: 'pause', scope: { ip: '192.0.2.1' }, reason: 'one', ...person }).control;
+    const b = service.create({ action: 'throttle', ratePerMinute: 30, scope: { pool: 'b' }, reason: 'two', ...person }).control;
+    const c = service.create({ action: 'pause', scope: { campaign: '9' }, reason: 'three', ...person }).control;
+    const at = clock.now().getTime();
+    recordHeld(db, { platform: 'mta', queueId: 'Q1', controlId: a.id, traffic: { ip: '192.0.2.1' }, heldAt: at });
+    recordHeld(db, { platform: 'mta', queueId: 'Q2', controlId: a.id, traffic: { ip: '192.0.2.1' }, heldAt: at });
+    markReleased(db, 'mta', 'Q2', at);
+    const push = pushesOf(db, c.id)[0]!;
+    markPushFailed(db, push.id, 'refused', undefined);
+    const controls = [a, b, c].map((control) => getControl(db, control.id)!);
+    const lines = () => takeBatch(db, 10_000).map((row) => row.line);
+    const before = lines().length;
+    db.transaction(() => {
+      for (const control of controls) controlPoint(db, control, at + 60_000);
+    });
+    const one = lines().slice(before);
+    const statements: string[] = [];
+    const prepare = db.statement.bind(db);
+    db.statement = (sql: string) => {
+      statements.push(sql);
+      return prepare(sql);
+    };
+    db.transaction(() => controlPoints(db, controls, at + 60_000));
+    db.statement = prepare;
+    const many = lines().slice(before + one.length);
+    expect(many).toEqual(one);
+    expect(one).toHaveLength(3);
+    expect(one[0]).toMatch(/held=1i,push_failed=F,reason="one",released=1i/);
+    expect(one[2]).toMatch(/push_failed=T/);
+    // The held counts, the failed pushes, and the lines in slices of 2 and 1 (not three statements a control).
+    expect(statements).toHaveLength(4);
   });
 });
