@@ -53,6 +53,39 @@ describe('listed since: a listing’s first sighting, kept across runs', () => {
   });
 });
 
+describe('listed since over a run of many pairs (written in slices)', () => {
+  it('keeps each of 300 series apart across runs: kept, ended, started, in the observations and the store', () => {
+    const db = Database.open(tempDir());
+    const targets = Array.from({ length: 300 }, (_, n) => `198.51.${Math.floor(n / 250)}.${n % 250}`);
+    const at = (minute: number) => `2026-11-23T10:${String(minute).padStart(2, '0')}:00Z`;
+    run(db, ...targets.map((target, n) => listing(n % 2 === 0, at(0), target)));
+    // Every third flips: listed ones end, unlisted ones start; the others hold.
+    const second = run(db, ...targets.map((target, n) => listing(n % 3 === 0 ? n % 2 !== 0 : n % 2 === 0, at(5), target)));
+    const since = new Map(second.observations.filter((o) => o.measurement === 'blacklist').map((o) => [o.tags.target, o.fields.listed_since]));
+    targets.forEach((target, n) => {
+      const listedNow = n % 3 === 0 ? n % 2 !== 0 : n % 2 === 0;
+      const listedBefore = n % 2 === 0;
+      const expected = !listedNow ? undefined : listedBefore ? Date.parse(at(0)) : Date.parse(at(5));
+      expect([target, since.get(target)]).toEqual([target, expected]);
+    });
+    const stored = Number((db.statement('SELECT count(*) AS n FROM series_state').get() as { n: number }).n);
+    expect(stored).toBe(targets.filter((_, n) => (n % 3 === 0 ? n % 2 !== 0 : n % 2 === 0)).length);
+    db.close();
+  });
+
+  it('takes a series seen twice in one run in order, as one observation at a time would', () => {
+    const db = Database.open(tempDir());
+    const recorded = run(db, listing(true, '2026-11-23T10:00:00Z'), listing(false, '2026-11-23T10:00:00Z'), listing(true, '2026-11-23T10:00:00Z'));
+    expect(recorded.observations.filter((o) => o.measurement === 'blacklist').map((o) => o.fields.listed_since)).toEqual([
+      Date.parse('2026-11-23T10:00:00Z'),
+      undefined,
+      Date.parse('2026-11-23T10:00:00Z'),
+    ]);
+    expect(Number((db.statement('SELECT count(*) AS n FROM series_state').get() as { n: number }).n)).toBe(1);
+    db.close();
+  });
+});
+
 function authCheck(record: string | undefined, time: string, check = 'tls_rpt'): Observation {
   const fields: Observation['fields'] = { status: record === undefined ? 'error' : 'pass', level: record === undefined ? 3 : 0, message: 'm', findings: '' };
   if (record !== undefined) {
