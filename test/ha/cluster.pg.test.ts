@@ -220,6 +220,7 @@ describe('a cluster of instances on one PostgreSQL', () => {
     }
     expect(answered).toBeGreaterThan(0);
     expect(answered).toBeLessThan(1_000);
+    console.log(`cluster: a pause made on one instance answered by the other after ${answered} ms`);
     const lifted = await two.api(`/v1/controls/${created.body.control.id}`, { method: 'DELETE', body: JSON.stringify({ reason: 'done' }) });
     expect(lifted.status).toBe(200);
     const liftedAt = Date.now();
@@ -252,6 +253,7 @@ describe('a cluster of instances on one PostgreSQL', () => {
     await waitFor(() => other.logged('this instance leads the cluster') !== undefined, 'the other instance to take over', 10_000);
     const tookOver = other.logged('this instance leads the cluster')!.time;
     expect(tookOver - killedAt).toBeLessThan(5_000);
+    console.log(`cluster: leader SIGKILLed mid-run, taken over after ${tookOver - killedAt} ms (lease 3 s, heartbeat 500 ms, tick 5 s)`);
     // Two more ticks under the new leader.
     await waitFor(() => other.logs.filter((line) => line.msg === 'run recorded').length >= 2, 'runs by the new leader', 20_000);
     const runs = await scheduledRuns(pool);
@@ -279,6 +281,7 @@ describe('a cluster of instances on one PostgreSQL', () => {
     await waitFor(() => second.logged('this instance leads the cluster') !== undefined, 'the second instance to lead', 10_000);
     // Released, not expired: within a heartbeat (500 ms) and well before the lease's 3 s.
     expect(second.logged('this instance leads the cluster')!.time - stoppedAt).toBeLessThan(2_000);
+    console.log(`cluster: leader stopped with SIGTERM, taken over after ${second.logged('this instance leads the cluster')!.time - stoppedAt} ms`);
     const { rows } = await pool.query<{ id: string; stopped: boolean }>('SELECT id, stopped_at IS NOT NULL AS stopped FROM instances ORDER BY started_at');
     expect(rows.map((row) => row.stopped)).toEqual([true, false]);
   }, 60_000);
@@ -305,6 +308,9 @@ describe('a cluster of instances on one PostgreSQL', () => {
     const stoppedActing = Date.parse(String(lost.stoppedActingAt));
     expect(stoppedActing).toBeLessThan(tookOver.time);
     expect(stoppedActing - stalledAt).toBeLessThan(2_500);
+    console.log(
+      `cluster: partitioned leader stopped acting ${stoppedActing - stalledAt} ms after the stall (noticed at ${lost.time - stalledAt} ms); the other took over at ${tookOver.time - stalledAt} ms`,
+    );
     expect(tookOver.time - stoppedActing).toBeGreaterThan(500);
     await proxy!.flow();
   }, 60_000);
