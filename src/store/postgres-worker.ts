@@ -7,12 +7,18 @@
  * A connection lost inside a transaction leaves the transaction broken: every
  * statement is refused until the store's ROLLBACK, so no statement of a failed
  * transaction runs on a new connection outside it.
+ *
+ * A database that cannot be connected to is marked down (the shared word's second
+ * slot): the store's thread then fails each statement at once instead of waiting
+ * out another connection attempt, while this thread tries again every half second
+ * and marks it up when a connection answers.
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 
 export interface WorkerSettings {
   url: string;
+  /** [0]: set when a reply is posted; [1]: 1 while the database cannot be connected to. */
   signal: Int32Array;
   port: MessagePort;
   connectTimeoutMs: number;
@@ -48,10 +54,33 @@ async function connected(): Promise<pg.Client> {
     await created.connect();
   } catch (error) {
     created.end().catch(() => {});
+    markDown();
     throw error;
   }
   client = created;
   return created;
+}
+
+const isDown = () => Atomics.load(settings.signal, 1) === 1;
+let probing = false;
+
+/** Down until a connection answers: tried again every half second, in this thread only. */
+function markDown(): void {
+  Atomics.store(settings.signal, 1, 1);
+  if (probing) return;
+  probing = true;
+  void (async () => {
+    while (isDown()) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      try {
+        await (await connected()).query('SELECT 1');
+        Atomics.store(settings.signal, 1, 0);
+      } catch {
+        // Still down.
+      }
+    }
+    probing = false;
+  })();
 }
 
 function lose(lost: pg.Client): void {
@@ -71,6 +100,15 @@ async function answer(request: WorkerRequest): Promise<WorkerReply> {
     return { ok: true, rows: [], rowCount: 0 };
   }
   const first = verb(request.sql);
+  const plainRollback = first === 'ROLLBACK' && !/^\s*ROLLBACK\s+TO\b/i.test(request.sql);
+  if (isDown()) {
+    // No connection, so no transaction left open on one: a ROLLBACK has nothing to do.
+    if (plainRollback) {
+      state = 'idle';
+      return { ok: true, rows: [], rowCount: 0 };
+    }
+    return { ok: false, message: 'the database cannot be reached; trying again in the background', code: 'connection', connection: true };
+  }
   if (state === 'broken') {
     if (first === 'ROLLBACK' && !/^\s*ROLLBACK\s+TO\b/i.test(request.sql)) {
       state = 'idle';

@@ -86,7 +86,7 @@ export class PostgresEngine implements Engine {
 
   #start(): void {
     const { port1, port2 } = new MessageChannel();
-    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const signal = new Int32Array(new SharedArrayBuffer(8));
     const settings: WorkerSettings = {
       url: this.#options.url,
       signal,
@@ -109,6 +109,11 @@ export class PostgresEngine implements Engine {
     if (!this.#worker) this.#start();
     const port = this.#port as MessagePort;
     const signal = this.#signal as Int32Array;
+    // The database could not be connected to a moment ago: fail now rather than wait out another attempt
+    // (the worker keeps trying). A ROLLBACK still goes: the worker answers it at once.
+    if (Atomics.load(signal, 1) === 1 && !(request.op === 'exec' && /^\s*ROLLBACK\s*$/i.test(request.sql))) {
+      throw new MailscopeError('STORE_UNAVAILABLE', `PostgreSQL at ${this.location} cannot be reached; trying again in the background`);
+    }
     Atomics.store(signal, 0, 0);
     port.postMessage(request);
     // The worker answers within its own timeouts (connect, then the statement); past both, it is stuck: replace it.
