@@ -197,6 +197,9 @@ describe('a cluster of instances on one PostgreSQL', () => {
     for (const instance of instances) {
       const ready = await instance.api('/readyz');
       expect(ready.body.cluster).toMatchObject({ leader: instance === leader });
+      const metrics = await fetch(`http://127.0.0.1:${instance.port}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.text());
+      expect(metrics).toContain(`mailscope_cluster_leader ${instance === leader ? 1 : 0}\n`);
+      expect(metrics).toContain(`mailscope_cluster_lease_epoch ${instance === leader ? epoch : 0}\n`);
       if (instance === leader) expect(ready.body.cluster.leases).toEqual([expect.objectContaining({ name: 'leader', epoch })]);
       else expect(instance.logs.filter((line) => line.msg === 'run recorded')).toEqual([]);
     }

@@ -70,10 +70,11 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
       '/metrics',
       {
         config: { access: 'viewer' },
-        schema: { tags: ['outbox'], summary: 'Prometheus text format: the outbox gauges and counters', response: { 200: z.string() } },
+        schema: { tags: ['outbox'], summary: 'Prometheus text format: the outbox gauges and counters; in a cluster, whether this instance leads', response: { 200: z.string() } },
       },
       async (_request, reply) => {
         const current = status();
+        const cluster = services.cluster?.status();
         const body = prometheusText([
           { name: 'mailscope_outbox_depth', type: 'gauge', help: 'Points waiting in the outbox for the time-series database.', value: current.depth },
           { name: 'mailscope_outbox_oldest_age_seconds', type: 'gauge', help: 'Age of the oldest point waiting in the outbox.', value: current.oldestAgeMs / 1000 },
@@ -91,6 +92,18 @@ export function outboxRoutes(services: ApiServices): FastifyPluginAsyncZod {
             value: 'consecutiveFailures' in current ? (current.consecutiveFailures ?? 0) : 0,
           },
           { name: 'mailscope_outbox_configured', type: 'gauge', help: '1 when a time-series database is configured.', value: current.configured ? 1 : 0 },
+          // In a cluster: whether this instance leads now (alert when no instance of the cluster does), and the lease's epoch.
+          ...(cluster
+            ? [
+                { name: 'mailscope_cluster_leader', type: 'gauge' as const, help: '1 while this instance holds the leader lease and does the work done once.', value: cluster.leader ? 1 : 0 },
+                {
+                  name: 'mailscope_cluster_lease_epoch',
+                  type: 'gauge' as const,
+                  help: 'The epoch (fencing token) of the leader lease this instance holds; 0 when it holds none.',
+                  value: cluster.leases[0]?.epoch ?? 0,
+                },
+              ]
+            : []),
         ]);
         return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
       },
