@@ -13,6 +13,9 @@
  * why that timeout is short (`store.statementTimeout`, 5 s by default) and the
  * policy answers that must never wait are served from memory.
  *
+ * Write transactions take one advisory lock (see `begin`): one at a time in the cluster, as
+ * SQLite has one writer at a time.
+ *
  * The SQL is the store's own (SQLite's, written to be portable): `?` parameters
  * become `$1…`, `BEGIN IMMEDIATE` becomes `BEGIN`, `INSERT OR IGNORE` becomes
  * `INSERT … ON CONFLICT DO NOTHING`. What differs beyond that is in engine.ts's dialects.
@@ -70,7 +73,13 @@ export function translate(sql: string): string {
 
 export class PostgresEngine implements Engine {
   readonly kind = 'postgres' as const;
-  readonly begin = 'BEGIN';
+  /**
+   * One write transaction at a time in the whole cluster, as SQLite has one writer at a time
+   * (BEGIN IMMEDIATE): each takes the store's advisory lock first, held until it ends. The
+   * store's read-then-write steps (an alert's next state, a report recorded once) then see
+   * what the transaction before them committed, on every instance, as on SQLite.
+   */
+  readonly begin = `BEGIN; SELECT pg_advisory_xact_lock(hashtext('mailscope.store'))`;
   readonly location: string;
   readonly #options: Required<PostgresOptions>;
   #worker: Worker | undefined;

@@ -79,6 +79,36 @@ describe('the store on PostgreSQL', () => {
     expect((await pool.query('SELECT version FROM mailscope_schema')).rows).toEqual([{ version: 999 }]);
   });
 
+  it('runs one write transaction at a time across instances, as SQLite has one writer: the second waits for the first', async () => {
+    const database = await freshDatabase();
+    const db = Database.connect({ url: database.url });
+    // Another instance's write transaction, in another process, holding the store's lock for a second.
+    const other = execFile('psql', [
+      database.url,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      "BEGIN; SELECT pg_advisory_xact_lock(hashtext('mailscope.store')); SELECT pg_sleep(1); INSERT INTO outbox (line, created_at) VALUES ('first f=1', 1); COMMIT;",
+    ]);
+    const finished = new Promise<number | null>((resolve) => other.on('exit', resolve));
+    // Until that session holds the lock.
+    const pool = database.pool();
+    for (let held = false; !held; ) {
+      const { rows } = await pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+      );
+      held = Number(rows[0]!.n) > 0;
+    }
+    const started = performance.now();
+    db.transaction(() => {
+      db.statement('INSERT INTO outbox (line, created_at) VALUES (?, ?)').run('second f=1', 2);
+    });
+    expect(performance.now() - started).toBeGreaterThan(500);
+    expect(await finished).toBe(0);
+    expect((db.statement('SELECT line FROM outbox ORDER BY id').all() as { line: string }[]).map((row) => row.line)).toEqual(['first f=1', 'second f=1']);
+    db.close();
+  });
+
   it('says why it cannot reach the database, without the password', async () => {
     const url = new URL(postgresServer().href);
     url.password = 'do-not-show-me';
