@@ -141,6 +141,12 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
         dispatcher.wake();
         pusher.wake();
         releaser.wake();
+        // Minutes the leader before may have shown the rules while they were still being counted.
+        try {
+          trafficFlusher.adopt();
+        } catch (error) {
+          log.warn({ err: error }, 'could not read the minutes still being counted');
+        }
       }
     });
     try {

@@ -92,6 +92,11 @@ export function dirtyMinutes(db: Database, limit: number): TrafficMinute[] {
   return (db.statement('SELECT * FROM traffic_minutes WHERE dirty = 1 ORDER BY minute LIMIT ?').all(limit) as Record<string, unknown>[]).map(toMinute);
 }
 
+/** Minutes that began after `since` (those not over yet), written or not. */
+export function minutesSince(db: Database, since: number): TrafficMinute[] {
+  return (db.statement('SELECT * FROM traffic_minutes WHERE minute > ? ORDER BY minute').all(since) as Record<string, unknown>[]).map(toMinute);
+}
+
 export function markMinutesWritten(db: Database, minutes: readonly TrafficMinute[]): void {
   const clean = db.statement('UPDATE traffic_minutes SET dirty = 0 WHERE minute = ? AND provider = ? AND ip = ? AND pool = ? AND campaign = ?');
   for (const minute of minutes) clean.run(minute.minute, minute.provider, minute.ip, minute.pool, minute.campaign);

@@ -12,7 +12,7 @@ import { trafficOutcomes } from '../core/traffic.ts';
 import { bounceClassNames } from '../protocols/mail/bounce-class.ts';
 import type { Database } from '../store/database.ts';
 import { recordPoint } from '../store/record.ts';
-import { dirtyMinutes, markMinutesWritten, pruneTraffic, type TrafficMinute } from '../store/traffic.ts';
+import { dirtyMinutes, markMinutesWritten, minutesSince, pruneTraffic, type TrafficMinute } from '../store/traffic.ts';
 
 /** Minutes written per transaction (the event loop runs between them, so that a flush of many minutes does not hold up ingestion). */
 const batchSize = 500;
@@ -115,6 +115,24 @@ export class TrafficFlusher {
       markMinutesWritten(this.#db, minutes);
       return minutes.length;
     });
+  }
+
+  /**
+   * This instance begins to lead the cluster: the minutes not over yet may have been shown to the
+   * rules by the leader before it, as still being counted; they are shown again here once over.
+   * Returns how many minutes were taken on.
+   */
+  adopt(): number {
+    const now = this.#clock.now().getTime();
+    let adopted = 0;
+    for (const minute of minutesSince(this.#db, now - 60_000)) {
+      const point = trafficPoint(minute, this.#campaignTag);
+      const key = JSON.stringify([point.time.getTime(), point.tags]);
+      if (this.#unsettled.has(key)) continue;
+      this.#unsettled.set(key, point);
+      adopted++;
+    }
+    return adopted;
   }
 
   /** The minutes the rules saw while still being counted and that are over now: seen once more, as final. Returns how many. */

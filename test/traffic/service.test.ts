@@ -233,6 +233,37 @@ describe('the traffic flusher', () => {
     expect(flusher.settle()).toBe(0);
   });
 
+  it('after a change of leader, shows the rules again, once over, a minute the leader before saw while it was still being counted', async () => {
+    const { db, clock, traffic, log } = await setup();
+    const rule = RuleSchema.parse({ id: 'gmail-deferring', condition: 'traffic.deferral_rate > 0.2', where: { provider: 'gmail' }, minimum: { attempts: 5 }, severity: 'warning' });
+    const settings = { intervalMs: 30_000, renotifyMs: 3_600_000, flap: { windowMs: 3_600_000, maxTransitions: 4 } };
+    const flusherOf = () => {
+      const alerts = new AlertEngine({ db, rules: [rule], clock, log: log.log, settings });
+      return new TrafficFlusher({ db, clock, log: log.log, intervalMs: 10_000, campaignTag: false, keepMs: 30 * 86_400_000, evaluate: (points, options) => alerts.evaluate(points, options) });
+    };
+    const state = () => listAlerts(db, { limit: 10 }).map((alert) => alert.state);
+    const before = flusherOf();
+    await traffic.ingest(Array.from({ length: 6 }, (_, i) => event({ outcome: i < 3 ? 'deferred' : 'delivered' })));
+    before.flush();
+    expect(state()).toEqual(['firing']);
+    // The leader before saw the current minute while it was still being counted, then went away.
+    clock.set(new Date(Date.parse(start) + 10_000));
+    await traffic.ingest([event({ time: new Date(Date.parse(start) + 5_000) }), event({ time: new Date(Date.parse(start) + 6_000) })]);
+    before.flush();
+    expect(state()).toEqual(['firing']);
+    // The new leader knows nothing of that minute until it takes on the ones not over.
+    const after = flusherOf();
+    const forgetful = flusherOf();
+    // The current minute (the one before is over, and was shown as such).
+    expect(after.adopt()).toBe(1);
+    expect(after.adopt()).toBe(0);
+    clock.set(new Date(Date.parse(start) + 61_000));
+    expect(forgetful.settle()).toBe(0);
+    expect(state()).toEqual(['firing']);
+    expect(after.settle()).toBe(1);
+    expect(state()).toEqual(['resolved']);
+  });
+
   it('writes many changed minutes a batch at a time on its timer, letting the event loop run between batches', async () => {
     const { db, clock, traffic, log } = await setup();
     // 1,200 slices of one minute: more than two batches of the timed flush.
