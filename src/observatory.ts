@@ -39,7 +39,6 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   if (db.migrated.from !== db.migrated.to) log.info({ from: db.migrated.from, to: db.migrated.to, path: db.path }, 'store migrated');
   // Several instances on one PostgreSQL: the one holding the lease does the work done once (ha/cluster.ts).
   const storeConfig = config.instance.store;
-  let refreshControls = () => {};
   const cluster =
     db.kind === 'postgres' && storeConfig.kind === 'postgres'
       ? new Cluster({
@@ -49,7 +48,8 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
           version: options.version,
           leaseTtlMs: storeConfig.leaseTtl,
           heartbeatMs: storeConfig.heartbeat,
-          onControlsChanged: () => refreshControls(),
+          // Only after start(), when the services exist.
+          onControlsChanged: () => services.controls.refresh(),
         })
       : undefined;
   const services = assembleServices({ config, log, clock, open: { store: () => db, dns: () => options.dns }, role: 'observatory', ...(cluster ? { duty: cluster } : {}) });
@@ -132,7 +132,6 @@ export async function startObservatory(options: { config: LoadedConfig; log: Log
   if (config.instance.tokens.length === 0) log.warn('no API tokens configured: every /v1 route answers 401');
   let sourcesTurn = Promise.resolve();
   if (cluster) {
-    refreshControls = () => controls.refresh();
     cluster.onLeadership((leader) => {
       // One change at a time: a source starts after the previous tenure's stopped.
       sourcesTurn = sourcesTurn.then(leader ? startSources : stopSources).catch((error: unknown) => log.error({ err: error }, 'sources could not follow the leadership'));

@@ -28,7 +28,7 @@ import type { ClusterStatus, Duty } from '../core/duty.ts';
 import { MailscopeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Database } from '../store/database.ts';
-import { type Lease, LeaseManager } from './leases.ts';
+import { holdsLease, type Lease, LeaseManager } from './leases.ts';
 
 export const leaderLease = 'leader';
 
@@ -63,7 +63,7 @@ export interface InstanceRow {
 }
 
 /** Unique per process: a restarted process is a new holder. */
-export function instanceId(): string {
+function instanceId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
@@ -125,26 +125,19 @@ export class Cluster implements Duty {
   fence(): void {
     const lease = this.#lease;
     if (!lease?.valid()) throw new MailscopeError('LEASE_LOST', `this instance no longer holds the ${leaderLease} lease`);
-    // The row stays locked FOR SHARE until the transaction ends: no takeover in between.
-    const held = this.#options.db
-      .statement('SELECT 1 AS held FROM leases WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > clock_timestamp() FOR SHARE')
-      .get(leaderLease, this.id, lease.epoch);
+    // The lease's row stays locked FOR SHARE until the transaction ends: no takeover in between.
+    const held = this.#options.db.statement(`SELECT 1 AS held WHERE ${holdsLease('?', '?')}`).get(leaderLease, lease.epoch);
     if (!held) {
       // Another instance holds it now: stop at once (active() false), not at the next renewal.
       lease.abandon();
+      throw new MailscopeError('LEASE_LOST', `the ${leaderLease} lease passed to another instance (epoch ${lease.epoch} is over)`, { details: { lease: leaderLease, epoch: lease.epoch } });
     }
-    if (!held) throw new MailscopeError('LEASE_LOST', `the ${leaderLease} lease passed to another instance (epoch ${lease.epoch} is over)`, { details: { lease: leaderLease, epoch: lease.epoch } });
   }
 
   status(): ClusterStatus {
     const lease = this.#lease;
     const leading = lease?.valid() === true;
     return { instance: this.id, leader: leading, leases: leading && lease ? [{ name: lease.name, epoch: lease.epoch, expiresAt: lease.expiresAt.toISOString() }] : [] };
-  }
-
-  /** Every instance the database knows, newest heartbeat first, with the leases each holds. */
-  async instances(): Promise<InstanceRow[]> {
-    return listInstances(this.#pool);
   }
 
   /** Gives the lease up (another instance takes over at once), says so, and closes the cluster's connections. */

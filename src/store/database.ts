@@ -48,8 +48,7 @@ export function migratePostgres(engine: PostgresEngine, migrations: readonly Mig
   try {
     engine.execNative(`SELECT pg_advisory_xact_lock(hashtext('mailscope.schema'))`);
     engine.execNative('CREATE TABLE IF NOT EXISTS mailscope_schema (version INTEGER NOT NULL)');
-    const row = engine.prepare('SELECT max(version) AS version FROM mailscope_schema').get();
-    const from = row?.version === null || row?.version === undefined ? 0 : Number(row.version);
+    const from = Number(engine.prepare('SELECT max(version) AS version FROM mailscope_schema').get()?.version ?? 0);
     if (from > newest) {
       throw new MailscopeError('STORE_TOO_NEW', `the database at ${engine.location} was written by a newer Mailscope (schema version ${from}; this one knows up to ${newest}): upgrade Mailscope`, {
         details: { version: from, known: newest },

@@ -26,7 +26,8 @@ export interface WorkerSettings {
   applicationName: string;
 }
 
-export type WorkerRequest = { op: 'query'; sql: string; params: unknown[]; named: boolean } | { op: 'exec'; sql: string } | { op: 'close' };
+/** `query`: one statement with parameters, prepared once per connection (by name); `exec`: SQL text as it is, several statements allowed. */
+export type WorkerRequest = { op: 'query'; sql: string; params: unknown[] } | { op: 'exec'; sql: string } | { op: 'close' };
 export type WorkerReply = { ok: true; rows: Record<string, unknown>[]; rowCount: number } | { ok: false; message: string; code: string; connection: boolean };
 
 const settings = workerData as WorkerSettings;
@@ -110,7 +111,7 @@ async function answer(request: WorkerRequest): Promise<WorkerReply> {
     return { ok: false, message: 'the database cannot be reached; trying again in the background', code: 'connection', connection: true };
   }
   if (state === 'broken') {
-    if (first === 'ROLLBACK' && !/^\s*ROLLBACK\s+TO\b/i.test(request.sql)) {
+    if (plainRollback) {
       state = 'idle';
       return { ok: true, rows: [], rowCount: 0 };
     }
@@ -119,12 +120,9 @@ async function answer(request: WorkerRequest): Promise<WorkerReply> {
   let using: pg.Client | undefined;
   try {
     using = await connected();
-    const result =
-      request.op === 'exec'
-        ? await using.query(request.sql)
-        : await using.query(request.named ? { name: nameOf(request.sql), text: request.sql, values: request.params } : { text: request.sql, values: request.params });
+    const result = request.op === 'exec' ? await using.query(request.sql) : await using.query({ name: nameOf(request.sql), text: request.sql, values: request.params });
     if (first === 'BEGIN') state = 'transaction';
-    else if (first === 'COMMIT' || (first === 'ROLLBACK' && !/^\s*ROLLBACK\s+TO\b/i.test(request.sql))) state = 'idle';
+    else if (first === 'COMMIT' || plainRollback) state = 'idle';
     // A multi-statement exec answers with one result per statement.
     const last = Array.isArray(result) ? result.at(-1) : result;
     return { ok: true, rows: last?.rows ?? [], rowCount: last?.rowCount ?? 0 };

@@ -162,7 +162,7 @@ export class PostgresEngine implements Engine {
 
   prepare(sql: string): Statement {
     const text = this.#sql(sql);
-    const query = (parameters: SqlValue[]) => this.#call({ op: 'query', sql: text, params: parameters, named: true });
+    const query = (parameters: SqlValue[]) => this.#call({ op: 'query', sql: text, params: parameters });
     return {
       run: (...parameters) => ({ changes: query(parameters).rowCount }),
       get: (...parameters) => query(parameters).rows[0] as Row | undefined,
