@@ -40,6 +40,27 @@ const isRoot = (path: string) => !path.includes('/') && !assembly.has(path);
  * declared here. No layer lists a file of the composition root, so nothing
  * below it imports main.ts, cli.ts or observatory.ts.
  */
+/** Every layer below the API and the assembly, which both the assembly and the commands may use. */
+const belowTheApi = [
+  'core',
+  'protocols',
+  'probes',
+  'sources',
+  'notifiers',
+  'platforms',
+  'series',
+  'measurements',
+  'store',
+  'ha',
+  'queries',
+  'alerts',
+  'controls',
+  'traffic',
+  'reports',
+  'config',
+  'runner',
+];
+
 const allowed: Record<string, string[]> = {
   core: [],
   protocols: [],
@@ -69,47 +90,9 @@ const allowed: Record<string, string[]> = {
   // Services only: never protocols/ or store/.
   http: ['core', 'probes', 'sources', 'series', 'measurements', 'queries', 'alerts', 'controls', 'traffic', 'reports', 'config', 'runner'],
   // assemble.ts builds the services once, for `mailscope run` and the CLI; observatory.ts runs them with the API.
-  assembly: [
-    'core',
-    'protocols',
-    'probes',
-    'sources',
-    'notifiers',
-    'platforms',
-    'series',
-    'measurements',
-    'store',
-    'ha',
-    'queries',
-    'alerts',
-    'controls',
-    'traffic',
-    'reports',
-    'config',
-    'runner',
-    'http',
-  ],
+  assembly: [...belowTheApi, 'http'],
   // One file per CLI command: the assembled services, never the API's routes or the composition root.
-  commands: [
-    'core',
-    'protocols',
-    'probes',
-    'sources',
-    'notifiers',
-    'platforms',
-    'series',
-    'measurements',
-    'store',
-    'ha',
-    'queries',
-    'alerts',
-    'controls',
-    'traffic',
-    'reports',
-    'config',
-    'runner',
-    'assembly',
-  ],
+  commands: [...belowTheApi, 'assembly'],
 };
 
 /** The strongly connected groups of more than one node (or a node that imports itself): each is an import cycle. */

@@ -9,7 +9,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Database } from '../store/database.ts';
-import { pruneStep, type PruneStep } from '../store/retention.ts';
+import { prunedTables, pruneStep, type PruneStep } from '../store/retention.ts';
 
 export interface RetentionOptions {
   keepMs: number;
@@ -45,23 +45,7 @@ export class RetentionPruner {
   /** Prunes everything older than the cutoff, one batch at a time. */
   async pruneAll(): Promise<PruneReport> {
     const cutoff = new Date(this.#options.clock.now().getTime() - this.#options.keepMs);
-    const report: PruneReport = {
-      deleted: {
-        observations: 0,
-        probe_runs: 0,
-        outbox_quarantine: 0,
-        outbox: 0,
-        notifications: 0,
-        alerts: 0,
-        control_alerts: 0,
-        silences: 0,
-        dmarc_rows: 0,
-        reports: 0,
-        report_quarantine: 0,
-        ip_names: 0,
-      },
-      batches: 0,
-    };
+    const report: PruneReport = { deleted: Object.fromEntries(prunedTables.map((table) => [table, 0])) as PruneReport['deleted'], batches: 0 };
     for (;;) {
       const step = pruneStep(this.#db, cutoff, this.#options.batchSize, { pruneOutbox: this.#options.pruneOutbox });
       if (step.deleted === 0) break;

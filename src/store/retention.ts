@@ -1,9 +1,25 @@
 import type { Database } from './database.ts';
 
+/** What pruneStep deletes from, in the order it goes. */
+export const prunedTables = [
+  'observations',
+  'probe_runs',
+  'outbox_quarantine',
+  'outbox',
+  'notifications',
+  'alerts',
+  'control_alerts',
+  'silences',
+  'dmarc_rows',
+  'reports',
+  'report_quarantine',
+  'ip_names',
+] as const;
+
 export interface PruneStep {
   /** Rows deleted by this step (0: nothing left to delete of this kind). */
   deleted: number;
-  table: 'observations' | 'probe_runs' | 'outbox_quarantine' | 'outbox' | 'notifications' | 'alerts' | 'control_alerts' | 'silences' | 'dmarc_rows' | 'reports' | 'report_quarantine' | 'ip_names';
+  table: (typeof prunedTables)[number];
 }
 
 /**
