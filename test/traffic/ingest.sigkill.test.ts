@@ -4,64 +4,14 @@
  * events; every batch it acknowledged is counted after the restart, and at most
  * the batches in flight at the kill are counted without an acknowledgement.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { binary } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/probes.ts';
-import { tempDir } from '../helpers/temp.ts';
-
-const token = 'sigkill-ingest-token-000001';
-const batchSize = 50;
-const clients = 4;
+import { batchSize, clients, ingestUntilKilled } from '../helpers/ingest-sigkill.ts';
 
 describe('traffic ingest under SIGKILL', () => {
   it('counts every acknowledged batch exactly once, and no more than the batches in flight besides', async () => {
-    const dir = tempDir();
-    writeFileSync(
-      join(dir, 'mailscope.yaml'),
-      `dataDir: ./data\nhttp: { listen: "127.0.0.1:0" }\ntokens: [{ name: kumo, role: ingest, token: "${token}" }]\nsources: [{ id: hook, kind: events }]\ntraffic: { mxLookup: false }\n`,
-    );
-    mkdirSync(join(dir, 'probes'));
-    const child = spawn(process.execPath, [binary, 'run', '--config', join(dir, 'mailscope.yaml')], { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => /"msg":"mailscope running"/.test(output), 'mailscope to listen', 20_000);
-    const port = Number(/"listen":"127\.0\.0\.1:(\d+)"/.exec(output)![1]);
-
-    let acknowledged = 0;
-    let killed = false;
-    const post = async () => {
-      while (!killed) {
-        const events = Array.from({ length: batchSize }, (_, i) => ({
-          time: new Date().toISOString(),
-          outcome: i % 5 === 0 ? 'deferred' : 'delivered',
-          recipient: `r${i}@gmail.com`,
-          ip: '192.0.2.10',
-        }));
-        try {
-          const response = await fetch(`http://127.0.0.1:${port}/v1/ingest/events`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ events }),
-          });
-          if (response.status === 200 && !killed) acknowledged += ((await response.json()) as { accepted: number }).accepted;
-        } catch {
-          // The server went away mid-request: not acknowledged.
-        }
-      }
-    };
-    const posting = Array.from({ length: clients }, post);
-    await waitFor(() => acknowledged >= 3_000, '3,000 acknowledged events', 20_000);
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    child.kill('SIGKILL');
-    killed = true;
-    const atKill = acknowledged;
-    await exited;
-    await Promise.all(posting);
-
+    const { dir, atKill } = await ingestUntilKilled({ store: 'dataDir: ./data', token: 'sigkill-ingest-token-000001' });
     const db = new DatabaseSync(join(dir, 'data', 'mailscope.db'));
     expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
     const counted = Number((db.prepare('SELECT sum(delivered + deferred) AS n FROM traffic_minutes').get() as { n: number }).n);
