@@ -18,6 +18,7 @@ import { sweep, type PairResult } from '../src/probes/dnsbl-check.ts';
 import { queryPrefix, type DnsblTarget } from '../src/probes/dnsbl-targets.ts';
 import type { ListSpec } from '../src/probes/dnsbl-verdict.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
+import { median } from './lib/measure.ts';
 
 const pairs = 20_000;
 const zone = 'bench.dnsbl.test';
@@ -171,7 +172,6 @@ async function main(): Promise<void> {
       const order = [...contenders.slice(round % contenders.length), ...contenders.slice(0, round % contenders.length)];
       for (const contender of order) samples.get(contender.name)!.push(await contender.run());
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const summary = contenders.map((contender) => {
       const runs = samples.get(contender.name)!;
       return {

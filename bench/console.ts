@@ -78,6 +78,7 @@ import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { Database, databaseFileName } from '../src/store/database.ts';
 import { record } from '../src/store/record.ts';
+import { random } from './lib/measure.ts';
 
 const days = Number(process.env.MAILSCOPE_BENCH_DAYS ?? 30);
 const viewerToken = 'bench-viewer-token-000000000001';
@@ -102,16 +103,6 @@ const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
-/** mulberry32: the same history every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rng = random(20);
 
 // ---------------------------------------------------------------- what is watched

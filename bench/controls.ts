@@ -17,10 +17,10 @@ import { ControlService } from '../src/controls/service.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { Database } from '../src/store/database.ts';
+import { median } from './lib/measure.ts';
 
 const rounds = 5;
 const creates = 200;
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function measure(active: number): { createMs: number; reloadMs: number } {
   const dir = mkdtempSync(join(tmpdir(), 'mailscope-bench-controls-'));

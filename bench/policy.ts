@@ -25,9 +25,7 @@
  * there (node --cpu-prof) when it stops; MAILSCOPE_BENCH_ONLY=http or postfix runs
  * one half (a profile of one protocol).
  */
-import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { BlockList, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +46,7 @@ import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Runner } from '../src/runner/runner.ts';
 import { outboxSnapshotOf, probeServicesOf } from '../src/runner/services.ts';
 import { Database } from '../src/store/database.ts';
+import { checkedGets, median, Mismatches, percentiles, random, ServerChild } from './lib/measure.ts';
 
 const rounds = 3;
 const httpConnections = 32;
@@ -151,39 +150,14 @@ async function serveReference(): Promise<void> {
   process.send!({ type: 'ready', http: typeof http === 'object' && http ? http.port : 0, postfix: typeof tcp === 'object' && tcp ? tcp.port : 0, active: 0 } satisfies FromChild);
 }
 
-class Child {
-  readonly process: ChildProcess;
-  #replies: ((message: FromChild) => void)[] = [];
-  #exited: Promise<void>;
-  ready: Promise<Extract<FromChild, { type: 'ready' }>>;
-
+class Child extends ServerChild<ToChild, FromChild> {
   constructor(role: 'mailscope' | 'reference', dir: string, execArgv: string[]) {
-    this.process = fork(import.meta.filename, ['--serve', role, dir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.#exited = new Promise((done) => this.process.once('exit', () => done()));
-    this.ready = new Promise((done, fail) => {
-      this.process.once('exit', (code) => fail(new Error(`the ${role} server exited (${code}) before it was ready`)));
-      this.process.on('message', (message: FromChild) => {
-        if (message.type === 'ready') done(message);
-        else this.#replies.shift()?.(message);
-      });
-    });
-  }
-
-  ask(message: ToChild): Promise<FromChild> {
-    return new Promise((done) => {
-      this.#replies.push(done);
-      this.process.send(message);
-    });
+    super(`${role} server`, import.meta.filename, ['--serve', role, dir], { execArgv });
   }
 
   async cpu(): Promise<number> {
     const reply = await this.ask({ type: 'cpu' });
     return reply.type === 'cpu' ? reply.micros : 0;
-  }
-
-  async stop(): Promise<void> {
-    if (this.process.exitCode === null) this.process.send({ type: 'stop' } satisfies ToChild);
-    await this.#exited;
   }
 }
 
@@ -204,17 +178,6 @@ interface Spec {
   id?: string;
   describe?: string;
   cidr?: BlockList;
-}
-
-/** mulberry32: the same mix every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const v4 = (b: number, n: number) => `10.${b}.${n >> 8}.${n & 255}`;
@@ -342,14 +305,6 @@ function trafficMix(rng: () => number, count: number): { ip: string; pool: strin
 
 // ---------------------------------------------------------------- measurement helpers
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-function percentiles(latencies: number[]): { p50: number; p99: number } {
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99) };
-}
-
 interface RunResult {
   rate: number;
   p50: number;
@@ -359,48 +314,17 @@ interface RunResult {
   answers: number;
 }
 
-const mismatches: string[] = [];
-let mismatchCount = 0;
-let answersChecked = 0;
-function mismatch(what: string): void {
-  mismatchCount++;
-  if (mismatches.length < 10) mismatches.push(what);
-}
+const mismatches = new Mismatches();
+const mismatch = (what: string) => mismatches.add(what);
 
 /** pathOf(q): the request URL for question q (called once per request: it may make every URL new). */
 async function httpRun(port: number, seconds: number, server: Child, sequence: readonly number[], pathOf: (q: number) => string, expectedBody: (q: number) => string): Promise<RunResult> {
-  let next = 0;
-  let answers = 0;
-  const latencies: number[] = [];
   const cpuBefore = await server.cpu();
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: httpConnections,
-    duration: seconds,
-    headers: { authorization: `Bearer ${viewerToken}` },
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (request, context) => {
-          const q = sequence[next++ % sequence.length]!;
-          const path = pathOf(q);
-          Object.assign(context, { q, path, sent: performance.now() });
-          return { ...request, path };
-        },
-        onResponse: (status, body, context) => {
-          const { q, path, sent } = context as { q: number; path: string; sent: number };
-          latencies.push(performance.now() - sent);
-          answers++;
-          if (status !== 200) mismatch(`GET ${path}: HTTP ${status} ${body.slice(0, 200)}`);
-          else if (body !== expectedBody(q)) mismatch(`GET ${path}: unexpected body ${body.slice(0, 200)}`);
-        },
-      },
-    ],
-  });
+  const result = await checkedGets({ port, seconds, connections: httpConnections, token: viewerToken, sequence, pathOf, expectedBody, mismatches });
   const cpuAfter = await server.cpu();
   if (result.errors > 0 || result.timeouts > 0) mismatch(`autocannon: ${result.errors} errors, ${result.timeouts} timeouts on port ${port}`);
-  answersChecked += answers;
-  return { rate: answers / result.duration, ...percentiles(latencies), cpu: (cpuAfter - cpuBefore) / 1e6 / result.duration, answers };
+  const { p50, p99 } = percentiles(result.latencies);
+  return { rate: result.answers / result.duration, p50, p99, cpu: (cpuAfter - cpuBefore) / 1e6 / result.duration, answers: result.answers };
 }
 
 /** Postfix's side: one connection per smtpd process, requests one after another on each. */
@@ -472,8 +396,9 @@ async function postfixRun(
   const elapsed = (performance.now() - started) / 1_000;
   const cpuAfter = await server.cpu();
   for (const socket of sockets) socket.destroy();
-  answersChecked += answers;
-  return { rate: answers / elapsed, ...percentiles(latencies), cpu: (cpuAfter - cpuBefore) / 1e6 / elapsed, answers };
+  mismatches.checked += answers;
+  const { p50, p99 } = percentiles(latencies);
+  return { rate: answers / elapsed, p50, p99, cpu: (cpuAfter - cpuBefore) / 1e6 / elapsed, answers };
 }
 
 const postfixCommon = [
@@ -591,7 +516,7 @@ async function main(): Promise<void> {
           const response = await fetch(`http://127.0.0.1:${ms.http}${path}`, { headers: { authorization: `Bearer ${viewerToken}` } });
           const text = await response.text();
           bodies[q] = text;
-          answersChecked++;
+          mismatches.checked++;
           if (response.status !== 200) return mismatch(`GET ${path}: HTTP ${response.status} ${text.slice(0, 200)}`);
           const body = JSON.parse(text) as { action: string; rate?: number; controls: { id: string }[]; unsure: { id: string; missing: string[] }[]; unsureCount: number; missing: string[] };
           const { matched, unsure } = httpExpected[q]!;
@@ -755,10 +680,10 @@ async function main(): Promise<void> {
         `policy postfix: ${(m.rate / d.rate).toFixed(2)} of a DUNNO-only server (reference, no goal set); p99 ${ms2(m.p99)} ms vs ${ms2(d.p99)} ms; server CPU per answer ${(d.cpuPerAnswer / m.cpuPerAnswer).toFixed(2)} of it`,
       );
     }
-    console.log(`\nanswers checked: ${answersChecked.toLocaleString('en')}, mismatches: ${mismatchCount}; ${((performance.now() - benchStarted) / 1_000).toFixed(0)} s in all`);
+    console.log(`\nanswers checked: ${mismatches.checked.toLocaleString('en')}, mismatches: ${mismatches.count}; ${((performance.now() - benchStarted) / 1_000).toFixed(0)} s in all`);
     for (const line of lines) console.log(line);
-    if (mismatchCount > 0) {
-      console.error(`\n${mismatchCount} wrong answers, first ones:\n${mismatches.join('\n')}`);
+    if (mismatches.count > 0) {
+      console.error(`\n${mismatches.count} wrong answers, first ones:\n${mismatches.shown.join('\n')}`);
       process.exitCode = 1;
     }
     if (profileDir) console.log(`CPU profile of the Mailscope server: ${profileDir}`);

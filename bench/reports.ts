@@ -52,6 +52,7 @@ import { Database } from '../src/store/database.ts';
 import { TrafficService } from '../src/traffic/service.ts';
 import { type AggregateRowInput, aggregateXml } from '../test/helpers/reports.ts';
 import { zip } from '../test/helpers/zip.ts';
+import { random } from './lib/measure.ts';
 
 const mixedReports = 10_000;
 const largeRecords = 250_000;
@@ -61,17 +62,6 @@ const goals = { largeRssMb: 150 };
 const cappedSemiSpaceMb = 16;
 
 // ---------------------------------------------------------------- the reports
-
-/** mulberry32: the same reports every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const reporters = [
   { org: 'google.com', format: 'zip', share: 40 },

@@ -47,8 +47,6 @@
  * MAILSCOPE_BENCH_POSTGRES_URL: the server to use (a role that may create and drop
  * databases); default postgres://postgres@127.0.0.1:5432/postgres.
  */
-import autocannon from 'autocannon';
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +76,7 @@ import type { SqlValue, Statement } from '../src/store/engine.ts';
 import { redactUrl } from '../src/store/postgres.ts';
 import { record } from '../src/store/record.ts';
 import type { RunResult as ProbeRun } from '../src/store/runs.ts';
+import { checkedGets, median, Mismatches, percentiles, random, ServerChild } from './lib/measure.ts';
 
 type EngineName = 'sqlite' | 'postgres';
 const engines: EngineName[] = ['sqlite', 'postgres'];
@@ -102,7 +101,6 @@ const distinctQuestions = 2_000;
 const viewerToken = 'bench-viewer-token-000000000001';
 const goal = 0.9;
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (value: number) => Math.round(value).toLocaleString('en');
 
 /** Counts the statements a store runs (prepared ones and plain SQL: BEGIN, COMMIT), wrapped at the engine. */
@@ -231,17 +229,6 @@ function controlSpecs(): Spec[] {
   return specs;
 }
 
-/** mulberry32: the same mix every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function questions(rng: () => number, count: number): { ip: string; pool: string; rcpt_domain: string }[] {
   const int = (n: number) => Math.floor(rng() * n);
   const seen = new Set<string>();
@@ -367,34 +354,13 @@ async function serveMailscope(engine: EngineName, dir: string): Promise<void> {
   process.send!({ type: 'ready', http: typeof address === 'object' && address ? address.port : 0, active: controls.active.length } satisfies FromChild);
 }
 
-class Child {
-  readonly process: ChildProcess;
-  readonly #replies: ((message: Stats) => void)[] = [];
-  readonly #exited: Promise<void>;
-  readonly ready: Promise<Extract<FromChild, { type: 'ready' }>>;
-
+class Child extends ServerChild<ToChild, FromChild> {
   constructor(engine: EngineName, dir: string, url: string) {
-    this.process = fork(import.meta.filename, ['--serve', engine, dir], { execArgv: [], env: { ...process.env, [childUrlVariable]: url }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.#exited = new Promise((done) => this.process.once('exit', () => done()));
-    this.ready = new Promise((done, fail) => {
-      this.process.once('exit', (code) => fail(new Error(`the ${label[engine]} server exited (${code}) before it was ready`)));
-      this.process.on('message', (message: FromChild) => {
-        if (message.type === 'ready') done(message);
-        else this.#replies.shift()?.(message);
-      });
-    });
+    super(`${label[engine]} server`, import.meta.filename, ['--serve', engine, dir], { execArgv: [], env: { ...process.env, [childUrlVariable]: url } });
   }
 
   stats(): Promise<Stats> {
-    return new Promise((done) => {
-      this.#replies.push(done);
-      this.process.send({ type: 'stats' } satisfies ToChild);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.process.exitCode === null) this.process.send({ type: 'stop' } satisfies ToChild);
-    await this.#exited;
+    return this.ask({ type: 'stats' });
   }
 }
 
@@ -414,19 +380,8 @@ interface LoadResult {
   outsideTicks: number;
 }
 
-const mismatches: string[] = [];
-let mismatchCount = 0;
-let answersChecked = 0;
-function mismatch(what: string): void {
-  mismatchCount++;
-  if (mismatches.length < 10) mismatches.push(what);
-}
-
-function percentiles(latencies: number[]): { p50: number; p99: number; max: number } {
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN };
-}
+const mismatches = new Mismatches();
+const mismatch = (what: string) => mismatches.add(what);
 
 /** pathOf(q): the URL for question q, called once per request (it may make every URL new). */
 async function load(
@@ -438,43 +393,16 @@ async function load(
   pathOf: (q: number) => string,
   expectedBody: (q: number) => string,
 ): Promise<LoadResult> {
-  let next = 0;
-  let answers = 0;
-  const latencies: number[] = [];
   const before = await server.stats();
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: httpConnections,
-    duration: seconds,
-    headers: { authorization: `Bearer ${viewerToken}` },
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (request, context) => {
-          const q = sequence[next++ % sequence.length]!;
-          const path = pathOf(q);
-          Object.assign(context, { q, path, sent: performance.now() });
-          return { ...request, path };
-        },
-        onResponse: (status, body, context) => {
-          const { q, path, sent } = context as { q: number; path: string; sent: number };
-          latencies.push(performance.now() - sent);
-          answers++;
-          if (status !== 200) mismatch(`${label[engine]} GET ${path}: HTTP ${status} ${body.slice(0, 200)}`);
-          else if (body !== expectedBody(q)) mismatch(`${label[engine]} GET ${path}: unexpected body ${body.slice(0, 200)}`);
-        },
-      },
-    ],
-  });
+  const result = await checkedGets({ port, seconds, connections: httpConnections, token: viewerToken, sequence, pathOf, expectedBody, mismatches, label: label[engine] });
   const after = await server.stats();
   if (result.errors > 0 || result.timeouts > 0) mismatch(`${label[engine]}: autocannon saw ${result.errors} errors, ${result.timeouts} timeouts`);
   const outsideTicks = after.statements - before.statements - (after.tickStatements - before.tickStatements);
   if (outsideTicks !== 0) mismatch(`${label[engine]}: ${outsideTicks} store statements outside the controls' tick while the policy API was under load`);
-  answersChecked += answers;
   return {
-    rate: answers / result.duration,
-    ...percentiles(latencies),
-    cpuPerAnswer: (after.cpu - before.cpu) / answers,
+    rate: result.answers / result.duration,
+    ...percentiles(result.latencies),
+    cpuPerAnswer: (after.cpu - before.cpu) / result.answers,
     longestTick: after.longestTick,
     ticks: after.ticks - before.ticks,
     tickStatements: after.tickStatements - before.tickStatements,
@@ -652,7 +580,7 @@ async function main(): Promise<void> {
             const response = await fetch(`http://127.0.0.1:${ready[engine].http}${path}`, { headers: { authorization: `Bearer ${viewerToken}` } });
             const text = await response.text();
             bodies[engine][q] = text;
-            answersChecked++;
+            mismatches.checked++;
             if (response.status !== 200) return mismatch(`${label[engine]} GET ${path}: HTTP ${response.status} ${text.slice(0, 200)}`);
             const answer = JSON.parse(text) as Answer;
             const place = made[engine].place;
@@ -787,10 +715,10 @@ async function main(): Promise<void> {
         .map((engine) => `${label[engine]} ${lastStats[engine].longestEver.toFixed(1)} ms (${fmt(lastStats[engine].longestEverStatements)} statements, ${lastStats[engine].ticks} ticks)`)
         .join(', ')}`,
     );
-    console.log(`\nanswers checked: ${fmt(answersChecked)}, mismatches: ${mismatchCount}; ${((performance.now() - benchStarted) / 1_000).toFixed(0)} s in all`);
+    console.log(`\nanswers checked: ${fmt(mismatches.checked)}, mismatches: ${mismatches.count}; ${((performance.now() - benchStarted) / 1_000).toFixed(0)} s in all`);
     for (const line of lines) console.log(line);
-    if (mismatchCount > 0) {
-      console.error(`\n${mismatchCount} wrong answers or counts, first ones:\n${mismatches.join('\n')}`);
+    if (mismatches.count > 0) {
+      console.error(`\n${mismatches.count} wrong answers or counts, first ones:\n${mismatches.shown.join('\n')}`);
       process.exitCode = 1;
     }
     if (goalMissed) process.exitCode = 1;

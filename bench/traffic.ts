@@ -47,7 +47,6 @@
  * one half (a profile of one way in). MAILSCOPE_BENCH_EVENTS=N: fewer events (a
  * quick look; the goals are for 1,000,000).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -61,6 +60,7 @@ import { builtinProviders } from '../src/core/providers.ts';
 import { startObservatory } from '../src/observatory.ts';
 import { DnsClient } from '../src/protocols/dns/client.ts';
 import { Database } from '../src/store/database.ts';
+import { median, Mismatches, percentiles, random, ServerChild } from './lib/measure.ts';
 
 const totalEvents = Number(process.env.MAILSCOPE_BENCH_EVENTS ?? 1_000_000);
 const batchSize = 500;
@@ -72,17 +72,6 @@ const goals = { rate: 50_000, ratio: 0.5, memoryGrowth: 1.1 };
 const postfixLinesPerWrite = 10_000;
 
 // ---------------------------------------------------------------- the traffic
-
-/** mulberry32: the same mix every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const providerOf = new Map<string, string>(Object.entries(builtinProviders).flatMap(([provider, domains]) => domains.map((domain) => [domain, provider] as const)));
 
@@ -472,54 +461,16 @@ async function serveReference(): Promise<void> {
   process.send!({ type: 'ready', http: 0 } satisfies FromChild);
 }
 
-class Child {
-  readonly process: ChildProcess;
-  #replies: ((message: FromChild) => void)[] = [];
-  #exited: Promise<void>;
-  ready: Promise<Extract<FromChild, { type: 'ready' }>>;
-
+class Child extends ServerChild<ToChild, FromChild> {
   constructor(role: 'mailscope' | 'reference', dir: string, execArgv: string[]) {
-    this.process = fork(import.meta.filename, ['--serve', role, dir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.#exited = new Promise((done) => this.process.once('exit', () => done()));
-    this.ready = new Promise((done, fail) => {
-      this.process.once('exit', (code) => fail(new Error(`the ${role} process exited (${code}) before it was ready`)));
-      this.process.on('message', (message: FromChild) => {
-        if (message.type === 'ready') done(message);
-        else this.#replies.shift()?.(message);
-      });
-    });
-  }
-
-  ask<T extends FromChild['type']>(message: ToChild & { type: T }): Promise<Extract<FromChild, { type: T }>> {
-    return new Promise((done) => {
-      this.#replies.push(done as (message: FromChild) => void);
-      this.process.send(message);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.process.exitCode === null) this.process.send({ type: 'stop' } satisfies ToChild);
-    await this.#exited;
+    super(`${role} process`, import.meta.filename, ['--serve', role, dir], { execArgv });
   }
 }
 
 // ---------------------------------------------------------------- checks and helpers
 
-const mismatches: string[] = [];
-let mismatchCount = 0;
-let answersChecked = 0;
-function mismatch(what: string): void {
-  mismatchCount++;
-  if (mismatches.length < 10) mismatches.push(what);
-}
-
-function percentiles(latencies: readonly number[]): { p50: number; p99: number; max: number } {
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? NaN };
-}
-
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const mismatches = new Mismatches();
+const mismatch = (what: string) => mismatches.add(what);
 
 function post(agent: Agent, port: number, body: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((done, fail) => {
@@ -583,7 +534,7 @@ function compareTotals(what: string, dbPath: string, expected: Expected): void {
     failed++;
     mismatch(`${what}: bounce classes add up to ${classified}, ${failures} deferrals and bounces were sent`);
   }
-  answersChecked += providers.size + 1;
+  mismatches.checked += providers.size + 1;
   if (failed === 0) console.log(`${what}: the aggregates equal what was sent (${providers.size} providers, ${classified.toLocaleString('en')} classified failures)`);
 }
 
@@ -704,7 +655,7 @@ async function main(): Promise<void> {
               continue;
             }
             latencies.push(performance.now() - sent);
-            answersChecked++;
+            mismatches.checked++;
             if (answer.status !== 200) {
               mismatch(`batch ${b}: HTTP ${answer.status} ${answer.text.slice(0, 300)}`);
               continue;
@@ -807,7 +758,7 @@ async function main(): Promise<void> {
         `${'  + JSON.parse of the same bodies'.padEnd(34)} ${fmt(parsedReference.rate).padStart(9)} ${parsedReference.seconds.toFixed(1).padStart(8)}   (no checks, no HTTP; for reading the ratio)`,
       );
 
-    console.log(`\nanswers checked: ${answersChecked.toLocaleString('en')}, mismatches: ${mismatchCount}; ${((performance.now() - benchStarted) / 1_000).toFixed(0)} s in all`);
+    console.log(`\nanswers checked: ${mismatches.checked.toLocaleString('en')}, mismatches: ${mismatches.count}; ${((performance.now() - benchStarted) / 1_000).toFixed(0)} s in all`);
     if (http) {
       const ratio = http.rate / ref;
       const mark = http.memory[0]!.memory;
@@ -825,8 +776,8 @@ async function main(): Promise<void> {
       );
     }
     if (postfix) console.log(`traffic postfix: ${fmt(postfix.rate)} events/s, ${(postfix.rate / ref).toFixed(2)} of the plain insert (reference, no goal set)`);
-    if (mismatchCount > 0) {
-      console.error(`\n${mismatchCount} mismatches, first ones:\n${mismatches.join('\n')}`);
+    if (mismatches.count > 0) {
+      console.error(`\n${mismatches.count} mismatches, first ones:\n${mismatches.shown.join('\n')}`);
       process.exitCode = 1;
     }
     if (profileDir) console.log(`CPU profile of the Mailscope server: ${profileDir}`);
