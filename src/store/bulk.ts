@@ -27,35 +27,39 @@ function slices(count: number): number[] {
   return sizes;
 }
 
-/** INSERT every row (each `columns.length` values) in as few statements as the slices allow. Inside the caller's transaction. */
-export function insertRows(db: Database, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
-  const placeholders = `(${columns.map(() => '?').join(', ')})`;
+/** `each` for every slice of `items`, in order. */
+function inSlices<T>(items: readonly T[], each: (slice: readonly T[]) => void): void {
   let at = 0;
-  for (const size of slices(rows.length)) {
-    const values = Array.from({ length: size }, () => placeholders).join(', ');
-    db.statement(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`).run(...rows.slice(at, at + size).flat());
+  for (const size of slices(items.length)) {
+    each(items.slice(at, at + size));
     at += size;
   }
+}
+
+const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+
+/** INSERT every row (each `columns.length` values) in as few statements as the slices allow. Inside the caller's transaction. */
+export function insertRows(db: Database, table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
+  const row = `(${marks(columns.length)})`;
+  inSlices(rows, (slice) => {
+    db.statement(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${slice.map(() => row).join(', ')}`).run(...slice.flat());
+  });
 }
 
 /** Each slice of `keys` as the parameters of `sql(placeholders)`, e.g. `DELETE … WHERE series IN (${placeholders})`; the changes, added up. */
 export function forKeys(db: Database, keys: readonly SqlValue[], sql: (placeholders: string) => string, before: readonly SqlValue[] = []): number {
   let changes = 0;
-  let at = 0;
-  for (const size of slices(keys.length)) {
-    changes += db.statement(sql(Array.from({ length: size }, () => '?').join(', '))).run(...before, ...keys.slice(at, at + size)).changes;
-    at += size;
-  }
+  inSlices(keys, (slice) => {
+    changes += db.statement(sql(marks(slice.length))).run(...before, ...slice).changes;
+  });
   return changes;
 }
 
 /** The rows `sql(placeholders)` selects for each slice of `keys`, together. */
 export function selectForKeys(db: Database, keys: readonly SqlValue[], sql: (placeholders: string) => string): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
-  let at = 0;
-  for (const size of slices(keys.length)) {
-    rows.push(...db.statement(sql(Array.from({ length: size }, () => '?').join(', '))).all(...keys.slice(at, at + size)));
-    at += size;
-  }
+  inSlices(keys, (slice) => {
+    rows.push(...db.statement(sql(marks(slice.length))).all(...slice));
+  });
   return rows;
 }

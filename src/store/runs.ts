@@ -116,17 +116,6 @@ export function insertRun(db: Database, run: RunResult, observationCount: number
   return Number((result as { id: number }).id);
 }
 
-export function insertObservation(db: Database, runId: number, probeId: string, observation: Observation): void {
-  db.statement('INSERT INTO observations (run_id, probe_id, measurement, time, tags, fields) VALUES (?, ?, ?, ?, ?, ?)').run(
-    runId,
-    probeId,
-    observation.measurement,
-    observation.time.getTime(),
-    JSON.stringify(observation.tags),
-    JSON.stringify(observation.fields),
-  );
-}
-
 /** A run's observations, in order, in a few statements. */
 export function insertObservations(db: Database, runId: number, probeId: string, observations: readonly Observation[]): void {
   insertRows(

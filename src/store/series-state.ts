@@ -45,32 +45,10 @@ export function detectChange(db: Database, observation: Observation): Observatio
 }
 
 /**
- * Inside record()'s transaction: for measurements with a `since` state, start,
- * keep or end it, and write its start time into the observation.
- */
-export function applySeriesState(db: Database, observation: Observation): Observation {
-  const since = measurementSpec(observation.measurement)?.since;
-  if (!since) return observation;
-  const state = observation.fields[since.when];
-  if (typeof state !== 'boolean') return observation;
-  const key = seriesKey(observation);
-  const at = observation.time.getTime();
-  if (!state) {
-    db.statement('DELETE FROM series_state WHERE series = ?').run(key);
-    const { [since.field]: _dropped, ...fields } = observation.fields;
-    return { ...observation, fields };
-  }
-  const row = db.statement('SELECT since FROM series_state WHERE series = ?').get(key) as { since: number } | undefined;
-  const start = row?.since ?? at;
-  if (row) db.statement('UPDATE series_state SET updated_at = ? WHERE series = ?').run(at, key);
-  else db.statement('INSERT INTO series_state (series, since, updated_at) VALUES (?, ?, ?)').run(key, start, at);
-  return { ...observation, fields: { ...observation.fields, [since.field]: start } };
-}
-
-/**
- * applySeriesState for many observations at once (a run's), in a few statements
- * rather than two or three each. Observations of a series seen twice in one call
- * go one at a time, in order, as applySeriesState would.
+ * Inside record()'s transaction: for measurements with a `since` state (a listing's
+ * first sighting), start, keep or end it, and write its start time into each
+ * observation. A run's observations in a few statements rather than two or three
+ * each; observations of a series seen twice in one call go one at a time, in order.
  */
 export function applySeriesStates(db: Database, observations: readonly Observation[]): Observation[] {
   const keyed = observations.map((observation) => {
@@ -79,7 +57,7 @@ export function applySeriesStates(db: Database, observations: readonly Observati
     return typeof state === 'boolean' && since ? { observation, since, state, key: seriesKey(observation), at: observation.time.getTime() } : undefined;
   });
   const tracked = keyed.filter((entry) => entry !== undefined);
-  if (new Set(tracked.map((entry) => entry.key)).size !== tracked.length) return observations.map((observation) => applySeriesState(db, observation));
+  if (new Set(tracked.map((entry) => entry.key)).size !== tracked.length) return observations.map((observation) => applySeriesStates(db, [observation])[0]!);
   const ended = tracked.filter((entry) => !entry.state).map((entry) => entry.key);
   forKeys(db, ended, (keys) => `DELETE FROM series_state WHERE series IN (${keys})`);
   const on = tracked.filter((entry) => entry.state);
