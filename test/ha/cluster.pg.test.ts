@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { freePort, type Instance, startInstance } from '../helpers/cluster.ts';
+import { type Instance, startInstance } from '../helpers/mailscope-process.ts';
 import { a, fakeDns } from '../helpers/dns-server.ts';
 import { freshDatabase } from '../helpers/postgres.ts';
 import { waitFor } from '../helpers/probes.ts';
-import { httpServer } from '../helpers/servers.ts';
+import { closedPort, httpServer } from '../helpers/servers.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -97,7 +97,7 @@ async function cluster(count: number, options: { schedule?: string; probeTimeout
   const policyPorts: number[] = [];
   let proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined;
   for (let n = 0; n < count; n++) {
-    const policyPort = await freePort();
+    const policyPort = await closedPort();
     let url = database.url;
     if (options.proxied === n) {
       const server = new URL(database.url);

@@ -5,10 +5,9 @@
  * with SIGKILL once 3,000 events were acknowledged. The caller then counts what was
  * committed: every acknowledged batch, and at most the batches in flight besides.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { binary } from './cli.ts';
+import { startInstance } from './mailscope-process.ts';
 import { waitFor } from './probes.ts';
 import { tempDir } from './temp.ts';
 
@@ -29,11 +28,7 @@ export async function ingestUntilKilled(options: { store: string; token: string;
     `${options.store}\nhttp: { listen: "127.0.0.1:0" }\ntokens: [{ name: kumo, role: ingest, token: "${options.token}" }]\nsources: [{ id: hook, kind: events }]\ntraffic: { mxLookup: false }\n`,
   );
   mkdirSync(join(dir, 'probes'));
-  const child = spawn(process.execPath, [binary, 'run', '--config', join(dir, 'mailscope.yaml')], { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '', ...options.env } });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor(() => /"msg":"mailscope running"/.test(output), 'mailscope to listen', 20_000);
-  const port = Number(/"listen":"127\.0\.0\.1:(\d+)"/.exec(output)![1]);
+  const { child, port, exited } = await startInstance('mailscope', join(dir, 'mailscope.yaml'), options.env ?? {}, options.token);
 
   let acknowledged = 0;
   let killed = false;
@@ -59,7 +54,6 @@ export async function ingestUntilKilled(options: { store: string; token: string;
   };
   const posting = Array.from({ length: clients }, post);
   await waitFor(() => acknowledged >= 3_000, '3,000 acknowledged events', 20_000);
-  const exited = new Promise((resolve) => child.on('exit', resolve));
   child.kill('SIGKILL');
   killed = true;
   const atKill = acknowledged;

@@ -1,11 +1,9 @@
 /**
- * A cluster for the postgres tier: real `mailscope run` processes (the binary, each
- * a child process) on one PostgreSQL database, each with its own environment (its
- * policy service's port, the URL it reaches the database by); their JSON log lines
- * kept; killed when the test ends.
+ * `mailscope run` as a real process (the binary, a child process) with its own
+ * environment; its JSON log lines kept, its API's port read from them; killed when
+ * the test ends. Several of them on one PostgreSQL make a cluster.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { onTestFinished } from 'vitest';
 import { binary } from './cli.ts';
 import { waitFor } from './probes.ts';
@@ -29,15 +27,6 @@ export interface Instance {
   api(path: string, init?: RequestInit): Promise<{ status: number; body: any }>;
   /** The first log line with this message, after `since` (a log time). */
   logged(msg: string, since?: number): LogLine | undefined;
-}
-
-/** A port free on 127.0.0.1 now (for a config that needs a fixed one). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startInstance(name: string, configFile: string, env: Record<string, string>, token: string): Promise<Instance> {
